@@ -1,0 +1,32 @@
+/**
+ * The provider registry: the only module `src/` imports from `providers/` (besides types), so the
+ * gateway stays ignorant of carrier SDKs and a new carrier is one line here (DESIGN §3, §5).
+ */
+import type { ProviderId, ProviderModule } from './provider.ts';
+import { twilioProvider } from './twilio/index.ts';
+
+export type * from './provider.ts';
+export { MAGIC_NUMBERS } from './provider.ts';
+export type { ProviderErrorInit, ProviderErrorKind, ProviderErrorScope } from './errors.ts';
+export { ProviderError, isProviderError, parseRetryAfterMs, classifyNetworkError } from './errors.ts';
+export type { FormFields } from './form-body.ts';
+export { ensureFormBodyParser, parseFormBody } from './form-body.ts';
+export type { TwilioConfig } from './twilio/index.ts';
+export { TWILIO_SANDBOX_CREDENTIALS, twilioProvider } from './twilio/index.ts';
+
+/** Every provider module that is implemented, by id. */
+export const providerModules = {
+  twilio: twilioProvider,
+} as const;
+
+/** Ids of the implemented providers (a subset of `ProviderId` until every carrier lands). */
+export type ImplementedProviderId = keyof typeof providerModules & ProviderId;
+
+/**
+ * Looks a provider module up by id. `undefined` for a valid but not (yet) implemented id, so the
+ * config loader can say "provider X is not available" instead of crashing.
+ */
+export function getProviderModule(id: string): ProviderModule<unknown> | undefined {
+  if (!Object.hasOwn(providerModules, id)) return undefined;
+  return providerModules[id as ImplementedProviderId];
+}

@@ -1,0 +1,182 @@
+/**
+ * The contracts between Switchboard and its carriers (DESIGN §5). Everything under `providers/`
+ * depends only on this file, `errors.ts` and the carriers' own SDKs — never on `src/` — so an
+ * adapter can be tested, and its emulator run, without the gateway.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { z } from 'zod';
+
+export type ProviderId = 'twilio' | 'sinch' | 'messagebird' | 'fcm' | 'rbm';
+export type Channel = 'push' | 'rcs' | 'sms' | 'voice';
+
+/** Attempt statuses a carrier event can report (CONTRACTS §2), plus `unknown` for codes we do not map. */
+export type CarrierStatus = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'unknown';
+
+export interface SendRequest {
+  /** Our message id; every carrier echoes it back (Twilio via the callback URL, Sinch `client_reference`, MessageBird `reference`). */
+  messageId: string;
+  /** 1-based attempt number within the message. */
+  attempt: number;
+  channel: Channel;
+  /** E.164 recipient. */
+  to: string;
+  /** Rendered text. May hold an OTP: adapters never log it. */
+  body: string;
+  /** Absolute URL the carrier posts delivery callbacks to (already carrying our message id). */
+  statusCallbackUrl: string;
+  /** Seconds the carrier may keep trying; follows the OTP TTL so a late duplicate expires. */
+  validitySeconds?: number;
+  /** Abort the carrier call (worker shutdown, job timeout). */
+  signal?: AbortSignal;
+}
+
+export interface SendResult {
+  providerMessageId: string;
+  acceptedAt: Date;
+  segments?: number;
+  cost?: { amount: number; currency: string };
+  /** Carrier status at acceptance, normalised (Twilio `queued` → `queued`). */
+  status?: CarrierStatus;
+}
+
+/** The raw inbound HTTP request, exactly as received, so signatures can be checked over the bytes. */
+export interface WebhookRequest {
+  method: string;
+  /** The public URL the carrier called, including the query string (what carriers sign). */
+  publicUrl: string;
+  /** Lower-cased header names. */
+  headers: Record<string, string | undefined>;
+  query: Record<string, string | undefined>;
+  rawBody: Buffer;
+}
+
+/** One normalised carrier callback event. */
+export interface DeliveryEvent {
+  provider: ProviderId;
+  providerMessageId: string;
+  /** Our message id when the carrier echoed it (URL `sb` parameter, client reference). */
+  messageId?: string;
+  status: CarrierStatus;
+  /** The carrier's own status string, kept beside the normalised one. */
+  rawStatus: string;
+  /** Carrier error code, as a string. */
+  errorCode?: string;
+  /** Whether the carrier error code is usually transient (Twilio 30003, Sinch 404). */
+  transient?: boolean;
+  /** When the carrier says it happened; else when we received it. */
+  occurredAt: Date;
+  /** Carrier-reported price, when the callback carries one. */
+  cost?: { amount: number; currency: string };
+}
+
+export interface NumberInfo {
+  valid: boolean;
+  lineType: 'mobile' | 'landline' | 'voip' | 'tollfree' | 'unknown';
+  mcc?: string;
+  mnc?: string;
+  carrier?: string;
+  ported?: boolean;
+  roaming?: boolean;
+  simSwap?: { swappedWithinSeconds?: number; lastSwapAt?: string };
+}
+
+export interface ProviderAdapter {
+  readonly id: ProviderId;
+  readonly channels: readonly Channel[];
+  /** Rejects only with `ProviderError`. */
+  send(req: SendRequest): Promise<SendResult>;
+  lookup?(e164: string): Promise<NumberInfo>;
+  rcsCapable?(e164: string): Promise<boolean>;
+  /** Checks the carrier's signature over the raw request. Never throws: false means 401. */
+  verifyWebhook(raw: WebhookRequest): Promise<boolean>;
+  /** Pure: maps a verified callback to events. Unknown statuses become `unknown`; never throws. */
+  parseWebhook(raw: WebhookRequest): DeliveryEvent[];
+  close?(): Promise<void>;
+}
+
+export interface ProviderDeps {
+  /** Base URL that replaces the carrier's host in sandbox mode; undefined in live mode. */
+  baseUrl?: string;
+  /** Per-request timeout for carrier calls. */
+  timeoutMs: number;
+}
+
+/** What a provider folder exports (DESIGN §5). */
+export interface ProviderModule<TConfig = unknown> {
+  id: ProviderId;
+  channels: readonly Channel[];
+  configSchema: z.ZodType<TConfig>;
+  /** Dotted paths inside the config that hold secrets (redacted from logs). */
+  secretPaths: readonly string[];
+  create(config: TConfig, deps: ProviderDeps): ProviderAdapter;
+  /** Registers the carrier emulator's routes on the sandbox listener. */
+  emulator?: (app: FastifyInstance, control: SandboxControl) => void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sandbox side (CONTRACTS §6). Emulators receive this through their factory and never import src/.
+
+export interface ProviderScenario {
+  outage: boolean;
+  errorRate: number;
+  errorStatus: number;
+  retryAfterSec?: number;
+  latencyMs: number;
+  dlr: 'delivered' | 'undelivered' | 'none';
+  dlrErrorCode?: string;
+  dlrDelayMs: number;
+}
+
+export interface SandboxNumber {
+  valid: boolean;
+  lineType: 'mobile' | 'landline' | 'voip' | 'tollfree' | 'unknown';
+  rcs: boolean;
+  simSwap?: { swappedWithinSeconds?: number; lastSwapAt?: string };
+  mccmnc?: string;
+  ported?: boolean;
+  roaming?: boolean;
+}
+
+export interface SandboxLogEntry {
+  at: string;
+  provider: ProviderId;
+  method: string;
+  path: string;
+  to?: string;
+  /** The client reference the carrier would echo (our message id). */
+  reference?: string;
+  status: number;
+}
+
+/** What the sandbox "device" behind a push token does (CONTRACTS §6 `PUT /_sandbox/push/:token`). */
+export interface SandboxPushToken {
+  result: 'ok' | 'unregistered' | 'invalid' | 'unavailable';
+  /** When set, the device acks through `sb_ack_url` this many ms after receiving the push. */
+  autoAckMs?: number;
+}
+
+/** Magic recipients every SMS emulator refuses, each in its own dialect (CONTRACTS §6). */
+export const MAGIC_NUMBERS = {
+  invalid: '+15005550001',
+  optedOut: '+15005550004',
+  notSmsCapable: '+15005550009',
+} as const;
+
+export interface SandboxControl {
+  /** Current scenario settings of a provider. */
+  scenario(provider: ProviderId): ProviderScenario;
+  /** The number table entry (defaults for unset numbers). */
+  number(e164: string): SandboxNumber;
+  /** The push-token table entry (unset tokens are `{result:"ok"}` with no ack). */
+  pushToken(token: string): SandboxPushToken;
+  /** Decides, per the scenario, whether this request should fail: returns the HTTP status to answer, or undefined. */
+  injectedFailure(provider: ProviderId): number | undefined;
+  /** Waits the scenario latency (resolves at once when 0). */
+  delay(provider: ProviderId): Promise<void>;
+  /** Counts a request and its answer status; `accepted` when a send's 2xx was fully written. */
+  record(entry: Omit<SandboxLogEntry, 'at'>, opts?: { acceptedSend?: boolean }): void;
+  /** Counts a callback post outcome. */
+  callbackResult(provider: ProviderId, ok: boolean): void;
+  /** Runs `fn` after `ms` unless the sandbox is reset or closed first (callbacks, device acks). */
+  schedule(ms: number, fn: () => Promise<void>): void;
+}

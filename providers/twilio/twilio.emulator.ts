@@ -1,0 +1,384 @@
+/**
+ * The sandbox side of Twilio: a small emulator of the Programmable Messaging REST API that speaks
+ * Twilio's real dialect (paths, HTTP Basic, form bodies, legacy error bodies, snake_case JSON,
+ * signed form-encoded StatusCallbacks), so the official SDK and our webhook verification run for
+ * real against it (DESIGN §8, reference §1).
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import twilio from 'twilio';
+import { ensureFormBodyParser, formField } from '../form-body.ts';
+import type { FormFields } from '../form-body.ts';
+import { MAGIC_NUMBERS } from '../provider.ts';
+import type { SandboxControl, SandboxLogEntry } from '../provider.ts';
+import { TWILIO_SANDBOX_CREDENTIALS, TWILIO_SANDBOX_FROM } from './twilio.sandbox.ts';
+
+const API_VERSION = '2010-04-01';
+/** How many sent messages `GET …/Messages/:sid.json` remembers (oldest dropped first). */
+const MAX_STORED_MESSAGES = 10_000;
+/** A failed callback is retried this many times, after these delays (Twilio retries too, briefly). */
+const CALLBACK_RETRY_DELAYS_MS = [500, 2_000] as const;
+/** Twilio gives a webhook 15 s; we give up sooner so a dead receiver does not pile up sockets. */
+const CALLBACK_TIMEOUT_MS = 10_000;
+
+/** Twilio's magic test numbers beyond the three every SMS emulator shares (reference §1.7). */
+export const TWILIO_MAGIC_NUMBERS = {
+  ...MAGIC_NUMBERS,
+  /** `To` → 21612, not reachable via SMS from this sender. */
+  unroutable: '+15005550002',
+  /** `To` → 21408, no geo permission for the region. */
+  noGeoPermission: '+15005550003',
+  /** `From` → 21606, not an SMS-capable number of this account. */
+  fromNotOwned: '+15005550007',
+} as const;
+
+/** Twilio's legacy error body (reference §1.2): what the SDK turns into `RestException`. */
+export interface TwilioErrorBody {
+  code: number;
+  message: string;
+  more_info: string;
+  status: number;
+}
+
+/** The snake_case Message resource as Twilio serialises it (reference §1.1). */
+export interface TwilioMessageJson {
+  account_sid: string;
+  api_version: string;
+  body: string;
+  date_created: string;
+  date_sent: string | null;
+  date_updated: string;
+  direction: 'outbound-api';
+  error_code: number | null;
+  error_message: string | null;
+  from: string;
+  messaging_service_sid: string | null;
+  num_media: string;
+  num_segments: string;
+  price: string | null;
+  price_unit: string;
+  sid: string;
+  status: string;
+  subresource_uris: { media: string };
+  to: string;
+  uri: string;
+}
+
+export interface TwilioEmulatorOptions {
+  /** Credentials the emulator accepts and signs callbacks with; the documented sandbox ones by default. */
+  credentials?: { accountSid: string; authToken: string };
+}
+
+/** Builds Twilio's legacy error body. */
+export function twilioErrorBody(status: number, code: number, message: string): TwilioErrorBody {
+  return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
+}
+
+/** Twilio's error for an injected/outage status: 401 → 20003, otherwise `20000 + status` (20429, 20500, 20503…). */
+function injectedErrorBody(status: number): TwilioErrorBody {
+  if (status === 401) return twilioErrorBody(401, 20003, 'Authenticate');
+  if (status === 429) return twilioErrorBody(429, 20429, 'Too Many Requests');
+  return twilioErrorBody(status, 20000 + status, STATUS_CODES[status] ?? 'Error');
+}
+
+/** RFC 2822 date as Twilio writes it (`Thu, 24 Aug 2023 05:01:45 +0000`). */
+export function rfc2822(date: Date): string {
+  return date.toUTCString().replace(/GMT$/, '+0000');
+}
+
+/** GSM 03.38 default alphabet (one septet each). */
+const GSM_BASIC = new Set(
+  '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
+);
+/** GSM 03.38 extension table (escape + char: two septets each). */
+const GSM_EXTENDED = new Set('^{}\\[~]|€\f');
+
+/**
+ * Counts SMS segments the way carriers bill them: GSM-7 160 per single / 153 per concatenated
+ * segment, otherwise UCS-2 70 / 67 (UTF-16 code units, so an emoji counts twice).
+ */
+export function countSegments(body: string): number {
+  let septets = 0;
+  let gsm = true;
+  for (const ch of body) {
+    if (GSM_BASIC.has(ch)) septets += 1;
+    else if (GSM_EXTENDED.has(ch)) septets += 2;
+    else {
+      gsm = false;
+      break;
+    }
+  }
+  if (gsm) return septets <= 160 ? 1 : Math.ceil(septets / 153);
+  const units = body.length;
+  return units <= 70 ? 1 : Math.ceil(units / 67);
+}
+
+/** Reads our message id (`sb`) from a StatusCallback URL, if any. */
+function referenceOf(statusCallback: string | undefined): string | undefined {
+  if (statusCallback === undefined) return undefined;
+  try {
+    return new URL(statusCallback).searchParams.get('sb') ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function isFormFields(body: unknown): body is FormFields {
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body);
+}
+
+function basicCredentials(header: string | undefined): { user: string; pass: string } | undefined {
+  if (header === undefined || !header.startsWith('Basic ')) return undefined;
+  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  if (colon < 0) return undefined;
+  return { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
+}
+
+/**
+ * Registers the Twilio emulator on a Fastify instance:
+ * - `POST /2010-04-01/Accounts/:sid/Messages.json` → 201 Message JSON, or Twilio's own errors
+ *   (401 20003 for wrong credentials; 400 21604/21602/21603 for missing fields; magic numbers
+ *   21211/21612/21408/21610/21614, `From` +15005550007 → 21606; sandbox numbers marked invalid →
+ *   21211, landline → 21614), then signed status callbacks `sent` → `delivered`/`undelivered`
+ *   per the scenario (never one for the initial `queued`, as Twilio).
+ * - `GET /2010-04-01/Accounts/:sid/Messages/:msid.json` from a bounded in-memory store.
+ * Scenario (`control`): outage → 503 at once; otherwise latency, then an injected failure
+ * (`429` carries `Retry-After` when `retryAfterSec` is set). Every request is recorded;
+ * `acceptedSend` only once a 201 was fully written.
+ */
+export function registerTwilioEmulator(app: FastifyInstance, control: SandboxControl, options: TwilioEmulatorOptions = {}): void {
+  const credentials = options.credentials ?? TWILIO_SANDBOX_CREDENTIALS;
+  const messages = new Map<string, TwilioMessageJson>();
+  ensureFormBodyParser(app);
+
+  /** Records the request once its response is over; `accepted` only if a 201 was fully written. */
+  function recordWhenDone(reply: FastifyReply, entry: Omit<SandboxLogEntry, 'at'>): void {
+    let settled = false;
+    const settle = (written: boolean): void => {
+      if (settled) return;
+      settled = true;
+      control.record(entry, { acceptedSend: written && entry.status === 201 });
+    };
+    reply.raw.once('finish', () => settle(true));
+    reply.raw.once('close', () => settle(reply.raw.writableFinished));
+  }
+
+  function answer(
+    reply: FastifyReply,
+    request: FastifyRequest,
+    status: number,
+    body: unknown,
+    log: { to?: string | undefined; reference?: string | undefined },
+    headers: Record<string, string> = {},
+  ): FastifyReply {
+    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'twilio', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
+    if (log.to !== undefined) entry.to = log.to;
+    if (log.reference !== undefined) entry.reference = log.reference;
+    recordWhenDone(reply, entry);
+    return reply.code(status).headers(headers).type('application/json').send(body);
+  }
+
+  function failure(status: number): { body: TwilioErrorBody; headers: Record<string, string> } {
+    const scenario = control.scenario('twilio');
+    const headers: Record<string, string> = {};
+    if ((status === 429 || status === 503) && scenario.retryAfterSec !== undefined) headers['retry-after'] = String(scenario.retryAfterSec);
+    if (status === 401) headers['www-authenticate'] = 'Basic realm="Twilio API"';
+    return { body: injectedErrorBody(status), headers };
+  }
+
+  function authorized(request: FastifyRequest, sid: string): boolean {
+    const creds = basicCredentials(request.headers.authorization);
+    return creds !== undefined && creds.user === credentials.accountSid && creds.pass === credentials.authToken && sid === credentials.accountSid;
+  }
+
+  function store(message: TwilioMessageJson): void {
+    messages.set(message.sid, message);
+    if (messages.size > MAX_STORED_MESSAGES) {
+      const oldest = messages.keys().next();
+      if (oldest.done !== true) messages.delete(oldest.value);
+    }
+  }
+
+  /** Posts one signed status callback, retrying a failed one briefly; counts each try. */
+  async function postCallback(url: string, params: Record<string, string>, idempotencyToken: string, retry: number): Promise<void> {
+    let ok = false;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+          'x-twilio-signature': twilio.getExpectedTwilioSignature(credentials.authToken, url, params),
+          'i-twilio-idempotency-token': idempotencyToken,
+          'user-agent': 'TwilioProxy/1.1',
+        },
+        body: new URLSearchParams(params).toString(),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
+      });
+      ok = res.status >= 200 && res.status < 300;
+      await res.arrayBuffer().catch(() => undefined);
+    } catch {
+      ok = false;
+    }
+    control.callbackResult('twilio', ok);
+    const delay = CALLBACK_RETRY_DELAYS_MS[retry];
+    if (!ok && delay !== undefined) {
+      control.schedule(delay, () => postCallback(url, params, idempotencyToken, retry + 1));
+    }
+  }
+
+  /** Moves the stored message to `status` and tells the StatusCallback about it. */
+  function statusChange(sid: string, callbackUrl: string, status: 'sent' | 'delivered' | 'undelivered', errorCode?: string): () => Promise<void> {
+    return async () => {
+      const message = messages.get(sid);
+      const now = new Date();
+      if (message !== undefined) {
+        message.status = status;
+        message.date_updated = rfc2822(now);
+        if (status === 'sent') message.date_sent = rfc2822(now);
+        if (errorCode !== undefined) message.error_code = Number(errorCode);
+      }
+      const params: Record<string, string> = {
+        AccountSid: credentials.accountSid,
+        ApiVersion: API_VERSION,
+        From: message?.from ?? TWILIO_SANDBOX_FROM,
+        MessageSid: sid,
+        MessageStatus: status,
+        SmsSid: sid,
+        SmsStatus: status,
+        To: message?.to ?? '',
+      };
+      if (message?.messaging_service_sid != null) params['MessagingServiceSid'] = message.messaging_service_sid;
+      if (errorCode !== undefined) params['ErrorCode'] = errorCode;
+      if (status !== 'sent') params['RawDlrDoneDate'] = rawDlrDoneDate(now);
+      await postCallback(callbackUrl, params, randomUUID(), 0);
+    };
+  }
+
+  function scheduleCallbacks(sid: string, callbackUrl: string | undefined): void {
+    if (callbackUrl === undefined || !/^https?:\/\//i.test(callbackUrl)) return;
+    const scenario = control.scenario('twilio');
+    if (scenario.dlr === 'none') return;
+    const delay = Math.max(0, scenario.dlrDelayMs);
+    control.schedule(Math.floor(delay / 2), statusChange(sid, callbackUrl, 'sent'));
+    if (scenario.dlr === 'delivered') {
+      control.schedule(delay, statusChange(sid, callbackUrl, 'delivered'));
+    } else {
+      control.schedule(delay, statusChange(sid, callbackUrl, 'undelivered', scenario.dlrErrorCode ?? '30003'));
+    }
+  }
+
+  /** The synchronous refusal Twilio would answer for this request, if any. */
+  function refusal(to: string | undefined, from: string | undefined, service: string | undefined, body: string | undefined): TwilioErrorBody | undefined {
+    if (to === undefined || to === '') return twilioErrorBody(400, 21604, "A 'To' phone number is required.");
+    if ((from === undefined || from === '') && (service === undefined || service === '')) {
+      return twilioErrorBody(400, 21603, "A 'From' phone number is required.");
+    }
+    if (body === undefined || body === '') return twilioErrorBody(400, 21602, 'Message body is required.');
+    if (from === TWILIO_MAGIC_NUMBERS.fromNotOwned) {
+      return twilioErrorBody(400, 21606, `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`);
+    }
+    switch (to) {
+      case TWILIO_MAGIC_NUMBERS.invalid:
+        return twilioErrorBody(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+      case TWILIO_MAGIC_NUMBERS.unroutable:
+        return twilioErrorBody(400, 21612, `The 'To' phone number: ${to}, is not currently reachable using the 'From' phone number: ${from ?? service ?? ''} via SMS.`);
+      case TWILIO_MAGIC_NUMBERS.noGeoPermission:
+        return twilioErrorBody(400, 21408, `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.`);
+      case TWILIO_MAGIC_NUMBERS.optedOut:
+        return twilioErrorBody(400, 21610, 'Attempt to send to unsubscribed recipient');
+      case TWILIO_MAGIC_NUMBERS.notSmsCapable:
+        return twilioErrorBody(400, 21614, `'To' number ${to} is not a valid mobile number`);
+      default:
+        break;
+    }
+    const number = control.number(to);
+    if (!number.valid) return twilioErrorBody(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
+    if (number.lineType === 'landline') return twilioErrorBody(400, 21614, `'To' number ${to} is not a valid mobile number`);
+    return undefined;
+  }
+
+  app.post<{ Params: { sid: string } }>(`/${API_VERSION}/Accounts/:sid/Messages.json`, async (request, reply) => {
+    const fields: FormFields = isFormFields(request.body) ? request.body : {};
+    const to = formField(fields, 'To');
+    const statusCallback = formField(fields, 'StatusCallback');
+    const log = { to, reference: referenceOf(statusCallback) };
+
+    if (control.scenario('twilio').outage) {
+      const f = failure(503);
+      return answer(reply, request, 503, f.body, log, f.headers);
+    }
+    await control.delay('twilio');
+    if (!authorized(request, request.params.sid)) {
+      const f = failure(401);
+      return answer(reply, request, 401, f.body, log, f.headers);
+    }
+    const injected = control.injectedFailure('twilio');
+    if (injected !== undefined) {
+      const f = failure(injected);
+      return answer(reply, request, injected, f.body, log, f.headers);
+    }
+    const from = formField(fields, 'From');
+    const service = formField(fields, 'MessagingServiceSid');
+    const body = formField(fields, 'Body');
+    const refused = refusal(to, from, service, body);
+    if (refused !== undefined) return answer(reply, request, refused.status, refused, log);
+
+    const now = rfc2822(new Date());
+    const sid = 'SM' + randomBytes(16).toString('hex');
+    const uri = `/${API_VERSION}/Accounts/${credentials.accountSid}/Messages/${sid}.json`;
+    const message: TwilioMessageJson = {
+      account_sid: credentials.accountSid,
+      api_version: API_VERSION,
+      body: body ?? '',
+      date_created: now,
+      date_sent: null,
+      date_updated: now,
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from: from !== undefined && from !== '' ? from : TWILIO_SANDBOX_FROM,
+      messaging_service_sid: service !== undefined && service !== '' ? service : null,
+      num_media: '0',
+      num_segments: String(countSegments(body ?? '')),
+      price: null,
+      price_unit: 'USD',
+      sid,
+      // Without a Messaging Service Twilio answers `queued`; through one, `accepted` (reference §1.1).
+      status: service !== undefined && service !== '' ? 'accepted' : 'queued',
+      subresource_uris: { media: `/${API_VERSION}/Accounts/${credentials.accountSid}/Messages/${sid}/Media.json` },
+      to: to ?? '',
+      uri,
+    };
+    store(message);
+    scheduleCallbacks(sid, statusCallback);
+    // Serialise a snapshot: callbacks may mutate the stored object before the reply is written.
+    return answer(reply, request, 201, JSON.stringify(message), log);
+  });
+
+  app.get<{ Params: { sid: string; msid: string } }>(`/${API_VERSION}/Accounts/:sid/Messages/:msid`, async (request, reply) => {
+    if (control.scenario('twilio').outage) {
+      const f = failure(503);
+      return answer(reply, request, 503, f.body, {}, f.headers);
+    }
+    await control.delay('twilio');
+    if (!authorized(request, request.params.sid)) {
+      const f = failure(401);
+      return answer(reply, request, 401, f.body, {}, f.headers);
+    }
+    const msid = request.params.msid.replace(/\.json$/, '');
+    const message = messages.get(msid);
+    if (message === undefined) {
+      return answer(reply, request, 404, twilioErrorBody(404, 20404, `The requested resource ${request.url.split('?')[0] ?? ''} was not found`), {});
+    }
+    return answer(reply, request, 200, JSON.stringify(message), { to: message.to });
+  });
+}
+
+/** `RawDlrDoneDate`: `YYMMDDhhmm` in UTC (Twilio passes the carrier's, without a timezone). */
+function rawDlrDoneDate(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${p(d.getUTCFullYear() % 100)}${p(d.getUTCMonth() + 1)}${p(d.getUTCDate())}${p(d.getUTCHours())}${p(d.getUTCMinutes())}`;
+}

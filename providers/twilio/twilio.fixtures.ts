@@ -1,0 +1,120 @@
+/**
+ * Test fixtures for the Twilio provider: the emulator on a random loopback port, a callback
+ * receiver that keeps raw requests (to check signatures over the exact bytes), and a closed port.
+ * Real HTTP only — the SDK is never mocked.
+ */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { WebhookRequest } from '../provider.ts';
+import { createFakeSandboxControl } from '../testing/sandbox-control.fake.ts';
+import type { FakeSandboxControl } from '../testing/sandbox-control.fake.ts';
+import { registerTwilioEmulator } from './twilio.emulator.ts';
+
+export interface RunningEmulator {
+  app: FastifyInstance;
+  control: FakeSandboxControl;
+  baseUrl: string;
+  close(): Promise<void>;
+}
+
+/** Starts the Twilio emulator on 127.0.0.1 with a random port. */
+export async function startTwilioEmulator(): Promise<RunningEmulator> {
+  const control = createFakeSandboxControl();
+  const app = Fastify({ logger: false });
+  registerTwilioEmulator(app, control);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const { port } = app.server.address() as AddressInfo;
+  return {
+    app,
+    control,
+    baseUrl: `http://127.0.0.1:${port}`,
+    close: async () => {
+      control.close();
+      await app.close();
+    },
+  };
+}
+
+/** One request as the receiver saw it, already shaped as a `WebhookRequest` for its own URL. */
+export interface ReceivedCallback extends WebhookRequest {
+  receivedAt: number;
+}
+
+export interface CallbackReceiver {
+  /** Base URL of the receiver, e.g. `http://127.0.0.1:1234`. */
+  origin: string;
+  received: ReceivedCallback[];
+  /** HTTP status the receiver answers with (default 204). */
+  status: number;
+  /** Resolves once `n` callbacks arrived (rejects after `timeoutMs`). */
+  waitFor(n: number, timeoutMs?: number): Promise<ReceivedCallback[]>;
+  close(): Promise<void>;
+}
+
+/** Starts a plain HTTP receiver on a random loopback port that records every request. */
+export async function startCallbackReceiver(): Promise<CallbackReceiver> {
+  const received: ReceivedCallback[] = [];
+  const waiters: { n: number; resolve: () => void }[] = [];
+  const receiver: CallbackReceiver = {
+    origin: '',
+    received,
+    status: 204,
+    waitFor(n, timeoutMs = 5_000) {
+      if (received.length >= n) return Promise.resolve(received.slice());
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`expected ${n} callbacks, got ${received.length}`)), timeoutMs);
+        waiters.push({
+          n,
+          resolve: () => {
+            clearTimeout(timer);
+            resolve(received.slice());
+          },
+        });
+      });
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const url = new URL(req.url ?? '/', receiver.origin);
+      const headers: Record<string, string | undefined> = {};
+      for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      received.push({
+        method: req.method ?? 'POST',
+        publicUrl: receiver.origin + (req.url ?? '/'),
+        headers,
+        query: Object.fromEntries(url.searchParams),
+        rawBody: Buffer.concat(chunks),
+        receivedAt: Date.now(),
+      });
+      res.statusCode = receiver.status;
+      res.end();
+      for (const w of waiters.slice()) {
+        if (received.length >= w.n) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.resolve();
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return receiver;
+}
+
+/** A loopback URL nothing listens on (a port bound then released). */
+export async function closedPortUrl(): Promise<string> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return `http://127.0.0.1:${port}`;
+}

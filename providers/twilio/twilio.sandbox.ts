@@ -1,0 +1,12 @@
+/**
+ * Fixed, documented sandbox credentials (CONTRACTS §5, DESIGN §8). They are public on purpose:
+ * the emulator only accepts these, and tests need the auth token to sign valid callbacks.
+ * Never use them against the real Twilio API (they would simply be refused there).
+ */
+export const TWILIO_SANDBOX_CREDENTIALS = {
+  accountSid: 'AC' + '0'.repeat(32),
+  authToken: 'sandbox-twilio-token',
+} as const;
+
+/** Twilio's magic "valid sender" number for test credentials; the sandbox's default `From`. */
+export const TWILIO_SANDBOX_FROM = '+15005550006';

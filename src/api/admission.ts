@@ -1,0 +1,164 @@
+/**
+ * Admission (CONTRACTS §3): everything that decides whether a send request becomes a message,
+ * before anything is created. The same function serves the HTTP API and, later, the Node client,
+ * so both refuse the same requests with the same codes.
+ */
+import { createHash } from 'node:crypto';
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
+import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
+import type { Config } from '../config/config.schema.ts';
+import { newMessageId } from '../domain/ids.ts';
+import type { MessageRecord } from '../domain/message.ts';
+import type { QueueSet } from '../queues/queue-set.ts';
+import type { IdempotencyRecord, MessageStore } from '../store/message.store.ts';
+import type { ApiPrincipal } from './api-keys.ts';
+import { ApiError } from './error-catalogue.ts';
+import type { SendMessageBody } from './message-request.schema.ts';
+import { routeCandidates } from '../pipeline/route.stage.ts';
+
+/** Built-in OTP texts per locale; `{{code}}` is filled in by the worker. */
+export const OTP_TEMPLATES: Readonly<Record<string, string>> = {
+  en: 'Your verification code is {{code}}. Do not share it with anyone.',
+  es: 'Tu código de verificación es {{code}}. No lo compartas con nadie.',
+  fr: 'Votre code de vérification est {{code}}. Ne le partagez avec personne.',
+  de: 'Ihr Bestätigungscode lautet {{code}}. Geben Sie ihn niemandem weiter.',
+  pt: 'Seu código de verificação é {{code}}. Não o compartilhe com ninguém.',
+};
+
+/** A replay of the same key and body within this window is still being admitted. */
+const IN_FLIGHT_MS = 5_000;
+
+export interface AdmissionDeps {
+  config: Config;
+  store: MessageStore;
+  queues: QueueSet;
+  adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
+  now: () => number;
+}
+
+export interface AdmissionResult {
+  id: string;
+  status: 'accepted';
+  replayed: boolean;
+}
+
+/** Stable JSON (sorted keys) so the same request always has the same fingerprint. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').digest('hex');
+
+export function normalizeRecipient(to: string, country: string | undefined): { e164: string; country: string } {
+  const parsed = parsePhoneNumberFromString(to, country !== undefined ? { defaultCountry: country as CountryCode } : undefined);
+  if (!parsed || !parsed.isValid()) {
+    throw new ApiError('SB_VALIDATION_PHONE_NUMBER', country === undefined && !to.startsWith('+')
+      ? '`to` is not E.164; give +<country code><number>, or add `country`'
+      : '`to` is not a valid phone number', { details: [{ path: 'to', message: 'invalid phone number' }] });
+  }
+  return { e164: parsed.number, country: parsed.country ?? 'ZZ' };
+}
+
+function resolveBody(body: SendMessageBody): string {
+  if (body.template !== undefined) {
+    if (body.template !== 'otp') {
+      throw new ApiError('SB_VALIDATION_UNSUPPORTED', `unknown template "${body.template}" (built in: otp)`, { details: [{ path: 'template' }] });
+    }
+  }
+  if (body.body !== undefined) {
+    if (body.otp !== undefined && !body.body.includes('{{code}}')) {
+      throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', '`body` must hold {{code}} when `otp` is given', { details: [{ path: 'body' }] });
+    }
+    return body.body;
+  }
+  const lang = (body.locale ?? 'en').split('-')[0] as string;
+  return OTP_TEMPLATES[lang] ?? (OTP_TEMPLATES['en'] as string);
+}
+
+/**
+ * Validates and records a send request, then queues its job. Throws `ApiError` for refusals;
+ * nothing is written unless the request is admitted.
+ */
+export async function admitMessage(
+  deps: AdmissionDeps,
+  principal: ApiPrincipal,
+  body: SendMessageBody,
+  headerIdempotencyKey: string | undefined,
+): Promise<AdmissionResult> {
+  if (headerIdempotencyKey !== undefined && body.idempotencyKey !== undefined && headerIdempotencyKey !== body.idempotencyKey) {
+    throw new ApiError('SB_VALIDATION_FAILED', 'Idempotency-Key header and idempotencyKey field differ', { details: [{ path: 'idempotencyKey' }] });
+  }
+  const idemKey = headerIdempotencyKey ?? body.idempotencyKey;
+  if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
+    throw new ApiError('SB_VALIDATION_FAILED', 'Idempotency-Key must be 1-255 characters', { details: [{ path: 'Idempotency-Key' }] });
+  }
+  const { e164, country } = normalizeRecipient(body.to, body.country);
+  const text = resolveBody(body);
+  const usable = body.channels.filter((c: Channel) => routeCandidates(c, deps.config, deps.adapters).length > 0);
+  if (usable.length === 0) {
+    throw new ApiError('SB_VALIDATION_UNSUPPORTED', `no enabled provider serves ${body.channels.join(', ')} yet (available: sms)`, {
+      details: [{ path: 'channels' }],
+    });
+  }
+  const now = deps.now();
+  let expiresMs = body.expiresAt !== undefined ? Date.parse(body.expiresAt) : undefined;
+  if (expiresMs !== undefined && expiresMs <= now) {
+    throw new ApiError('SB_VALIDATION_FAILED', '`expiresAt` is in the past', { details: [{ path: 'expiresAt' }] });
+  }
+  if (body.otp !== undefined) expiresMs = Math.min(expiresMs ?? Infinity, now + body.otp.ttlSeconds * 1000);
+
+  const { idempotencyKey: _ignored, ...fingerprinted } = body;
+  const requestHash = sha256(canonicalJson(fingerprinted));
+  const createdAt = new Date(now).toISOString();
+  const id = newMessageId(now);
+  const callbackUrl = body.callbackUrl ?? principal.callbackUrl;
+  const doc: MessageRecord = {
+    id,
+    keyName: principal.name,
+    status: 'accepted',
+    to: e164,
+    country,
+    channels: body.channels,
+    purpose: body.purpose ?? (body.otp !== undefined ? 'otp' : 'transactional'),
+    body: text,
+    ...(body.otp !== undefined ? { otp: { length: body.otp.length, ttlSeconds: body.otp.ttlSeconds } } : {}),
+    ...(body.userId !== undefined ? { userId: body.userId } : {}),
+    ...(callbackUrl !== undefined ? { callbackUrl } : {}),
+    ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
+    createdAt,
+    updatedAt: createdAt,
+    ...(expiresMs !== undefined ? { expiresAt: new Date(expiresMs).toISOString() } : {}),
+    attempts: [],
+    timeline: [{ at: createdAt, type: 'accepted' }],
+    final: false,
+  };
+
+  const keyHash = idemKey !== undefined ? sha256(idemKey) : undefined;
+  const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined);
+  if (!result.created) return replay(result.existing, requestHash, now);
+
+  await deps.queues.addSend(id);
+  if (expiresMs !== undefined) await deps.queues.addExpire(id, expiresMs);
+  if (keyHash !== undefined) {
+    const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };
+    await deps.store.markIdempotencyDone(principal.name, keyHash, record);
+  }
+  return { id, status: 'accepted', replayed: false };
+}
+
+function replay(existing: IdempotencyRecord, requestHash: string, now: number): AdmissionResult {
+  if (existing.hash !== requestHash) {
+    throw new ApiError('SB_IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request body');
+  }
+  if (existing.state === 'pending' && now - existing.at < IN_FLIGHT_MS) {
+    throw new ApiError('SB_IDEMPOTENCY_IN_FLIGHT', 'the first request with this Idempotency-Key is still in flight', { headers: { 'retry-after': '1' } });
+  }
+  return { id: existing.id, status: 'accepted', replayed: true };
+}

@@ -1,0 +1,107 @@
+/**
+ * The Fastify app factory. It never listens: tests drive it with `inject()`, the composition root
+ * calls `listen()`. Every refusal leaves as `{"error":{code,message,details?}}` with an `SB_*` code.
+ */
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { ApiDeps } from './api-deps.ts';
+import type { ApiPrincipal } from './api-keys.ts';
+import { ApiError, type ErrorCode } from './error-catalogue.ts';
+import { registerCarrierWebhookRoutes } from './routes/carrier-webhooks.routes.ts';
+import { registerHealthRoutes } from './routes/health.routes.ts';
+import { registerMessageRoutes } from './routes/messages.routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal?: ApiPrincipal;
+  }
+}
+
+/** Whether an error means Redis could not be reached (→ 503, never a hang or a 500). */
+export function isRedisUnavailable(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { name?: unknown; message?: unknown; code?: unknown };
+  const msg = typeof e.message === 'string' ? e.message : '';
+  return (
+    e.name === 'MaxRetriesPerRequestError' ||
+    e.code === 'ECONNREFUSED' ||
+    e.code === 'ECONNRESET' ||
+    /Stream isn't writeable|Connection is closed|connect ECONNREFUSED|Command timed out|Reached the max retries/i.test(msg)
+  );
+}
+
+const FASTIFY_CODES: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SB_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'SB_PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'SB_VALIDATION_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'SB_VALIDATION_JSON',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SB_VALIDATION_FAILED',
+  FST_ERR_CTP_INVALID_TYPE: 'SB_UNSUPPORTED_MEDIA_TYPE',
+};
+
+export function createApiApp(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    logger: false,
+    bodyLimit: deps.config.api.bodyLimitBytes,
+    // Keep-alive clients (carriers, SDKs) reuse sockets; close idle ones well after their own timeouts.
+    keepAliveTimeout: 65_000,
+    return503OnClosing: true,
+    // Accept `/v1/messages/` as `/v1/messages`.
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  // JSON only for the API; carrier routes take form bodies as raw bytes (signatures cover them).
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(['application/json'], { parseAs: 'string' }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') {
+      done(new ApiError('SB_VALIDATION_JSON', 'the body is empty; send a JSON object'), undefined);
+      return;
+    }
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(new ApiError('SB_VALIDATION_JSON', `the body is not valid JSON: ${(err as Error).message}`), undefined);
+    }
+  });
+  app.addContentTypeParser(['application/x-www-form-urlencoded'], { parseAs: 'buffer' }, (req, body, done) => {
+    if (!req.url.startsWith('/webhooks/')) {
+      done(new ApiError('SB_UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json'), undefined);
+      return;
+    }
+    done(null, body);
+  });
+
+  app.addHook('onRequest', async (req) => {
+    if (req.url.startsWith('/v1/')) req.principal = deps.keys.authenticate(req.headers.authorization);
+  });
+
+  app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
+    let apiErr: ApiError;
+    if (err instanceof ApiError) apiErr = err;
+    else if ('code' in err && typeof err.code === 'string' && FASTIFY_CODES[err.code] !== undefined) {
+      const code = FASTIFY_CODES[err.code] as ErrorCode;
+      const message = code === 'SB_PAYLOAD_TOO_LARGE' ? `the body exceeds ${deps.config.api.bodyLimitBytes} bytes` : err.message;
+      apiErr = new ApiError(code, message);
+    } else if (isRedisUnavailable(err)) {
+      apiErr = new ApiError('SB_UNAVAILABLE', 'the message store is unavailable; nothing was created, retry shortly', { headers: { 'retry-after': '1' } });
+    } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      apiErr = new ApiError('SB_VALIDATION_FAILED', err.message, { status: err.statusCode });
+    } else {
+      deps.log.error({ err: { message: err.message, stack: err.stack }, url: req.url, method: req.method }, 'unhandled API error');
+      apiErr = new ApiError('SB_INTERNAL', 'internal error');
+    }
+    for (const [k, v] of Object.entries(apiErr.headers)) reply.header(k, v);
+    return reply.code(apiErr.status).send({
+      error: { code: apiErr.code, message: apiErr.message, ...(apiErr.details !== undefined ? { details: apiErr.details } : {}) },
+    });
+  });
+
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send({ error: { code: 'SB_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
+  );
+
+  registerHealthRoutes(app, deps.redis);
+  registerMessageRoutes(app, deps);
+  registerCarrierWebhookRoutes(app, deps, [...deps.adapters.values()]);
+  return app;
+}

@@ -1,0 +1,22 @@
+/**
+ * What the API needs, injected by the composition root so tests build an app around a real
+ * Redis and fake nothing else.
+ */
+import type { Redis } from 'ioredis';
+import type { ProviderAdapter, ProviderId } from '../../providers/provider.ts';
+import type { Config } from '../config/config.schema.ts';
+import type { Logger } from '../logger.ts';
+import type { QueueSet } from '../queues/queue-set.ts';
+import type { MessageStore } from '../store/message.store.ts';
+import type { ApiKeyRing } from './api-keys.ts';
+
+export interface ApiDeps {
+  config: Config;
+  redis: Redis;
+  store: MessageStore;
+  queues: QueueSet;
+  adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
+  keys: ApiKeyRing;
+  log: Logger;
+  now: () => number;
+}

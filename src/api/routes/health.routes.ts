@@ -1,0 +1,12 @@
+/** Liveness and readiness (CONTRACTS §3): ready means Redis answers. */
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { pingRedis } from '../../queues/redis-connection.ts';
+
+export function registerHealthRoutes(app: FastifyInstance, redis: Redis): void {
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const ok = await pingRedis(redis, 1_000);
+    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'unavailable', redis: ok ? 'up' : 'down' });
+  });
+}

@@ -1,0 +1,119 @@
+/**
+ * The one schema of Switchboard's configuration, and the ONLY place defaults live (DESIGN §3):
+ * YAML files and environment variables only ever supply values, so a default read here is the
+ * default everywhere (README, tests, docs).
+ */
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const ms = z.coerce.number().int().min(0);
+
+export const apiKeyScopeSchema = z.enum(['send', 'read', 'verify', 'admin']);
+export type ApiKeyScope = z.infer<typeof apiKeyScopeSchema>;
+
+export const apiKeySchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'key names are 1-64 of A-Z a-z 0-9 _ . -'),
+  /** Hex SHA-256 of the key; plain keys are hashed by the loader and never kept. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  scopes: z.array(apiKeyScopeSchema).min(1),
+  /** Default `callbackUrl` for this key's messages. */
+  callbackUrl: z.url().optional(),
+});
+export type ApiKeyRecord = z.infer<typeof apiKeySchema>;
+
+export const twilioSettingsSchema = z.object({
+  enabled: z.boolean().default(true),
+  accountSid: z.string().optional(),
+  authToken: z.string().optional(),
+  from: z.string().default('+15005550006'),
+  messagingServiceSid: z.string().optional(),
+});
+
+export const configSchema = z.object({
+  mode: z.enum(['sandbox', 'live']),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  redis: z
+    .object({
+      url: z.string().regex(/^(rediss?|redis\+sentinel):\/\//, 'use redis://, rediss:// or redis+sentinel://').default('redis://127.0.0.1:6379'),
+      prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'prefix: 1-32 of A-Z a-z 0-9 _ - (no ":")').default('sb'),
+    })
+    .prefault({}),
+  api: z
+    .object({
+      port: port.default(3000),
+      host: z.string().default('127.0.0.1'),
+      /** Base URL carriers and apps use to reach the API; derived from `port` in sandbox mode. */
+      publicUrl: z.url().optional(),
+      bodyLimitBytes: z.number().int().positive().default(65_536),
+    })
+    .prefault({}),
+  sandbox: z
+    .object({
+      port: port.default(3100),
+      host: z.string().default('127.0.0.1'),
+      /** Where carriers' base URLs point in sandbox mode; derived from `port` when unset. */
+      url: z.url().optional(),
+    })
+    .prefault({}),
+  metrics: z.object({ port: port.default(9464) }).prefault({}),
+  apiKeys: z.array(apiKeySchema).default([]),
+  providers: z.object({ twilio: twilioSettingsSchema.prefault({}) }).prefault({}),
+  routing: z
+    .object({
+      /** Providers per channel, in order of preference (the full router comes with routing.yaml). */
+      sms: z.array(z.enum(['twilio', 'sinch', 'messagebird'])).min(1).default(['twilio']),
+    })
+    .prefault({}),
+  send: z
+    .object({
+      concurrency: z.number().int().min(1).max(1000).default(50),
+      /** Short locks so a killed worker's OTP is retried within 5–15 s (DESIGN §7). */
+      lockDurationMs: ms.default(10_000),
+      stalledIntervalMs: ms.default(5_000),
+      /** BullMQ attempts of one send job when every candidate failed with a retryable error. */
+      jobAttempts: z.number().int().min(1).max(20).default(5),
+      backoffMs: ms.default(1_000),
+      carrierTimeoutMs: ms.default(10_000),
+    })
+    .prefault({}),
+  intake: z
+    .object({
+      idempotencyTtlSeconds: z.number().int().min(60).default(86_400),
+      /** Records left `accepted` longer than this get their job re-added by the sweeper. */
+      sweepAfterMs: ms.default(30_000),
+      sweepIntervalMs: ms.default(10_000),
+    })
+    .prefault({}),
+  dlr: z
+    .object({
+      /** A callback for a message we cannot find yet is retried this long, then parked. */
+      unknownRetryForMs: ms.default(600_000),
+    })
+    .prefault({}),
+  messages: z
+    .object({
+      /** How long message records are kept after creation. */
+      retentionSeconds: z.number().int().min(3600).default(7 * 86_400),
+      maxAttempts: z.number().int().min(1).max(10).default(3),
+    })
+    .prefault({}),
+  otp: z
+    .object({
+      length: z.number().int().min(4).max(10).default(6),
+      ttlSeconds: z.number().int().min(30).max(86_400).default(300),
+    })
+    .prefault({}),
+  shutdown: z.object({ graceMs: ms.default(15_000) }).prefault({}),
+  secrets: z
+    .object({
+      /** 32-byte base64 master key; sandbox mode generates one and stores it in Redis. */
+      encryptionKey: z
+        .string()
+        .refine((v) => Buffer.from(v, 'base64').length === 32, 'SWITCHBOARD_ENCRYPTION_KEY must be 32 bytes, base64')
+        .optional(),
+      webhookSecret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'webhook secrets look like whsec_<base64>').optional(),
+    })
+    .prefault({}),
+});
+
+export type Config = z.infer<typeof configSchema>;

@@ -1,0 +1,180 @@
+/**
+ * Composition root: builds every part from the configuration for a role
+ * (`api | worker | sandbox | all`, DESIGN §2) and hands back one `close()` that drains them in order.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { providerModules } from '../providers/index.ts';
+import type { ProviderAdapter, ProviderId, ProviderModule } from '../providers/provider.ts';
+import { ApiKeyRing } from './api/api-keys.ts';
+import { createApiApp } from './api/api-app.ts';
+import type { Config } from './config/config.schema.ts';
+import type { Logger } from './logger.ts';
+import { IntakeSweeper } from './queues/intake-sweeper.ts';
+import { QueueSet } from './queues/queue-set.ts';
+import { createRedis } from './queues/redis-connection.ts';
+import { WorkerSet } from './queues/worker-set.ts';
+import { createSandboxServer } from './sandbox/sandbox.server.ts';
+import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
+import { MessageStore } from './store/message.store.ts';
+
+export type Role = 'api' | 'worker' | 'sandbox' | 'all';
+export const ROLES: readonly Role[] = ['api', 'worker', 'sandbox', 'all'];
+
+/** Redis did not answer at start; the message says how to get one. */
+export class RedisUnreachableError extends Error {
+  constructor(url: string) {
+    super(
+      `Redis is not reachable at ${url}. Start one (e.g. \`redis-server --daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
+    );
+    this.name = 'RedisUnreachableError';
+  }
+}
+
+export interface RunningSwitchboard {
+  role: Role;
+  apiUrl?: string;
+  sandboxUrl?: string;
+  api?: FastifyInstance;
+  sandbox?: FastifyInstance;
+  /** Graceful stop: stop intake, drain workers, close connections. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  role: Role;
+  config: Config;
+  log: Logger;
+  now?: () => number;
+  /** Wait this long for Redis at start before giving up. */
+  redisWaitMs?: number;
+}
+
+async function waitForRedis(client: Redis, url: string, ms: number): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new RedisUnreachableError(url));
+    }, ms);
+    const onReady = (): void => {
+      cleanup();
+      resolve();
+    };
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      client.off('ready', onReady);
+    };
+    client.on('ready', onReady);
+  });
+}
+
+/** Builds the adapters of every enabled provider; in sandbox mode they point at the carrier sandbox. */
+export function createAdapters(config: Config): Map<ProviderId, ProviderAdapter> {
+  const adapters = new Map<ProviderId, ProviderAdapter>();
+  const baseUrl = config.mode === 'sandbox' ? config.sandbox.url : undefined;
+  const deps = { timeoutMs: config.send.carrierTimeoutMs, ...(baseUrl !== undefined ? { baseUrl } : {}) };
+  const tw = config.providers.twilio;
+  if (tw.enabled) {
+    const module: ProviderModule<unknown> = providerModules.twilio as ProviderModule<unknown>;
+    const parsed = module.configSchema.parse({
+      accountSid: tw.accountSid,
+      authToken: tw.authToken,
+      from: tw.from,
+      ...(tw.messagingServiceSid !== undefined ? { messagingServiceSid: tw.messagingServiceSid } : {}),
+    });
+    adapters.set('twilio', module.create(parsed, deps));
+  }
+  return adapters;
+}
+
+export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitchboard> {
+  const { role, config, log } = opts;
+  const now = opts.now ?? Date.now;
+  const closers: Array<() => Promise<unknown>> = [];
+  const running: RunningSwitchboard = {
+    role,
+    async close() {
+      for (const close of closers.splice(0).reverse()) {
+        try {
+          await close();
+        } catch (err) {
+          log.warn({ err: (err as Error).message }, 'error while closing');
+        }
+      }
+    },
+  };
+
+  try {
+    if (role === 'sandbox' || (role === 'all' && config.mode === 'sandbox')) {
+      const { app, control } = createSandboxServer({ providers: Object.values(providerModules) as ProviderModule<unknown>[] });
+      await app.listen({ port: config.sandbox.port, host: config.sandbox.host });
+      closers.push(async () => {
+        control.close();
+        await app.close();
+      });
+      const address = app.server.address();
+      running.sandbox = app;
+      running.sandboxUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : config.sandbox.url;
+      log.info({ url: running.sandboxUrl }, 'carrier sandbox listening');
+      if (role === 'sandbox') return running;
+    }
+
+    const producer = createRedis(config.redis.url, 'producer');
+    closers.push(async () => producer.quit().catch(() => producer.disconnect()));
+    await waitForRedis(producer, config.redis.url, opts.redisWaitMs ?? 3_000);
+
+    const store = new MessageStore(producer, {
+      prefix: config.redis.prefix,
+      retentionSeconds: config.messages.retentionSeconds,
+      idempotencyTtlSeconds: config.intake.idempotencyTtlSeconds,
+    });
+    const queues = new QueueSet(producer, {
+      prefix: config.redis.prefix,
+      sendJobAttempts: config.send.jobAttempts,
+      sendBackoffMs: config.send.backoffMs,
+      dlrUnknownRetryForMs: config.dlr.unknownRetryForMs,
+    });
+    closers.push(() => queues.close());
+    const adapters = createAdapters(config);
+    closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
+
+    if (role === 'worker' || role === 'all') {
+      const workerConn = createRedis(config.redis.url, 'worker');
+      closers.push(async () => workerConn.quit().catch(() => workerConn.disconnect()));
+      const masterKey = await resolveMasterKey({
+        ...(config.secrets.encryptionKey !== undefined ? { configured: config.secrets.encryptionKey } : {}),
+        mode: config.mode,
+        redis: producer,
+        redisKey: store.keys.secret('master-key'),
+      });
+      const publicUrl = config.api.publicUrl ?? `http://127.0.0.1:${config.api.port}`;
+      const workers = new WorkerSet(
+        { config, store, queues, adapters, keyRing: createKeyRing(masterKey), log: log.child({ role: 'worker' }), publicUrl, now },
+        workerConn,
+      );
+      closers.push(() => workers.close());
+      await workers.waitUntilReady();
+      const sweeper = new IntakeSweeper(
+        { redis: producer, store, queues, log, now },
+        { afterMs: config.intake.sweepAfterMs, intervalMs: config.intake.sweepIntervalMs },
+      );
+      sweeper.start();
+      closers.push(() => sweeper.stop());
+    }
+
+    if (role === 'api' || role === 'all') {
+      const app = createApiApp({ config, redis: producer, store, queues, adapters, keys: new ApiKeyRing(config.apiKeys), log: log.child({ role: 'api' }), now });
+      await app.listen({ port: config.api.port, host: config.api.host });
+      closers.push(() => app.close());
+      const address = app.server.address();
+      running.api = app;
+      running.apiUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : `http://127.0.0.1:${config.api.port}`;
+      log.info({ url: running.apiUrl, mode: config.mode }, 'API listening');
+    }
+    return running;
+  } catch (err) {
+    await running.close();
+    throw err;
+  }
+}

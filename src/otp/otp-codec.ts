@@ -1,0 +1,34 @@
+/**
+ * One-time codes: generated with a CSPRNG in the worker, kept only AES-256-GCM encrypted on the
+ * message (so every fallback step sends the same code), never in job payloads, logs or responses.
+ */
+import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
+
+export function generateCode(length: number): string {
+  let code = '';
+  for (let i = 0; i < length; i++) code += String(randomInt(0, 10));
+  return code;
+}
+
+/** Encrypts `code`, binding it to the message id (AAD) so a ciphertext cannot be moved between messages. */
+export function encryptCode(key: Buffer, messageId: string, code: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(messageId, 'utf8'));
+  const ct = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);
+  return [iv, cipher.getAuthTag(), ct].map((b) => b.toString('base64url')).join('.');
+}
+
+export function decryptCode(key: Buffer, messageId: string, sealed: string): string {
+  const [iv, tag, ct] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
+  if (!iv || !tag || !ct) throw new Error('malformed sealed code');
+  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  decipher.setAAD(Buffer.from(messageId, 'utf8'));
+  decipher.setAuthTag(tag);
+  return Buffer.concat([decipher.update(ct), decipher.final()]).toString('utf8');
+}
+
+/** Puts the code into the text; the API guarantees `{{code}}` is present when `otp` is set. */
+export function renderBody(template: string, code: string | undefined): string {
+  return code === undefined ? template : template.replaceAll('{{code}}', code);
+}

@@ -1,0 +1,21 @@
+/**
+ * What the pipeline stages need, injected by the composition root (no module-level singletons).
+ */
+import type { ProviderAdapter, ProviderId } from '../../providers/provider.ts';
+import type { Config } from '../config/config.schema.ts';
+import type { Logger } from '../logger.ts';
+import type { QueueSet } from '../queues/queue-set.ts';
+import type { KeyRing } from '../security/master-key.ts';
+import type { MessageStore } from '../store/message.store.ts';
+
+export interface PipelineDeps {
+  config: Config;
+  store: MessageStore;
+  queues: QueueSet;
+  adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
+  keyRing: KeyRing;
+  log: Logger;
+  /** Base URL carriers post callbacks to (`SWITCHBOARD_PUBLIC_URL`). */
+  publicUrl: string;
+  now: () => number;
+}

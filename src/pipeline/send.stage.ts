@@ -1,0 +1,60 @@
+/**
+ * Send stage (DESIGN §6.5): one carrier call behind the send ledger. The ledger is checked first
+ * so a retried or stalled job that finds `sent` does not resend; `sending` left behind by a crash
+ * means the outcome is unknown, and the resend is recorded as `ambiguous_resend`.
+ */
+import { classifyNetworkError, isProviderError, ProviderError } from '../../providers/errors.ts';
+import type { Channel, ProviderAdapter, SendResult } from '../../providers/provider.ts';
+import type { MessageStore } from '../store/message.store.ts';
+
+export type SendOutcome =
+  | { kind: 'accepted'; result: Pick<SendResult, 'providerMessageId' | 'acceptedAt' | 'segments' | 'cost'>; replayed: boolean }
+  | { kind: 'error'; error: ProviderError };
+
+export interface SendAttemptInput {
+  messageId: string;
+  attempt: number;
+  channel: Channel;
+  to: string;
+  body: string;
+  statusCallbackUrl: string;
+  validitySeconds?: number;
+}
+
+/** Returns whether the ledger says the previous run of this attempt may have reached the carrier. */
+export async function ledgerState(store: MessageStore, messageId: string, attempt: number): Promise<'none' | 'sending' | { sent: string }> {
+  const l = await store.ledger(messageId, attempt);
+  if (l === undefined) return 'none';
+  if (l.state === 'sending') return 'sending';
+  return { sent: l.providerMessageId };
+}
+
+export async function sendThroughLedger(store: MessageStore, adapter: ProviderAdapter, input: SendAttemptInput): Promise<SendOutcome> {
+  const prior = await store.ledger(input.messageId, input.attempt);
+  if (prior?.state === 'sent') {
+    return { kind: 'accepted', result: { providerMessageId: prior.providerMessageId, acceptedAt: new Date() }, replayed: true };
+  }
+  await store.ledgerSending(input.messageId, input.attempt);
+  try {
+    const result = await adapter.send({
+      messageId: input.messageId,
+      attempt: input.attempt,
+      channel: input.channel,
+      to: input.to,
+      body: input.body,
+      statusCallbackUrl: input.statusCallbackUrl,
+      ...(input.validitySeconds !== undefined ? { validitySeconds: input.validitySeconds } : {}),
+    });
+    await store.ledgerSent(input.messageId, input.attempt, result.providerMessageId);
+    return { kind: 'accepted', result, replayed: false };
+  } catch (err) {
+    const error = isProviderError(err)
+      ? err
+      : (classifyNetworkError(adapter.id, err) ??
+        new ProviderError(`${adapter.id}: unexpected adapter failure: ${(err as Error).message}`, { kind: 'retryable', provider: adapter.id, ambiguous: true, cause: err }));
+    // Only a call that certainly did not reach the carrier may be forgotten; an ambiguous one
+    // keeps `sending` so the retry is marked as a possible duplicate.
+    if (!error.ambiguous) await store.ledgerClear(input.messageId, input.attempt);
+    return { kind: 'error', error };
+  }
+}

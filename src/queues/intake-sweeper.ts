@@ -1,0 +1,66 @@
+/**
+ * Re-adds send jobs for messages left `accepted` too long (DESIGN §7): the API writes the record
+ * and then adds the job, and a crash or a Redis blip between the two must not lose the message.
+ * Job id = message id, so re-adding a job that exists is a no-op. One process sweeps at a time.
+ */
+import type { Redis } from 'ioredis';
+import type { Logger } from '../logger.ts';
+import type { MessageStore } from '../store/message.store.ts';
+import type { QueueSet } from './queue-set.ts';
+
+export interface SweeperOptions {
+  afterMs: number;
+  intervalMs: number;
+}
+
+export class IntakeSweeper {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  private readonly deps: { redis: Redis; store: MessageStore; queues: QueueSet; log: Logger; now: () => number };
+  private readonly opts: SweeperOptions;
+
+  constructor(deps: { redis: Redis; store: MessageStore; queues: QueueSet; log: Logger; now: () => number }, opts: SweeperOptions) {
+    this.deps = deps;
+    this.opts = opts;
+  }
+
+  start(): void {
+    if (this.timer || this.opts.intervalMs <= 0) return;
+    this.timer = setInterval(() => {
+      if (!this.running) this.running = this.sweepOnce().catch(() => 0).finally(() => (this.running = undefined));
+    }, this.opts.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Returns how many jobs were re-added. */
+  async sweepOnce(): Promise<number> {
+    const { redis, store, queues, log, now } = this.deps;
+    const lock = await redis.set(store.keys.lock('sweeper'), String(process.pid), 'PX', Math.max(1_000, this.opts.intervalMs), 'NX');
+    if (lock === null) return 0;
+    const ids = await store.staleAccepted(now() - this.opts.afterMs, 500);
+    let added = 0;
+    for (const id of ids) {
+      const msg = await store.get(id);
+      if (!msg || msg.doc.status !== 'accepted' || msg.doc.final) {
+        await store.dropFromAccepted(id);
+        continue;
+      }
+      const existing = await queues.send.getJob(id);
+      if (existing) {
+        const state = await existing.getState();
+        if (state !== 'completed' && state !== 'failed') continue;
+        await existing.remove().catch(() => undefined);
+      }
+      await queues.addSend(id);
+      added++;
+    }
+    if (added > 0) log.warn({ added }, 'sweeper re-queued messages left accepted');
+    return added;
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The producer side of the queues, shared by the API and workers. One connection for all of
+ * them; the API's fails fast (`enableOfflineQueue: false`) so intake answers 503 instead of hanging.
+ */
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { jobIds } from '../domain/ids.ts';
+import { QUEUE_NAMES, type DlrJobData, type ExpireJobData, type SendJobData, type SendQueueJobName } from './queue-names.ts';
+
+export interface QueueSetOptions {
+  prefix: string;
+  sendJobAttempts: number;
+  sendBackoffMs: number;
+  /** How long a callback for a not-yet-recorded message keeps being retried. */
+  dlrUnknownRetryForMs: number;
+}
+
+const DLR_ATTEMPTS = 10;
+
+export class QueueSet {
+  readonly send: Queue<SendJobData | ExpireJobData, void, SendQueueJobName>;
+  readonly dlr: Queue<DlrJobData, void, 'dlr'>;
+  private readonly opts: QueueSetOptions;
+
+  constructor(connection: Redis, opts: QueueSetOptions) {
+    this.opts = opts;
+    this.send = new Queue(QUEUE_NAMES.send, { connection, prefix: opts.prefix, skipWaitingForReady: true });
+    this.dlr = new Queue(QUEUE_NAMES.dlr, { connection, prefix: opts.prefix, skipWaitingForReady: true });
+  }
+
+  /** Job options of a send job: bounded retries with backoff, completed jobs trimmed, failed kept for ops. */
+  sendJobOptions(messageId: string): JobsOptions {
+    return {
+      jobId: jobIds.send(messageId),
+      attempts: this.opts.sendJobAttempts,
+      backoff: { type: 'exponential', delay: this.opts.sendBackoffMs },
+      removeOnComplete: { age: 3_600, count: 10_000 },
+      removeOnFail: { age: 7 * 86_400 },
+    };
+  }
+
+  async addSend(messageId: string): Promise<void> {
+    await this.send.add('send', { messageId }, this.sendJobOptions(messageId));
+  }
+
+  async addExpire(messageId: string, atMs: number): Promise<void> {
+    await this.send.add(
+      'expire',
+      { messageId },
+      { jobId: jobIds.expire(messageId), delay: Math.max(0, atMs - Date.now()), removeOnComplete: true, removeOnFail: { age: 86_400 } },
+    );
+  }
+
+  /**
+   * Queues verified callbacks. The job id de-duplicates a carrier's retries while the job exists;
+   * the monotonic attempt status absorbs the rest.
+   */
+  async addDlr(data: DlrJobData, dedupeId: string): Promise<void> {
+    // Exponential backoff summing to about `dlrUnknownRetryForMs` over DLR_ATTEMPTS tries, then parked.
+    const delay = Math.max(50, Math.round(this.opts.dlrUnknownRetryForMs / (2 ** DLR_ATTEMPTS - 1)));
+    await this.dlr.add('dlr', data, {
+      jobId: dedupeId,
+      attempts: DLR_ATTEMPTS,
+      backoff: { type: 'exponential', delay },
+      removeOnComplete: { age: 600, count: 10_000 },
+      removeOnFail: { age: 7 * 86_400 },
+    });
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.send.close(), this.dlr.close()]);
+  }
+}

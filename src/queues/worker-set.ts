@@ -1,0 +1,59 @@
+/**
+ * The consumers: `send` (the pipeline and delayed expiries) and `dlr` (carrier callbacks).
+ * Short locks on `send` (DESIGN §7): a killed worker's OTP is picked up again within 5–15 s.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { expire } from '../domain/status.ts';
+import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
+import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
+import { processSendJob } from '../pipeline/send-job.processor.ts';
+import { QUEUE_NAMES, type DlrJobData, type ExpireJobData, type SendJobData, type SendQueueJobName } from './queue-names.ts';
+
+export class WorkerSet {
+  readonly send: Worker<SendJobData | ExpireJobData, void, SendQueueJobName>;
+  readonly dlr: Worker<DlrJobData, void, 'dlr'>;
+
+  constructor(deps: PipelineDeps, connection: Redis) {
+    const { config, log } = deps;
+    const prefix = config.redis.prefix;
+    this.send = new Worker<SendJobData | ExpireJobData, void, SendQueueJobName>(
+      QUEUE_NAMES.send,
+      async (job: Job<SendJobData | ExpireJobData, void, SendQueueJobName>) => {
+        if (job.name === 'expire') {
+          await deps.store.update(job.data.messageId, (d) => expire(d, new Date(deps.now()).toISOString()));
+          return;
+        }
+        await processSendJob(deps, job.data.messageId, { attemptsMade: job.attemptsMade, maxRuns: job.opts.attempts ?? 1 });
+      },
+      {
+        connection,
+        prefix,
+        concurrency: config.send.concurrency,
+        lockDuration: config.send.lockDurationMs,
+        stalledInterval: config.send.stalledIntervalMs,
+        maxStalledCount: 3,
+      },
+    );
+    this.dlr = new Worker<DlrJobData, void, 'dlr'>(
+      QUEUE_NAMES.dlr,
+      async (job) => {
+        await processDlrJob(deps, job.data);
+      },
+      { connection, prefix, concurrency: Math.max(10, Math.floor(config.send.concurrency / 2)) },
+    );
+    for (const w of [this.send, this.dlr] as const) {
+      w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed'));
+      w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
+    }
+  }
+
+  async waitUntilReady(): Promise<void> {
+    await Promise.all([this.send.waitUntilReady(), this.dlr.waitUntilReady()]);
+  }
+
+  /** Drains: stops taking jobs and waits for the running ones (SIGTERM). */
+  async close(): Promise<void> {
+    await Promise.all([this.send.close(), this.dlr.close()]);
+  }
+}

@@ -1,0 +1,217 @@
+/**
+ * The Redis store of messages, idempotency keys and the send ledger.
+ *
+ * A message is one document (hash fields `v` = version, `doc` = JSON) so that every change —
+ * an attempt, a callback, a fallback — is a read, a pure domain function and one Lua
+ * compare-and-set. Workers and the API may race on the same message; the loser re-reads and
+ * re-applies, which is safe because every domain transition is monotonic.
+ */
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { messageIdBoundAt } from '../domain/ids.ts';
+import type { MessageRecord, MessageStatus } from '../domain/message.ts';
+import { redisKeys, type RedisKeys } from './redis-keys.ts';
+
+const lua = (name: string): string => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
+const INTAKE_LUA = lua('intake.lua');
+const CAS_LUA = lua('compare-and-set.lua');
+
+/** What an idempotency key remembers: the request's fingerprint and the message it created. */
+export interface IdempotencyRecord {
+  /** SHA-256 of the canonical request body. */
+  hash: string;
+  id: string;
+  /** `pending` until the send job is queued. */
+  state: 'pending' | 'done';
+  at: number;
+}
+
+export type IntakeResult = { created: true } | { created: false; existing: IdempotencyRecord };
+
+export interface StoredMessage {
+  doc: MessageRecord;
+  version: number;
+}
+
+/** Thrown when an update keeps losing races; the caller's job should retry later. */
+export class StoreContentionError extends Error {
+  constructor(id: string) {
+    super(`message ${id}: too many concurrent updates; retry the job`);
+    this.name = 'StoreContentionError';
+  }
+}
+
+export interface ListFilter {
+  keyName?: string;
+  status?: MessageStatus;
+  channel?: string;
+  provider?: string;
+  sinceMs?: number;
+  untilMs?: number;
+  limit: number;
+  cursor?: string;
+}
+
+type RedisWithScripts = Redis & {
+  sbIntake(keys: string[], ...args: Array<string | number>): Promise<[number, string]>;
+  sbCas(keys: string[], ...args: Array<string | number>): Promise<number>;
+};
+
+export interface MessageStoreOptions {
+  prefix: string;
+  retentionSeconds: number;
+  idempotencyTtlSeconds: number;
+}
+
+export class MessageStore {
+  readonly keys: RedisKeys;
+  private readonly redis: RedisWithScripts;
+  private readonly opts: MessageStoreOptions;
+
+  constructor(redis: Redis, opts: MessageStoreOptions) {
+    this.keys = redisKeys(opts.prefix);
+    this.opts = opts;
+    const r = redis as RedisWithScripts;
+    if (typeof r.sbIntake !== 'function') {
+      r.defineCommand('sbIntake', { lua: INTAKE_LUA, numberOfKeys: 5 });
+      r.defineCommand('sbCas', { lua: CAS_LUA, numberOfKeys: 2 });
+    }
+    this.redis = r;
+  }
+
+  /**
+   * Creates the message and (optionally) claims its idempotency key in one atomic step, or
+   * returns the record the key already holds.
+   */
+  async intake(doc: MessageRecord, idem?: { keyHash: string; requestHash: string }): Promise<IntakeResult> {
+    const createdMs = Date.parse(doc.createdAt);
+    const record: IdempotencyRecord | undefined = idem ? { hash: idem.requestHash, id: doc.id, state: 'pending', at: createdMs } : undefined;
+    const idemKey = idem ? this.keys.idempotency(doc.keyName, idem.keyHash) : this.keys.idempotency('-', '-');
+    const [created, existing] = await this.redis.sbIntake(
+      [this.keys.message(doc.id), idemKey, this.keys.acceptedIndex, this.keys.keyIndex(doc.keyName), this.keys.allIndex],
+      JSON.stringify(doc),
+      this.opts.retentionSeconds,
+      record ? JSON.stringify(record) : '',
+      this.opts.idempotencyTtlSeconds,
+      createdMs,
+      doc.id,
+      messageIdBoundAt(createdMs - this.opts.retentionSeconds * 1000, 'low'),
+    );
+    if (created === 1) return { created: true };
+    return { created: false, existing: JSON.parse(existing) as IdempotencyRecord };
+  }
+
+  /** Marks an idempotency record as answered (its job is queued). */
+  async markIdempotencyDone(keyName: string, keyHash: string, record: IdempotencyRecord): Promise<void> {
+    await this.redis.set(this.keys.idempotency(keyName, keyHash), JSON.stringify({ ...record, state: 'done' }), 'KEEPTTL', 'XX');
+  }
+
+  async get(id: string): Promise<StoredMessage | undefined> {
+    const [v, doc] = await this.redis.hmget(this.keys.message(id), 'v', 'doc');
+    if (v === null || doc === null || v === undefined || doc === undefined) return undefined;
+    return { doc: JSON.parse(doc) as MessageRecord, version: Number(v) };
+  }
+
+  /**
+   * Applies `mutate` to a fresh copy of the message and saves it if nobody wrote in between;
+   * otherwise re-reads and re-applies. `mutate` returns false to leave the message unchanged.
+   */
+  async update<R>(
+    id: string,
+    mutate: (draft: MessageRecord) => R | false,
+  ): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
+    for (let i = 0; i < 25; i++) {
+      const current = await this.get(id);
+      if (!current) return undefined;
+      const draft = structuredClone(current.doc);
+      const result = mutate(draft);
+      if (result === false) return undefined;
+      const applied = await this.redis.sbCas(
+        [this.keys.message(id), this.keys.acceptedIndex],
+        current.version,
+        JSON.stringify(draft),
+        id,
+        draft.status === 'accepted' && !draft.final ? '1' : '0',
+      );
+      if (applied === 1) return { before: current.doc, after: draft, result };
+      if (applied === -1) return undefined;
+    }
+    throw new StoreContentionError(id);
+  }
+
+  /** Newest first; the cursor is the last id of the previous page (ids sort by creation time). */
+  async list(filter: ListFilter): Promise<{ items: MessageRecord[]; nextCursor: string | null }> {
+    const index = filter.keyName ? this.keys.keyIndex(filter.keyName) : this.keys.allIndex;
+    let max = filter.untilMs !== undefined ? `[${messageIdBoundAt(filter.untilMs, 'high')}` : '+';
+    if (filter.cursor !== undefined) max = `(${filter.cursor}`;
+    const min = filter.sinceMs !== undefined ? `[${messageIdBoundAt(filter.sinceMs, 'low')}` : '-';
+    const items: MessageRecord[] = [];
+    const batch = Math.max(filter.limit, 50);
+    let scanned = 0;
+    let lastSeen: string | undefined;
+    // Filters apply after reading; bound the work of one page and hand back a cursor instead.
+    while (items.length < filter.limit && scanned < 2_000) {
+      const ids = await this.redis.zrevrangebylex(index, max, min, 'LIMIT', 0, batch);
+      if (ids.length === 0) {
+        lastSeen = undefined;
+        break;
+      }
+      scanned += ids.length;
+      const pipeline = this.redis.pipeline();
+      for (const id of ids) pipeline.hget(this.keys.message(id), 'doc');
+      const docs = (await pipeline.exec()) ?? [];
+      for (let i = 0; i < ids.length; i++) {
+        lastSeen = ids[i];
+        const raw = docs[i]?.[1];
+        if (typeof raw !== 'string') continue;
+        const doc = JSON.parse(raw) as MessageRecord;
+        if (matches(doc, filter)) items.push(doc);
+        if (items.length === filter.limit) break;
+      }
+      if (ids.length < batch && items.length < filter.limit) {
+        lastSeen = undefined;
+        break;
+      }
+      max = `(${lastSeen}`;
+    }
+    return { items, nextCursor: lastSeen ?? null };
+  }
+
+  /** Ids of messages still `accepted` that were created before `beforeMs` (the sweeper's worklist). */
+  async staleAccepted(beforeMs: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.acceptedIndex, 0, beforeMs, 'LIMIT', 0, limit);
+  }
+
+  async dropFromAccepted(id: string): Promise<void> {
+    await this.redis.zrem(this.keys.acceptedIndex, id);
+  }
+
+  // ---- send ledger (DESIGN §6.5): `sending` before the carrier call, `sent:<id>` after ----
+
+  async ledger(id: string, attempt: number): Promise<{ state: 'sending' } | { state: 'sent'; providerMessageId: string } | undefined> {
+    const v = await this.redis.get(this.keys.ledger(id, attempt));
+    if (v === null) return undefined;
+    if (v === 'sending') return { state: 'sending' };
+    return { state: 'sent', providerMessageId: v.slice('sent:'.length) };
+  }
+
+  async ledgerSending(id: string, attempt: number): Promise<void> {
+    await this.redis.set(this.keys.ledger(id, attempt), 'sending', 'EX', this.opts.retentionSeconds);
+  }
+
+  async ledgerSent(id: string, attempt: number, providerMessageId: string): Promise<void> {
+    await this.redis.set(this.keys.ledger(id, attempt), `sent:${providerMessageId}`, 'EX', this.opts.retentionSeconds);
+  }
+
+  async ledgerClear(id: string, attempt: number): Promise<void> {
+    await this.redis.del(this.keys.ledger(id, attempt));
+  }
+}
+
+function matches(doc: MessageRecord, f: ListFilter): boolean {
+  if (f.status !== undefined && doc.status !== f.status) return false;
+  const last = doc.attempts.find((a) => a.status === 'delivered') ?? doc.attempts[doc.attempts.length - 1];
+  if (f.channel !== undefined && last?.channel !== f.channel) return false;
+  if (f.provider !== undefined && last?.provider !== f.provider) return false;
+  return true;
+}

@@ -1,0 +1,31 @@
+/**
+ * Every Redis key Switchboard writes outside BullMQ, in one place, under the configured prefix
+ * (CONTRACTS §5 `SWITCHBOARD_REDIS_PREFIX`), so a test or a second deployment on the same Redis
+ * never touches another's data.
+ */
+export interface RedisKeys {
+  message(id: string): string;
+  idempotency(keyName: string, keyHash: string): string;
+  ledger(id: string, attempt: number): string;
+  /** ZSET: messages still `accepted`, scored by creation time (the sweeper's worklist). */
+  acceptedIndex: string;
+  /** ZSET (lexicographic, score 0): message ids of one API key, for listing. */
+  keyIndex(keyName: string): string;
+  /** ZSET (lexicographic, score 0): every message id, for admin listing. */
+  allIndex: string;
+  lock(name: string): string;
+  secret(name: string): string;
+}
+
+export function redisKeys(prefix: string): RedisKeys {
+  return {
+    message: (id) => `${prefix}:msg:${id}`,
+    idempotency: (keyName, keyHash) => `${prefix}:idem:${keyName}:${keyHash}`,
+    ledger: (id, n) => `${prefix}:ledger:${id}:${n}`,
+    acceptedIndex: `${prefix}:idx:accepted`,
+    keyIndex: (keyName) => `${prefix}:idx:key:${keyName}`,
+    allIndex: `${prefix}:idx:all`,
+    lock: (name) => `${prefix}:lock:${name}`,
+    secret: (name) => `${prefix}:secret:${name}`,
+  };
+}
