@@ -48,28 +48,33 @@ export interface CallbackReceiver {
   received: ReceivedCallback[];
   /** HTTP status the receiver answers with (default 204). */
   status: number;
-  /** Resolves once `n` callbacks arrived (rejects after `timeoutMs`). */
-  waitFor(n: number, timeoutMs?: number): Promise<ReceivedCallback[]>;
+  /** Resolves once `n` callbacks arrived, only counting those whose `sb` is `ref` when given (rejects after `timeoutMs`). */
+  waitFor(n: number, opts?: { ref?: string; timeoutMs?: number }): Promise<ReceivedCallback[]>;
+  /** Callbacks received so far for one of our message ids. */
+  forRef(ref: string): ReceivedCallback[];
   close(): Promise<void>;
 }
 
 /** Starts a plain HTTP receiver on a random loopback port that records every request. */
 export async function startCallbackReceiver(): Promise<CallbackReceiver> {
   const received: ReceivedCallback[] = [];
-  const waiters: { n: number; resolve: () => void }[] = [];
+  const waiters: { check: () => boolean; resolve: () => void }[] = [];
+  const matching = (ref: string | undefined): ReceivedCallback[] => (ref === undefined ? received.slice() : received.filter((r) => r.query['sb'] === ref));
   const receiver: CallbackReceiver = {
     origin: '',
     received,
     status: 204,
-    waitFor(n, timeoutMs = 5_000) {
-      if (received.length >= n) return Promise.resolve(received.slice());
+    forRef: (ref) => matching(ref),
+    waitFor(n, opts = {}) {
+      const check = (): boolean => matching(opts.ref).length >= n;
+      if (check()) return Promise.resolve(matching(opts.ref));
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`expected ${n} callbacks, got ${received.length}`)), timeoutMs);
+        const timer = setTimeout(() => reject(new Error(`expected ${n} callbacks, got ${matching(opts.ref).length}`)), opts.timeoutMs ?? 5_000);
         waiters.push({
-          n,
+          check,
           resolve: () => {
             clearTimeout(timer);
-            resolve(received.slice());
+            resolve(matching(opts.ref));
           },
         });
       });
@@ -98,7 +103,7 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
       res.statusCode = receiver.status;
       res.end();
       for (const w of waiters.slice()) {
-        if (received.length >= w.n) {
+        if (w.check()) {
           waiters.splice(waiters.indexOf(w), 1);
           w.resolve();
         }
