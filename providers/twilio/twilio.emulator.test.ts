@@ -10,20 +10,20 @@ const AUTH = 'Basic ' + Buffer.from(`${SID}:${TWILIO_SANDBOX_CREDENTIALS.authTok
 
 describe('countSegments', () => {
   it.each([
-    ['an empty body', '', 1],
-    ['160 GSM characters', 'a'.repeat(160), 1],
-    ['161 GSM characters', 'a'.repeat(161), 2],
-    ['306 GSM characters', 'a'.repeat(306), 2],
-    ['307 GSM characters', 'a'.repeat(307), 3],
-    ['80 euro signs (two septets each)', '€'.repeat(80), 1],
-    ['81 euro signs', '€'.repeat(81), 2],
-    ['70 UCS-2 characters', 'ж'.repeat(70), 1],
-    ['71 UCS-2 characters', 'ж'.repeat(71), 2],
-    ['134 UCS-2 characters', 'ж'.repeat(134), 2],
-    ['one emoji in a short text', 'Your code 123456 🔐', 1],
-    ['35 emoji (70 UTF-16 units)', '🔐'.repeat(35), 1],
-    ['36 emoji', '🔐'.repeat(36), 2],
-  ])('counts %s as %i segment(s)', (_name, body, segments) => {
+    ['an empty body', 1, ''],
+    ['160 GSM characters', 1, 'a'.repeat(160)],
+    ['161 GSM characters', 2, 'a'.repeat(161)],
+    ['306 GSM characters', 2, 'a'.repeat(306)],
+    ['307 GSM characters', 3, 'a'.repeat(307)],
+    ['80 euro signs (two septets each)', 1, '€'.repeat(80)],
+    ['81 euro signs', 2, '€'.repeat(81)],
+    ['70 UCS-2 characters', 1, 'ж'.repeat(70)],
+    ['71 UCS-2 characters', 2, 'ж'.repeat(71)],
+    ['134 UCS-2 characters', 2, 'ж'.repeat(134)],
+    ['one emoji in a short text', 1, 'Your code 123456 🔐'],
+    ['35 emoji (70 UTF-16 units)', 1, '🔐'.repeat(35)],
+    ['36 emoji', 2, '🔐'.repeat(36)],
+  ])('counts %s as %i segment(s)', (_name, segments, body) => {
     expect(countSegments(body)).toBe(segments);
   });
 });
@@ -175,19 +175,26 @@ describe('registerTwilioEmulator', () => {
   });
 
   it('retries a failed callback with the same idempotency token and counts each try', async () => {
-    emulator.control.set('twilio', { dlrDelayMs: 20 });
+    // A fresh emulator, so callbacks of earlier tests cannot land in these counters.
+    const own = await startTwilioEmulator();
+    own.control.set('twilio', { dlrDelayMs: 20 });
     receiver.status = 500;
-    const before = { ...emulator.control.counters('twilio') };
-    await post({ To: '+14155550100', From: '+15005550006', Body: 'hi', StatusCallback: `${receiver.origin}/cb?sb=msg_retry` });
+    await own.app.inject({
+      method: 'POST',
+      url: PATH,
+      headers: { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+      payload: form({ To: '+14155550100', From: '+15005550006', Body: 'hi', StatusCallback: `${receiver.origin}/cb?sb=msg_retry` }),
+    });
     await receiver.waitFor(2, { ref: 'msg_retry' });
     receiver.status = 204;
     const all = await receiver.waitFor(4, { ref: 'msg_retry', timeoutMs: 5_000 });
     const tokens = all.map((c) => `${new URLSearchParams(c.rawBody.toString()).get('MessageStatus')}:${c.headers['i-twilio-idempotency-token']}`);
     expect(new Set(tokens).size).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const after = emulator.control.counters('twilio');
-    expect(after.callbacksFailed - before.callbacksFailed).toBe(2);
-    expect(after.callbacksSent - before.callbacksSent).toBe(2);
+    const counters = own.control.counters('twilio');
+    await own.close();
+    expect(counters.callbacksFailed).toBe(2);
+    expect(counters.callbacksSent).toBe(2);
   });
 
   it('writes RFC 2822 dates with a +0000 zone', () => {

@@ -40,7 +40,7 @@ describe('classifyTwilioError with real error bodies from the real SDK', () => {
   });
 
   /** Sends through the real SDK and returns what it threw, plus the call context. */
-  async function sdkFailure(to: string, creds = TWILIO_SANDBOX_CREDENTIALS): Promise<{ err: unknown; ctx: TwilioCallContext }> {
+  async function sdkFailure(to: string, creds: { accountSid: string; authToken: string } = TWILIO_SANDBOX_CREDENTIALS): Promise<{ err: unknown; ctx: TwilioCallContext }> {
     const client = twilio(creds.accountSid, creds.authToken, {
       httpClient: new BaseUrlRequestClient({ baseUrl: emulator.baseUrl, timeoutMs: 2_000 }),
     });

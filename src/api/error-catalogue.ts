@@ -28,6 +28,7 @@ export const ERROR_CATALOGUE = {
   SB_WEBHOOK_SIGNATURE_INVALID: { status: 401, description: 'A carrier callback failed signature verification; nothing was changed.' },
   SB_UNAVAILABLE: { status: 503, description: 'Redis (or the queue) is unreachable; nothing was created. Retry with backoff.' },
   SB_INTERNAL: { status: 500, description: 'An unexpected error; nothing is promised about state. Retry with the same Idempotency-Key.' },
+  SB_SANDBOX_UNKNOWN_PROVIDER: { status: 404, description: 'Carrier sandbox only: no provider with that id (twilio, sinch, messagebird, fcm, rbm).' },
   SB_CARRIER_REJECTED: { status: 0, description: 'Recorded on a message: the carrier refused the recipient (invalid, opted out); `providerCode` has its code. Not retried.' },
   SB_DELIVERY_FAILED: { status: 0, description: 'Recorded on a message: the carrier reported the message undelivered or failed.' },
   SB_ROUTE_UNAVAILABLE: { status: 0, description: 'Recorded on a message: every provider for every channel failed or was unavailable until the job gave up.' },

@@ -1,0 +1,122 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Redis } from 'ioredis';
+import { deletePrefix, testPrefix, testRedis } from '../../test/helpers/redis.ts';
+import { newMessageId } from '../domain/ids.ts';
+import type { MessageRecord } from '../domain/message.ts';
+import { startAttempt } from '../domain/status.ts';
+import { MessageStore } from './message.store.ts';
+
+let redis: Redis;
+let store: MessageStore;
+const prefix = testPrefix('store');
+
+function doc(keyName = 'k1', at = Date.now()): MessageRecord {
+  const createdAt = new Date(at).toISOString();
+  return {
+    id: newMessageId(at),
+    keyName,
+    status: 'accepted',
+    to: '+14155550100',
+    country: 'US',
+    channels: ['sms'],
+    purpose: 'transactional',
+    body: 'hi',
+    createdAt,
+    updatedAt: createdAt,
+    attempts: [],
+    timeline: [{ at: createdAt, type: 'accepted' }],
+    final: false,
+  };
+}
+
+beforeAll(() => {
+  redis = testRedis();
+  store = new MessageStore(redis, { prefix, retentionSeconds: 3600, idempotencyTtlSeconds: 600 });
+});
+afterAll(async () => {
+  await deletePrefix(redis, prefix);
+  redis.disconnect();
+});
+
+describe('MessageStore', () => {
+  it('creates a message and its idempotency key in one step, and answers replays from the key', async () => {
+    const a = doc();
+    expect(await store.intake(a, { keyHash: 'h1', requestHash: 'r1' })).toEqual({ created: true });
+    const b = doc();
+    const replay = await store.intake(b, { keyHash: 'h1', requestHash: 'r1' });
+    expect(replay).toMatchObject({ created: false, existing: { id: a.id, hash: 'r1', state: 'pending' } });
+    expect(await store.get(b.id)).toBeUndefined();
+    expect((await store.get(a.id))?.doc).toEqual(a);
+    expect(await redis.ttl(store.keys.idempotency('k1', 'h1'))).toBeGreaterThan(500);
+  });
+
+  it('scopes idempotency keys per API key', async () => {
+    expect(await store.intake(doc('k1'), { keyHash: 'shared', requestHash: 'r' })).toEqual({ created: true });
+    expect(await store.intake(doc('k2'), { keyHash: 'shared', requestHash: 'r' })).toEqual({ created: true });
+  });
+
+  it('applies concurrent updates without losing any', async () => {
+    const m = doc();
+    await store.intake(m);
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        store.update(m.id, (d) => {
+          d.timeline.push({ at: new Date().toISOString(), type: 'callback', detail: `u${i}` });
+          return true;
+        }),
+      ),
+    );
+    const stored = await store.get(m.id);
+    expect(stored?.version).toBe(11);
+    expect(stored?.doc.timeline.filter((t) => t.type === 'callback').map((t) => t.detail).sort()).toEqual(
+      Array.from({ length: 10 }, (_, i) => `u${i}`).sort(),
+    );
+  });
+
+  it('writes nothing when the mutation declines, and nothing for a missing message', async () => {
+    const m = doc();
+    await store.intake(m);
+    expect(await store.update(m.id, () => false)).toBeUndefined();
+    expect((await store.get(m.id))?.version).toBe(1);
+    expect(await store.update('msg_01JAAAAAAAAAAAAAAAAAAAAAAA', () => true)).toBeUndefined();
+  });
+
+  it('keeps accepted messages on the sweeper worklist until their first attempt', async () => {
+    const m = doc('k1', Date.now() - 60_000);
+    await store.intake(m);
+    expect(await store.staleAccepted(Date.now() - 30_000, 1000)).toContain(m.id);
+    await store.update(m.id, (d) => (startAttempt(d, 1, 'sms', 'twilio', new Date().toISOString()), true));
+    expect(await store.staleAccepted(Date.now() - 30_000, 1000)).not.toContain(m.id);
+  });
+
+  it('lists a key\'s messages newest first, filtered, with a cursor', async () => {
+    const ids: string[] = [];
+    const marks: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 15));
+      marks.push(Date.now());
+      const m = doc('lister', marks[i]);
+      ids.push(m.id);
+      await store.intake(m);
+    }
+    await store.update(ids[3] as string, (d) => (startAttempt(d, 1, 'sms', 'twilio', new Date().toISOString()), true));
+    const p1 = await store.list({ keyName: 'lister', limit: 2 });
+    expect(p1.items.map((m) => m.id)).toEqual([ids[4], ids[3]]);
+    const p2 = await store.list({ keyName: 'lister', limit: 2, cursor: p1.nextCursor ?? undefined });
+    expect(p2.items.map((m) => m.id)).toEqual([ids[2], ids[1]]);
+    const queued = await store.list({ keyName: 'lister', limit: 10, status: 'queued' });
+    expect(queued.items.map((m) => m.id)).toEqual([ids[3]]);
+    const window = await store.list({ keyName: 'lister', limit: 10, sinceMs: marks[2] as number, untilMs: (marks[4] as number) - 1 });
+    expect(window.items.map((m) => m.id)).toEqual([ids[3], ids[2]]);
+  });
+
+  it('keeps the send ledger per attempt', async () => {
+    const id = newMessageId();
+    expect(await store.ledger(id, 1)).toBeUndefined();
+    await store.ledgerSending(id, 1);
+    expect(await store.ledger(id, 1)).toEqual({ state: 'sending' });
+    await store.ledgerSent(id, 1, 'SM123');
+    expect(await store.ledger(id, 1)).toEqual({ state: 'sent', providerMessageId: 'SM123' });
+    expect(await store.ledger(id, 2)).toBeUndefined();
+  });
+});
