@@ -5,6 +5,7 @@
  */
 import type { ProviderId, ProviderScenario, SandboxControl, SandboxLogEntry, SandboxNumber, SandboxPushToken } from '../provider.ts';
 
+/** Counters the fake keeps per provider (same meaning as the sandbox's). */
 export interface FakeSandboxCounters {
   requests: number;
   accepted: number;
@@ -13,6 +14,7 @@ export interface FakeSandboxCounters {
   callbacksFailed: number;
 }
 
+/** The fake's surface: `SandboxControl` plus setters and state for assertions. */
 export interface FakeSandboxControl extends SandboxControl {
   /** Merges scenario settings for a provider. */
   set(provider: ProviderId, patch: Partial<ProviderScenario>): void;

@@ -13,6 +13,7 @@ import { mapTwilioStatus, parseTwilioWebhook, verifyTwilioWebhook } from './twil
 
 /** Twilio's accepted `ValidityPeriod` range, in seconds. https://www.twilio.com/docs/messaging/api/message-resource */
 export const TWILIO_VALIDITY_MIN_SECONDS = 1;
+/** Upper bound of Twilio's `ValidityPeriod` (10 h); longer OTP TTLs are clamped to it. */
 export const TWILIO_VALIDITY_MAX_SECONDS = 36_000;
 
 const CHANNELS: readonly Channel[] = ['sms'];

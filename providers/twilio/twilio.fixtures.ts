@@ -12,6 +12,7 @@ import { createFakeSandboxControl } from '../testing/sandbox-control.fake.ts';
 import type { FakeSandboxControl } from '../testing/sandbox-control.fake.ts';
 import { registerTwilioEmulator } from './twilio.emulator.ts';
 
+/** An emulator listening on loopback, with its fake control. */
 export interface RunningEmulator {
   app: FastifyInstance;
   control: FakeSandboxControl;
@@ -42,6 +43,7 @@ export interface ReceivedCallback extends WebhookRequest {
   receivedAt: number;
 }
 
+/** A loopback HTTP server standing in for our webhook endpoint. */
 export interface CallbackReceiver {
   /** Base URL of the receiver, e.g. `http://127.0.0.1:1234`. */
   origin: string;

@@ -48,6 +48,7 @@ export const scenarioPatchSchema = z.strictObject({
     .optional(),
   dlrDelayMs: z.number().min(0).max(3_600_000).optional(),
 });
+/** A scenario patch as clients send it. */
 export type ScenarioPatch = z.input<typeof scenarioPatchSchema>;
 
 /** `PUT /_sandbox/numbers/:e164` body: merged into the number's entry; `null` clears optional fields. */
@@ -69,6 +70,7 @@ export const numberPatchSchema = z.strictObject({
   ported: z.boolean().nullable().optional(),
   roaming: z.boolean().nullable().optional(),
 });
+/** A number-table patch as clients send it. */
 export type NumberPatch = z.input<typeof numberPatchSchema>;
 
 /** `PUT /_sandbox/push/:token` body: replaces the token's behaviour. */
@@ -76,6 +78,7 @@ export const pushTokenSchema = z.strictObject({
   result: z.enum(['ok', 'unregistered', 'invalid', 'unavailable']),
   autoAckMs: z.number().int().min(0).max(3_600_000).optional(),
 });
+/** A push-token behaviour as clients send it. */
 export type PushTokenInput = z.input<typeof pushTokenSchema>;
 
 /** E.164: `+`, a non-zero digit, up to 15 digits in all. */
@@ -91,6 +94,7 @@ export interface SandboxCounters {
   callbacksFailed: number;
 }
 
+/** Filters of `log()` / `GET /_sandbox/log`; newest entries first. */
 export interface SandboxLogQuery {
   provider?: string;
   to?: string;

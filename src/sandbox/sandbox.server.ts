@@ -6,7 +6,7 @@
  * Built for throughput: no per-request logging, no JSON-schema compilation on emulator routes, and
  * form bodies parsed once by a plain `URLSearchParams` parser shared by the emulators.
  */
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ensureFormBodyParser } from '../../providers/index.ts';
@@ -14,6 +14,7 @@ import type { ProviderModule } from '../../providers/index.ts';
 import { SandboxRequestError, createSandboxControl } from './sandbox-control.ts';
 import type { SandboxControlHandle } from './sandbox-control.ts';
 
+/** Inputs of {@link createSandboxServer}. */
 export interface SandboxServerOptions {
   /** Provider modules whose emulators are served (each module's `emulator`, when it has one). */
   providers: readonly ProviderModule<unknown>[];
@@ -23,6 +24,7 @@ export interface SandboxServerOptions {
   control?: SandboxControlHandle;
 }
 
+/** The sandbox app (not listening yet) and the state behind it, for tests and the CLI. */
 export interface SandboxServer {
   app: FastifyInstance;
   control: SandboxControlHandle;
@@ -58,7 +60,7 @@ function errorBody(code: string, message: string): { error: { code: string; mess
  */
 export function createSandboxServer(options: SandboxServerOptions): SandboxServer {
   const control = options.control ?? createSandboxControl();
-  const app = Fastify({ logger: options.logger ?? false, disableRequestLogging: true });
+  const app = Fastify({ logger: options.logger ?? false, logController: new LogController({ disableRequestLogging: true }) });
   ensureFormBodyParser(app);
   app.addHook('onClose', async () => {
     control.close();
