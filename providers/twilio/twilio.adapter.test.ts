@@ -85,6 +85,19 @@ describe('createTwilioAdapter against the emulator', () => {
     expect(clampTwilioValidity(300)).toBe(300);
   });
 
+  it('sends through the Messaging Service when one is configured', async () => {
+    emulator.control.set('twilio', { dlr: 'none' });
+    const viaService = createTwilioAdapter({ ...config, messagingServiceSid: 'MG' + 'b'.repeat(32) }, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
+    const result = await viaService.send(request('+14155550102'));
+    // Twilio answers `accepted` through a service; that is still `queued` for us.
+    expect(result.status).toBe('queued');
+    const client = twilio(TWILIO_SANDBOX_CREDENTIALS.accountSid, TWILIO_SANDBOX_CREDENTIALS.authToken, {
+      httpClient: new BaseUrlRequestClient({ baseUrl: emulator.baseUrl, timeoutMs: 2_000 }),
+    });
+    const fetched = await client.messages(result.providerMessageId).fetch();
+    expect(fetched.messagingServiceSid).toBe('MG' + 'b'.repeat(32));
+  });
+
   it.each([
     ['+15005550001', 'permanent', 'recipient', '21211'],
     ['+15005550004', 'permanent', 'recipient', '21610'],
