@@ -46,6 +46,10 @@ async function run(argv: readonly string[]): Promise<number> {
     process.stderr.write(`switchboard: could not start: ${(err as Error).message}\n`);
     return 1;
   }
+  if (running.generatedWebhookSecret !== undefined) {
+    // Printed once, by the process that generated it; every process reads the same one from Redis.
+    process.stdout.write(`Webhook signing secret (generated for this sandbox, shown once): ${running.generatedWebhookSecret}\n`);
+  }
   if (config.mode === 'sandbox' && running.apiUrl) {
     process.stdout.write(
       [

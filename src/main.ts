@@ -14,9 +14,16 @@ import { IntakeSweeper } from './queues/intake-sweeper.ts';
 import { QueueSet } from './queues/queue-set.ts';
 import { createRedis } from './queues/redis-connection.ts';
 import { WorkerSet } from './queues/worker-set.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { startOpsServer } from './metrics/ops-server.ts';
+import { MessageRecorder } from './pipeline/record.stage.ts';
 import { createSandboxServer } from './sandbox/sandbox.server.ts';
 import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
 import { MessageStore } from './store/message.store.ts';
+import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
+import { OutboxRelay } from './webhooks/outbox-relay.ts';
+import { resolveWebhookSecrets } from './webhooks/webhook-secrets.ts';
+import { createWebhookWorker } from './webhooks/webhook.worker.ts';
 
 export type Role = 'api' | 'worker' | 'sandbox' | 'all';
 export const ROLES: readonly Role[] = ['api', 'worker', 'sandbox', 'all'];
@@ -37,6 +44,11 @@ export interface RunningSwitchboard {
   sandboxUrl?: string;
   api?: FastifyInstance;
   sandbox?: FastifyInstance;
+  metrics?: Metrics;
+  /** Worker-only processes: the `/metrics` listener on METRICS_PORT. */
+  opsUrl?: string;
+  /** Set when this process generated the sandbox webhook secret (print it once). */
+  generatedWebhookSecret?: string;
   /** Graceful stop: stop intake, drain workers, close connections. */
   close(): Promise<void>;
 }
@@ -134,10 +146,32 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       sendJobAttempts: config.send.jobAttempts,
       sendBackoffMs: config.send.backoffMs,
       dlrUnknownRetryForMs: config.dlr.unknownRetryForMs,
+      webhookAttempts: config.webhooks.retrySchedule.length + 1,
     });
     closers.push(() => queues.close());
+    const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);
+    const metrics = createMetrics({
+      deadLetterCount: () => deadLetters.count(),
+      // Queue depth is reported by the api role only (CONTRACTS §7), so replicas do not multiply it.
+      ...(role === 'api' || role === 'all'
+        ? {
+            queueCounts: async () =>
+              Promise.all(
+                [queues.send, queues.dlr, queues.events].map(async (q) => ({
+                  queue: q.name,
+                  counts: await q.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'),
+                })),
+              ),
+          }
+        : {}),
+    });
+    running.metrics = metrics;
+    const recorder = new MessageRecorder(store, metrics, now);
     const adapters = createAdapters(config);
     closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
+    const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
+    relay.start();
+    closers.push(() => relay.stop());
 
     if (role === 'worker' || role === 'all') {
       const workerConn = createRedis(config.redis.url, 'worker');
@@ -148,23 +182,63 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         redis: producer,
         redisKey: store.keys.secret('master-key'),
       });
+      const webhookSecrets = await resolveWebhookSecrets({
+        ...(config.secrets.webhookSecret !== undefined ? { configured: config.secrets.webhookSecret } : {}),
+        mode: config.mode,
+        redis: producer,
+        redisKey: store.keys.secret('webhook-secret'),
+      });
+      if (webhookSecrets.generated) running.generatedWebhookSecret = webhookSecrets.secrets[0];
       const publicUrl = config.api.publicUrl ?? `http://127.0.0.1:${config.api.port}`;
       const workers = new WorkerSet(
-        { config, store, queues, adapters, keyRing: createKeyRing(masterKey), log: log.child({ role: 'worker' }), publicUrl, now },
+        { config, store, recorder, metrics, queues, adapters, keyRing: createKeyRing(masterKey), log: log.child({ role: 'worker' }), publicUrl, now },
         workerConn,
       );
       closers.push(() => workers.close());
-      await workers.waitUntilReady();
+      const webhookWorker = createWebhookWorker(
+        { redis: producer, keys: store.keys, deadLetters, metrics, log: log.child({ role: 'webhooks' }), now },
+        workerConn,
+        {
+          prefix: config.redis.prefix,
+          concurrency: config.webhooks.concurrency,
+          retryScheduleMs: config.webhooks.retrySchedule,
+          jitter: config.webhooks.jitter,
+          timeoutMs: config.webhooks.timeoutMs,
+          retryAfterCapMs: config.webhooks.retryAfterCapMs,
+          secrets: webhookSecrets.secrets,
+        },
+      );
+      webhookWorker.on('error', (err) => log.error({ err: err.message }, 'webhook worker error'));
+      closers.push(() => webhookWorker.close());
+      await Promise.all([workers.waitUntilReady(), webhookWorker.waitUntilReady()]);
       const sweeper = new IntakeSweeper(
         { redis: producer, store, queues, log, now },
         { afterMs: config.intake.sweepAfterMs, intervalMs: config.intake.sweepIntervalMs },
       );
       sweeper.start();
       closers.push(() => sweeper.stop());
+      if (role === 'worker') {
+        const ops = await startOpsServer({ port: config.metrics.port, host: config.api.host, registry: metrics.registry, redis: producer });
+        closers.push(() => new Promise<void>((resolve) => ops.close(() => resolve())));
+        const address = ops.address();
+        running.opsUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : undefined;
+        log.info({ url: running.opsUrl }, 'worker metrics and health listening');
+      }
     }
 
     if (role === 'api' || role === 'all') {
-      const app = createApiApp({ config, redis: producer, store, queues, adapters, keys: new ApiKeyRing(config.apiKeys), log: log.child({ role: 'api' }), now });
+      const app = createApiApp({
+        config,
+        redis: producer,
+        store,
+        queues,
+        adapters,
+        keys: new ApiKeyRing(config.apiKeys),
+        metrics,
+        deadLetters,
+        log: log.child({ role: 'api' }),
+        now,
+      });
       await app.listen({ port: config.api.port, host: config.api.host });
       closers.push(() => app.close());
       const address = app.server.address();

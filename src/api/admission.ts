@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';
+import { deriveEvents } from '../domain/events.ts';
 import { newMessageId } from '../domain/ids.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
@@ -141,7 +142,7 @@ export async function admitMessage(
   };
 
   const keyHash = idemKey !== undefined ? sha256(idemKey) : undefined;
-  const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined);
+  const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, deriveEvents(undefined, doc, now));
   if (!result.created) return replay(result.existing, requestHash, now);
 
   await deps.queues.addSend(id);

@@ -9,6 +9,7 @@ import { ApiError, type ErrorCode } from './error-catalogue.ts';
 import { registerCarrierWebhookRoutes } from './routes/carrier-webhooks.routes.ts';
 import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerMessageRoutes } from './routes/messages.routes.ts';
+import { registerOpsRoutes } from './routes/ops.routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -102,6 +103,7 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
 
   registerHealthRoutes(app, deps.redis);
   registerMessageRoutes(app, deps);
+  registerOpsRoutes(app, deps);
   registerCarrierWebhookRoutes(app, deps, [...deps.adapters.values()]);
   return app;
 }

@@ -7,7 +7,9 @@ import type { ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';
 import type { Logger } from '../logger.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { MessageStore } from '../store/message.store.ts';
+import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
 import type { ApiKeyRing } from './api-keys.ts';
 
 export interface ApiDeps {
@@ -17,6 +19,8 @@ export interface ApiDeps {
   queues: QueueSet;
   adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
   keys: ApiKeyRing;
+  metrics: Metrics;
+  deadLetters: DeadLetterStore;
   log: Logger;
   now: () => number;
 }

@@ -23,6 +23,7 @@ export const ERROR_CATALOGUE = {
   SB_IDEMPOTENCY_CONFLICT: { status: 409, description: 'This Idempotency-Key was used with a different body. Use a new key.' },
   SB_IDEMPOTENCY_IN_FLIGHT: { status: 409, description: 'The first request with this Idempotency-Key is still being admitted; retry after `Retry-After` seconds.' },
   SB_MESSAGE_NOT_FOUND: { status: 404, description: 'No such message for this key (or it is past retention).' },
+  SB_WEBHOOK_DEAD_LETTER_NOT_FOUND: { status: 404, description: 'No dead letter with that event id (already replayed, or past retention).' },
   SB_NOT_FOUND: { status: 404, description: 'No such route.' },
   SB_METHOD_NOT_ALLOWED: { status: 405, description: 'The route exists but not with this method.' },
   SB_WEBHOOK_SIGNATURE_INVALID: { status: 401, description: 'A carrier callback failed signature verification; nothing was changed.' },

@@ -8,6 +8,19 @@ import { z } from 'zod';
 const port = z.coerce.number().int().min(0).max(65535);
 const ms = z.coerce.number().int().min(0);
 
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+/** A duration as milliseconds, or as text such as `5s`, `30m`, `2h`. */
+const duration = z.union([
+  z.number().int().min(0),
+  z
+    .string()
+    .regex(/^\d+(ms|s|m|h)$/, 'a duration such as 500ms, 5s, 30m or 2h')
+    .transform((v) => {
+      const [, n, unit] = /^(\d+)(ms|s|m|h)$/.exec(v) as unknown as [string, string, keyof typeof UNIT_MS];
+      return Number(n) * UNIT_MS[unit];
+    }),
+]);
+
 export const apiKeyScopeSchema = z.enum(['send', 'read', 'verify', 'admin']);
 export type ApiKeyScope = z.infer<typeof apiKeyScopeSchema>;
 
@@ -103,6 +116,19 @@ export const configSchema = z.object({
       ttlSeconds: z.number().int().min(30).max(86_400).default(300),
     })
     .prefault({}),
+  webhooks: z
+    .object({
+      /** Delays between delivery tries (CONTRACTS §4); tries = length + 1, then dead letter. */
+      retrySchedule: z.array(duration).max(20).default([5_000, 300_000, 1_800_000, 7_200_000, 18_000_000, 36_000_000, 36_000_000]),
+      /** ± fraction applied to each scheduled delay, so retries of many events do not stampede. */
+      jitter: z.number().min(0).max(0.5).default(0.2),
+      timeoutMs: ms.default(15_000),
+      retryAfterCapMs: duration.default(3_600_000),
+      concurrency: z.number().int().min(1).max(1000).default(50),
+      relayIntervalMs: ms.default(100),
+      deadLetterRetentionSeconds: z.number().int().min(3600).default(30 * 86_400),
+    })
+    .prefault({}),
   shutdown: z.object({ graceMs: ms.default(15_000) }).prefault({}),
   secrets: z
     .object({
@@ -111,7 +137,11 @@ export const configSchema = z.object({
         .string()
         .refine((v) => Buffer.from(v, 'base64').length === 32, 'SWITCHBOARD_ENCRYPTION_KEY must be 32 bytes, base64')
         .optional(),
-      webhookSecret: z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'webhook secrets look like whsec_<base64>').optional(),
+      /** One `whsec_…` secret, or several separated by spaces during a rotation (all of them sign). */
+      webhookSecret: z
+        .string()
+        .regex(/^whsec_[A-Za-z0-9+/=]{16,}([\s,]+whsec_[A-Za-z0-9+/=]{16,})*$/, 'webhook secrets look like whsec_<base64> (several: space-separated)')
+        .optional(),
     })
     .prefault({}),
 });

@@ -24,8 +24,24 @@ export interface Money {
   currency: string;
 }
 
+/** Why an attempt was started after another one failed (CONTRACTS §4 fallback reasons). */
+export type FallbackReason =
+  | 'push_disabled'
+  | 'push_no_token'
+  | 'push_unregistered'
+  | 'push_error'
+  | 'ack_timeout'
+  | 'rcs_not_capable'
+  | 'rcs_failed'
+  | 'landline'
+  | 'provider_error'
+  | 'undelivered'
+  | 'sim_swap_push_only';
+
 export interface Attempt {
   n: number;
+  /** Set when this attempt replaces a failed one: the `message.fallback` event and metric come from it. */
+  fallback?: { reason: FallbackReason; fromChannel: Channel; fromProvider: ProviderId };
   channel: Channel;
   provider: ProviderId;
   providerMessageId?: string;
@@ -97,4 +113,6 @@ export interface MessageRecord {
   routing?: RoutingDecision;
   /** Set when no further attempt will be made; the message status may then go terminal. */
   final: boolean;
+  /** Last webhook event sequence number used for this message (CONTRACTS §4 `data.sequence`). */
+  eventSeq?: number;
 }

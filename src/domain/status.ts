@@ -10,6 +10,7 @@ import {
   type AttemptStatus,
   type Channel,
   type ErrorInfo,
+  type FallbackReason,
   type MessageRecord,
   type MessageStatus,
   type ProviderId,
@@ -70,10 +71,22 @@ export function settle(msg: MessageRecord, at: string): boolean {
 }
 
 /** Starts attempt `n` (or returns it when a retried job finds it already started). */
-export function startAttempt(msg: MessageRecord, n: number, channel: Channel, provider: ProviderId, at: string): Attempt {
+export function startAttempt(
+  msg: MessageRecord,
+  n: number,
+  channel: Channel,
+  provider: ProviderId,
+  at: string,
+  fallbackReason?: FallbackReason,
+): Attempt {
   const existing = msg.attempts.find((a) => a.n === n);
   if (existing) return existing;
   const attempt: Attempt = { n, channel, provider, status: 'queued', startedAt: at };
+  const previous = msg.attempts[msg.attempts.length - 1];
+  if (fallbackReason !== undefined && previous !== undefined) {
+    attempt.fallback = { reason: fallbackReason, fromChannel: previous.channel, fromProvider: previous.provider };
+    push(msg, { at, type: 'fallback', channel, provider, detail: `${fallbackReason}: ${previous.channel}/${previous.provider} → ${channel}/${provider}` });
+  }
   msg.attempts.push(attempt);
   push(msg, { at, type: 'attempt', channel, provider, detail: `attempt ${n}` });
   settle(msg, at);

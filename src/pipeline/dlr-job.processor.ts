@@ -22,7 +22,7 @@ export interface DlrOutcome {
   ignored: number;
 }
 
-export async function processDlrJob(deps: Pick<PipelineDeps, 'store' | 'log' | 'now'>, data: DlrJobData): Promise<DlrOutcome> {
+export async function processDlrJob(deps: Pick<PipelineDeps, 'store' | 'recorder' | 'log' | 'now'>, data: DlrJobData): Promise<DlrOutcome> {
   const out: DlrOutcome = { applied: 0, absorbed: 0, ignored: 0 };
   for (const ev of data.events) {
     if (ev.status === 'unknown') {
@@ -40,7 +40,7 @@ export async function processDlrJob(deps: Pick<PipelineDeps, 'store' | 'log' | '
     if (!stored.doc.attempts.some((a) => a.providerMessageId === ev.providerMessageId)) {
       throw new CallbackNotYetMatchedError(`message ${ev.messageId} has no attempt with ${ev.provider} id ${ev.providerMessageId} (yet)`);
     }
-    const res = await deps.store.update(ev.messageId, (d) => {
+    const res = await deps.recorder.update(ev.messageId, (d) => {
       const r = applyCallback(d, {
         providerMessageId: ev.providerMessageId,
         status,

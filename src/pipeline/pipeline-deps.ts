@@ -6,11 +6,16 @@ import type { Config } from '../config/config.schema.ts';
 import type { Logger } from '../logger.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
 import type { KeyRing } from '../security/master-key.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import type { MessageStore } from '../store/message.store.ts';
+import type { MessageRecorder } from './record.stage.ts';
 
 export interface PipelineDeps {
   config: Config;
   store: MessageStore;
+  /** Every message change goes through the recorder (events + metrics). */
+  recorder: MessageRecorder;
+  metrics: Metrics;
   queues: QueueSet;
   adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
   keyRing: KeyRing;

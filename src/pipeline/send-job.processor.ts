@@ -34,7 +34,7 @@ function errorInfo(code: string, err: ProviderError): ErrorInfo {
 }
 
 export async function processSendJob(deps: PipelineDeps, messageId: string, ctx: SendJobContext): Promise<void> {
-  const { store, log } = deps;
+  const { store, recorder, log } = deps;
   const iso = (): string => new Date(deps.now()).toISOString();
   const stored = await store.get(messageId);
   if (!stored) {
@@ -45,14 +45,14 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
   if (isTerminalMessageStatus(msg.status) || (msg.final && msg.attempts.every((a) => a.status !== 'queued'))) return;
 
   if (msg.expiresAt !== undefined && Date.parse(msg.expiresAt) <= deps.now()) {
-    await store.update(messageId, (d) => expire(d, iso()));
+    await recorder.update(messageId, (d) => expire(d, iso()));
     return;
   }
 
   // One code for every step of the ladder, generated here (never in a job payload).
   if (msg.otp && msg.otp.codeEnc === undefined) {
     const sealed = encryptCode(deps.keyRing.subkey('otp-encryption'), messageId, generateCode(msg.otp.length));
-    const res = await store.update(messageId, (d) => {
+    const res = await recorder.update(messageId, (d) => {
       if (!d.otp || d.otp.codeEnc !== undefined) return false;
       d.otp.codeEnc = sealed;
       return true;
@@ -65,14 +65,14 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
   const channel = msg.channels.find((c) => SUPPORTED_CHANNELS.includes(c));
   const candidates = channel ? routeCandidates(channel, deps.config, deps.adapters) : [];
   if (channel === undefined || candidates.length === 0) {
-    await store.update(messageId, (d) =>
+    await recorder.update(messageId, (d) =>
       finalize(d, iso(), { code: 'SB_CHANNEL_UNSUPPORTED', message: `no enabled provider for channels ${d.channels.join(', ')}` }),
     );
     return;
   }
   if (msg.routing === undefined) {
     const decision = routingDecision(channel, deps.config, deps.adapters);
-    if (decision) await store.update(messageId, (d) => ((d.routing = decision), true));
+    if (decision) await recorder.update(messageId, (d) => ((d.routing = decision), true));
   }
 
   // Resume an attempt a previous run started but did not finish.
@@ -89,13 +89,17 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
     const resuming = current.attempts.find((a) => a.status === 'queued' && a.providerMessageId === undefined && a.provider === provider);
     if (!resuming && current.attempts.length >= deps.config.messages.maxAttempts) break;
     const n = resuming?.n ?? current.attempts.length + 1;
-    if (!resuming) await store.update(messageId, (d) => (startAttempt(d, n, channel, provider, iso()), true));
+    if (!resuming) {
+      const previous = current.attempts[current.attempts.length - 1];
+      const reason = previous && (previous.status === 'failed' || previous.status === 'undelivered') ? 'provider_error' : undefined;
+      await recorder.update(messageId, (d) => (startAttempt(d, n, channel, provider, iso(), reason), true));
+    }
 
     const adapter = deps.adapters.get(provider);
     if (!adapter) continue;
     const prior = await store.ledger(messageId, n);
     if (prior?.state === 'sending') {
-      await store.update(messageId, (d) => {
+      await recorder.update(messageId, (d) => {
         d.timeline.push({ at: iso(), type: 'ambiguous_resend', channel, provider, detail: `attempt ${n}` });
         return true;
       });
@@ -112,10 +116,12 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
       ...(ttlLeft !== undefined ? { validitySeconds: ttlLeft } : {}),
     });
     const elapsedMs = performance.now() - started;
+    deps.metrics.sendDuration.observe({ provider, channel }, elapsedMs / 1000);
+    if (outcome.kind === 'error') deps.metrics.providerErrors.inc({ provider, kind: outcome.error.kind });
 
     if (outcome.kind === 'accepted') {
       const r = outcome.result;
-      await store.update(messageId, (d) => {
+      await recorder.update(messageId, (d) => {
         markAccepted(
           d,
           n,
@@ -138,17 +144,17 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
     log.warn({ messageId, attempt: n, provider, kind: err.kind, scope: err.scope, providerCode: err.providerCode, ambiguous: err.ambiguous }, 'carrier refused');
     if (err.ambiguous) {
       // The carrier may have it: keep the attempt open and let the job retry the same attempt.
-      await store.update(messageId, (d) => {
+      await recorder.update(messageId, (d) => {
         d.timeline.push({ at: iso(), type: 'carrier_error', channel, provider, detail: `${err.kind}: outcome unknown` });
         return true;
       });
       if (ctx.attemptsMade + 1 < ctx.maxRuns) throw new SendRetryLaterError(err.message);
-      await store.update(messageId, (d) => finalize(d, iso(), errorInfo('SB_ROUTE_UNAVAILABLE', err)));
+      await recorder.update(messageId, (d) => finalize(d, iso(), errorInfo('SB_ROUTE_UNAVAILABLE', err)));
       return;
     }
     const isRecipient = err.kind === 'permanent' && err.scope === 'recipient';
     const isChannel = err.kind === 'permanent' && err.scope === 'channel';
-    await store.update(messageId, (d) => {
+    await recorder.update(messageId, (d) => {
       moveAttempt(d, n, 'failed', iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : 'SB_ROUTE_UNAVAILABLE', err));
       d.timeline.push({ at: iso(), type: 'carrier_error', channel, provider, detail: `${err.kind}/${err.scope}${err.providerCode ? ` ${err.providerCode}` : ''}` });
       if (isRecipient || isChannel) finalize(d, iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : 'SB_CHANNEL_UNSUPPORTED', err));
@@ -162,7 +168,7 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
   if (!after || isTerminalMessageStatus(after.status)) return;
   const exhausted = after.attempts.length >= deps.config.messages.maxAttempts || ctx.attemptsMade + 1 >= ctx.maxRuns;
   if (!exhausted) throw new SendRetryLaterError(lastError?.message ?? 'no provider accepted the message');
-  await store.update(messageId, (d) =>
+  await recorder.update(messageId, (d) =>
     finalize(d, iso(), lastError ? errorInfo('SB_ROUTE_UNAVAILABLE', lastError) : { code: 'SB_ROUTE_UNAVAILABLE', message: 'no provider accepted the message' }),
   );
 }

@@ -5,6 +5,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobIds } from '../domain/ids.ts';
+import type { OutboxItem } from '../domain/events.ts';
 import { QUEUE_NAMES, type DlrJobData, type ExpireJobData, type SendJobData, type SendQueueJobName } from './queue-names.ts';
 
 export interface QueueSetOptions {
@@ -13,6 +14,8 @@ export interface QueueSetOptions {
   sendBackoffMs: number;
   /** How long a callback for a not-yet-recorded message keeps being retried. */
   dlrUnknownRetryForMs: number;
+  /** Tries of one webhook event: the retry schedule's length + 1. */
+  webhookAttempts: number;
 }
 
 const DLR_ATTEMPTS = 10;
@@ -20,12 +23,32 @@ const DLR_ATTEMPTS = 10;
 export class QueueSet {
   readonly send: Queue<SendJobData | ExpireJobData, void, SendQueueJobName>;
   readonly dlr: Queue<DlrJobData, void, 'dlr'>;
+  readonly events: Queue<OutboxItem, string, 'deliver'>;
   private readonly opts: QueueSetOptions;
 
   constructor(connection: Redis, opts: QueueSetOptions) {
     this.opts = opts;
     this.send = new Queue(QUEUE_NAMES.send, { connection, prefix: opts.prefix, skipWaitingForReady: true });
     this.dlr = new Queue(QUEUE_NAMES.dlr, { connection, prefix: opts.prefix, skipWaitingForReady: true });
+    this.events = new Queue(QUEUE_NAMES.events, { connection, prefix: opts.prefix, skipWaitingForReady: true });
+  }
+
+  /** Queues webhook events; job id = event id, so a re-relayed event is not delivered twice. */
+  async addEvents(items: readonly OutboxItem[], jobIdSuffix = ''): Promise<void> {
+    if (items.length === 0) return;
+    await this.events.addBulk(
+      items.map((data) => ({
+        name: 'deliver' as const,
+        data,
+        opts: {
+          jobId: `${data.event.id}${jobIdSuffix}`,
+          attempts: this.opts.webhookAttempts,
+          backoff: { type: 'webhook' },
+          removeOnComplete: { age: 3_600, count: 10_000 },
+          removeOnFail: { age: 86_400 },
+        },
+      })),
+    );
   }
 
   /** Job options of a send job: bounded retries with backoff, completed jobs trimmed, failed kept for ops. */
@@ -68,6 +91,6 @@ export class QueueSet {
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.send.close(), this.dlr.close()]);
+    await Promise.all([this.send.close(), this.dlr.close(), this.events.close()]);
   }
 }

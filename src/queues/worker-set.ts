@@ -21,7 +21,7 @@ export class WorkerSet {
       QUEUE_NAMES.send,
       async (job: Job<SendJobData | ExpireJobData, void, SendQueueJobName>) => {
         if (job.name === 'expire') {
-          await deps.store.update(job.data.messageId, (d) => expire(d, new Date(deps.now()).toISOString()));
+          await deps.recorder.update(job.data.messageId, (d) => expire(d, new Date(deps.now()).toISOString()));
           return;
         }
         await processSendJob(deps, job.data.messageId, { attemptsMade: job.attemptsMade, maxRuns: job.opts.attempts ?? 1 });

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { messageIdBoundAt } from '../domain/ids.ts';
+import type { OutboxItem } from '../domain/events.ts';
 import type { MessageRecord, MessageStatus } from '../domain/message.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
@@ -73,8 +74,8 @@ export class MessageStore {
     this.opts = opts;
     const r = redis as RedisWithScripts;
     if (typeof r.sbIntake !== 'function') {
-      r.defineCommand('sbIntake', { lua: INTAKE_LUA, numberOfKeys: 5 });
-      r.defineCommand('sbCas', { lua: CAS_LUA, numberOfKeys: 2 });
+      r.defineCommand('sbIntake', { lua: INTAKE_LUA, numberOfKeys: 6 });
+      r.defineCommand('sbCas', { lua: CAS_LUA, numberOfKeys: 3 });
     }
     this.redis = r;
   }
@@ -83,12 +84,12 @@ export class MessageStore {
    * Creates the message and (optionally) claims its idempotency key in one atomic step, or
    * returns the record the key already holds.
    */
-  async intake(doc: MessageRecord, idem?: { keyHash: string; requestHash: string }): Promise<IntakeResult> {
+  async intake(doc: MessageRecord, idem?: { keyHash: string; requestHash: string }, outbox: readonly OutboxItem[] = []): Promise<IntakeResult> {
     const createdMs = Date.parse(doc.createdAt);
     const record: IdempotencyRecord | undefined = idem ? { hash: idem.requestHash, id: doc.id, state: 'pending', at: createdMs } : undefined;
     const idemKey = idem ? this.keys.idempotency(doc.keyName, idem.keyHash) : this.keys.idempotency('-', '-');
     const [created, existing] = await this.redis.sbIntake(
-      [this.keys.message(doc.id), idemKey, this.keys.acceptedIndex, this.keys.keyIndex(doc.keyName), this.keys.allIndex],
+      [this.keys.message(doc.id), idemKey, this.keys.acceptedIndex, this.keys.keyIndex(doc.keyName), this.keys.allIndex, this.keys.outbox],
       JSON.stringify(doc),
       this.opts.retentionSeconds,
       record ? JSON.stringify(record) : '',
@@ -96,6 +97,7 @@ export class MessageStore {
       createdMs,
       doc.id,
       messageIdBoundAt(createdMs - this.opts.retentionSeconds * 1000, 'low'),
+      ...outbox.map((o) => JSON.stringify(o)),
     );
     if (created === 1) return { created: true };
     return { created: false, existing: JSON.parse(existing) as IdempotencyRecord };
@@ -115,10 +117,12 @@ export class MessageStore {
   /**
    * Applies `mutate` to a fresh copy of the message and saves it if nobody wrote in between;
    * otherwise re-reads and re-applies. `mutate` returns false to leave the message unchanged.
+   * `derive` turns the change into outbox items (webhook events), written in the same atomic step.
    */
   async update<R>(
     id: string,
     mutate: (draft: MessageRecord) => R | false,
+    derive?: (before: MessageRecord, after: MessageRecord) => readonly OutboxItem[],
   ): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
     for (let i = 0; i < 25; i++) {
       const current = await this.get(id);
@@ -126,12 +130,14 @@ export class MessageStore {
       const draft = structuredClone(current.doc);
       const result = mutate(draft);
       if (result === false) return undefined;
+      const outbox = derive ? derive(current.doc, draft) : [];
       const applied = await this.redis.sbCas(
-        [this.keys.message(id), this.keys.acceptedIndex],
+        [this.keys.message(id), this.keys.acceptedIndex, this.keys.outbox],
         current.version,
         JSON.stringify(draft),
         id,
         draft.status === 'accepted' && !draft.final ? '1' : '0',
+        ...outbox.map((o) => JSON.stringify(o)),
       );
       if (applied === 1) return { before: current.doc, after: draft, result };
       if (applied === -1) return undefined;

@@ -13,6 +13,13 @@ export interface RedisKeys {
   keyIndex(keyName: string): string;
   /** ZSET (lexicographic, score 0): every message id, for admin listing. */
   allIndex: string;
+  /** LIST: webhook events written with their change, waiting to be moved to the `events` queue. */
+  outbox: string;
+  /** ZSET: dead-lettered webhook events (member = event id, score = time), details in `deadLetter(id)`. */
+  deadLetters: string;
+  deadLetter(eventId: string): string;
+  /** Endpoints that answered 410 Gone (member = URL). */
+  disabledEndpoints: string;
   lock(name: string): string;
   secret(name: string): string;
 }
@@ -25,6 +32,10 @@ export function redisKeys(prefix: string): RedisKeys {
     acceptedIndex: `${prefix}:idx:accepted`,
     keyIndex: (keyName) => `${prefix}:idx:key:${keyName}`,
     allIndex: `${prefix}:idx:all`,
+    outbox: `${prefix}:outbox`,
+    deadLetters: `${prefix}:dlq`,
+    deadLetter: (eventId) => `${prefix}:dlq:${eventId}`,
+    disabledEndpoints: `${prefix}:webhooks:disabled`,
     lock: (name) => `${prefix}:lock:${name}`,
     secret: (name) => `${prefix}:secret:${name}`,
   };

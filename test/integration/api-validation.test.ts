@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
-import { keysUnder } from '../helpers/redis.ts';
+import { keysUnder as allKeysUnder } from '../helpers/redis.ts';
+import type { Redis } from 'ioredis';
+
+/** State keys only: short-lived coordination locks (outbox relay, sweeper) come and go on their own. */
+async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  return (await allKeysUnder(redis, prefix)).filter((k) => !k.startsWith(`${prefix}:lock:`));
+}
 
 let gw: TestGateway;
 

@@ -19,7 +19,7 @@ let queues: QueueSet;
 beforeAll(async () => {
   gw = await startTestGateway({ label: 'rec' });
   store = new MessageStore(gw.redis, { prefix: gw.prefix, retentionSeconds: 3600, idempotencyTtlSeconds: 600 });
-  queues = new QueueSet(gw.redis, { prefix: gw.prefix, sendJobAttempts: 5, sendBackoffMs: 200, dlrUnknownRetryForMs: 10_000 });
+  queues = new QueueSet(gw.redis, { prefix: gw.prefix, sendJobAttempts: 5, sendBackoffMs: 200, dlrUnknownRetryForMs: 10_000, webhookAttempts: 2 });
 });
 afterAll(async () => {
   await queues?.close();

@@ -25,6 +25,7 @@ export function registerCarrierWebhookRoutes(app: FastifyInstance, deps: ApiDeps
     app.post(`/webhooks/${adapter.id}`, async (req, reply) => {
       const raw = toWebhookRequest(req, publicUrl);
       if (!(await adapter.verifyWebhook(raw))) {
+        deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'rejected' });
         throw new ApiError('SB_WEBHOOK_SIGNATURE_INVALID', `${adapter.id} callback signature did not verify`);
       }
       const events = adapter.parseWebhook(raw);
@@ -37,10 +38,12 @@ export function registerCarrierWebhookRoutes(app: FastifyInstance, deps: ApiDeps
             dedupe,
           );
         } catch (err) {
-          req.log.error({ err: (err as Error).message, provider: adapter.id }, 'could not queue a carrier callback');
+          deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'failed' });
+          deps.log.error({ err: (err as Error).message, provider: adapter.id }, 'could not queue a carrier callback');
           throw new ApiError('SB_UNAVAILABLE', 'could not queue the callback; retry');
         }
       }
+      deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'accepted' });
       return reply.code(204).send();
     });
   }

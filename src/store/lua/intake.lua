@@ -1,7 +1,8 @@
--- Intake: idempotency key + message record + indexes in one atomic call (DESIGN §7).
--- KEYS: 1 message, 2 idempotency (unused when ARGV[3] == ''), 3 accepted index, 4 key index, 5 all index
+-- Intake: idempotency key + message record + indexes + its first events in one atomic call (DESIGN §7).
+-- KEYS: 1 message, 2 idempotency (unused when ARGV[3] == ''), 3 accepted index, 4 key index, 5 all index, 6 outbox
 -- ARGV: 1 document, 2 retention seconds, 3 idempotency record ('' for none), 4 idempotency TTL seconds,
---       5 created-at ms, 6 message id, 7 ids below this one are past retention and leave the indexes
+--       5 created-at ms, 6 message id, 7 ids below this one are past retention and leave the indexes,
+--       8.. outbox items (webhook events, JSON)
 -- Returns {1, ''} when created, {0, existing idempotency record} on a replay.
 if ARGV[3] ~= '' then
   local existing = redis.call('GET', KEYS[2])
@@ -15,4 +16,5 @@ redis.call('ZADD', KEYS[4], 0, ARGV[6])
 redis.call('ZADD', KEYS[5], 0, ARGV[6])
 redis.call('ZREMRANGEBYLEX', KEYS[4], '-', '(' .. ARGV[7])
 redis.call('ZREMRANGEBYLEX', KEYS[5], '-', '(' .. ARGV[7])
+for i = 8, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
 return {1, ''}

@@ -1,0 +1,99 @@
+/**
+ * Sinch adapter: sends SMS through the official `@sinch/sdk-core` (`sms.batches.send`, reference
+ * §2.1) with service-plan/API-token auth, and exposes the delivery-report verification/parsing of
+ * `sinch.webhook.ts`.
+ */
+import { SinchClient } from '@sinch/sdk-core';
+import type { Sms } from '@sinch/sdk-core';
+import { ProviderError } from '../errors.ts';
+import type { Channel, ProviderAdapter, ProviderDeps, SendRequest, SendResult } from '../provider.ts';
+import type { SinchConfig } from './sinch.config.ts';
+import { classifySinchError } from './sinch.errors.ts';
+import { AbortSignalRequestPlugin, runSinchCall } from './sinch.request-plugin.ts';
+import { parseSinchWebhook, verifySinchWebhook } from './sinch.webhook.ts';
+
+/** Sinch keeps trying for at most 3 days after `send_at` (reference §2.1); longer validity is clamped. */
+export const SINCH_MAX_EXPIRY_SECONDS = 3 * 24 * 3600;
+
+const CHANNELS: readonly Channel[] = ['sms'];
+
+/** `expire_at` for a validity: now + seconds, clamped to 1 s … 3 days (Sinch refuses later values). */
+export function sinchExpireAt(validitySeconds: number, now: Date = new Date()): Date {
+  const seconds = Math.min(SINCH_MAX_EXPIRY_SECONDS, Math.max(1, Math.round(validitySeconds)));
+  return new Date(now.getTime() + seconds * 1000);
+}
+
+/**
+ * Builds the Sinch adapter.
+ *
+ * `deps.baseUrl` (sandbox mode) becomes the SDK's `smsHostname`, which overrides the region
+ * entirely; otherwise `config.region` picks `https://{region}.sms.api.sinch.com`. The SDK's
+ * console logger is silenced (`logger: null`), and our request plugin gives every call an
+ * `AbortSignal` combining `deps.timeoutMs` with `SendRequest.signal` (the SDK has no timeout).
+ * Each send asks for `per_recipient` delivery reports at our callback URL and carries our message
+ * id as `client_reference` so a report can be matched before the send is recorded.
+ * `send` rejects only with `ProviderError`.
+ */
+export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): ProviderAdapter {
+  const client = new SinchClient({
+    servicePlanId: config.servicePlanId,
+    apiToken: config.apiToken,
+    smsRegion: config.region,
+    ...(deps.baseUrl !== undefined ? { smsHostname: deps.baseUrl.replace(/\/+$/, '') } : {}),
+    requestPlugins: [new AbortSignalRequestPlugin()],
+    logger: null,
+  });
+
+  async function send(req: SendRequest): Promise<SendResult> {
+    if (!CHANNELS.includes(req.channel)) {
+      throw new ProviderError(`sinch: channel ${req.channel} is not offered by this adapter`, {
+        kind: 'permanent',
+        scope: 'channel',
+        provider: 'sinch',
+      });
+    }
+    if (req.signal?.aborted === true) {
+      throw new ProviderError('sinch: send aborted before the request was made', { kind: 'retryable', provider: 'sinch' });
+    }
+    const timeout = AbortSignal.timeout(deps.timeoutMs);
+    const signal = req.signal === undefined ? timeout : AbortSignal.any([timeout, req.signal]);
+    const body: Sms.TextRequest = {
+      to: [req.to],
+      from: config.from,
+      body: req.body,
+      delivery_report: 'per_recipient',
+      callback_url: req.statusCallbackUrl,
+      client_reference: req.messageId,
+    };
+    if (req.validitySeconds !== undefined) body.expire_at = sinchExpireAt(req.validitySeconds);
+    try {
+      const batch = await runSinchCall({ signal }, () => client.sms.batches.send({ sendSMSRequestBody: body }));
+      if (typeof batch.id !== 'string' || batch.id === '') {
+        throw new ProviderError('sinch: 201 without a batch id', { kind: 'retryable', ambiguous: true, provider: 'sinch' });
+      }
+      // Our clock, when the 201 arrived (as for Twilio): latency histograms must not mix clocks.
+      return { providerMessageId: batch.id, acceptedAt: new Date(), status: 'queued' };
+    } catch (err) {
+      const classified = classifySinchError(err);
+      // No HTTP answer and our signal fired: a timeout or an abort, after the request may have left.
+      if (classified.httpStatus === undefined && signal.aborted) {
+        const why = timeout.aborted ? `timed out after ${deps.timeoutMs} ms` : 'aborted';
+        throw new ProviderError(`sinch: send ${why}; it may have reached Sinch`, {
+          kind: 'retryable',
+          ambiguous: true,
+          provider: 'sinch',
+          cause: err,
+        });
+      }
+      throw classified;
+    }
+  }
+
+  return {
+    id: 'sinch',
+    channels: CHANNELS,
+    send,
+    verifyWebhook: (raw) => Promise.resolve(verifySinchWebhook(config, raw)),
+    parseWebhook: (raw) => parseSinchWebhook(raw),
+  };
+}

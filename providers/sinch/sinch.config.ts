@@ -1,0 +1,28 @@
+/**
+ * Sinch's configuration. The schema is the single place where this provider's config is
+ * validated; the gateway's config loader hands the `providers.sinch` section to it.
+ */
+import { z } from 'zod';
+
+/** SMS regions of the Sinch REST API (reference §2.1); each has its own host `{region}.sms.api.sinch.com`. */
+export const SINCH_SMS_REGIONS = ['us', 'eu', 'au', 'br', 'ca'] as const;
+
+/**
+ * Service-plan credentials (`servicePlanId` + `apiToken`, Bearer auth on every region) rather
+ * than OAuth2: OAuth2 for SMS only works in `us`/`eu` (reference §2.1) and needs a token round
+ * trip before the first send. `region` picks the host; in sandbox mode the base URL replaces it.
+ * `from` defaults to the sandbox's magic sender; set a real number, short code or alphanumeric
+ * sender in live mode. `callbackUsername`/`callbackPassword` are the HTTP Basic credentials Sinch
+ * presents on `/webhooks/sinch` (set up through the Sinch account manager, reference §2.2).
+ */
+export const sinchConfigSchema = z.object({
+  servicePlanId: z.string().min(1),
+  apiToken: z.string().min(1),
+  from: z.string().min(1).default('+15005550006'),
+  region: z.enum(SINCH_SMS_REGIONS).default('us'),
+  callbackUsername: z.string().min(1),
+  callbackPassword: z.string().min(1),
+});
+
+/** Validated Sinch configuration (defaults applied). */
+export type SinchConfig = z.output<typeof sinchConfigSchema>;

@@ -1,0 +1,175 @@
+/**
+ * Every Prometheus metric of CONTRACTS §7, defined once, on one registry per process (never
+ * prom-client's global one: two gateways in one test process must not share counters).
+ * Series of closed label sets start at 0 so dashboards and `rate()` see them before the first event.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+export const METRIC_CHANNELS = ['push', 'rcs', 'sms', 'voice'] as const;
+export const METRIC_PROVIDERS = ['twilio', 'sinch', 'messagebird', 'fcm', 'rbm'] as const;
+export const METRIC_OUTCOMES = ['delivered', 'undelivered', 'failed', 'expired', 'refused'] as const;
+export const METRIC_ATTEMPT_STATUSES = ['queued', 'sent', 'delivered', 'undelivered', 'failed'] as const;
+export const METRIC_ERROR_KINDS = ['permanent', 'retryable', 'rate_limited', 'auth'] as const;
+export const METRIC_WEBHOOK_RESULTS = ['success', 'failure', 'disabled', 'dead_letter'] as const;
+export const METRIC_CALLBACK_RESULTS = ['accepted', 'rejected', 'failed'] as const;
+export const METRIC_QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
+export const FALLBACK_REASONS = [
+  'push_disabled',
+  'push_no_token',
+  'push_unregistered',
+  'push_error',
+  'ack_timeout',
+  'rcs_not_capable',
+  'rcs_failed',
+  'landline',
+  'provider_error',
+  'undelivered',
+  'sim_swap_push_only',
+] as const;
+
+const PREFIX = 'switchboard_';
+
+export interface Metrics {
+  registry: Registry;
+  messages: Counter<'channel' | 'provider' | 'country' | 'outcome'>;
+  attempts: Counter<'channel' | 'provider' | 'status'>;
+  sendDuration: Histogram<'provider' | 'channel'>;
+  acceptToSend: Histogram;
+  deliveryLatency: Histogram<'provider' | 'channel'>;
+  fallbacks: Counter<'from' | 'to' | 'reason'>;
+  providerErrors: Counter<'provider' | 'kind'>;
+  webhookDeliveries: Counter<'result'>;
+  webhookDeadLetters: Gauge;
+  queueJobs: Gauge<'queue' | 'state'>;
+  carrierCallbacks: Counter<'provider' | 'result'>;
+}
+
+export interface MetricsOptions {
+  /** Collects `switchboard_webhook_dead_letters` at scrape time. */
+  deadLetterCount?: () => Promise<number>;
+  /** Collects `switchboard_queue_jobs` at scrape time (the `api` role only, CONTRACTS §7). */
+  queueCounts?: () => Promise<Array<{ queue: string; counts: Record<string, number> }>>;
+  defaultMetrics?: boolean;
+}
+
+function cross<A extends string, B extends string>(as: readonly A[], bs: readonly B[]): Array<[A, B]> {
+  return as.flatMap((a) => bs.map((b): [A, B] => [a, b]));
+}
+
+export function createMetrics(opts: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+
+  const messages = new Counter({
+    name: `${PREFIX}messages_total`,
+    help: 'Messages that reached a terminal status, once each (refused: admission or policy refusal).',
+    labelNames: ['channel', 'provider', 'country', 'outcome'] as const,
+    registers,
+  });
+  const attempts = new Counter({
+    name: `${PREFIX}attempts_total`,
+    help: 'Attempt status transitions, by channel, provider and the status reached.',
+    labelNames: ['channel', 'provider', 'status'] as const,
+    registers,
+  });
+  const sendDuration = new Histogram({
+    name: `${PREFIX}send_duration_seconds`,
+    help: 'Duration of one carrier send call, success or failure.',
+    labelNames: ['provider', 'channel'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const acceptToSend = new Histogram({
+    name: `${PREFIX}accept_to_send_seconds`,
+    help: 'From admission to the first carrier acceptance of a message.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers,
+  });
+  const deliveryLatency = new Histogram({
+    name: `${PREFIX}delivery_latency_seconds`,
+    help: 'From carrier acceptance to the delivery report (or push ack).',
+    labelNames: ['provider', 'channel'] as const,
+    buckets: [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120],
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: `${PREFIX}fallbacks_total`,
+    help: 'Attempts that failed into another attempt, by channel pair and reason.',
+    labelNames: ['from', 'to', 'reason'] as const,
+    registers,
+  });
+  const providerErrors = new Counter({
+    name: `${PREFIX}provider_errors_total`,
+    help: 'Classified carrier errors on send.',
+    labelNames: ['provider', 'kind'] as const,
+    registers,
+  });
+  const webhookDeliveries = new Counter({
+    name: `${PREFIX}webhook_deliveries_total`,
+    help: 'Outbound webhook delivery tries by result.',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const deadLetterCount = opts.deadLetterCount;
+  const webhookDeadLetters = new Gauge({
+    name: `${PREFIX}webhook_dead_letters`,
+    help: 'Webhook events that exhausted their retries and wait for replay.',
+    registers,
+    ...(deadLetterCount
+      ? {
+          async collect(this: Gauge) {
+            this.set(await deadLetterCount().catch(() => 0));
+          },
+        }
+      : {}),
+  });
+  const queueCounts = opts.queueCounts;
+  const queueJobs = new Gauge({
+    name: `${PREFIX}queue_jobs`,
+    help: 'Jobs per queue and state (reported by the api role).',
+    labelNames: ['queue', 'state'] as const,
+    registers,
+    ...(queueCounts
+      ? {
+          async collect(this: Gauge<'queue' | 'state'>) {
+            const all = await queueCounts().catch(() => []);
+            for (const { queue, counts } of all) {
+              for (const state of METRIC_QUEUE_STATES) this.set({ queue, state }, counts[state] ?? 0);
+            }
+          },
+        }
+      : {}),
+  });
+  const carrierCallbacks = new Counter({
+    name: `${PREFIX}carrier_callbacks_total`,
+    help: 'Carrier callbacks received: accepted (verified and queued), rejected (signature), failed (could not queue).',
+    labelNames: ['provider', 'result'] as const,
+    registers,
+  });
+
+  for (const [channel, provider] of cross(METRIC_CHANNELS, METRIC_PROVIDERS)) {
+    for (const status of METRIC_ATTEMPT_STATUSES) attempts.inc({ channel, provider, status }, 0);
+  }
+  for (const [provider, kind] of cross(METRIC_PROVIDERS, METRIC_ERROR_KINDS)) providerErrors.inc({ provider, kind }, 0);
+  for (const result of METRIC_WEBHOOK_RESULTS) webhookDeliveries.inc({ result }, 0);
+  for (const [provider, result] of cross(METRIC_PROVIDERS, METRIC_CALLBACK_RESULTS)) carrierCallbacks.inc({ provider, result }, 0);
+  for (const [from, to] of cross(METRIC_CHANNELS, METRIC_CHANNELS)) {
+    for (const reason of FALLBACK_REASONS) fallbacks.inc({ from, to, reason }, 0);
+  }
+
+  return {
+    registry,
+    messages,
+    attempts,
+    sendDuration,
+    acceptToSend,
+    deliveryLatency,
+    fallbacks,
+    providerErrors,
+    webhookDeliveries,
+    webhookDeadLetters,
+    queueJobs,
+    carrierCallbacks,
+  };
+}

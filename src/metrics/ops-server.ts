@@ -1,0 +1,39 @@
+/**
+ * `/metrics`, `/healthz`, `/readyz` for worker-only processes on `METRICS_PORT` (CONTRACTS §3, §7):
+ * plain node:http, because a worker has no API listener to hang them on.
+ */
+import { createServer, type Server } from 'node:http';
+import type { Redis } from 'ioredis';
+import type { Registry } from 'prom-client';
+import { pingRedis } from '../queues/redis-connection.ts';
+
+export async function startOpsServer(opts: { port: number; host: string; registry: Registry; redis: Redis }): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const send = (status: number, type: string, body: string): void => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, 'application/json', '{"error":{"code":"SB_METHOD_NOT_ALLOWED","message":"GET only"}}');
+    if (path === '/healthz') return send(200, 'application/json', '{"status":"ok"}');
+    if (path === '/readyz') {
+      void pingRedis(opts.redis).then((ok) =>
+        send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'unavailable', redis: ok ? 'up' : 'down' })),
+      );
+      return;
+    }
+    if (path === '/metrics') {
+      void opts.registry.metrics().then(
+        (text) => send(200, opts.registry.contentType, text),
+        (err: unknown) => send(500, 'text/plain', String(err)),
+      );
+      return;
+    }
+    send(404, 'application/json', '{"error":{"code":"SB_NOT_FOUND","message":"no such route"}}');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host, () => resolve());
+  });
+  return server;
+}

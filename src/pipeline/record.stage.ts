@@ -1,0 +1,61 @@
+/**
+ * Record stage (DESIGN §6.6): every change to a message goes through here, so each one is saved
+ * with its webhook events atomically (the outbox) and counted in the metrics exactly once —
+ * in the process whose compare-and-set won.
+ */
+import { deriveEvents } from '../domain/events.ts';
+import type { MessageRecord } from '../domain/message.ts';
+import { isTerminalMessageStatus } from '../domain/status.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import type { MessageStore } from '../store/message.store.ts';
+
+const seconds = (fromIso: string, toIso: string): number => Math.max(0, (Date.parse(toIso) - Date.parse(fromIso)) / 1000);
+
+export class MessageRecorder {
+  private readonly store: MessageStore;
+  private readonly metrics: Metrics;
+  private readonly now: () => number;
+
+  constructor(store: MessageStore, metrics: Metrics, now: () => number) {
+    this.store = store;
+    this.metrics = metrics;
+    this.now = now;
+  }
+
+  /** `MessageStore.update` plus events and metrics. */
+  async update<R>(id: string, mutate: (draft: MessageRecord) => R | false): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
+    const res = await this.store.update(id, mutate, (before, after) => deriveEvents(before, after, this.now()));
+    if (res) this.observe(res.before, res.after);
+    return res;
+  }
+
+  /** Counts what changed between two versions of a message. */
+  observe(before: MessageRecord, after: MessageRecord): void {
+    const m = this.metrics;
+    const firstAcceptedBefore = before.attempts.some((a) => a.acceptedAt !== undefined);
+    for (const a of after.attempts) {
+      const prev = before.attempts.find((p) => p.n === a.n);
+      const labels = { channel: a.channel, provider: a.provider };
+      if (!prev) {
+        m.attempts.inc({ ...labels, status: 'queued' });
+        if (a.fallback) m.fallbacks.inc({ from: a.fallback.fromChannel, to: a.channel, reason: a.fallback.reason });
+      }
+      if (a.status !== 'queued' && a.status !== prev?.status) m.attempts.inc({ ...labels, status: a.status });
+      if (a.acceptedAt !== undefined && prev?.acceptedAt === undefined && !firstAcceptedBefore) {
+        m.acceptToSend.observe(seconds(after.createdAt, a.acceptedAt));
+      }
+      if (a.status === 'delivered' && prev?.status !== 'delivered' && a.deliveredAt !== undefined) {
+        m.deliveryLatency.observe(labels, seconds(a.acceptedAt ?? a.startedAt, a.deliveredAt));
+      }
+    }
+    if (isTerminalMessageStatus(after.status) && !isTerminalMessageStatus(before.status)) {
+      const current = after.attempts.find((a) => a.status === 'delivered') ?? after.attempts[after.attempts.length - 1];
+      m.messages.inc({
+        channel: current?.channel ?? 'none',
+        provider: current?.provider ?? 'none',
+        country: after.country || 'ZZ',
+        outcome: after.status === 'accepted' || after.status === 'queued' || after.status === 'sent' ? 'failed' : after.status,
+      });
+    }
+  }
+}

@@ -1,0 +1,94 @@
+/**
+ * The `events` queue consumer: delivers each webhook with its own retry schedule
+ * (`webhooks.retrySchedule`, jittered; a receiver's `Retry-After` wins, capped), and parks an
+ * event that exhausted its tries as a dead letter for replay.
+ */
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { OutboxItem } from '../domain/events.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { QUEUE_NAMES } from '../queues/queue-names.ts';
+import type { RedisKeys } from '../store/redis-keys.ts';
+import type { DeadLetterStore } from './dead-letter.store.ts';
+import { deliverWebhook } from './webhook-delivery.ts';
+
+/** A failed try; the worker's backoff reads `retryAfterMs`. */
+export class WebhookDeliveryError extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs?: number) {
+    super(message);
+    this.name = 'WebhookDeliveryError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+export interface WebhookWorkerOptions {
+  prefix: string;
+  concurrency: number;
+  retryScheduleMs: readonly number[];
+  jitter: number;
+  timeoutMs: number;
+  retryAfterCapMs: number;
+  secrets: readonly string[];
+}
+
+/** The delay before try `attemptsMade + 1`: the schedule's step, ± jitter. */
+export function webhookBackoffMs(attemptsMade: number, schedule: readonly number[], jitter: number, random: () => number = Math.random): number {
+  const step = schedule[Math.min(attemptsMade - 1, schedule.length - 1)] ?? 0;
+  return Math.max(0, Math.round(step * (1 + jitter * (2 * random() - 1))));
+}
+
+export function createWebhookWorker(
+  deps: { redis: Redis; keys: RedisKeys; deadLetters: DeadLetterStore; metrics: Metrics; log: Logger; now: () => number },
+  connection: Redis,
+  opts: WebhookWorkerOptions,
+): Worker<OutboxItem, string, 'deliver'> {
+  const { metrics, log } = deps;
+  return new Worker<OutboxItem, string, 'deliver'>(
+    QUEUE_NAMES.events,
+    async (job: Job<OutboxItem, string, 'deliver'>) => {
+      const item = job.data;
+      if ((await deps.redis.sismember(deps.keys.disabledEndpoints, item.url)) === 1) {
+        metrics.webhookDeliveries.inc({ result: 'disabled' });
+        return 'endpoint disabled';
+      }
+      const result = await deliverWebhook(item.url, item.event, {
+        secrets: opts.secrets,
+        timeoutMs: opts.timeoutMs,
+        retryAfterCapMs: opts.retryAfterCapMs,
+        nowMs: deps.now,
+      });
+      if (result.kind === 'success') {
+        metrics.webhookDeliveries.inc({ result: 'success' });
+        return `delivered (${result.status})`;
+      }
+      if (result.kind === 'gone') {
+        await deps.redis.sadd(deps.keys.disabledEndpoints, item.url);
+        metrics.webhookDeliveries.inc({ result: 'disabled' });
+        log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled');
+        return 'endpoint gone';
+      }
+      metrics.webhookDeliveries.inc({ result: 'failure' });
+      const tries = job.attemptsMade + 1;
+      if (tries >= (job.opts.attempts ?? 1)) {
+        await deps.deadLetters.add(item, tries, result.reason, deps.now());
+        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+        log.warn({ eventId: item.event.id, messageId: item.event.data.messageId, tries, reason: result.reason }, 'webhook dead-lettered');
+        return 'dead letter';
+      }
+      throw new WebhookDeliveryError(result.reason, result.retryAfterMs);
+    },
+    {
+      connection,
+      prefix: opts.prefix,
+      concurrency: opts.concurrency,
+      settings: {
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
+          err instanceof WebhookDeliveryError && err.retryAfterMs !== undefined
+            ? err.retryAfterMs
+            : webhookBackoffMs(attemptsMade, opts.retryScheduleMs, opts.jitter),
+      },
+    },
+  );
+}
