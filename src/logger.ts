@@ -3,6 +3,7 @@
  * text or code: callers log ids and masked numbers only.
  */
 import { pino, type Logger } from 'pino';
+import { maskPhone } from './domain/mask.ts';
 
 export type { Logger };
 
@@ -19,6 +20,23 @@ export const REDACT_PATHS = [
   '*.webhookSecret',
 ];
 
-export function createLogger(level: string, bindings: Record<string, unknown> = {}): Logger {
-  return pino({ level, base: { service: 'switchboard', ...bindings }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } });
+/** Fields that may hold a phone number: logged masked, never in full. */
+export const PHONE_PATHS = ['to', 'e164', 'recipient', '*.to', '*.e164', '*.recipient'];
+
+export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
+    level,
+    base: { service: 'switchboard', ...bindings },
+    redact: {
+      paths: [...REDACT_PATHS, ...PHONE_PATHS],
+      censor: (value: unknown, path: string[]) =>
+        PHONE_PATHS.some((p) => p.split('.').at(-1) === path.at(-1)) && typeof value === 'string' ? maskPhone(value) : '[redacted]',
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}
+
+/** Masks anything that looks like a phone number inside free text (carrier error messages). */
+export function maskPhonesInText(text: string): string {
+  return text.replace(/\+?\d[\d ()-]{6,18}\d/g, (m) => maskPhone(`+${m.replace(/\D/g, '')}`));
 }

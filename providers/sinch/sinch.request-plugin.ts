@@ -37,8 +37,9 @@ export class AbortSignalRequestPlugin implements SinchRequestPlugin {
     return {
       transform: (options: SinchRequestOptions): SinchRequestOptions => {
         const signal = callContext.getStore()?.signal;
-        if (signal !== undefined) options.signal = signal;
-        return options;
+        // node-fetch reads `signal` from these options; the SDK's typings omit it (node-fetch's own
+        // types are a dev-only dependency of the SDK), hence the assign.
+        return signal === undefined ? options : Object.assign(options, { signal });
       },
     };
   }

@@ -76,6 +76,15 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
     if (req.url.startsWith('/v1/')) req.principal = deps.keys.authenticate(req.headers.authorization);
   });
 
+  if (deps.log.isLevelEnabled('debug')) {
+    app.addHook('onResponse', async (req, reply) => {
+      deps.log.debug(
+        { reqId: req.id, method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), key: req.principal?.name },
+        'request',
+      );
+    });
+  }
+
   app.setErrorHandler((err: FastifyError | ApiError | Error, req, reply) => {
     let apiErr: ApiError;
     if (err instanceof ApiError) apiErr = err;
@@ -88,7 +97,7 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
     } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       apiErr = new ApiError('SB_VALIDATION_FAILED', err.message, { status: err.statusCode });
     } else {
-      deps.log.error({ err: { message: err.message, stack: err.stack }, url: req.url, method: req.method }, 'unhandled API error');
+      deps.log.error({ err: { message: err.message, stack: err.stack }, reqId: req.id, path: req.url.split('?')[0], method: req.method }, 'unhandled API error');
       apiErr = new ApiError('SB_INTERNAL', 'internal error');
     }
     for (const [k, v] of Object.entries(apiErr.headers)) reply.header(k, v);

@@ -8,6 +8,7 @@ import type { Channel, ProviderId } from '../../providers/provider.ts';
 import type { ErrorInfo, MessageRecord } from '../domain/message.ts';
 import { expire, finalize, isTerminalMessageStatus, markAccepted, moveAttempt, startAttempt } from '../domain/status.ts';
 import { decryptCode, encryptCode, generateCode, renderBody } from '../otp/otp-codec.ts';
+import { maskPhonesInText } from '../logger.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import { routeCandidates, routingDecision } from './route.stage.ts';
 import { sendThroughLedger } from './send.stage.ts';
@@ -30,7 +31,8 @@ export interface SendJobContext {
 const SUPPORTED_CHANNELS: readonly Channel[] = ['sms'];
 
 function errorInfo(code: string, err: ProviderError): ErrorInfo {
-  return { code, message: err.message, ...(err.providerCode !== undefined ? { providerCode: err.providerCode } : {}) };
+  // Carriers quote the number in their messages; keep it out of records, events and logs.
+  return { code, message: maskPhonesInText(err.message), ...(err.providerCode !== undefined ? { providerCode: err.providerCode } : {}) };
 }
 
 export async function processSendJob(deps: PipelineDeps, messageId: string, ctx: SendJobContext): Promise<void> {

@@ -24,7 +24,8 @@ export class WorkerSet {
           await deps.recorder.update(job.data.messageId, (d) => expire(d, new Date(deps.now()).toISOString()));
           return;
         }
-        await processSendJob(deps, job.data.messageId, { attemptsMade: job.attemptsMade, maxRuns: job.opts.attempts ?? 1 });
+        const log = deps.log.child({ queue: 'send', jobId: job.id, messageId: job.data.messageId, run: job.attemptsMade + 1 });
+        await processSendJob({ ...deps, log }, job.data.messageId, { attemptsMade: job.attemptsMade, maxRuns: job.opts.attempts ?? 1 });
       },
       {
         connection,
@@ -38,7 +39,7 @@ export class WorkerSet {
     this.dlr = new Worker<DlrJobData, void, 'dlr'>(
       QUEUE_NAMES.dlr,
       async (job) => {
-        await processDlrJob(deps, job.data);
+        await processDlrJob({ ...deps, log: deps.log.child({ queue: 'dlr', jobId: job.id }) }, job.data);
       },
       { connection, prefix, concurrency: Math.max(10, Math.floor(config.send.concurrency / 2)) },
     );

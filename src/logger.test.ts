@@ -1,0 +1,28 @@
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, maskPhonesInText } from './logger.ts';
+
+function capture(): { log: ReturnType<typeof createLogger>; lines: () => Array<Record<string, unknown>> } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      chunks.push(chunk.toString());
+      cb();
+    },
+  });
+  return { log: createLogger('info', {}, stream), lines: () => chunks.map((c) => JSON.parse(c) as Record<string, unknown>) };
+}
+
+describe('log redaction', () => {
+  it('masks phone numbers and redacts bodies, codes and secrets', () => {
+    const { log, lines } = capture();
+    log.info({ to: '+14155550100', body: 'Your code is 123456', code: '123456', provider: { authToken: 'tok' }, nested: { to: '+4915112345678' } }, 'x');
+    const [line] = lines();
+    expect(line).toMatchObject({ to: '+1415***0100', body: '[redacted]', code: '[redacted]', provider: { authToken: '[redacted]' }, nested: { to: '+4915*****5678' } });
+    expect(JSON.stringify(line)).not.toMatch(/123456|14155550100|tok"/);
+  });
+
+  it('masks numbers quoted inside carrier messages', () => {
+    expect(maskPhonesInText("The 'To' number +15005550001 is not a valid phone number.")).toBe("The 'To' number +1500***0001 is not a valid phone number.");
+  });
+});
