@@ -17,6 +17,8 @@ import { WorkerSet } from './queues/worker-set.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { startOpsServer } from './metrics/ops-server.ts';
 import { MessageRecorder } from './pipeline/record.stage.ts';
+import { BreakerRegistry } from './resilience/breaker-registry.ts';
+import { HealthStore, TierCounter } from './routing/health.store.ts';
 import { createSandboxServer } from './sandbox/sandbox.server.ts';
 import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
 import { MessageStore } from './store/message.store.ts';
@@ -150,8 +152,14 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     });
     closers.push(() => queues.close());
     const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);
+    const adapters = createAdapters(config);
+    closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
+    const breakers = new BreakerRegistry(producer, { prefix: config.redis.prefix, ...config.breaker }, log.child({ component: 'breakers' }), now);
+    breakers.track([...adapters.values()].flatMap((a) => a.channels.map((c) => [a.id, c] as const)));
+    closers.push(async () => breakers.stop());
     const metrics = createMetrics({
       deadLetterCount: () => deadLetters.count(),
+      breakerStates: () => breakers.gauge(),
       // Queue depth is reported by the api role only (CONTRACTS §7), so replicas do not multiply it.
       ...(role === 'api' || role === 'all'
         ? {
@@ -167,8 +175,8 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     });
     running.metrics = metrics;
     const recorder = new MessageRecorder(store, metrics, now);
-    const adapters = createAdapters(config);
-    closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
+    const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, cacheMs: 1_000 });
+    const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
     const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
     relay.start();
     closers.push(() => relay.stop());
@@ -191,7 +199,21 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       if (webhookSecrets.generated) running.generatedWebhookSecret = webhookSecrets.secrets[0];
       const publicUrl = config.api.publicUrl ?? `http://127.0.0.1:${config.api.port}`;
       const workers = new WorkerSet(
-        { config, store, recorder, metrics, queues, adapters, keyRing: createKeyRing(masterKey), log: log.child({ role: 'worker' }), publicUrl, now },
+        {
+          config,
+          store,
+          recorder,
+          metrics,
+          queues,
+          adapters,
+          health,
+          tiers,
+          breakers,
+          keyRing: createKeyRing(masterKey),
+          log: log.child({ role: 'worker' }),
+          publicUrl,
+          now,
+        },
         workerConn,
       );
       closers.push(() => workers.close());

@@ -15,7 +15,7 @@ import type { IdempotencyRecord, MessageStore } from '../store/message.store.ts'
 import type { ApiPrincipal } from './api-keys.ts';
 import { ApiError } from './error-catalogue.ts';
 import type { SendMessageBody } from './message-request.schema.ts';
-import { routeCandidates } from '../pipeline/route.stage.ts';
+import { channelProviders } from '../pipeline/route.stage.ts';
 
 /** Built-in OTP texts per locale; `{{code}}` is filled in by the worker. */
 export const OTP_TEMPLATES: Readonly<Record<string, string>> = {
@@ -102,7 +102,7 @@ export async function admitMessage(
   }
   const { e164, country } = normalizeRecipient(body.to, body.country);
   const text = resolveBody(body);
-  const usable = body.channels.filter((c: Channel) => routeCandidates(c, deps.config, deps.adapters).length > 0);
+  const usable = body.channels.filter((c: Channel) => channelProviders(c, country, deps.config, deps.adapters).length > 0);
   if (usable.length === 0) {
     throw new ApiError('SB_VALIDATION_UNSUPPORTED', `no enabled provider serves ${body.channels.join(', ')} yet (available: sms)`, {
       details: [{ path: 'channels' }],

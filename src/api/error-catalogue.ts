@@ -33,6 +33,7 @@ export const ERROR_CATALOGUE = {
   SB_CARRIER_REJECTED: { status: 0, description: 'Recorded on a message: the carrier refused the recipient (invalid, opted out); `providerCode` has its code. Not retried.' },
   SB_DELIVERY_FAILED: { status: 0, description: 'Recorded on a message: the carrier reported the message undelivered or failed.' },
   SB_ROUTE_UNAVAILABLE: { status: 0, description: 'Recorded on a message: every provider for every channel failed or was unavailable until the job gave up.' },
+  SB_ROUTE_NONE: { status: 0, description: 'Recorded on a message: no provider is configured (routing.yaml, pricing.yaml) for its channel and country.' },
   SB_CHANNEL_UNSUPPORTED: { status: 0, description: 'Recorded on a message: none of the requested channels can reach this number.' },
   SB_MESSAGE_EXPIRED: { status: 0, description: 'Recorded on a message: `expiresAt` or the OTP TTL passed before any delivery.' },
 } as const satisfies Record<string, CatalogueEntry>;

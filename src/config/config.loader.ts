@@ -160,7 +160,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const hasCredential = CARRIER_CREDENTIAL_VARS.some((v) => (env[v] ?? '') !== '');
   const mode = explicitMode === 'live' || explicitMode === 'sandbox' ? explicitMode : hasCredential ? 'live' : 'sandbox';
 
-  let tree: Tree = readYaml(join(dir, 'default.yaml'), problems);
+  let tree: Tree = deepMerge(
+    { routing: readYaml(join(dir, 'routing.yaml'), problems), pricing: readYaml(join(dir, 'pricing.yaml'), problems) },
+    readYaml(join(dir, 'default.yaml'), problems),
+  );
   if (mode === 'sandbox') tree = deepMerge(tree, readYaml(join(dir, 'sandbox.yaml'), problems));
   normalizeYamlKeys(tree);
   tree['mode'] = mode;

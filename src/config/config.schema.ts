@@ -34,6 +34,22 @@ export const apiKeySchema = z.object({
 });
 export type ApiKeyRecord = z.infer<typeof apiKeySchema>;
 
+const providerIdSchema = z.enum(['twilio', 'sinch', 'messagebird', 'fcm', 'rbm']);
+const countryCode = z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case');
+const price = z.number().min(0).max(10);
+const providerPricesSchema = z.object({
+  na: price.optional(),
+  eu: price.optional(),
+  apac: price.optional(),
+  default: price.optional(),
+  countries: z.record(countryCode, price).optional(),
+});
+const channelRouteSchema = z.object({
+  providers: z.array(providerIdSchema).min(1).default(['twilio', 'sinch', 'messagebird']),
+  /** Per-destination candidate lists that replace `providers` for that country. */
+  countries: z.record(countryCode, z.array(providerIdSchema).min(1)).default({}),
+});
+
 export const twilioSettingsSchema = z.object({
   enabled: z.boolean().default(true),
   accountSid: z.string().optional(),
@@ -71,10 +87,42 @@ export const configSchema = z.object({
   metrics: z.object({ port: port.default(9464) }).prefault({}),
   apiKeys: z.array(apiKeySchema).default([]),
   providers: z.object({ twilio: twilioSettingsSchema.prefault({}) }).prefault({}),
+  /** config/routing.yaml: which providers may carry each channel, in tie-break order. */
   routing: z
     .object({
-      /** Providers per channel, in order of preference (the full router comes with routing.yaml). */
-      sms: z.array(z.enum(['twilio', 'sinch', 'messagebird'])).min(1).default(['twilio']),
+      channels: z
+        .object({
+          sms: channelRouteSchema.prefault({}),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** config/pricing.yaml: prices per segment, regions and volume tiers (illustrative defaults there). */
+  pricing: z
+    .object({
+      regions: z.record(countryCode, z.enum(['na', 'eu', 'apac', 'default'])).default({}),
+      prices: z.partialRecord(providerIdSchema, providerPricesSchema).default({}),
+      tiers: z.partialRecord(providerIdSchema, z.array(z.object({ from: z.number().int().min(0), discount: z.number().min(0).max(1) }))).default({}),
+    })
+    .prefault({}),
+  health: z
+    .object({
+      /** Health is neutral until a provider×country has this many samples. */
+      minSamples: z.number().int().min(0).default(20),
+      errorHalfLifeMs: ms.default(60_000),
+      dlrHalfLifeMs: ms.default(600_000),
+    })
+    .prefault({}),
+  breaker: z
+    .object({
+      /** Failure ratio over the sampling window that opens a provider×channel breaker. */
+      threshold: z.number().min(0).max(1).default(0.5),
+      samplingMs: ms.default(10_000),
+      minimumRps: z.number().min(0).default(2),
+      halfOpenAfterMs: ms.default(10_000),
+      maxHalfOpenAfterMs: ms.default(60_000),
+      /** How often each worker re-reads the shared open signals. */
+      sharedRefreshMs: ms.default(500),
     })
     .prefault({}),
   send: z

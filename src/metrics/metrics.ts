@@ -42,6 +42,8 @@ export interface Metrics {
   webhookDeadLetters: Gauge;
   queueJobs: Gauge<'queue' | 'state'>;
   carrierCallbacks: Counter<'provider' | 'result'>;
+  breakerState: Gauge<'provider' | 'channel'>;
+  routeDecisions: Counter<'provider' | 'reason'>;
 }
 
 export interface MetricsOptions {
@@ -50,6 +52,8 @@ export interface MetricsOptions {
   /** Collects `switchboard_queue_jobs` at scrape time (the `api` role only, CONTRACTS §7). */
   queueCounts?: () => Promise<Array<{ queue: string; counts: Record<string, number> }>>;
   defaultMetrics?: boolean;
+  /** Collects `switchboard_breaker_state` at scrape time (workers: their breaker registry). */
+  breakerStates?: () => Array<{ provider: string; channel: string; value: number }>;
 }
 
 function cross<A extends string, B extends string>(as: readonly A[], bs: readonly B[]): Array<[A, B]> {
@@ -148,6 +152,27 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const breakerStates = opts.breakerStates;
+  const breakerState = new Gauge({
+    name: `${PREFIX}breaker_state`,
+    help: 'Circuit breaker per provider and channel: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['provider', 'channel'] as const,
+    registers,
+    ...(breakerStates
+      ? {
+          collect(this: Gauge<'provider' | 'channel'>) {
+            for (const b of breakerStates()) this.set({ provider: b.provider, channel: b.channel }, b.value);
+          },
+        }
+      : {}),
+  });
+  const routeDecisions = new Counter({
+    name: `${PREFIX}route_decisions_total`,
+    help: 'Routing decisions by chosen provider and reason (cheapest, health, tie_order, only_candidate, all_breakers_open, none).',
+    labelNames: ['provider', 'reason'] as const,
+    registers,
+  });
+
   for (const [channel, provider] of cross(METRIC_CHANNELS, METRIC_PROVIDERS)) {
     for (const status of METRIC_ATTEMPT_STATUSES) attempts.inc({ channel, provider, status }, 0);
   }
@@ -171,5 +196,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     webhookDeadLetters,
     queueJobs,
     carrierCallbacks,
+    breakerState,
+    routeDecisions,
   };
 }

@@ -5,7 +5,9 @@
  */
 import type { DlrJobData } from '../queues/queue-names.ts';
 import type { AttemptStatus } from '../domain/message.ts';
+import { jobIds } from '../domain/ids.ts';
 import { applyCallback, finalize } from '../domain/status.ts';
+import { channelProviders } from './route.stage.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 
 /** The callback's message or attempt is not recorded yet; retry later. */
@@ -16,13 +18,18 @@ export class CallbackNotYetMatchedError extends Error {
   }
 }
 
+const TERMINAL: ReadonlySet<AttemptStatus> = new Set(['delivered', 'undelivered', 'failed']);
+
 export interface DlrOutcome {
   applied: number;
   absorbed: number;
   ignored: number;
 }
 
-export async function processDlrJob(deps: Pick<PipelineDeps, 'store' | 'recorder' | 'log' | 'now'>, data: DlrJobData): Promise<DlrOutcome> {
+export async function processDlrJob(
+  deps: Pick<PipelineDeps, 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters'>,
+  data: DlrJobData,
+): Promise<DlrOutcome> {
   const out: DlrOutcome = { applied: 0, absorbed: 0, ignored: 0 };
   for (const ev of data.events) {
     if (ev.status === 'unknown') {
@@ -40,7 +47,9 @@ export async function processDlrJob(deps: Pick<PipelineDeps, 'store' | 'recorder
     if (!stored.doc.attempts.some((a) => a.providerMessageId === ev.providerMessageId)) {
       throw new CallbackNotYetMatchedError(`message ${ev.messageId} has no attempt with ${ev.provider} id ${ev.providerMessageId} (yet)`);
     }
+    let retryAttempt: number | undefined;
     const res = await deps.recorder.update(ev.messageId, (d) => {
+      retryAttempt = undefined;
       const r = applyCallback(d, {
         providerMessageId: ev.providerMessageId,
         status,
@@ -48,14 +57,31 @@ export async function processDlrJob(deps: Pick<PipelineDeps, 'store' | 'recorder
         at: ev.occurredAt,
         ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
       });
-      if (!r.applied) return false;
-      // This slice has no next step after a failed delivery: the message ends here.
-      // (The retry on another provider for transient codes comes with routing.)
-      if (status === 'undelivered' || status === 'failed') finalize(d, new Date(deps.now()).toISOString());
-      return true;
+      if (!r.applied || !r.attempt) return false;
+      if (status === 'undelivered' || status === 'failed') {
+        // A transient carrier code (Twilio 30003, Sinch 404) gets one more try on another provider
+        // of the same channel (DESIGN §6); anything else ends the message here.
+        const others = channelProviders(r.attempt.channel, d.country, deps.config, deps.adapters).filter(
+          (p) => !d.attempts.some((a) => a.provider === p),
+        );
+        const retriedBefore = d.attempts.some((a) => a.fallback?.reason === 'undelivered');
+        if (status === 'undelivered' && ev.transient === true && !retriedBefore && others.length > 0 && d.attempts.length < deps.config.messages.maxAttempts && !d.final) {
+          retryAttempt = d.attempts.length + 1;
+        } else {
+          finalize(d, new Date(deps.now()).toISOString());
+        }
+      }
+      return r.attempt;
     });
-    if (res) out.applied++;
-    else out.absorbed++;
+    if (res) {
+      out.applied++;
+      const attempt = res.result;
+      if (TERMINAL.has(status) && attempt.acceptedAt !== undefined) {
+        const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
+        await deps.health.recordDlr(attempt.provider, res.after.country, status === 'delivered', latency, deps.now()).catch(() => undefined);
+      }
+      if (retryAttempt !== undefined) await deps.queues.addSend(ev.messageId, jobIds.attempt(ev.messageId, retryAttempt));
+    } else out.absorbed++;
   }
   return out;
 }

@@ -7,6 +7,8 @@ import type { Logger } from '../logger.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
 import type { KeyRing } from '../security/master-key.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
+import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { MessageRecorder } from './record.stage.ts';
 
@@ -19,6 +21,9 @@ export interface PipelineDeps {
   queues: QueueSet;
   adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
   keyRing: KeyRing;
+  health: HealthStore;
+  tiers: TierCounter;
+  breakers: BreakerRegistry;
   log: Logger;
   /** Base URL carriers post callbacks to (`SWITCHBOARD_PUBLIC_URL`). */
   publicUrl: string;

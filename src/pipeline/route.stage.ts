@@ -1,25 +1,66 @@
 /**
- * Route stage (DESIGN §6.4), first slice: candidates for a channel in the configured order,
- * skipping providers that are not enabled. Price and health scoring replace the order later;
- * the decision is already recorded in the CONTRACTS §3 `routing` shape.
+ * Route stage (DESIGN §6.4): gathers the router's inputs — candidates from routing.yaml, prices
+ * and volume tiers, live health, breaker states — and asks the pure router for a ranking. The
+ * decision with all its inputs is stored on the message.
  */
 import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';
-import type { RoutingDecision } from '../domain/message.ts';
+import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
+import type { HealthStore, TierCounter } from '../routing/health.store.ts';
+import { listPrice, tierDiscount, tierMonth } from '../routing/price-book.ts';
+import { route, type RouteResult } from '../routing/router.ts';
 
-export function routeCandidates(channel: Channel, config: Config, adapters: ReadonlyMap<ProviderId, ProviderAdapter>): ProviderId[] {
-  const order: readonly ProviderId[] = channel === 'sms' ? config.routing.sms : [];
+/** Channels whose sends are priced per segment; others route by health and order alone. */
+const PRICED_CHANNELS: ReadonlySet<Channel> = new Set(['sms', 'rcs', 'voice']);
+
+type RoutedChannel = keyof Config['routing']['channels'];
+
+function isRoutedChannel(config: Config, channel: Channel): channel is Channel & RoutedChannel {
+  return Object.hasOwn(config.routing.channels, channel);
+}
+
+/** The providers routing.yaml allows for a channel and country, in tie-break order, that are enabled here. */
+export function channelProviders(channel: Channel, country: string, config: Config, adapters: ReadonlyMap<ProviderId, ProviderAdapter>): ProviderId[] {
+  if (!isRoutedChannel(config, channel)) return [];
+  const route = config.routing.channels[channel];
+  const order = route.countries[country] ?? route.providers;
   return order.filter((id) => adapters.get(id)?.channels.includes(channel) === true);
 }
 
-export function routingDecision(channel: Channel, config: Config, adapters: ReadonlyMap<ProviderId, ProviderAdapter>): RoutingDecision | undefined {
-  const order: readonly ProviderId[] = channel === 'sms' ? config.routing.sms : [];
-  const usable = routeCandidates(channel, config, adapters);
-  const first = usable[0];
-  if (first === undefined) return undefined;
-  return {
-    provider: first,
-    reason: 'configured_order',
-    candidates: order.map((provider) => (usable.includes(provider) ? { provider } : { provider, excluded: 'disabled' })),
-  };
+export interface RouteStageDeps {
+  config: Config;
+  adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
+  health: HealthStore;
+  tiers: TierCounter;
+  breakers: BreakerRegistry;
+  now: () => number;
+}
+
+export async function planRoute(deps: RouteStageDeps, channel: Channel, country: string, avoid: ReadonlySet<ProviderId> = new Set()): Promise<RouteResult> {
+  const now = deps.now();
+  const order = channelProviders(channel, country, deps.config, deps.adapters);
+  const [health, counts] = await Promise.all([deps.health.snapshot(order, country, now), deps.tiers.counts(order, tierMonth(now), now)]);
+  await deps.breakers.refresh();
+  const result = route({
+    channel,
+    country,
+    order,
+    minSamples: deps.config.health.minSamples,
+    priced: PRICED_CHANNELS.has(channel),
+    candidates: order.map((provider) => {
+      const b = deps.breakers.status(provider, channel);
+      return {
+        provider,
+        price: listPrice(deps.config.pricing, provider, country),
+        discount: tierDiscount(deps.config.pricing.tiers[provider], counts.get(provider) ?? 0),
+        health: health.get(provider) ?? { errorRate: 0, dlrSuccess: 1, dlrP50Ms: 0, samples: 0 },
+        breakerOpen: b.state === 'open',
+        ...(b.state === 'open' ? { halfOpenInMs: b.halfOpenInMs } : {}),
+      };
+    }),
+  });
+  if (result.kind !== 'ok' || avoid.size === 0) return result;
+  // Providers that already failed this message go last: another carrier first, the same one only as a last resort.
+  const ranked = [...result.ranked.filter((p) => !avoid.has(p)), ...result.ranked.filter((p) => avoid.has(p))];
+  return { ...result, ranked };
 }

@@ -5,11 +5,18 @@
  */
 import { classifyNetworkError, isProviderError, ProviderError } from '../../providers/errors.ts';
 import type { Channel, ProviderAdapter, SendResult } from '../../providers/provider.ts';
+import { BreakerOpenError } from '../resilience/breaker-registry.ts';
 import type { MessageStore } from '../store/message.store.ts';
 
 export type SendOutcome =
   | { kind: 'accepted'; result: Pick<SendResult, 'providerMessageId' | 'acceptedAt' | 'segments' | 'cost'>; replayed: boolean }
-  | { kind: 'error'; error: ProviderError };
+  | { kind: 'error'; error: ProviderError }
+  /** The breaker refused the call before it left: nothing was sent. */
+  | { kind: 'breaker_open' };
+
+/** Wraps the carrier call (the circuit breaker); the identity by default. */
+export type CallWrapper = <T>(fn: () => Promise<T>) => Promise<T>;
+const direct: CallWrapper = (fn) => fn();
 
 export interface SendAttemptInput {
   messageId: string;
@@ -29,25 +36,31 @@ export async function ledgerState(store: MessageStore, messageId: string, attemp
   return { sent: l.providerMessageId };
 }
 
-export async function sendThroughLedger(store: MessageStore, adapter: ProviderAdapter, input: SendAttemptInput): Promise<SendOutcome> {
+export async function sendThroughLedger(store: MessageStore, adapter: ProviderAdapter, input: SendAttemptInput, wrap: CallWrapper = direct): Promise<SendOutcome> {
   const prior = await store.ledger(input.messageId, input.attempt);
   if (prior?.state === 'sent') {
     return { kind: 'accepted', result: { providerMessageId: prior.providerMessageId, acceptedAt: new Date() }, replayed: true };
   }
   await store.ledgerSending(input.messageId, input.attempt);
   try {
-    const result = await adapter.send({
-      messageId: input.messageId,
-      attempt: input.attempt,
-      channel: input.channel,
-      to: input.to,
-      body: input.body,
-      statusCallbackUrl: input.statusCallbackUrl,
-      ...(input.validitySeconds !== undefined ? { validitySeconds: input.validitySeconds } : {}),
-    });
+    const result = await wrap(() =>
+      adapter.send({
+        messageId: input.messageId,
+        attempt: input.attempt,
+        channel: input.channel,
+        to: input.to,
+        body: input.body,
+        statusCallbackUrl: input.statusCallbackUrl,
+        ...(input.validitySeconds !== undefined ? { validitySeconds: input.validitySeconds } : {}),
+      }),
+    );
     await store.ledgerSent(input.messageId, input.attempt, result.providerMessageId);
     return { kind: 'accepted', result, replayed: false };
   } catch (err) {
+    if (err instanceof BreakerOpenError) {
+      await store.ledgerClear(input.messageId, input.attempt);
+      return { kind: 'breaker_open' };
+    }
     const error = isProviderError(err)
       ? err
       : (classifyNetworkError(adapter.id, err) ??

@@ -52,9 +52,9 @@ export class QueueSet {
   }
 
   /** Job options of a send job: bounded retries with backoff, completed jobs trimmed, failed kept for ops. */
-  sendJobOptions(messageId: string): JobsOptions {
+  sendJobOptions(messageId: string, jobId: string = jobIds.send(messageId)): JobsOptions {
     return {
-      jobId: jobIds.send(messageId),
+      jobId,
       attempts: this.opts.sendJobAttempts,
       backoff: { type: 'exponential', delay: this.opts.sendBackoffMs },
       removeOnComplete: { age: 3_600, count: 10_000 },
@@ -62,8 +62,9 @@ export class QueueSet {
     };
   }
 
-  async addSend(messageId: string): Promise<void> {
-    await this.send.add('send', { messageId }, this.sendJobOptions(messageId));
+  /** Queues the pipeline for a message; follow-up attempts pass their own job id (`<id>.attempt.<n>`). */
+  async addSend(messageId: string, jobId?: string): Promise<void> {
+    await this.send.add('send', { messageId }, this.sendJobOptions(messageId, jobId));
   }
 
   async addExpire(messageId: string, atMs: number): Promise<void> {

@@ -2,7 +2,7 @@
  * The consumers: `send` (the pipeline and delayed expiries) and `dlr` (carrier callbacks).
  * Short locks on `send` (DESIGN §7): a killed worker's OTP is picked up again within 5–15 s.
  */
-import { Worker, type Job } from 'bullmq';
+import { DelayedError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { expire } from '../domain/status.ts';
 import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
@@ -19,13 +19,20 @@ export class WorkerSet {
     const prefix = config.redis.prefix;
     this.send = new Worker<SendJobData | ExpireJobData, void, SendQueueJobName>(
       QUEUE_NAMES.send,
-      async (job: Job<SendJobData | ExpireJobData, void, SendQueueJobName>) => {
+      async (job: Job<SendJobData | ExpireJobData, void, SendQueueJobName>, token?: string) => {
         if (job.name === 'expire') {
           await deps.recorder.update(job.data.messageId, (d) => expire(d, new Date(deps.now()).toISOString()));
           return;
         }
         const log = deps.log.child({ queue: 'send', jobId: job.id, messageId: job.data.messageId, run: job.attemptsMade + 1 });
-        await processSendJob({ ...deps, log }, job.data.messageId, { attemptsMade: job.attemptsMade, maxRuns: job.opts.attempts ?? 1 });
+        await processSendJob({ ...deps, log }, job.data.messageId, {
+          attemptsMade: job.attemptsMade,
+          maxRuns: job.opts.attempts ?? 1,
+          async delay(ms: number): Promise<never> {
+            await job.moveToDelayed(Date.now() + ms, token);
+            throw new DelayedError();
+          },
+        });
       },
       {
         connection,
