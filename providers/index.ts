@@ -3,6 +3,8 @@
  * gateway stays ignorant of carrier SDKs and a new carrier is one line here (DESIGN §3, §5).
  */
 import type { ProviderId, ProviderModule } from './provider.ts';
+import { messagebirdProvider } from './messagebird/index.ts';
+import { sinchProvider } from './sinch/index.ts';
 import { twilioProvider } from './twilio/index.ts';
 
 export type * from './provider.ts';
@@ -13,10 +15,16 @@ export type { FormFields } from './form-body.ts';
 export { ensureFormBodyParser, parseFormBody } from './form-body.ts';
 export type { TwilioConfig } from './twilio/index.ts';
 export { TWILIO_SANDBOX_CREDENTIALS, twilioProvider } from './twilio/index.ts';
+export type { SinchConfig } from './sinch/index.ts';
+export { SINCH_SANDBOX_CREDENTIALS, sinchProvider } from './sinch/index.ts';
+export type { MessageBirdConfig } from './messagebird/index.ts';
+export { MESSAGEBIRD_SANDBOX_CREDENTIALS, messagebirdProvider } from './messagebird/index.ts';
 
 /** Every provider module that is implemented, by id. */
 export const providerModules = {
   twilio: twilioProvider,
+  sinch: sinchProvider,
+  messagebird: messagebirdProvider,
 } as const;
 
 /** Ids of the implemented providers (a subset of `ProviderId` until every carrier lands). */

@@ -145,6 +145,8 @@ export interface SandboxLogEntry {
   to?: string;
   /** The client reference the carrier would echo (our message id). */
   reference?: string;
+  /** The text the handset would receive (sends only): lets sandbox tests read an OTP as a user would. */
+  body?: string;
   status: number;
 }
 

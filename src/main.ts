@@ -24,7 +24,7 @@ import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
 import { MessageStore } from './store/message.store.ts';
 import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
 import { OutboxRelay } from './webhooks/outbox-relay.ts';
-import { resolveWebhookSecrets } from './webhooks/webhook-secrets.ts';
+import { resolveWebhookSecrets, webhookSecretsByKey } from './webhooks/webhook-secrets.ts';
 import { createWebhookWorker } from './webhooks/webhook.worker.ts';
 
 export type Role = 'api' | 'worker' | 'sandbox' | 'all';
@@ -88,16 +88,15 @@ export function createAdapters(config: Config): Map<ProviderId, ProviderAdapter>
   const adapters = new Map<ProviderId, ProviderAdapter>();
   const baseUrl = config.mode === 'sandbox' ? config.sandbox.url : undefined;
   const deps = { timeoutMs: config.send.carrierTimeoutMs, ...(baseUrl !== undefined ? { baseUrl } : {}) };
-  const tw = config.providers.twilio;
-  if (tw.enabled) {
-    const module: ProviderModule<unknown> = providerModules.twilio as ProviderModule<unknown>;
-    const parsed = module.configSchema.parse({
-      accountSid: tw.accountSid,
-      authToken: tw.authToken,
-      from: tw.from,
-      ...(tw.messagingServiceSid !== undefined ? { messagingServiceSid: tw.messagingServiceSid } : {}),
-    });
-    adapters.set('twilio', module.create(parsed, deps));
+  for (const id of ['twilio', 'sinch', 'messagebird'] as const) {
+    const { enabled, ...settings } = config.providers[id];
+    if (enabled === false) continue;
+    const module: ProviderModule<unknown> = providerModules[id];
+    const parsed = module.configSchema.safeParse(Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)));
+    if (!parsed.success) {
+      throw new Error(`providers.${id}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    }
+    adapters.set(id, module.create(parsed.data, deps));
   }
   return adapters;
 }
@@ -180,16 +179,19 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
     relay.start();
     closers.push(() => relay.stop());
-
-    if (role === 'worker' || role === 'all') {
-      const workerConn = createRedis(config.redis.url, 'worker');
-      closers.push(async () => workerConn.quit().catch(() => workerConn.disconnect()));
-      const masterKey = await resolveMasterKey({
+    // Both roles need the subkeys: the worker encrypts codes, the API verifies them and HMACs numbers.
+    const keyRing = createKeyRing(
+      await resolveMasterKey({
         ...(config.secrets.encryptionKey !== undefined ? { configured: config.secrets.encryptionKey } : {}),
         mode: config.mode,
         redis: producer,
         redisKey: store.keys.secret('master-key'),
-      });
+      }),
+    );
+
+    if (role === 'worker' || role === 'all') {
+      const workerConn = createRedis(config.redis.url, 'worker');
+      closers.push(async () => workerConn.quit().catch(() => workerConn.disconnect()));
       const webhookSecrets = await resolveWebhookSecrets({
         ...(config.secrets.webhookSecret !== undefined ? { configured: config.secrets.webhookSecret } : {}),
         mode: config.mode,
@@ -209,7 +211,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           health,
           tiers,
           breakers,
-          keyRing: createKeyRing(masterKey),
+          keyRing,
           log: log.child({ role: 'worker' }),
           publicUrl,
           now,
@@ -228,6 +230,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           timeoutMs: config.webhooks.timeoutMs,
           retryAfterCapMs: config.webhooks.retryAfterCapMs,
           secrets: webhookSecrets.secrets,
+          secretsFor: webhookSecretsByKey(config.apiKeys),
         },
       );
       webhookWorker.on('error', (err) => log.error({ err: err.message }, 'webhook worker error'));
@@ -255,7 +258,9 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         store,
         queues,
         adapters,
-        keys: new ApiKeyRing(config.apiKeys),
+        keys: new ApiKeyRing(config.apiKeys, config),
+        keyRing,
+        recorder,
         metrics,
         deadLetters,
         log: log.child({ role: 'api' }),

@@ -94,6 +94,7 @@ export interface SinchBatchReportJson {
   client_reference?: string;
 }
 
+/** Options of {@link registerSinchEmulator}; tests use them to run an emulator with other credentials. */
 export interface SinchEmulatorOptions {
   /** Credentials the emulator accepts and presents on callbacks; the documented sandbox ones by default. */
   credentials?: { servicePlanId: string; apiToken: string; callbackUsername: string; callbackPassword: string };

@@ -23,7 +23,9 @@ export interface RunningEmulator {
 /** Starts `register`'s emulator on 127.0.0.1 with a random port and a fresh fake control. */
 export async function startEmulator(register: (app: FastifyInstance, control: SandboxControl) => void): Promise<RunningEmulator> {
   const control = createFakeSandboxControl();
-  const app = Fastify({ logger: false });
+  // Close every connection on close: a keep-alive socket whose client gave up mid-request
+  // (timeout tests) would otherwise hold `close()` until the client's keep-alive timeout.
+  const app = Fastify({ logger: false, forceCloseConnections: true });
   register(app, control);
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;

@@ -170,12 +170,13 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     request: FastifyRequest,
     status: number,
     body: unknown,
-    log: { to?: string | undefined; reference?: string | undefined },
+    log: { to?: string | undefined; reference?: string | undefined; body?: string | undefined },
     headers: Record<string, string> = {},
   ): FastifyReply {
     const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'twilio', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
     if (log.to !== undefined) entry.to = log.to;
     if (log.reference !== undefined) entry.reference = log.reference;
+    if (log.body !== undefined && status === 201) entry.body = log.body;
     recordWhenDone(reply, entry);
     return reply.code(status).headers(headers).type('application/json').send(body);
   }
@@ -325,6 +326,7 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     const body = formField(fields, 'Body');
     const refused = refusal(to, from, service, body);
     if (refused !== undefined) return answer(reply, request, refused.status, refused, log);
+    const sentLog = { ...log, body };
 
     const now = rfc2822(new Date());
     const sid = 'SM' + randomBytes(16).toString('hex');
@@ -355,7 +357,7 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     store(message);
     scheduleCallbacks(sid, statusCallback);
     // Serialise a snapshot: callbacks may mutate the stored object before the reply is written.
-    return answer(reply, request, 201, JSON.stringify(message), log);
+    return answer(reply, request, 201, JSON.stringify(message), sentLog);
   });
 
   app.get<{ Params: { sid: string; msid: string } }>(`/${API_VERSION}/Accounts/:sid/Messages/:msid`, async (request, reply) => {

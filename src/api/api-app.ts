@@ -52,7 +52,12 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
 
   // JSON only for the API; carrier routes take form bodies as raw bytes (signatures cover them).
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(['application/json'], { parseAs: 'string' }, (_req, body, done) => {
+  app.addContentTypeParser(['application/json'], { parseAs: 'buffer' }, (req, body, done) => {
+    // Carrier callbacks keep their raw bytes: signatures and hashes are computed over them.
+    if (req.url.startsWith('/webhooks/')) {
+      done(null, body);
+      return;
+    }
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') {
       done(new ApiError('SB_VALIDATION_JSON', 'the body is empty; send a JSON object'), undefined);

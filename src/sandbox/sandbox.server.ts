@@ -60,7 +60,7 @@ function errorBody(code: string, message: string): { error: { code: string; mess
  */
 export function createSandboxServer(options: SandboxServerOptions): SandboxServer {
   const control = options.control ?? createSandboxControl();
-  const app = Fastify({ logger: options.logger ?? false, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true, logController: new LogController({ disableRequestLogging: true }) });
   ensureFormBodyParser(app);
   app.addHook('onClose', async () => {
     control.close();

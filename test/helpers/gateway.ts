@@ -30,6 +30,8 @@ export interface TestGateway {
 export interface TestGatewayOptions {
   label: string;
   role?: Role;
+  /** Pins SMS routing to these providers (tie-break order); default: routing.yaml's full list. */
+  smsProviders?: Array<'twilio' | 'sinch' | 'messagebird'>;
   overrides?: Record<string, unknown>;
   env?: Record<string, string>;
 }
@@ -58,7 +60,11 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
       LOG_LEVEL: process.env['TEST_LOG_LEVEL'] ?? 'silent',
       ...opts.env,
     },
-    overrides: { intake: { sweepIntervalMs: 0 }, ...opts.overrides },
+    overrides: {
+      intake: { sweepIntervalMs: 0 },
+      ...(opts.smsProviders ? { routing: { channels: { sms: { providers: opts.smsProviders } } } } : {}),
+      ...opts.overrides,
+    },
   });
   const running = await startSwitchboard({ role: opts.role ?? 'all', config, log: createLogger(config.logLevel) });
   const redis = testRedis();

@@ -5,7 +5,7 @@ import { parsePrometheusText, sumOf } from '../helpers/prometheus-text.ts';
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ label: 'met' });
+  gw = await startTestGateway({ label: 'met', smsProviders: ['twilio'] });
 });
 afterAll(async () => {
   await gw?.stop();

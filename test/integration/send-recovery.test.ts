@@ -17,7 +17,7 @@ let store: MessageStore;
 let queues: QueueSet;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ label: 'rec' });
+  gw = await startTestGateway({ label: 'rec', smsProviders: ['twilio'] });
   store = new MessageStore(gw.redis, { prefix: gw.prefix, retentionSeconds: 3600, idempotencyTtlSeconds: 600 });
   queues = new QueueSet(gw.redis, { prefix: gw.prefix, sendJobAttempts: 5, sendBackoffMs: 200, dlrUnknownRetryForMs: 10_000, webhookAttempts: 2 });
 });

@@ -15,7 +15,7 @@ interface LogEntry {
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ label: 'sms' });
+  gw = await startTestGateway({ label: 'sms', smsProviders: ['twilio'] });
 });
 afterAll(async () => {
   await gw?.stop();

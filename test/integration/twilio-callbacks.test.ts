@@ -6,7 +6,7 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ label: 'cb' });
+  gw = await startTestGateway({ label: 'cb', smsProviders: ['twilio'] });
   await gw.sandbox('/_sandbox/providers/twilio', { method: 'PUT', json: { dlr: 'none' } });
 });
 afterAll(async () => {

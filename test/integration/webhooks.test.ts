@@ -19,6 +19,7 @@ interface EventBody {
 beforeAll(async () => {
   gw = await startTestGateway({
     label: 'wh',
+    smsProviders: ['twilio'],
     env: { SWITCHBOARD_WEBHOOK_SECRET: `${SECRET} ${OLD_SECRET}` },
     overrides: { webhooks: { retrySchedule: [150, 150, 150], jitter: 0, relayIntervalMs: 20 } },
   });

@@ -17,12 +17,15 @@ function toWebhookRequest(req: FastifyRequest, publicUrl: string): WebhookReques
   return { method: req.method, publicUrl: `${publicUrl}${req.url}`, headers, query, rawBody };
 }
 
+/** MessageBird reports status with a GET (query parameters, no body); it may also POST. */
+const METHODS: Partial<Record<string, Array<'GET' | 'POST'>>> = { messagebird: ['GET', 'POST'] };
+
 const jobIdSafe = (s: string): string => s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 200);
 
 export function registerCarrierWebhookRoutes(app: FastifyInstance, deps: ApiDeps, adapters: readonly ProviderAdapter[]): void {
   const publicUrl = deps.config.api.publicUrl ?? `http://127.0.0.1:${deps.config.api.port}`;
   for (const adapter of adapters) {
-    app.post(`/webhooks/${adapter.id}`, async (req, reply) => {
+    app.route({ method: METHODS[adapter.id] ?? ['POST'], url: `/webhooks/${adapter.id}`, handler: async (req, reply) => {
       const raw = toWebhookRequest(req, publicUrl);
       if (!(await adapter.verifyWebhook(raw))) {
         deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'rejected' });
@@ -45,6 +48,6 @@ export function registerCarrierWebhookRoutes(app: FastifyInstance, deps: ApiDeps
       }
       deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'accepted' });
       return reply.code(204).send();
-    });
+    } });
   }
 }

@@ -1,0 +1,26 @@
+/**
+ * The MessageBird provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
+ */
+import type { ProviderModule } from '../provider.ts';
+import { createMessageBirdAdapter } from './messagebird.adapter.ts';
+import { messagebirdConfigSchema } from './messagebird.config.ts';
+import type { MessageBirdConfig } from './messagebird.config.ts';
+import { registerMessageBirdEmulator } from './messagebird.emulator.ts';
+
+export type { MessageBirdConfig } from './messagebird.config.ts';
+export { messagebirdConfigSchema } from './messagebird.config.ts';
+export { MESSAGEBIRD_SANDBOX_CREDENTIALS, MESSAGEBIRD_SANDBOX_FROM, MESSAGEBIRD_DEFAULT_BASE_URL } from './messagebird.sandbox.ts';
+export { createMessageBirdAdapter } from './messagebird.adapter.ts';
+export { registerMessageBirdEmulator, signMessageBirdRequest, MESSAGEBIRD_MAGIC_NUMBERS } from './messagebird.emulator.ts';
+export { verifyMessageBirdWebhook, parseMessageBirdWebhook, mapMessageBirdStatus } from './messagebird.webhook.ts';
+export { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messagebird.errors.ts';
+
+/** MessageBird: SMS through the legacy REST API. `accessKey` and `signingKey` are secrets. */
+export const messagebirdProvider: ProviderModule<MessageBirdConfig> = {
+  id: 'messagebird',
+  channels: ['sms'],
+  configSchema: messagebirdConfigSchema,
+  secretPaths: ['accessKey', 'signingKey'],
+  create: createMessageBirdAdapter,
+  emulator: (app, control) => registerMessageBirdEmulator(app, control),
+};

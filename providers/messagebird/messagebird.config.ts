@@ -1,0 +1,26 @@
+/**
+ * MessageBird's configuration. The schema is the single place where this provider's config is
+ * validated; the gateway's config loader hands the `providers.messagebird` section to it.
+ */
+import { z } from 'zod';
+import { MESSAGEBIRD_DEFAULT_BASE_URL } from './messagebird.sandbox.ts';
+
+/** A phone number (optional `+`, up to 15 digits) or an alphanumeric sender of at most 11 characters (reference §3.1). */
+const ORIGINATOR = /^(\+?[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11})$/;
+
+/**
+ * `accessKey` authenticates REST calls (`Authorization: AccessKey …`); `signingKey` verifies the
+ * `MessageBird-Signature-JWT` of status reports — two different secrets from the dashboard.
+ * `from` (sent as `originator`) defaults to the sandbox's magic sender; set a real number or
+ * alphanumeric sender in live mode. `baseUrl` exists because every base URL comes from config
+ * (DESIGN §5); in sandbox mode the gateway's sandbox URL replaces it.
+ */
+export const messagebirdConfigSchema = z.object({
+  accessKey: z.string().min(1),
+  signingKey: z.string().min(1),
+  from: z.string().regex(ORIGINATOR, { message: 'a phone number or an alphanumeric sender of at most 11 characters' }).default('+15005550006'),
+  baseUrl: z.url({ protocol: /^https?$/ }).default(MESSAGEBIRD_DEFAULT_BASE_URL),
+});
+
+/** Validated MessageBird configuration (defaults applied). */
+export type MessageBirdConfig = z.output<typeof messagebirdConfigSchema>;

@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { sinchConfigSchema } from './sinch.config.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+
+describe('sinchConfigSchema', () => {
+  it('defaults the sender to the magic test number and the region to us', () => {
+    expect(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS })).toEqual({ ...SINCH_SANDBOX_CREDENTIALS, from: '+15005550006', region: 'us' });
+  });
+
+  it('keeps a sender and a region', () => {
+    const parsed = sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, from: 'Switchboard', region: 'eu' });
+    expect(parsed.from).toBe('Switchboard');
+    expect(parsed.region).toBe('eu');
+  });
+
+  it.each([
+    ['an empty service plan id', { ...SINCH_SANDBOX_CREDENTIALS, servicePlanId: '' }],
+    ['a missing API token', { servicePlanId: 'sp', callbackUsername: 'u', callbackPassword: 'p' }],
+    ['an unknown region', { ...SINCH_SANDBOX_CREDENTIALS, region: 'mars' }],
+    ['missing callback credentials', { servicePlanId: 'sp', apiToken: 't' }],
+    ['an empty callback password', { ...SINCH_SANDBOX_CREDENTIALS, callbackPassword: '' }],
+  ])('refuses %s', (_name, input) => {
+    expect(sinchConfigSchema.safeParse(input).success).toBe(false);
+  });
+
+  it('documents the sandbox credentials', () => {
+    expect(SINCH_SANDBOX_CREDENTIALS).toEqual({
+      servicePlanId: 'sandbox-service-plan',
+      apiToken: 'sandbox-sinch-token',
+      callbackUsername: 'sinch-callback',
+      callbackPassword: 'sandbox-sinch-callback-secret',
+    });
+  });
+});
