@@ -153,7 +153,10 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);
     const adapters = createAdapters(config);
     closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
-    const breakers = new BreakerRegistry(producer, { prefix: config.redis.prefix, ...config.breaker }, log.child({ component: 'breakers' }), now);
+    const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, cacheMs: 1_000 });
+    const breakers = new BreakerRegistry(producer, { prefix: config.redis.prefix, ...config.breaker }, log.child({ component: 'breakers' }), now, (provider) =>
+      health.resetSendErrors(provider),
+    );
     breakers.track([...adapters.values()].flatMap((a) => a.channels.map((c) => [a.id, c] as const)));
     closers.push(async () => breakers.stop());
     const metrics = createMetrics({
@@ -174,7 +177,6 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     });
     running.metrics = metrics;
     const recorder = new MessageRecorder(store, metrics, now);
-    const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, cacheMs: 1_000 });
     const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
     const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
     relay.start();

@@ -59,8 +59,12 @@ export async function planRoute(deps: RouteStageDeps, channel: Channel, country:
       };
     }),
   });
-  if (result.kind !== 'ok' || avoid.size === 0) return result;
-  // Providers that already failed this message go last: another carrier first, the same one only as a last resort.
-  const ranked = [...result.ranked.filter((p) => !avoid.has(p)), ...result.ranked.filter((p) => avoid.has(p))];
+  if (result.kind !== 'ok') return result;
+  // A half-open provider goes first so the probe that can close its breaker is actually sent
+  // (one at a time across workers; if it fails the job fails over at once). Providers that
+  // already failed this message go last: another carrier first, the same one only as a last resort.
+  const halfOpen = (p: ProviderId): boolean => deps.breakers.status(p, channel).state === 'half_open';
+  const fresh = result.ranked.filter((p) => !avoid.has(p));
+  const ranked = [...fresh.filter(halfOpen), ...fresh.filter((p) => !halfOpen(p)), ...result.ranked.filter((p) => avoid.has(p))];
   return { ...result, ranked };
 }

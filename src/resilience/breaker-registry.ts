@@ -50,12 +50,20 @@ export class BreakerRegistry {
   private timer: NodeJS.Timeout | undefined;
   private lastRefresh = 0;
   private readonly now: () => number;
+  private readonly onClose: (provider: ProviderId, channel: Channel) => Promise<void>;
 
-  constructor(redis: Redis, opts: BreakerOptions, log: Logger, now: () => number = Date.now) {
+  constructor(
+    redis: Redis,
+    opts: BreakerOptions,
+    log: Logger,
+    now: () => number = Date.now,
+    onClose: (provider: ProviderId, channel: Channel) => Promise<void> = async () => undefined,
+  ) {
     this.redis = redis;
     this.opts = opts;
     this.log = log;
     this.now = now;
+    this.onClose = onClose;
   }
 
   private sharedKey(pair: string): string {
@@ -149,6 +157,7 @@ export class BreakerRegistry {
         this.shared.delete(pair);
         await this.redis.del(this.sharedKey(pair), this.probeKey(pair));
         this.log.info({ provider, channel }, 'circuit breaker closed after a successful probe');
+        await this.onClose(provider, channel).catch(() => undefined);
       }
       return result;
     } catch (err) {

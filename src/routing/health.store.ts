@@ -63,9 +63,26 @@ export class HealthStore {
     return `${this.opts.prefix}:health:${kind}:${provider}:${country}`;
   }
 
+  private countriesKey(provider: ProviderId): string {
+    return `${this.opts.prefix}:health:countries:${provider}`;
+  }
+
   /** A send outcome that reflects on the provider (not refusals about the recipient). */
   async recordSend(provider: ProviderId, country: string, failed: boolean, now: number): Promise<void> {
     await this.redis.sbDecay(this.key('send', provider, country), now, this.opts.errorHalfLifeMs, failed ? 1 : 0, '');
+    if (failed) await this.redis.sadd(this.countriesKey(provider), country);
+  }
+
+  /**
+   * Forgets a provider's send errors: its breaker just closed after a successful probe, which
+   * proves recovery better than errors recorded during the outage. Without this, the outage's
+   * error rate would keep the provider out of routing long after it came back.
+   */
+  async resetSendErrors(provider: ProviderId): Promise<void> {
+    const countries = await this.redis.smembers(this.countriesKey(provider));
+    const keys = countries.map((c) => this.key('send', provider, c));
+    if (keys.length > 0) await this.redis.del(...keys, this.countriesKey(provider));
+    for (const c of countries) this.cache.delete(`${provider}:${c}`);
   }
 
   /** A final delivery report: delivered or not, and the carrier's acceptance→report latency. */
