@@ -28,6 +28,15 @@ export interface SendRequest {
   validitySeconds?: number;
   /** Abort the carrier call (worker shutdown, job timeout). */
   signal?: AbortSignal;
+  /**
+   * Push only: the device registration token and the string map delivered to the app. The
+   * gateway puts `{sb_message_id, sb_ack_token, sb_ack_url}` in `data` so the app can ack.
+   */
+  push?: { token: string; title?: string; data: Record<string, string> };
+  /** Voice and templates: the message locale (BCP 47, e.g. `en`, `pt-BR`) for speech. */
+  locale?: string;
+  /** Voice only: the code to read digit by digit (the text says it around the digits). */
+  spokenCode?: string;
 }
 
 export interface SendResult {
@@ -71,6 +80,8 @@ export interface DeliveryEvent {
 
 export interface NumberInfo {
   valid: boolean;
+  /** ISO 3166-1 alpha-2 country of the number, when the lookup says. */
+  country?: string;
   lineType: 'mobile' | 'landline' | 'voip' | 'tollfree' | 'unknown';
   mcc?: string;
   mnc?: string;
@@ -78,6 +89,8 @@ export interface NumberInfo {
   ported?: boolean;
   roaming?: boolean;
   simSwap?: { swappedWithinSeconds?: number; lastSwapAt?: string };
+  /** What the lookup itself cost, when the carrier prices it (lookups cost about as much as an SMS). */
+  cost?: { amount: number; currency: string };
 }
 
 export interface ProviderAdapter {

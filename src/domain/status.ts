@@ -78,12 +78,16 @@ export function startAttempt(
   provider: ProviderId,
   at: string,
   fallbackReason?: FallbackReason,
+  skippedChannel?: Channel,
 ): Attempt {
   const existing = msg.attempts.find((a) => a.n === n);
   if (existing) return existing;
   const attempt: Attempt = { n, channel, provider, status: 'queued', startedAt: at };
   const previous = msg.attempts[msg.attempts.length - 1];
-  if (fallbackReason !== undefined && previous !== undefined) {
+  if (fallbackReason !== undefined && skippedChannel !== undefined) {
+    attempt.fallback = { reason: fallbackReason, fromChannel: skippedChannel };
+    push(msg, { at, type: 'fallback', channel, provider, detail: `${fallbackReason}: ${skippedChannel} skipped → ${channel}/${provider}` });
+  } else if (fallbackReason !== undefined && previous !== undefined) {
     attempt.fallback = { reason: fallbackReason, fromChannel: previous.channel, fromProvider: previous.provider };
     push(msg, { at, type: 'fallback', channel, provider, detail: `${fallbackReason}: ${previous.channel}/${previous.provider} → ${channel}/${provider}` });
   }

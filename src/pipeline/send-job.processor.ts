@@ -13,9 +13,11 @@ import type { Channel, ProviderId } from '../../providers/provider.ts';
 import type { ErrorInfo, FallbackReason, MessageRecord } from '../domain/message.ts';
 import { expire, finalize, isTerminalMessageStatus, markAccepted, moveAttempt, startAttempt } from '../domain/status.ts';
 import { maskPhonesInText } from '../logger.ts';
-import { decryptCode, encryptCode, generateCode, renderBody } from '../otp/otp-codec.ts';
+import { codeHmac, decryptCode, encryptCode, generateCode, renderBody } from '../otp/otp-codec.ts';
 import { tierMonth } from '../routing/price-book.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
+import { hasRungAfter, nextStep, planLadder, type NextStep } from './plan.stage.ts';
+import { runPushStep } from './push.stage.ts';
 import { channelProviders, planRoute } from './route.stage.ts';
 import { sendThroughLedger } from './send.stage.ts';
 
@@ -36,7 +38,7 @@ export interface SendJobContext {
   delay(ms: number): Promise<never>;
 }
 
-const SUPPORTED_CHANNELS: readonly Channel[] = ['sms'];
+const SUPPORTED_CHANNELS: readonly Channel[] = ['push', 'sms'];
 
 function errorInfo(code: string, err: ProviderError): ErrorInfo {
   // Carriers quote the number in their messages; keep it out of records, events and logs.
@@ -73,10 +75,13 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
 
   // One code for every step of the ladder, generated here (never in a job payload).
   if (msg.otp && msg.otp.codeEnc === undefined) {
-    const sealed = encryptCode(deps.keyRing.subkey('otp-encryption'), messageId, generateCode(msg.otp.length));
+    const fresh = generateCode(msg.otp.length);
+    const sealed = encryptCode(deps.keyRing.subkey('otp-encryption'), messageId, fresh);
+    const hmac = codeHmac(deps.keyRing.subkey('otp-hmac'), messageId, fresh);
     const res = await recorder.update(messageId, (d) => {
       if (!d.otp || d.otp.codeEnc !== undefined) return false;
       d.otp.codeEnc = sealed;
+      d.otp.codeHmac = hmac;
       return true;
     });
     msg = res?.after ?? (await store.get(messageId))?.doc ?? msg;
@@ -84,14 +89,46 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
   const code = msg.otp?.codeEnc !== undefined ? decryptCode(deps.keyRing.subkey('otp-encryption'), messageId, msg.otp.codeEnc) : undefined;
   const text = renderBody(msg.body, code);
 
-  const channel = msg.channels.find((c) => SUPPORTED_CHANNELS.includes(c) && channelProviders(c, msg.country, deps.config, deps.adapters).length > 0);
-  if (channel === undefined) {
-    await recorder.update(messageId, (d) =>
-      finalize(d, iso(), { code: 'SB_CHANNEL_UNSUPPORTED', message: `no enabled provider for channels ${d.channels.join(', ')} to ${d.country}` }),
-    );
-    return;
+  const usable = (c: Channel): boolean => SUPPORTED_CHANNELS.includes(c) && channelProviders(c, msg.country, deps.config, deps.adapters).length > 0;
+  const ladder = planLadder(msg, usable);
+  // Each rung either ends the job (waiting for a callback/ack, retry later, or final) or falls
+  // through to the next rung at once (push failed, channel refused the recipient).
+  for (let rung = 0; rung <= ladder.length; rung++) {
+    const current = (await store.get(messageId))?.doc;
+    if (!current || isTerminalMessageStatus(current.status)) return;
+    const step = nextStep(current, ladder);
+    if (step === undefined) {
+      const lastError = current.attempts[current.attempts.length - 1]?.error;
+      await recorder.update(messageId, (d) =>
+        finalize(d, iso(), lastError ?? { code: 'SB_CHANNEL_UNSUPPORTED', message: `no enabled provider for channels ${d.channels.join(', ')} to ${d.country}` }),
+      );
+      return;
+    }
+    if (step.channel === 'push') {
+      if ((await runPushStep(deps, current, text, step)) === 'waiting') return;
+      continue;
+    }
+    if ((await runCarrierStep(deps, current, step, text, code, hasRungAfter(ladder, step.channel), ctx)) === 'done') return;
   }
+}
 
+/**
+ * One carrier rung (SMS, voice): route, then try the ranked providers in order within this job.
+ * Returns `next_channel` when the channel refused the recipient and a later rung exists.
+ */
+async function runCarrierStep(
+  deps: PipelineDeps,
+  msg: MessageRecord,
+  step: NextStep,
+  text: string,
+  code: string | undefined,
+  hasNextRung: boolean,
+  ctx: SendJobContext,
+): Promise<'done' | 'next_channel'> {
+  const { store, recorder, log } = deps;
+  const messageId = msg.id;
+  const channel = step.channel;
+  const iso = (): string => new Date(deps.now()).toISOString();
   const open = msg.attempts.find((a) => a.status === 'queued' && a.providerMessageId === undefined);
   const avoid = new Set<ProviderId>(msg.attempts.filter((a) => a.status === 'failed' || a.status === 'undelivered').map((a) => a.provider));
   const routed = await planRoute(deps, channel, msg.country, avoid);
@@ -101,11 +138,11 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
       d.routing = routed.decision;
       finalize(d, iso(), { code: 'SB_ROUTE_NONE', message: `no provider is configured with a price for ${channel} to ${d.country}` });
     });
-    return;
+    return 'done';
   }
   if (routed.kind === 'all_open') {
     await waitForBreakers(deps, messageId, routed.retryInMs, ctx, iso);
-    return;
+    return 'done';
   }
   const ordered: ProviderId[] = open ? [open.provider, ...routed.ranked.filter((p) => p !== open.provider)] : routed.ranked;
 
@@ -114,7 +151,7 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
   let earliestHalfOpen = Infinity;
   for (const provider of ordered) {
     const current = (await store.get(messageId))?.doc;
-    if (!current || isTerminalMessageStatus(current.status)) return;
+    if (!current || isTerminalMessageStatus(current.status)) return 'done';
     const resuming = current.attempts.find((a) => a.status === 'queued' && a.providerMessageId === undefined && a.provider === provider);
     if (!resuming && current.attempts.length >= deps.config.messages.maxAttempts) break;
     const adapter = deps.adapters.get(provider);
@@ -135,10 +172,12 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
 
     const n = resuming?.n ?? current.attempts.length + 1;
     if (!resuming) {
-      const reason = fallbackReasonAfter(current);
+      const firstOnChannel = !current.attempts.some((a) => a.channel === channel);
+      const reason = firstOnChannel && step.fallback ? step.fallback.reason : fallbackReasonAfter(current);
+      const skipped = firstOnChannel ? step.fallback?.skippedChannel : undefined;
       await recorder.update(messageId, (d) => {
         d.routing = routed.decision;
-        startAttempt(d, n, channel, provider, iso(), reason);
+        startAttempt(d, n, channel, provider, iso(), reason, skipped);
       });
     }
     const prior = await store.ledger(messageId, n);
@@ -160,6 +199,8 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
         body: text,
         statusCallbackUrl: `${deps.publicUrl}/webhooks/${provider}?sb=${encodeURIComponent(messageId)}`,
         ...(ttlLeft !== undefined ? { validitySeconds: ttlLeft } : {}),
+        ...(msg.locale !== undefined ? { locale: msg.locale } : {}),
+        ...(channel === 'voice' && code !== undefined ? { spokenCode: code } : {}),
       },
       (fn) => deps.breakers.execute(provider, channel, gate.probe, fn),
     );
@@ -194,7 +235,7 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
         );
       });
       log.info({ attempt: n, provider, replayed: outcome.replayed }, 'carrier accepted');
-      return;
+      return 'done';
     }
 
     const err = outcome.error;
@@ -210,30 +251,32 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
       });
       if (ctx.attemptsMade + 1 < ctx.maxRuns) throw new SendRetryLaterError(err.message);
       await recorder.update(messageId, (d) => finalize(d, iso(), errorInfo('SB_ROUTE_UNAVAILABLE', err)));
-      return;
+      return 'done';
     }
     const isRecipient = err.kind === 'permanent' && err.scope === 'recipient';
     const isChannel = err.kind === 'permanent' && err.scope === 'channel';
     await recorder.update(messageId, (d) => {
-      moveAttempt(d, n, 'failed', iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : 'SB_ROUTE_UNAVAILABLE', err));
+      moveAttempt(d, n, 'failed', iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : isChannel ? 'SB_CHANNEL_UNSUPPORTED' : 'SB_ROUTE_UNAVAILABLE', err));
       d.timeline.push({ at: iso(), type: 'carrier_error', channel, provider, detail: `${err.kind}/${err.scope}${err.providerCode ? ` ${err.providerCode}` : ''}` });
-      if (isRecipient || isChannel) finalize(d, iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : 'SB_CHANNEL_UNSUPPORTED', err));
+      if (isRecipient || (isChannel && !hasNextRung)) finalize(d, iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : 'SB_CHANNEL_UNSUPPORTED', err));
       else d.updatedAt = iso();
     });
-    if (isRecipient || isChannel) return;
+    if (isRecipient) return 'done';
+    if (isChannel) return hasNextRung ? 'next_channel' : 'done';
   }
 
   const after = (await store.get(messageId))?.doc;
-  if (!after || isTerminalMessageStatus(after.status)) return;
+  if (!after || isTerminalMessageStatus(after.status)) return 'done';
   if (!attempted && Number.isFinite(earliestHalfOpen) && after.attempts.length < deps.config.messages.maxAttempts) {
     await waitForBreakers(deps, messageId, earliestHalfOpen, ctx, iso);
-    return;
+    return 'done';
   }
   const exhausted = after.attempts.length >= deps.config.messages.maxAttempts || ctx.attemptsMade + 1 >= ctx.maxRuns;
   if (!exhausted) throw new SendRetryLaterError(lastError?.message ?? 'no provider accepted the message');
   await recorder.update(messageId, (d) =>
     finalize(d, iso(), lastError ? errorInfo('SB_ROUTE_UNAVAILABLE', lastError) : { code: 'SB_ROUTE_UNAVAILABLE', message: 'no provider accepted the message' }),
   );
+  return 'done';
 }
 
 /** Every breaker is open: wait for the earliest half-open, unless the message would expire first. */

@@ -4,7 +4,7 @@
  * means the outcome is unknown, and the resend is recorded as `ambiguous_resend`.
  */
 import { classifyNetworkError, isProviderError, ProviderError } from '../../providers/errors.ts';
-import type { Channel, ProviderAdapter, SendResult } from '../../providers/provider.ts';
+import type { Channel, ProviderAdapter, SendRequest, SendResult } from '../../providers/provider.ts';
 import { BreakerOpenError } from '../resilience/breaker-registry.ts';
 import type { MessageStore } from '../store/message.store.ts';
 
@@ -26,6 +26,9 @@ export interface SendAttemptInput {
   body: string;
   statusCallbackUrl: string;
   validitySeconds?: number;
+  push?: SendRequest['push'];
+  locale?: string;
+  spokenCode?: string;
 }
 
 /** Returns whether the ledger says the previous run of this attempt may have reached the carrier. */
@@ -52,6 +55,9 @@ export async function sendThroughLedger(store: MessageStore, adapter: ProviderAd
         body: input.body,
         statusCallbackUrl: input.statusCallbackUrl,
         ...(input.validitySeconds !== undefined ? { validitySeconds: input.validitySeconds } : {}),
+        ...(input.push !== undefined ? { push: input.push } : {}),
+        ...(input.locale !== undefined ? { locale: input.locale } : {}),
+        ...(input.spokenCode !== undefined ? { spokenCode: input.spokenCode } : {}),
       }),
     );
     await store.ledgerSent(input.messageId, input.attempt, result.providerMessageId);

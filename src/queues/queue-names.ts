@@ -17,7 +17,15 @@ export interface ExpireJobData {
   messageId: string;
 }
 
-export type SendQueueJobName = 'send' | 'expire';
+/** The delayed check that falls back from an unacknowledged push (DESIGN §6.3). */
+export interface FallbackCheckJobData {
+  messageId: string;
+  attempt: number;
+  ackTimeoutMs: number;
+}
+
+export type SendQueueJobName = 'send' | 'expire' | 'fallback-check';
+export type SendQueueJobData = SendJobData | ExpireJobData | FallbackCheckJobData;
 
 /** Verified carrier callbacks, parsed; dates travel as ISO strings. */
 export interface DlrJobData {

@@ -6,7 +6,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { jobIds } from '../domain/ids.ts';
 import type { OutboxItem } from '../domain/events.ts';
-import { QUEUE_NAMES, type DlrJobData, type ExpireJobData, type SendJobData, type SendQueueJobName } from './queue-names.ts';
+import { QUEUE_NAMES, type DlrJobData, type SendQueueJobData, type SendQueueJobName } from './queue-names.ts';
 
 export interface QueueSetOptions {
   prefix: string;
@@ -21,7 +21,7 @@ export interface QueueSetOptions {
 const DLR_ATTEMPTS = 10;
 
 export class QueueSet {
-  readonly send: Queue<SendJobData | ExpireJobData, void, SendQueueJobName>;
+  readonly send: Queue<SendQueueJobData, void, SendQueueJobName>;
   readonly dlr: Queue<DlrJobData, void, 'dlr'>;
   readonly events: Queue<OutboxItem, string, 'deliver'>;
   private readonly opts: QueueSetOptions;
@@ -65,6 +65,15 @@ export class QueueSet {
   /** Queues the pipeline for a message; follow-up attempts pass their own job id (`<id>.attempt.<n>`). */
   async addSend(messageId: string, jobId?: string): Promise<void> {
     await this.send.add('send', { messageId }, this.sendJobOptions(messageId, jobId));
+  }
+
+  /** Schedules the ack-timeout check of push attempt `n`; added before the FCM call so a crash cannot lose it. */
+  async addFallbackCheck(messageId: string, attempt: number, ackTimeoutMs: number): Promise<void> {
+    await this.send.add(
+      'fallback-check',
+      { messageId, attempt, ackTimeoutMs },
+      { jobId: jobIds.fallback(messageId, attempt), delay: ackTimeoutMs, attempts: 5, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: true, removeOnFail: { age: 86_400 } },
+    );
   }
 
   async addExpire(messageId: string, atMs: number): Promise<void> {

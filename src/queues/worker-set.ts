@@ -7,19 +7,25 @@ import type { Redis } from 'ioredis';
 import { expire } from '../domain/status.ts';
 import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
 import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
+import { processFallbackCheck } from '../pipeline/push.stage.ts';
 import { processSendJob } from '../pipeline/send-job.processor.ts';
-import { QUEUE_NAMES, type DlrJobData, type ExpireJobData, type SendJobData, type SendQueueJobName } from './queue-names.ts';
+import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName } from './queue-names.ts';
 
 export class WorkerSet {
-  readonly send: Worker<SendJobData | ExpireJobData, void, SendQueueJobName>;
+  readonly send: Worker<SendQueueJobData, void, SendQueueJobName>;
   readonly dlr: Worker<DlrJobData, void, 'dlr'>;
 
   constructor(deps: PipelineDeps, connection: Redis) {
     const { config, log } = deps;
     const prefix = config.redis.prefix;
-    this.send = new Worker<SendJobData | ExpireJobData, void, SendQueueJobName>(
+    this.send = new Worker<SendQueueJobData, void, SendQueueJobName>(
       QUEUE_NAMES.send,
-      async (job: Job<SendJobData | ExpireJobData, void, SendQueueJobName>, token?: string) => {
+      async (job: Job<SendQueueJobData, void, SendQueueJobName>, token?: string) => {
+        if (job.name === 'fallback-check') {
+          const data = job.data as FallbackCheckJobData;
+          await processFallbackCheck(deps, data.messageId, data.attempt, data.ackTimeoutMs);
+          return;
+        }
         if (job.name === 'expire') {
           await deps.recorder.update(job.data.messageId, (d) => expire(d, new Date(deps.now()).toISOString()));
           return;

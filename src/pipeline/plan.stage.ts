@@ -1,0 +1,80 @@
+/**
+ * Plan stage (DESIGN §6.3): the channel ladder of a message — push (if enabled and a token is
+ * given), then the listed channels in order — and where the message stands on it. Pure: the send
+ * job asks "what next?" after every step, so a crash anywhere resumes on the right rung.
+ */
+import type { Channel } from '../../providers/provider.ts';
+import type { Attempt, FallbackReason, MessageRecord } from '../domain/message.ts';
+
+export interface LadderStep {
+  channel: Channel;
+  /** Set when the channel is listed but cannot be used for this message (it still fires a fallback event). */
+  skip?: FallbackReason;
+}
+
+export interface NextStep {
+  channel: Channel;
+  /** Why this channel is used instead of an earlier one (first attempt on this channel only). */
+  fallback?: { reason: FallbackReason; skippedChannel?: Channel };
+}
+
+/** Error codes recorded on a failed push attempt, and the fallback reason each one gives. */
+export const PUSH_FAILURE_REASONS: Readonly<Record<string, FallbackReason>> = {
+  SB_PUSH_UNREGISTERED: 'push_unregistered',
+  SB_PUSH_ACK_TIMEOUT: 'ack_timeout',
+  SB_PUSH_FAILED: 'push_error',
+};
+
+/** Codes that end a channel for this message (a permanent channel-level refusal). */
+const CHANNEL_ENDING = new Set(['SB_CHANNEL_UNSUPPORTED']);
+
+export function planLadder(msg: Pick<MessageRecord, 'channels' | 'push'>, usable: (c: Channel) => boolean): LadderStep[] {
+  const steps: LadderStep[] = [];
+  for (const channel of msg.channels) {
+    if (channel === 'push') {
+      if (msg.push?.enabled === false) steps.push({ channel, skip: 'push_disabled' });
+      else if (msg.push?.token === undefined) steps.push({ channel, skip: 'push_no_token' });
+      else if (!usable('push')) steps.push({ channel, skip: 'push_error' });
+      else steps.push({ channel });
+    } else if (usable(channel)) steps.push({ channel });
+  }
+  return steps;
+}
+
+function pushFailureReason(a: Attempt): FallbackReason {
+  return PUSH_FAILURE_REASONS[a.error?.code ?? ''] ?? 'push_error';
+}
+
+/**
+ * The channel the next (or current) attempt belongs on, or undefined when the ladder is exhausted.
+ * Push gets one attempt; a failed or unacknowledged push moves on. Other channels keep going
+ * (provider failover) until a channel-ending refusal.
+ */
+export function nextStep(msg: Pick<MessageRecord, 'attempts'>, ladder: readonly LadderStep[]): NextStep | undefined {
+  let pending: NextStep['fallback'];
+  for (const step of ladder) {
+    if (step.skip) {
+      pending ??= { reason: step.skip, skippedChannel: step.channel };
+      continue;
+    }
+    const atts = msg.attempts.filter((a) => a.channel === step.channel);
+    const last = atts[atts.length - 1];
+    if (step.channel === 'push') {
+      if (!last || last.status === 'queued' || last.status === 'sent' || last.status === 'delivered') return { channel: 'push' };
+      pending = { reason: pushFailureReason(last) };
+      continue;
+    }
+    if (atts.some((a) => CHANNEL_ENDING.has(a.error?.code ?? ''))) {
+      pending = { reason: 'landline' };
+      continue;
+    }
+    return atts.length === 0 && pending ? { channel: step.channel, fallback: pending } : { channel: step.channel };
+  }
+  return undefined;
+}
+
+/** Whether a usable rung follows `channel` on the ladder (so a channel-level refusal is not final). */
+export function hasRungAfter(ladder: readonly LadderStep[], channel: Channel): boolean {
+  const i = ladder.findIndex((s) => s.channel === channel);
+  return i !== -1 && ladder.slice(i + 1).some((s) => s.skip === undefined);
+}
