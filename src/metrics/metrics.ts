@@ -12,6 +12,11 @@ export const METRIC_ATTEMPT_STATUSES = ['queued', 'sent', 'delivered', 'undelive
 export const METRIC_ERROR_KINDS = ['permanent', 'retryable', 'rate_limited', 'auth'] as const;
 export const METRIC_WEBHOOK_RESULTS = ['success', 'failure', 'disabled', 'dead_letter'] as const;
 export const METRIC_CALLBACK_RESULTS = ['accepted', 'rejected', 'failed'] as const;
+export const METRIC_OTP_RESULTS = ['valid', 'invalid', 'locked', 'expired'] as const;
+export const METRIC_COST_KINDS = ['message', 'lookup'] as const;
+export const METRIC_LOOKUP_RESULTS = ['valid', 'invalid', 'landline', 'unknown', 'error'] as const;
+export const METRIC_LOOKUP_CACHE = ['hit', 'miss'] as const;
+export const METRIC_POLICY_REASONS = ['opted_out', 'country_not_allowed', 'rate_limited', 'sim_swap', 'invalid_number', 'pumping'] as const;
 export const METRIC_QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 export const FALLBACK_REASONS = [
   'push_disabled',
@@ -44,6 +49,10 @@ export interface Metrics {
   carrierCallbacks: Counter<'provider' | 'result'>;
   breakerState: Gauge<'provider' | 'channel'>;
   routeDecisions: Counter<'provider' | 'reason'>;
+  otpVerifications: Counter<'result'>;
+  costUsd: Counter<'provider' | 'country' | 'kind'>;
+  lookups: Counter<'provider' | 'result' | 'cache'>;
+  policyBlocks: Counter<'reason'>;
 }
 
 export interface MetricsOptions {
@@ -173,6 +182,37 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const otpVerifications = new Counter({
+    name: `${PREFIX}otp_verifications_total`,
+    help: 'OTP verification requests by result (valid, invalid, locked, expired).',
+    labelNames: ['result'] as const,
+    registers,
+  });
+
+  const costUsd = new Counter({
+    name: `${PREFIX}cost_usd_total`,
+    help: 'Spend in USD: carrier-reported where given, else the price book (kind: message, lookup).',
+    labelNames: ['provider', 'country', 'kind'] as const,
+    registers,
+  });
+  const lookups = new Counter({
+    name: `${PREFIX}lookup_total`,
+    help: 'Number lookups by provider, result and whether the cache answered.',
+    labelNames: ['provider', 'result', 'cache'] as const,
+    registers,
+  });
+  const policyBlocks = new Counter({
+    name: `${PREFIX}policy_blocks_total`,
+    help: 'Messages refused or stopped by policy, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+
+  for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
+  for (const reason of METRIC_POLICY_REASONS) policyBlocks.inc({ reason }, 0);
+  for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
+    for (const result of METRIC_LOOKUP_RESULTS) for (const cache of METRIC_LOOKUP_CACHE) lookups.inc({ provider, result, cache }, 0);
+  }
   for (const [channel, provider] of cross(METRIC_CHANNELS, METRIC_PROVIDERS)) {
     for (const status of METRIC_ATTEMPT_STATUSES) attempts.inc({ channel, provider, status }, 0);
   }
@@ -198,5 +238,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     carrierCallbacks,
     breakerState,
     routeDecisions,
+    otpVerifications,
+    costUsd,
+    lookups,
+    policyBlocks,
   };
 }

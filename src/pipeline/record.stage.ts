@@ -44,6 +44,9 @@ export class MessageRecorder {
       if (a.acceptedAt !== undefined && prev?.acceptedAt === undefined && !firstAcceptedBefore) {
         m.acceptToSend.observe(seconds(after.createdAt, a.acceptedAt));
       }
+      if (a.cost !== undefined && prev?.cost === undefined) {
+        m.costUsd.inc({ provider: a.provider, country: after.country || 'ZZ', kind: 'message' }, a.cost.currency === 'USD' ? a.cost.amount : 0);
+      }
       if (a.status === 'delivered' && prev?.status !== 'delivered' && a.deliveredAt !== undefined) {
         m.deliveryLatency.observe(labels, seconds(a.acceptedAt ?? a.startedAt, a.deliveredAt));
       }

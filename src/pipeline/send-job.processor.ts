@@ -217,6 +217,9 @@ async function runCarrierStep(
 
     if (outcome.kind === 'accepted') {
       const r = outcome.result;
+      // The carrier's own price when it reports one, else the price book's effective price per segment.
+      const booked = routed.decision.candidates.find((c) => c.provider === provider)?.effectivePrice;
+      const cost = r.cost ?? (booked !== undefined && channel !== 'push' ? { amount: Math.round(booked * (r.segments ?? 1) * 1e6) / 1e6, currency: 'USD' } : undefined);
       await Promise.all([
         deps.health.recordSend(provider, current.country, false, deps.now()),
         outcome.replayed ? Promise.resolve() : deps.tiers.add(provider, tierMonth(deps.now()), r.segments ?? 1),
@@ -229,7 +232,7 @@ async function runCarrierStep(
             providerMessageId: r.providerMessageId,
             acceptedAt: r.acceptedAt.toISOString(),
             ...(r.segments !== undefined ? { segments: r.segments } : {}),
-            ...(r.cost !== undefined ? { cost: r.cost } : {}),
+            ...(cost !== undefined ? { cost } : {}),
           },
           iso(),
         );
