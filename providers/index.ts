@@ -3,6 +3,7 @@
  * gateway stays ignorant of carrier SDKs and a new carrier is one line here (DESIGN §3, §5).
  */
 import type { ProviderId, ProviderModule } from './provider.ts';
+import { fcmProvider } from './fcm/index.ts';
 import { messagebirdProvider } from './messagebird/index.ts';
 import { sinchProvider } from './sinch/index.ts';
 import { twilioProvider } from './twilio/index.ts';
@@ -19,12 +20,15 @@ export type { SinchConfig } from './sinch/index.ts';
 export { SINCH_SANDBOX_CREDENTIALS, sinchProvider } from './sinch/index.ts';
 export type { MessageBirdConfig } from './messagebird/index.ts';
 export { MESSAGEBIRD_SANDBOX_CREDENTIALS, messagebirdProvider } from './messagebird/index.ts';
+export type { FcmConfig } from './fcm/index.ts';
+export { FCM_SANDBOX_CREDENTIALS, FCM_UNREGISTERED_CODES, PUSH_DATA_KEYS, fcmProvider, isUnregisteredToken } from './fcm/index.ts';
 
 /** Every provider module that is implemented, by id. */
 export const providerModules = {
   twilio: twilioProvider,
   sinch: sinchProvider,
   messagebird: messagebirdProvider,
+  fcm: fcmProvider,
 } as const;
 
 /** Ids of the implemented providers (a subset of `ProviderId` until every carrier lands). */

@@ -12,7 +12,7 @@ import type { Config } from './config/config.schema.ts';
 import type { Logger } from './logger.ts';
 import { IntakeSweeper } from './queues/intake-sweeper.ts';
 import { QueueSet } from './queues/queue-set.ts';
-import { createRedis } from './queues/redis-connection.ts';
+import { createRedis, pingRedis } from './queues/redis-connection.ts';
 import { WorkerSet } from './queues/worker-set.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { startOpsServer } from './metrics/ops-server.ts';
@@ -21,6 +21,7 @@ import { BreakerRegistry } from './resilience/breaker-registry.ts';
 import { HealthStore, TierCounter } from './routing/health.store.ts';
 import { createSandboxServer } from './sandbox/sandbox.server.ts';
 import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
+import { LookupCache } from './store/lookup-cache.store.ts';
 import { MessageStore } from './store/message.store.ts';
 import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
 import { OutboxRelay } from './webhooks/outbox-relay.ts';
@@ -88,7 +89,7 @@ export function createAdapters(config: Config): Map<ProviderId, ProviderAdapter>
   const adapters = new Map<ProviderId, ProviderAdapter>();
   const baseUrl = config.mode === 'sandbox' ? config.sandbox.url : undefined;
   const deps = { timeoutMs: config.send.carrierTimeoutMs, ...(baseUrl !== undefined ? { baseUrl } : {}) };
-  for (const id of ['twilio', 'sinch', 'messagebird'] as const) {
+  for (const id of ['twilio', 'sinch', 'messagebird', 'fcm'] as const) {
     const { enabled, ...settings } = config.providers[id];
     if (enabled === false) continue;
     const module: ProviderModule<unknown> = providerModules[id];
@@ -162,6 +163,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     const metrics = createMetrics({
       deadLetterCount: () => deadLetters.count(),
       breakerStates: () => breakers.gauge(),
+      redisUp: () => pingRedis(producer, 500),
       // Queue depth is reported by the api role only (CONTRACTS §7), so replicas do not multiply it.
       ...(role === 'api' || role === 'all'
         ? {
@@ -214,6 +216,11 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           tiers,
           breakers,
           keyRing,
+          lookupCache: new LookupCache(producer, {
+            prefix: config.redis.prefix,
+            lineTypeTtlSeconds: config.lookup.lineTypeTtlSeconds,
+            simSwapTtlSeconds: config.lookup.simSwapTtlSeconds,
+          }),
           log: log.child({ role: 'worker' }),
           publicUrl,
           now,

@@ -14,6 +14,10 @@ import type { NextStep } from './plan.stage.ts';
 import { channelProviders } from './route.stage.ts';
 import { sendThroughLedger } from './send.stage.ts';
 
+/**
+ * FCM's token-level refusals (unregistered, invalid, another project's token) tell upstream to
+ * drop the token (`push_unregistered`); anything else is a push error.
+ */
 function pushErrorCode(err: ProviderError): 'SB_PUSH_UNREGISTERED' | 'SB_PUSH_FAILED' {
   return err.kind === 'permanent' && err.scope === 'channel' ? 'SB_PUSH_UNREGISTERED' : 'SB_PUSH_FAILED';
 }

@@ -164,6 +164,33 @@ describe('sandbox scenario API', () => {
       const res = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/push/tok-1', payload: { result: 'exploded' } });
       expect(res.statusCode).toBe(400);
     });
+
+    it('stores a real-looking FCM registration token (163 characters, with a colon)', async () => {
+      const token = `fGx2${'a'.repeat(18)}:APA91b${'H'.repeat(134)}`;
+      const res = await sandbox.app.inject({ method: 'PUT', url: `/_sandbox/push/${token}`, payload: { result: 'unavailable' } });
+      expect(res.statusCode).toBe(200);
+      expect(sandbox.control.pushToken(token)).toEqual({ result: 'unavailable' });
+    });
+
+    it('lets the FCM emulator answer by the token table, next to the SMS emulators', async () => {
+      await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/push/tok-gone', payload: { result: 'unregistered' } });
+      const send = (token: string, host = 'fcm.googleapis.com') =>
+        sandbox.app.inject({
+          method: 'POST',
+          url: '/v1/projects/demo-project/messages:send',
+          headers: { host, authorization: 'Bearer sandbox-fcm-access-token', 'content-type': 'application/json' },
+          payload: { message: { token, data: { sb_message_id: 'msg_push' } } },
+        });
+      expect((await send('tok-gone')).json()).toMatchObject({ error: { code: 404, details: [{ errorCode: 'UNREGISTERED' }] } });
+      expect((await send('tok-fine')).statusCode).toBe(200);
+      expect((await send('tok-fine', '127.0.0.1')).statusCode).toBe(404);
+      expect(sandbox.control.counters('fcm')).toMatchObject({ requests: 2, accepted: 1, rejected: 1 });
+      expect(sandbox.control.log({ provider: 'fcm' }).map((e) => [e.to, e.reference, e.status])).toEqual([
+        ['tok-fine', 'msg_push', 200],
+        ['tok-gone', 'msg_push', 404],
+      ]);
+      expect((await twilioSend('+14155550101')).statusCode).toBe(201);
+    });
   });
 
   describe('log', () => {

@@ -30,6 +30,9 @@ export interface SandboxServer {
   control: SandboxControlHandle;
 }
 
+/** Longest path parameter served (push tokens, numbers, carrier ids). */
+const MAX_PARAM_LENGTH = 4_096;
+
 const logQuerySchema = z.object({
   provider: z.string().optional(),
   to: z.string().optional(),
@@ -60,7 +63,14 @@ function errorBody(code: string, message: string): { error: { code: string; mess
  */
 export function createSandboxServer(options: SandboxServerOptions): SandboxServer {
   const control = options.control ?? createSandboxControl();
-  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true, logController: new LogController({ disableRequestLogging: true }) });
+  const app = Fastify({
+    logger: options.logger ?? false,
+    forceCloseConnections: true,
+    logController: new LogController({ disableRequestLogging: true }),
+    // FCM registration tokens run to ~160+ characters; Fastify's default cap of 100 would answer
+    // `PUT /_sandbox/push/:token` with 414 for every real-looking token.
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
+  });
   ensureFormBodyParser(app);
   app.addHook('onClose', async () => {
     control.close();

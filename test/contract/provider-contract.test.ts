@@ -1,24 +1,33 @@
 /**
- * The provider contract (DESIGN §5, CONTRACTS §6), run identically against every SMS provider in
- * the registry: each adapter, built with its documented sandbox credentials, talks over real HTTP
- * to its emulator served by the real sandbox app (all emulators on one listener, as in
- * `switchboard sandbox`), and the emulator's callbacks reach a real loopback receiver.
+ * The provider contract (DESIGN §5, CONTRACTS §6), run identically against every provider in the
+ * registry: each adapter, built with its documented sandbox credentials, talks over real HTTP to
+ * its emulator served by the real sandbox app (all emulators on one listener, as in
+ * `switchboard sandbox`), and what the emulator sends back (SMS callbacks, push device acks)
+ * reaches a real loopback receiver.
  *
- * Besides behaviour (classification, timeouts, callbacks, status mapping), each carrier's golden
- * wire format (`providers/<id>/<id>.golden.ts`, taken from reference/providers.md) is checked
- * against what actually crossed the wire in both directions, so an adapter and its emulator cannot
- * agree on a wrong format between themselves.
+ * Cases are declared per capability: the common ones (acceptance, classification of outages,
+ * 5xx, 429 and timeouts) run for every provider; SMS ones (magic numbers, signed delivery
+ * callbacks, status mapping) for SMS carriers; push ones (the sandbox token table, the device's
+ * ack, no carrier callbacks) for push carriers.
+ *
+ * Besides behaviour, each carrier's golden wire format (`providers/<id>/<id>.golden.ts`, taken from
+ * reference/providers.md) is checked against what actually crossed the wire in both directions, so
+ * an adapter and its emulator cannot agree on a wrong format between themselves.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
+  FCM_SANDBOX_CREDENTIALS,
   MAGIC_NUMBERS,
   MESSAGEBIRD_SANDBOX_CREDENTIALS,
   SINCH_SANDBOX_CREDENTIALS,
   TWILIO_SANDBOX_CREDENTIALS,
   isProviderError,
+  isUnregisteredToken,
   providerModules,
 } from '../../providers/index.ts';
 import type { CarrierStatus, ProviderAdapter, ProviderError, ProviderModule, SendRequest } from '../../providers/index.ts';
+import { fcmGolden } from '../../providers/fcm/fcm.golden.ts';
+import type { PushWireGolden } from '../../providers/fcm/fcm.golden.ts';
 import { messagebirdGolden } from '../../providers/messagebird/messagebird.golden.ts';
 import { sinchGolden } from '../../providers/sinch/sinch.golden.ts';
 import { startCallbackReceiver } from '../../providers/testing/loopback-fixtures.ts';
@@ -28,15 +37,31 @@ import { twilioGolden } from '../../providers/twilio/twilio.golden.ts';
 import { createSandboxServer } from '../../src/sandbox/sandbox.server.ts';
 import type { SandboxServer } from '../../src/sandbox/sandbox.server.ts';
 
-/** What the contract needs per provider beyond its module: sandbox credentials and golden wire format. */
-const CONTRACT_FIXTURES: Record<string, { sandboxConfig: unknown; golden: WireGolden }> = {
-  twilio: { sandboxConfig: TWILIO_SANDBOX_CREDENTIALS, golden: twilioGolden },
-  sinch: { sandboxConfig: SINCH_SANDBOX_CREDENTIALS, golden: sinchGolden },
-  messagebird: { sandboxConfig: MESSAGEBIRD_SANDBOX_CREDENTIALS, golden: messagebirdGolden },
+/** What the contract needs per provider beyond its module: its capability, sandbox credentials and golden wire format. */
+type ContractFixture = { capability: 'sms'; sandboxConfig: unknown; golden: WireGolden } | { capability: 'push'; sandboxConfig: unknown; golden: PushWireGolden };
+
+const CONTRACT_FIXTURES: Record<string, ContractFixture> = {
+  twilio: { capability: 'sms', sandboxConfig: TWILIO_SANDBOX_CREDENTIALS, golden: twilioGolden },
+  sinch: { capability: 'sms', sandboxConfig: SINCH_SANDBOX_CREDENTIALS, golden: sinchGolden },
+  messagebird: { capability: 'sms', sandboxConfig: MESSAGEBIRD_SANDBOX_CREDENTIALS, golden: messagebirdGolden },
+  fcm: { capability: 'push', sandboxConfig: FCM_SANDBOX_CREDENTIALS, golden: fcmGolden },
 };
 
 const modules: ProviderModule<unknown>[] = Object.values(providerModules);
-const smsModules = modules.filter((m) => m.channels.includes('sms'));
+
+function fixtureOf(id: string): ContractFixture {
+  const fixture = CONTRACT_FIXTURES[id];
+  if (fixture === undefined) throw new Error(`no contract fixtures for ${id}`);
+  return fixture;
+}
+
+/** The modules of one capability, each with its fixture narrowed to that capability. */
+function withCapability<C extends ContractFixture['capability']>(capability: C): (readonly [string, ProviderModule<unknown>, Extract<ContractFixture, { capability: C }>])[] {
+  return modules.flatMap((m) => {
+    const fixture = CONTRACT_FIXTURES[m.id];
+    return fixture !== undefined && fixture.capability === capability ? [[m.id, m, fixture as Extract<ContractFixture, { capability: C }>] as const] : [];
+  });
+}
 
 /** The adapters' per-request timeout in these tests; the timeout case sets latency well above it. */
 const TIMEOUT_MS = 1_500;
@@ -94,6 +119,8 @@ describe('provider contract', () => {
   let baseUrl: string;
   let receiver: CallbackReceiver;
   const captured: CapturedRequest[] = [];
+  /** Adapters built by the cases; closed at the end (FCM's own firebase-admin apps and agents). */
+  const openAdapters: ProviderAdapter[] = [];
 
   beforeAll(async () => {
     sandbox = createSandboxServer({ providers: modules });
@@ -112,6 +139,7 @@ describe('provider contract', () => {
     receiver.status = 204;
   });
   afterAll(async () => {
+    await Promise.all(openAdapters.map((a) => a.close?.()));
     const closing = sandbox.app.close();
     // Sockets whose client gave up mid-request (the timeout cases) would hold close() until their keep-alive ends.
     sandbox.app.server.closeAllConnections();
@@ -119,39 +147,107 @@ describe('provider contract', () => {
     await receiver.close();
   });
 
-  it('covers every SMS provider of the registry', () => {
-    expect(smsModules.length).toBeGreaterThanOrEqual(3);
-    for (const module of smsModules) {
-      expect(CONTRACT_FIXTURES[module.id], `contract fixtures for ${module.id}`).toBeDefined();
-      expect(CONTRACT_FIXTURES[module.id]?.golden.provider).toBe(module.id);
+  it('covers every provider of the registry, by capability', () => {
+    expect(withCapability('sms').length).toBeGreaterThanOrEqual(3);
+    expect(withCapability('push').map(([id]) => id)).toEqual(['fcm']);
+    for (const module of modules) {
+      const fixture = CONTRACT_FIXTURES[module.id];
+      expect(fixture, `contract fixtures for ${module.id}`).toBeDefined();
+      expect(fixture?.golden.provider).toBe(module.id);
+      expect(module.channels, `channels of ${module.id}`).toContain(fixture?.capability);
       expect(module.emulator, `emulator of ${module.id}`).toBeTypeOf('function');
     }
   });
 
-  describe.each(smsModules.map((m) => [m.id, m] as const))('%s', (id, module) => {
-    const fixtures = CONTRACT_FIXTURES[id];
-    if (fixtures === undefined) throw new Error(`no contract fixtures for ${id}`);
-    const { golden } = fixtures;
-    const config = module.configSchema.parse(fixtures.sandboxConfig);
+  /** Per-provider helpers every capability's cases share. */
+  function harness(id: string, module: ProviderModule<unknown>, fixture: ContractFixture) {
+    const config = module.configSchema.parse(fixture.sandboxConfig);
     let n = 0;
-
-    const adapter = (timeoutMs = TIMEOUT_MS): ProviderAdapter => module.create(config, { baseUrl, timeoutMs });
-    const request = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
+    const nextMessageId = (): string => {
       n += 1;
-      const messageId = `msg_contract_${id}_${n}`;
+      return `msg_contract_${id}_${n}`;
+    };
+    const adapter = (timeoutMs = TIMEOUT_MS): ProviderAdapter => {
+      const created = module.create(config, { baseUrl, timeoutMs });
+      openAdapters.push(created);
+      return created;
+    };
+    const smsRequest = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
+      const messageId = nextMessageId();
+      return { messageId, attempt: 1, channel: 'sms', to, body: 'Your code is 123456', statusCallbackUrl: `${receiver.origin}/webhooks/${id}?sb=${messageId}`, ...overrides };
+    };
+    /** A push as the gateway builds it (DESIGN §6.3): ack data for the app, which acks to our receiver. */
+    const pushRequest = (token: string, overrides: Partial<SendRequest> = {}): SendRequest => {
+      const messageId = nextMessageId();
       return {
         messageId,
         attempt: 1,
-        channel: 'sms',
-        to,
+        channel: 'push',
+        to: '+14155550100',
         body: 'Your code is 123456',
-        statusCallbackUrl: `${receiver.origin}/webhooks/${id}?sb=${messageId}`,
+        statusCallbackUrl: `${receiver.origin}/unused`,
+        push: { token, title: 'Sign-in code', data: { sb_message_id: messageId, sb_ack_token: `ack.${messageId}`, sb_ack_url: `${receiver.origin}/v1/push/ack` } },
         ...overrides,
       };
     };
+    /** A request the provider accepts unless a scenario says otherwise. */
+    const ordinary = (overrides: Partial<SendRequest> = {}): SendRequest =>
+      fixture.capability === 'sms' ? smsRequest('+14155550100', overrides) : pushRequest(`device-${id}-${n + 1}`, overrides);
+    /** Where the recipient shows in the sandbox log: the number, or the device token. */
+    const recipientOf = (req: SendRequest): string | undefined => (fixture.capability === 'sms' ? req.to : req.push?.token);
     const scenario = (patch: Record<string, unknown>): void => {
       sandbox.control.putSettings(id, patch);
     };
+    return { adapter, smsRequest, pushRequest, ordinary, recipientOf, scenario };
+  }
+
+  describe.each(modules.map((m) => [m.id, m] as const))('%s: every capability', (id, module) => {
+    const { adapter, ordinary, recipientOf, scenario } = harness(id, module, fixtureOf(id));
+
+    it('accepts a send, returning a provider message id, and records it with our reference', async () => {
+      scenario({ dlr: 'none' });
+      const req = ordinary();
+      const result = await adapter().send(req);
+      expect(result.providerMessageId).toBeTypeOf('string');
+      expect(result.providerMessageId).not.toBe('');
+      expect(result.acceptedAt).toBeInstanceOf(Date);
+      expect(sandbox.control.counters(id)).toMatchObject({ requests: 1, accepted: 1, rejected: 0 });
+      expect(sandbox.control.log({ provider: id })).toEqual([expect.objectContaining({ provider: id, method: 'POST', to: recipientOf(req), reference: req.messageId })]);
+    });
+
+    it('classifies an outage (503) as retryable, counting against the breaker', async () => {
+      scenario({ outage: true });
+      const err = await sendError(adapter(), ordinary());
+      expect(err).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503, ambiguous: false });
+      expect(err.countsAgainstBreaker).toBe(true);
+    });
+
+    it('classifies an injected 500 as retryable', async () => {
+      scenario({ errorRate: 1, errorStatus: 500 });
+      expect(await sendError(adapter(), ordinary())).toMatchObject({ kind: 'retryable', httpStatus: 500 });
+    });
+
+    it('classifies a 429 with Retry-After as rate_limited with retryAfterMs, without retrying it', async () => {
+      scenario({ errorRate: 1, errorStatus: 429, retryAfterSec: 2 });
+      const err = await sendError(adapter(), ordinary());
+      expect(err).toMatchObject({ kind: 'rate_limited', retryAfterMs: 2_000, httpStatus: 429 });
+      expect(err.countsAgainstBreaker).toBe(false);
+      expect(sandbox.control.counters(id).requests).toBe(1);
+    });
+
+    it('classifies a timeout as retryable and ambiguous, within the adapter timeout', async () => {
+      scenario({ latencyMs: 2_000, dlr: 'none' });
+      const started = Date.now();
+      const err = await sendError(adapter(SLOW_TIMEOUT_MS), ordinary());
+      expect(Date.now() - started).toBeLessThan(1_500);
+      expect(err).toMatchObject({ kind: 'retryable', ambiguous: true });
+      expect(err.countsAgainstBreaker).toBe(true);
+    });
+  });
+
+  describe.each(withCapability('sms'))('%s: SMS', (id, module, fixture) => {
+    const { golden } = fixture;
+    const { adapter, smsRequest: request, scenario } = harness(id, module, fixture);
     /** Sends and waits for the callbacks of a delivered message, in arrival order. */
     const deliveredCallbacks = async (): Promise<{ req: SendRequest; providerMessageId: string; callbacks: ReceivedCallback[] }> => {
       scenario({ dlrDelayMs: 60 });
@@ -160,37 +256,6 @@ describe('provider contract', () => {
       const callbacks = await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId });
       return { req, providerMessageId: result.providerMessageId, callbacks: callbacks.sort((a, b) => a.receivedAt - b.receivedAt) };
     };
-
-    it('accepts a send, returning a provider message id, and records it with our reference', async () => {
-      scenario({ dlr: 'none' });
-      const req = request('+14155550100');
-      const result = await adapter().send(req);
-      expect(result.providerMessageId).toBeTypeOf('string');
-      expect(result.providerMessageId).not.toBe('');
-      expect(result.acceptedAt).toBeInstanceOf(Date);
-      expect(sandbox.control.counters(id)).toMatchObject({ requests: 1, accepted: 1, rejected: 0 });
-      expect(sandbox.control.log({ provider: id })).toEqual([expect.objectContaining({ provider: id, method: 'POST', to: req.to, reference: req.messageId })]);
-    });
-
-    it('classifies an outage (503) as retryable, counting against the breaker', async () => {
-      scenario({ outage: true });
-      const err = await sendError(adapter(), request('+14155550100'));
-      expect(err).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503, ambiguous: false });
-      expect(err.countsAgainstBreaker).toBe(true);
-    });
-
-    it('classifies an injected 500 as retryable', async () => {
-      scenario({ errorRate: 1, errorStatus: 500 });
-      expect(await sendError(adapter(), request('+14155550100'))).toMatchObject({ kind: 'retryable', httpStatus: 500 });
-    });
-
-    it('classifies a 429 with Retry-After as rate_limited with retryAfterMs, without retrying it', async () => {
-      scenario({ errorRate: 1, errorStatus: 429, retryAfterSec: 2 });
-      const err = await sendError(adapter(), request('+14155550100'));
-      expect(err).toMatchObject({ kind: 'rate_limited', retryAfterMs: 2_000, httpStatus: 429 });
-      expect(err.countsAgainstBreaker).toBe(false);
-      expect(sandbox.control.counters(id).requests).toBe(1);
-    });
 
     it(`classifies the invalid magic number ${MAGIC_NUMBERS.invalid} as permanent/recipient with the carrier's code`, async () => {
       const err = await sendError(adapter(), request(MAGIC_NUMBERS.invalid));
@@ -205,15 +270,6 @@ describe('provider contract', () => {
       const magic = await sendError(adapter(), request(MAGIC_NUMBERS.invalid));
       const table = await sendError(adapter(), request('+14155550199'));
       expect(table).toMatchObject({ kind: 'permanent', scope: 'recipient', providerCode: magic.providerCode, httpStatus: magic.httpStatus });
-    });
-
-    it('classifies a timeout as retryable and ambiguous, within the adapter timeout', async () => {
-      scenario({ latencyMs: 2_000, dlr: 'none' });
-      const started = Date.now();
-      const err = await sendError(adapter(SLOW_TIMEOUT_MS), request('+14155550100'));
-      expect(Date.now() - started).toBeLessThan(1_500);
-      expect(err).toMatchObject({ kind: 'retryable', ambiguous: true });
-      expect(err.countsAgainstBreaker).toBe(true);
     });
 
     it('delivers callbacks that verify and parse to queued/sent/delivered, ending delivered', async () => {
@@ -329,6 +385,109 @@ describe('provider contract', () => {
         const final = fieldsOf(callbacks.sort((a, b) => a.receivedAt - b.receivedAt).at(-1) ?? callbacks[0]!, golden.callback.fieldsIn);
         expect(final[golden.callback.statusField]).toBe(golden.callback.undeliveredStatus);
         expect(String(final[golden.callback.errorCodeField] ?? '')).not.toBe('');
+      });
+    });
+  });
+
+  describe.each(withCapability('push'))('%s: push', (id, module, fixture) => {
+    const { golden } = fixture;
+    const { adapter, pushRequest, scenario } = harness(id, module, fixture);
+    /** Sets a token's behaviour through the scenario API, as a test client would. */
+    const putToken = async (token: string, body: Record<string, unknown>): Promise<void> => {
+      const res = await sandbox.app.inject({ method: 'PUT', url: `/_sandbox/push/${encodeURIComponent(token)}`, payload: body });
+      expect(res.statusCode).toBe(200);
+    };
+    const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+    it('classifies an unregistered token as permanent/channel, a token to drop, outside the breaker', async () => {
+      await putToken('device-gone', { result: 'unregistered' });
+      const err = await sendError(adapter(), pushRequest('device-gone'));
+      expect(err).toMatchObject({ provider: id, kind: 'permanent', scope: 'channel', ambiguous: false });
+      expect(err.providerCode).toBeTypeOf('string');
+      expect(err.countsAgainstBreaker).toBe(false);
+      expect(isUnregisteredToken(err)).toBe(true);
+      expect(sandbox.control.counters(id)).toMatchObject({ requests: 1, accepted: 0, rejected: 1 });
+    });
+
+    it('classifies an invalid token as permanent/channel, not a token to drop', async () => {
+      await putToken('device-bad', { result: 'invalid' });
+      const err = await sendError(adapter(), pushRequest('device-bad'));
+      expect(err).toMatchObject({ kind: 'permanent', scope: 'channel', ambiguous: false });
+      expect(isUnregisteredToken(err)).toBe(false);
+    });
+
+    it('classifies an unavailable token as retryable 503, within the adapter timeout', async () => {
+      await putToken('device-busy', { result: 'unavailable' });
+      scenario({ retryAfterSec: 1 });
+      const started = Date.now();
+      const err = await sendError(adapter(), pushRequest('device-busy'));
+      expect(Date.now() - started).toBeLessThan(TIMEOUT_MS + 1_000);
+      expect(err).toMatchObject({ kind: 'retryable', httpStatus: 503, ambiguous: false });
+    });
+
+    it('has the sandbox device ack through sb_ack_url after autoAckMs, counted as a callback', async () => {
+      await putToken('device-acks', { result: 'ok', autoAckMs: 60 });
+      const req = pushRequest('device-acks');
+      const sentAt = Date.now();
+      await adapter().send(req);
+      const [ack] = await receiver.waitFor(1);
+      expect(ack?.receivedAt ?? 0).toBeGreaterThanOrEqual(sentAt + 50);
+      expect(ack?.publicUrl).toBe(req.push?.data['sb_ack_url']);
+      expect(JSON.parse(ack?.rawBody.toString('utf8') ?? '')).toEqual({ messageId: req.messageId, ackToken: req.push?.data['sb_ack_token'] });
+      await expect.poll(() => sandbox.control.counters(id).callbacksSent).toBe(1);
+    });
+
+    it('does not ack for a token without autoAckMs, nor after a reset', async () => {
+      await adapter().send(pushRequest('device-silent'));
+      await putToken('device-slow', { result: 'ok', autoAckMs: 150 });
+      await adapter().send(pushRequest('device-slow'));
+      await sandbox.app.inject({ method: 'POST', url: '/_sandbox/reset' });
+      await sleep(300);
+      expect(receiver.received).toHaveLength(0);
+    });
+
+    it('has no carrier callbacks: nothing verifies, nothing parses', async () => {
+      const raw = { method: 'POST', publicUrl: `${receiver.origin}/webhooks/${id}`, headers: { 'content-type': 'application/json' }, query: {}, rawBody: Buffer.from('{}') };
+      const a = adapter();
+      expect(await a.verifyWebhook(raw)).toBe(false);
+      expect(a.parseWebhook(raw)).toEqual([]);
+    });
+
+    describe(`golden wire format (${golden.source})`, () => {
+      it('sends the documented path, host, auth, headers and message', async () => {
+        const req = pushRequest('device-wire', { validitySeconds: 300 });
+        const result = await adapter().send(req);
+        expect(result.providerMessageId).toMatch(golden.send.responseName);
+        const sent = captured.filter((c) => c.method === golden.send.method && c.path === golden.send.path);
+        expect(sent).toHaveLength(1);
+        const wire = sent[0];
+        if (wire === undefined) throw new Error('no request captured');
+        expect(wire.headers['host']).toBe(golden.send.host);
+        expect(wire.headers['authorization']).toBe(golden.send.authorization);
+        expect(String(wire.headers['content-type'])).toMatch(golden.send.contentType);
+        for (const [name, pattern] of Object.entries(golden.send.headers)) expect(String(wire.headers[name]), `header ${name}`).toMatch(pattern);
+        const body = bodyRecord(wire.body);
+        expect(Object.keys(body)).toEqual([golden.send.envelope]);
+        const message = bodyRecord(body[golden.send.envelope]);
+        const names = Object.keys(message);
+        for (const field of golden.send.requiredFields) expect(names, `field ${field}`).toContain(field);
+        for (const field of names) expect([...golden.send.requiredFields, ...golden.send.optionalFields], `field ${field}`).toContain(field);
+        expect(message).toMatchObject(golden.send.fixedValues);
+        expect(message[golden.send.recipientField]).toBe(req.push?.token);
+        const data = bodyRecord(message['data']);
+        for (const key of golden.send.dataKeys) expect(data[key], `data.${key}`).toBe(req.push?.data[key]);
+        expect(data[golden.send.referenceDataKey]).toBe(req.messageId);
+        // The validity travels as the Android TTL (a protobuf Duration).
+        expect(message['android']).toMatchObject({ ttl: '300s' });
+      });
+
+      it('receives the device ack of the documented method, content type and fields', async () => {
+        await putToken('device-ack-wire', { result: 'ok', autoAckMs: 10 });
+        await adapter().send(pushRequest('device-ack-wire'));
+        const [ack] = await receiver.waitFor(1);
+        expect(ack?.method).toBe(golden.ack.method);
+        expect(String(ack?.headers['content-type'])).toMatch(golden.ack.contentType);
+        expect(Object.keys(JSON.parse(ack?.rawBody.toString('utf8') ?? '{}') as object).sort()).toEqual([...golden.ack.fields].sort());
       });
     });
   });
