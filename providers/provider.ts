@@ -78,7 +78,12 @@ export interface DeliveryEvent {
   cost?: { amount: number; currency: string };
 }
 
+/**
+ * A number lookup's answer, normalised across carriers (DESIGN §6.2). Fields a carrier does not
+ * report stay undefined — never guessed — so the gateway can tell "not a landline" from "unknown".
+ */
 export interface NumberInfo {
+  /** False only when the carrier says the number cannot exist; outages reject instead. */
   valid: boolean;
   /** ISO 3166-1 alpha-2 country of the number, when the lookup says. */
   country?: string;
@@ -88,6 +93,12 @@ export interface NumberInfo {
   carrier?: string;
   ported?: boolean;
   roaming?: boolean;
+  /**
+   * Present only when the carrier reports a SIM swap. `swappedWithinSeconds` is an upper bound on
+   * the time since the last swap (exact when `lastSwapAt`, the swap's ISO 8601 time, is known; a
+   * carrier that only answers "swapped within period P" gives P), so "recent" is
+   * `swappedWithinSeconds <= window`. Absent: no swap known, or the carrier cannot tell.
+   */
   simSwap?: { swappedWithinSeconds?: number; lastSwapAt?: string };
   /** What the lookup itself cost, when the carrier prices it (lookups cost about as much as an SMS). */
   cost?: { amount: number; currency: string };
@@ -98,6 +109,11 @@ export interface ProviderAdapter {
   readonly channels: readonly Channel[];
   /** Rejects only with `ProviderError`. */
   send(req: SendRequest): Promise<SendResult>;
+  /**
+   * Looks the number up (DESIGN §6.2). Present only when the adapter is configured for lookups.
+   * Resolves `{valid:false}` for a number the carrier says cannot exist; rejects only with
+   * `ProviderError` (an outage is `retryable`, so the gateway can degrade to "unknown").
+   */
   lookup?(e164: string): Promise<NumberInfo>;
   rcsCapable?(e164: string): Promise<boolean>;
   /** Checks the carrier's signature over the raw request. Never throws: false means 401. */
@@ -160,6 +176,13 @@ export interface SandboxLogEntry {
   reference?: string;
   /** The text the handset would receive (sends only): lets sandbox tests read an OTP as a user would. */
   body?: string;
+  /**
+   * What the handset would get when it is not plain text: the TwiML a voice call speaks (Twilio
+   * `Calls.json`), so sandbox tests can read a spoken OTP from the log.
+   */
+  content?: string;
+  /** The channel of a send when it is not SMS (e.g. `voice`), so log readers can tell calls from texts. */
+  channel?: Channel;
   status: number;
 }
 

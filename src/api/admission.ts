@@ -1,17 +1,25 @@
 /**
  * Admission (CONTRACTS §3): everything that decides whether a send request becomes a message,
- * before anything is created. The same function serves the HTTP API and, later, the Node client,
- * so both refuse the same requests with the same codes.
+ * before anything is created. The same function serves the HTTP API and the Node client (which
+ * calls the API), so both refuse the same requests with the same codes.
+ *
+ * Order: validation and key policy (allowed countries) in process; then one Lua call for the
+ * idempotency replay check, the rate limits and the record. A replay is answered before any limit
+ * is looked at, so it never counts; a refusal writes nothing.
  */
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';
+import type { Logger } from '../logger.ts';
+import type { Metrics } from '../metrics/metrics.ts';
+import { phoneToken, userToken } from '../security/hmac.ts';
+import type { KeyRing } from '../security/master-key.ts';
 import { deriveEvents } from '../domain/events.ts';
 import { newMessageId } from '../domain/ids.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
-import type { IdempotencyRecord, MessageStore } from '../store/message.store.ts';
+import type { IdempotencyRecord, IntakeLimit, MessageStore } from '../store/message.store.ts';
 import type { ApiPrincipal } from './api-keys.ts';
 import { ApiError } from './error-catalogue.ts';
 import type { SendMessageBody } from './message-request.schema.ts';
@@ -34,7 +42,58 @@ export interface AdmissionDeps {
   store: MessageStore;
   queues: QueueSet;
   adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
+  keyRing: KeyRing;
+  metrics: Metrics;
+  log: Logger;
   now: () => number;
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The admission limits of one request (CONTRACTS §3): every message counts against its key's
+ * per-second limit; OTP messages also against the per-user and per-number hourly limits.
+ * Transactional messages are not OTPs and never count against those. Numbers and user ids appear
+ * in the Redis keys only as HMAC tokens.
+ */
+export function admissionLimits(deps: Pick<AdmissionDeps, 'config' | 'keyRing' | 'store'>, principal: ApiPrincipal, doc: MessageRecord): IntakeLimit[] {
+  const rl = principal.policy.rateLimits;
+  const keys = deps.store.keys;
+  const limits: IntakeLimit[] = [
+    { name: 'requests_per_second', key: keys.rateLimit('key', principal.name), max: rl.requestsPerSecond, windowMs: 1_000, enforce: true },
+  ];
+  if (doc.purpose === 'otp') {
+    const enforce = deps.config.rateLimits.otpMode === 'enforce';
+    limits.push({
+      name: 'otp_per_number',
+      key: keys.rateLimit('otp-number', principal.name, phoneToken(deps.keyRing, doc.to)),
+      max: rl.otpPerNumberPerHour,
+      windowMs: HOUR_MS,
+      enforce,
+    });
+    if (doc.userId !== undefined) {
+      limits.push({
+        name: 'otp_per_user',
+        key: keys.rateLimit('otp-user', principal.name, userToken(deps.keyRing, principal.name, doc.userId)),
+        max: rl.otpPerUserPerHour,
+        windowMs: HOUR_MS,
+        enforce,
+      });
+    }
+  }
+  return limits;
+}
+
+const LIMIT_TEXT: Record<string, string> = {
+  requests_per_second: 'messages per second for this API key',
+  otp_per_number: 'OTP messages per hour to this number',
+  otp_per_user: 'OTP messages per hour for this userId',
+};
+
+/** A policy or rate-limit refusal at admission: `messages_total{outcome="refused"}` and `policy_blocks_total{reason}` (CONTRACTS §7). */
+function refused(deps: AdmissionDeps, country: string, reason: 'country_not_allowed' | 'rate_limited'): void {
+  deps.metrics.messages.inc({ channel: 'none', provider: 'none', country: country || 'ZZ', outcome: 'refused' });
+  deps.metrics.policyBlocks.inc({ reason });
 }
 
 export interface AdmissionResult {
@@ -101,6 +160,13 @@ export async function admitMessage(
     throw new ApiError('SB_VALIDATION_FAILED', 'Idempotency-Key must be 1-255 characters', { details: [{ path: 'Idempotency-Key' }] });
   }
   const { e164, country } = normalizeRecipient(body.to, body.country);
+  const allowed = principal.policy.allowedCountries;
+  if (allowed !== undefined && !allowed.has(country)) {
+    refused(deps, country, 'country_not_allowed');
+    throw new ApiError('SB_POLICY_COUNTRY_NOT_ALLOWED', `this API key may not send to ${country === 'ZZ' ? 'this number' : country}`, {
+      details: [{ path: 'to', country }],
+    });
+  }
   const text = resolveBody(body);
   const usable = body.channels.filter((c: Channel) => channelProviders(c, country, deps.config, deps.adapters).length > 0);
   if (usable.length === 0) {
@@ -127,7 +193,11 @@ export async function admitMessage(
     to: e164,
     country,
     channels: body.channels,
+    ...(body.push !== undefined ? { push: { enabled: body.push.enabled, ackTimeoutMs: body.push.ackTimeoutMs, ...(body.push.token !== undefined ? { token: body.push.token } : {}) } } : {}),
+    ...(body.locale !== undefined ? { locale: body.locale } : {}),
     purpose: body.purpose ?? (body.otp !== undefined ? 'otp' : 'transactional'),
+    // The key's policies travel with the message, so workers apply them without a key store.
+    policy: { lookup: principal.policy.lookup, simSwap: principal.policy.simSwap, autoUpgradeRcs: principal.policy.autoUpgradeRcs },
     body: text,
     ...(body.otp !== undefined ? { otp: { length: body.otp.length, ttlSeconds: body.otp.ttlSeconds } } : {}),
     ...(body.userId !== undefined ? { userId: body.userId } : {}),
@@ -142,8 +212,21 @@ export async function admitMessage(
   };
 
   const keyHash = idemKey !== undefined ? sha256(idemKey) : undefined;
-  const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, deriveEvents(undefined, doc, now));
-  if (!result.created) return replay(result.existing, requestHash, now);
+  const limits = admissionLimits(deps, principal, doc);
+  const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, deriveEvents(undefined, doc, now), limits);
+  if (!result.created) {
+    if ('existing' in result) return replay(result.existing, requestHash, now);
+    refused(deps, country, 'rate_limited');
+    const seconds = Math.max(1, Math.ceil(result.limited.retryAfterMs / 1000));
+    throw new ApiError('SB_RATE_LIMITED', `too many ${LIMIT_TEXT[result.limited.name] ?? 'requests'}; retry in ${seconds} s`, {
+      headers: { 'retry-after': String(seconds) },
+      details: [{ limit: result.limited.name, retryAfterSeconds: seconds }],
+    });
+  }
+  if (result.shadowed !== undefined) {
+    // Shadow mode (rateLimits.otpMode): what would have been refused, for tuning before enforcing.
+    deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
+  }
 
   await deps.queues.addSend(id);
   if (expiresMs !== undefined) await deps.queues.addExpire(id, expiresMs);

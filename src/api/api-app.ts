@@ -2,7 +2,7 @@
  * The Fastify app factory. It never listens: tests drive it with `inject()`, the composition root
  * calls `listen()`. Every refusal leaves as `{"error":{code,message,details?}}` with an `SB_*` code.
  */
-import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ApiDeps } from './api-deps.ts';
 import type { ApiPrincipal } from './api-keys.ts';
 import { ApiError, type ErrorCode } from './error-catalogue.ts';
@@ -10,6 +10,7 @@ import { registerCarrierWebhookRoutes } from './routes/carrier-webhooks.routes.t
 import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerMessageRoutes } from './routes/messages.routes.ts';
 import { registerOpsRoutes } from './routes/ops.routes.ts';
+import { registerPushAckRoutes } from './routes/push-ack.routes.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,6 +49,11 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
     return503OnClosing: true,
     // Accept `/v1/messages/` as `/v1/messages`.
     routerOptions: { ignoreTrailingSlash: true },
+    // Errors raised before routing (a path that is not valid percent-encoding) get the same
+    // `SB_*` body as everything else instead of Fastify's default one (found by the fuzz suite).
+    frameworkErrors: (err: FastifyError, _req: FastifyRequest, reply: FastifyReply) => {
+      void reply.code(400).send({ error: { code: 'SB_VALIDATION_FAILED', message: `the request URL is malformed: ${err.message}` } });
+    },
   });
 
   // JSON only for the API; carrier routes take form bodies as raw bytes (signatures cover them).
@@ -78,7 +84,8 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (req) => {
-    if (req.url.startsWith('/v1/')) req.principal = deps.keys.authenticate(req.headers.authorization);
+    // The push ack carries its own credential (the ack token); every other /v1 route needs a key.
+    if (req.url.startsWith('/v1/') && !req.url.startsWith('/v1/push/ack')) req.principal = deps.keys.authenticate(req.headers.authorization);
   });
 
   if (deps.log.isLevelEnabled('debug')) {
@@ -118,6 +125,7 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
   registerHealthRoutes(app, deps.redis);
   registerMessageRoutes(app, deps);
   registerOpsRoutes(app, deps);
+  registerPushAckRoutes(app, deps);
   registerCarrierWebhookRoutes(app, deps, [...deps.adapters.values()]);
   return app;
 }

@@ -8,6 +8,8 @@ import type { Config } from '../config/config.schema.ts';
 import type { Logger } from '../logger.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import type { MessageRecorder } from '../pipeline/record.stage.ts';
+import type { KeyRing } from '../security/master-key.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
 import type { ApiKeyRing } from './api-keys.ts';
@@ -19,6 +21,10 @@ export interface ApiDeps {
   queues: QueueSet;
   adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
   keys: ApiKeyRing;
+  /** HKDF subkeys: OTP HMACs (verify) and phone/user tokens (rate-limit keys). */
+  keyRing: KeyRing;
+  /** Verification and conversion change the message like any stage: events and metrics included. */
+  recorder: MessageRecorder;
   metrics: Metrics;
   deadLetters: DeadLetterStore;
   log: Logger;

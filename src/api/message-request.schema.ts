@@ -72,3 +72,11 @@ export const listMessagesQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().regex(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/, 'not a cursor').optional(),
 });
+
+/** `POST /v1/messages/:id/verify`: the code as the user typed it, digits only (leading zeros matter). */
+export const verifyBodySchema = z.strictObject({
+  code: z.string().regex(/^\d{4,10}$/, 'the code is 4-10 digits, as a string'),
+});
+
+/** `POST /v1/messages/:id/conversion`: whether the login with the upstream's own code succeeded. */
+export const conversionBodySchema = z.strictObject({ verified: z.boolean() });

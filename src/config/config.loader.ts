@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { apiKeyScopeSchema, configSchema, type ApiKeyRecord, type Config } from './config.schema.ts';
+import { duplicateKeyProblems, mergeKeysFile } from './keys-file.ts';
 
 /** Thrown when the configuration is unusable; `problems` lists every one of them. */
 export class ConfigError extends Error {
@@ -143,6 +144,13 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['METRICS_PORT', 'metrics.port'],
   ['SWITCHBOARD_TWILIO_ACCOUNT_SID', 'providers.twilio.accountSid'],
   ['SWITCHBOARD_TWILIO_AUTH_TOKEN', 'providers.twilio.authToken'],
+  ['SWITCHBOARD_SINCH_SERVICE_PLAN_ID', 'providers.sinch.servicePlanId'],
+  ['SWITCHBOARD_SINCH_API_TOKEN', 'providers.sinch.apiToken'],
+  ['SWITCHBOARD_SINCH_CALLBACK_USERNAME', 'providers.sinch.callbackUsername'],
+  ['SWITCHBOARD_SINCH_CALLBACK_PASSWORD', 'providers.sinch.callbackPassword'],
+  ['SWITCHBOARD_MESSAGEBIRD_ACCESS_KEY', 'providers.messagebird.accessKey'],
+  ['SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY', 'providers.messagebird.signingKey'],
+  ['SWITCHBOARD_FCM_SERVICE_ACCOUNT', 'providers.fcm.serviceAccount'],
   ['SWITCHBOARD_ENCRYPTION_KEY', 'secrets.encryptionKey'],
   ['SWITCHBOARD_WEBHOOK_SECRET', 'secrets.webhookSecret'],
 ];
@@ -174,6 +182,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   const keysSpec = env['SWITCHBOARD_API_KEYS'];
   if (keysSpec !== undefined && keysSpec !== '') tree['apiKeys'] = parseApiKeysSpec(keysSpec, problems);
+  tree['apiKeys'] = mergeKeysFile(tree['apiKeys'], readYaml(join(dir, 'keys.yaml'), problems), env, problems);
   if (opts.overrides) tree = deepMerge(tree, opts.overrides);
 
   const parsed = configSchema.safeParse(tree);
@@ -182,6 +191,7 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     throw new ConfigError(problems);
   }
   const config = parsed.data;
+  problems.push(...duplicateKeyProblems(config.apiKeys));
 
   // Derived values: in sandbox mode everything points at this machine.
   if (config.api.publicUrl === undefined && mode === 'sandbox') config.api.publicUrl = `http://127.0.0.1:${config.api.port}`;
@@ -192,11 +202,10 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     if (config.api.publicUrl === undefined) problems.push('SWITCHBOARD_PUBLIC_URL: required in live mode (carriers post callbacks there)');
     if (config.apiKeys.length === 0) problems.push('SWITCHBOARD_API_KEYS: live mode needs at least one API key');
     if (config.secrets.encryptionKey === undefined) problems.push('SWITCHBOARD_ENCRYPTION_KEY: required in live mode (32 bytes, base64)');
-    const tw = config.providers.twilio;
-    if (tw.enabled && (!tw.accountSid || !tw.authToken)) {
-      problems.push('SWITCHBOARD_TWILIO_ACCOUNT_SID / SWITCHBOARD_TWILIO_AUTH_TOKEN: Twilio is enabled but has no credentials');
-    }
-  }
+    for (const { id, missing } of missingCredentials(config)) {
+      problems.push(`${missing.join(' / ')}: ${id} is enabled but lacks credentials (set them, or providers.${id}.enabled: false)`);
+    }  }
+  resolveEnabledProviders(config);
   const tw = config.providers.twilio;
   if (tw.accountSid !== undefined && !/^AC[0-9a-fA-F]{32}$/.test(tw.accountSid)) {
     problems.push('SWITCHBOARD_TWILIO_ACCOUNT_SID: an account SID is AC followed by 32 hex digits');
@@ -205,3 +214,50 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   return config;
 }
 
+
+const REQUIRED_CREDENTIALS = {
+  twilio: [
+    ['accountSid', 'SWITCHBOARD_TWILIO_ACCOUNT_SID'],
+    ['authToken', 'SWITCHBOARD_TWILIO_AUTH_TOKEN'],
+  ],
+  sinch: [
+    ['servicePlanId', 'SWITCHBOARD_SINCH_SERVICE_PLAN_ID'],
+    ['apiToken', 'SWITCHBOARD_SINCH_API_TOKEN'],
+    ['callbackUsername', 'SWITCHBOARD_SINCH_CALLBACK_USERNAME'],
+    ['callbackPassword', 'SWITCHBOARD_SINCH_CALLBACK_PASSWORD'],
+  ],
+  messagebird: [
+    ['accessKey', 'SWITCHBOARD_MESSAGEBIRD_ACCESS_KEY'],
+    ['signingKey', 'SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY'],
+  ],
+  fcm: [['serviceAccount', 'SWITCHBOARD_FCM_SERVICE_ACCOUNT']],
+} as const;
+
+type CarrierSection = keyof typeof REQUIRED_CREDENTIALS;
+
+function credentialsOf(config: Config, id: CarrierSection): Array<{ field: string; variable: string; set: boolean }> {
+  const section = config.providers[id] as Record<string, unknown>;
+  return REQUIRED_CREDENTIALS[id].map(([field, variable]) => ({ field, variable, set: typeof section[field] === 'string' && section[field] !== '' }));
+}
+
+/**
+ * Decides `enabled` where the configuration left it open: every carrier in sandbox mode; in live
+ * mode, those with any credential set — so a Twilio-only deployment needs no `enabled: false` lines.
+ */
+function resolveEnabledProviders(config: Config): void {
+  for (const id of Object.keys(REQUIRED_CREDENTIALS) as CarrierSection[]) {
+    const section = config.providers[id];
+    section.enabled ??= config.mode === 'sandbox' || credentialsOf(config, id).some((c) => c.set);
+  }
+}
+
+function missingCredentials(config: Config): Array<{ id: CarrierSection; missing: string[] }> {
+  resolveEnabledProviders(config);
+  const out: Array<{ id: CarrierSection; missing: string[] }> = [];
+  for (const id of Object.keys(REQUIRED_CREDENTIALS) as CarrierSection[]) {
+    if (!config.providers[id].enabled) continue;
+    const missing = credentialsOf(config, id).filter((c) => !c.set).map((c) => c.variable);
+    if (missing.length > 0) out.push({ id, missing });
+  }
+  return out;
+}

@@ -24,13 +24,48 @@ const duration = z.union([
 export const apiKeyScopeSchema = z.enum(['send', 'read', 'verify', 'admin']);
 export type ApiKeyScope = z.infer<typeof apiKeyScopeSchema>;
 
-export const apiKeySchema = z.object({
+/** One `whsec_<base64>` Standard Webhooks secret. */
+export const webhookSecretSchema = z.string().regex(/^whsec_[A-Za-z0-9+/=]{16,}$/, 'webhook secrets look like whsec_<base64>');
+/** Per-lookup policy of a key (DESIGN §6.2): lookups cost about as much as an SMS. */
+export const lookupPolicySchema = z.enum(['always', 'first-contact', 'never']);
+/** What a recent SIM swap does to a key's messages (DESIGN §6.2). */
+export const simSwapPolicySchema = z.enum(['block', 'push-only', 'allow-and-flag']);
+
+/** Admission rate limits (CONTRACTS §3); a key's `rateLimits` overrides any of them. */
+export const rateLimitsSchema = z.object({
+  /** Messages admitted per API key per second (sliding window). */
+  requestsPerSecond: z.number().int().min(1).default(100),
+  /** OTP messages per `userId` (per API key) per hour. */
+  otpPerUserPerHour: z.number().int().min(1).default(3),
+  /** OTP messages per recipient number (per API key) per hour. */
+  otpPerNumberPerHour: z.number().int().min(1).default(5),
+  /** `shadow`: the OTP limits count and log but never refuse (sandbox.yaml, so tests are not throttled). */
+  otpMode: z.enum(['enforce', 'shadow']).default('enforce'),
+});
+
+export const apiKeySchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'key names are 1-64 of A-Z a-z 0-9 _ . -'),
   /** Hex SHA-256 of the key; plain keys are hashed by the loader and never kept. */
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   scopes: z.array(apiKeyScopeSchema).min(1),
   /** Default `callbackUrl` for this key's messages. */
   callbackUrl: z.url().optional(),
+  /** This key's webhook secrets (all sign during a rotation); the global ones when unset. From env only. */
+  webhookSecrets: z.array(webhookSecretSchema).min(1).optional(),
+  /** Recipient countries (ISO alpha-2) this key may send to; every country when unset. */
+  allowedCountries: z.array(z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case')).min(1).optional(),
+  /** Overrides of the global `rateLimits` for this key. */
+  rateLimits: z
+    .strictObject({
+      requestsPerSecond: z.number().int().min(1).optional(),
+      otpPerUserPerHour: z.number().int().min(1).optional(),
+      otpPerNumberPerHour: z.number().int().min(1).optional(),
+    })
+    .optional(),
+  /** Overrides of `keyDefaults` for this key. */
+  lookup: lookupPolicySchema.optional(),
+  simSwap: simSwapPolicySchema.optional(),
+  autoUpgradeRcs: z.boolean().optional(),
 });
 export type ApiKeyRecord = z.infer<typeof apiKeySchema>;
 
@@ -44,18 +79,49 @@ const providerPricesSchema = z.object({
   default: price.optional(),
   countries: z.record(countryCode, price).optional(),
 });
-const channelRouteSchema = z.object({
-  providers: z.array(providerIdSchema).min(1).default(['twilio', 'sinch', 'messagebird']),
-  /** Per-destination candidate lists that replace `providers` for that country. */
-  countries: z.record(countryCode, z.array(providerIdSchema).min(1)).default({}),
-});
+function channelRouteSchema(defaults: Array<z.infer<typeof providerIdSchema>>) {
+  return z.object({
+    providers: z.array(providerIdSchema).min(1).default(defaults),
+    /** Per-destination candidate lists that replace `providers` for that country. */
+    countries: z.record(countryCode, z.array(providerIdSchema).min(1)).default({}),
+  });
+}
 
+/**
+ * Provider sections: values only. Each provider module's own schema validates them when its adapter
+ * is built. `enabled` unset means: on in sandbox mode, on in live mode when credentials are set.
+ */
 export const twilioSettingsSchema = z.object({
-  enabled: z.boolean().default(true),
+  enabled: z.boolean().optional(),
   accountSid: z.string().optional(),
   authToken: z.string().optional(),
   from: z.string().default('+15005550006'),
   messagingServiceSid: z.string().optional(),
+});
+
+export const sinchSettingsSchema = z.object({
+  enabled: z.boolean().optional(),
+  servicePlanId: z.string().optional(),
+  apiToken: z.string().optional(),
+  from: z.string().default('+15005550006'),
+  region: z.enum(['us', 'eu', 'au', 'br', 'ca']).default('us'),
+  /** HTTP Basic credentials Sinch presents on `/webhooks/sinch` (set up with Sinch). */
+  callbackUsername: z.string().optional(),
+  callbackPassword: z.string().optional(),
+});
+
+export const fcmSettingsSchema = z.object({
+  enabled: z.boolean().optional(),
+  projectId: z.string().optional(),
+  /** The service-account key file's JSON, as a string (env only). */
+  serviceAccount: z.string().optional(),
+});
+
+export const messagebirdSettingsSchema = z.object({
+  enabled: z.boolean().optional(),
+  accessKey: z.string().optional(),
+  signingKey: z.string().optional(),
+  from: z.string().default('+15005550006'),
 });
 
 export const configSchema = z.object({
@@ -86,13 +152,31 @@ export const configSchema = z.object({
     .prefault({}),
   metrics: z.object({ port: port.default(9464) }).prefault({}),
   apiKeys: z.array(apiKeySchema).default([]),
-  providers: z.object({ twilio: twilioSettingsSchema.prefault({}) }).prefault({}),
+  rateLimits: rateLimitsSchema.prefault({}),
+  /** Policies of keys that do not set their own (config/keys.yaml). */
+  keyDefaults: z
+    .object({
+      lookup: lookupPolicySchema.default('first-contact'),
+      simSwap: simSwapPolicySchema.default('allow-and-flag'),
+      autoUpgradeRcs: z.boolean().default(false),
+    })
+    .prefault({}),
+  providers: z
+    .object({
+      twilio: twilioSettingsSchema.prefault({}),
+      sinch: sinchSettingsSchema.prefault({}),
+      messagebird: messagebirdSettingsSchema.prefault({}),
+      fcm: fcmSettingsSchema.prefault({}),
+    })
+    .prefault({}),
   /** config/routing.yaml: which providers may carry each channel, in tie-break order. */
   routing: z
     .object({
       channels: z
         .object({
-          sms: channelRouteSchema.prefault({}),
+          sms: channelRouteSchema(['twilio', 'sinch', 'messagebird']).prefault({}),
+          push: channelRouteSchema(['fcm']).prefault({}),
+          voice: channelRouteSchema(['twilio']).prefault({}),
         })
         .prefault({}),
     })
@@ -103,6 +187,19 @@ export const configSchema = z.object({
       regions: z.record(countryCode, z.enum(['na', 'eu', 'apac', 'default'])).default({}),
       prices: z.partialRecord(providerIdSchema, providerPricesSchema).default({}),
       tiers: z.partialRecord(providerIdSchema, z.array(z.object({ from: z.number().int().min(0), discount: z.number().min(0).max(1) }))).default({}),
+    })
+    .prefault({}),
+  lookup: z
+    .object({
+      /** Which provider answers number lookups (DESIGN §6.2). */
+      provider: z.enum(['twilio', 'sinch', 'messagebird']).default('twilio'),
+      lineTypeTtlSeconds: z.number().int().min(60).default(7 * 86_400),
+      simSwapTtlSeconds: z.number().int().min(60).default(3_600),
+      /** A SIM swap this recent triggers the key's `simSwap` policy. */
+      simSwapWindowSeconds: z.number().int().min(60).default(7 * 86_400),
+      /** Price book of one lookup (USD) when the provider reports none; illustrative. */
+      costUsd: z.number().min(0).default(0.008),
+      timeoutMs: ms.default(2_000),
     })
     .prefault({}),
   health: z
@@ -162,6 +259,8 @@ export const configSchema = z.object({
     .object({
       length: z.number().int().min(4).max(10).default(6),
       ttlSeconds: z.number().int().min(30).max(86_400).default(300),
+      /** Wrong codes accepted by `POST /v1/messages/:id/verify` before the code locks. */
+      maxVerifyAttempts: z.number().int().min(1).max(20).default(5),
     })
     .prefault({}),
   webhooks: z

@@ -53,6 +53,7 @@ export interface Metrics {
   costUsd: Counter<'provider' | 'country' | 'kind'>;
   lookups: Counter<'provider' | 'result' | 'cache'>;
   policyBlocks: Counter<'reason'>;
+  redisUp: Gauge;
 }
 
 export interface MetricsOptions {
@@ -63,6 +64,11 @@ export interface MetricsOptions {
   defaultMetrics?: boolean;
   /** Collects `switchboard_breaker_state` at scrape time (workers: their breaker registry). */
   breakerStates?: () => Array<{ provider: string; channel: string; value: number }>;
+  /**
+   * Collects `switchboard_redis_up` (1 when this process's Redis answers PING, else 0) at scrape
+   * time: `/metrics` keeps answering while Redis is down, so `up` alone cannot raise that alarm.
+   */
+  redisUp?: () => Promise<boolean>;
 }
 
 function cross<A extends string, B extends string>(as: readonly A[], bs: readonly B[]): Array<[A, B]> {
@@ -177,7 +183,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   const routeDecisions = new Counter({
     name: `${PREFIX}route_decisions_total`,
-    help: 'Routing decisions by chosen provider and reason (cheapest, health, tie_order, only_candidate, all_breakers_open, none).',
+    help: 'Routing decisions by chosen provider and reason (cheapest, healthiest, health, tie_order, only_candidate, all_breakers_open, none).',
     labelNames: ['provider', 'reason'] as const,
     registers,
   });
@@ -206,6 +212,20 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     help: 'Messages refused or stopped by policy, by reason.',
     labelNames: ['reason'] as const,
     registers,
+  });
+
+  const redisUpCheck = opts.redisUp;
+  const redisUp = new Gauge({
+    name: `${PREFIX}redis_up`,
+    help: 'Whether this process reaches Redis (1) or not (0), checked at scrape time.',
+    registers,
+    ...(redisUpCheck
+      ? {
+          async collect(this: Gauge) {
+            this.set((await redisUpCheck().catch(() => false)) ? 1 : 0);
+          },
+        }
+      : {}),
   });
 
   for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
@@ -242,5 +262,6 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     costUsd,
     lookups,
     policyBlocks,
+    redisUp,
   };
 }

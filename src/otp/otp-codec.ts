@@ -2,7 +2,7 @@
  * One-time codes: generated with a CSPRNG in the worker, kept only AES-256-GCM encrypted on the
  * message (so every fallback step sends the same code), never in job payloads, logs or responses.
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomInt } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 
 export function generateCode(length: number): string {
   let code = '';
@@ -26,6 +26,22 @@ export function decryptCode(key: Buffer, messageId: string, sealed: string): str
   decipher.setAAD(Buffer.from(messageId, 'utf8'));
   decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(ct), decipher.final()]).toString('utf8');
+}
+
+/**
+ * HMAC-SHA256 of the code under the `otp-hmac` subkey, keyed by message id: what verification
+ * compares, so the API can check a code without the encryption key and a leaked record does not
+ * give the code away (a plain hash of 6 digits falls to a million guesses).
+ */
+export function codeHmac(key: Buffer, messageId: string, code: string): string {
+  return createHmac('sha256', key).update(`${messageId}\u0000${code}`, 'utf8').digest('base64url');
+}
+
+/** Constant-time check of a presented code against the stored `codeHmac`. */
+export function codeMatches(key: Buffer, messageId: string, presented: string, stored: string): boolean {
+  const expected = Buffer.from(stored, 'base64url');
+  const actual = Buffer.from(codeHmac(key, messageId, presented), 'base64url');
+  return expected.length === actual.length && timingSafeEqual(expected, actual);
 }
 
 /** Puts the code into the text; the API guarantees `{{code}}` is present when `otp` is set. */

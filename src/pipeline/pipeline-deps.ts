@@ -9,6 +9,7 @@ import type { KeyRing } from '../security/master-key.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
 import type { HealthStore, TierCounter } from '../routing/health.store.ts';
+import type { LookupCache } from '../store/lookup-cache.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { MessageRecorder } from './record.stage.ts';
 
@@ -24,6 +25,7 @@ export interface PipelineDeps {
   health: HealthStore;
   tiers: TierCounter;
   breakers: BreakerRegistry;
+  lookupCache: LookupCache;
   log: Logger;
   /** Base URL carriers post callbacks to (`SWITCHBOARD_PUBLIC_URL`). */
   publicUrl: string;

@@ -28,9 +28,22 @@ export const PUSH_FAILURE_REASONS: Readonly<Record<string, FallbackReason>> = {
 /** Codes that end a channel for this message (a permanent channel-level refusal). */
 const CHANNEL_ENDING = new Set(['SB_CHANNEL_UNSUPPORTED']);
 
-export function planLadder(msg: Pick<MessageRecord, 'channels' | 'push'>, usable: (c: Channel) => boolean): LadderStep[] {
+/**
+ * @param restrict why a usable channel must not be used for this number (a landline cannot take
+ *   SMS; a recent SIM swap under a `push-only` policy allows push alone) — it still fires a fallback.
+ */
+export function planLadder(
+  msg: Pick<MessageRecord, 'channels' | 'push'>,
+  usable: (c: Channel) => boolean,
+  restrict: (c: Channel) => FallbackReason | undefined = () => undefined,
+): LadderStep[] {
   const steps: LadderStep[] = [];
   for (const channel of msg.channels) {
+    const restricted = restrict(channel);
+    if (restricted !== undefined) {
+      steps.push({ channel, skip: restricted });
+      continue;
+    }
     if (channel === 'push') {
       if (msg.push?.enabled === false) steps.push({ channel, skip: 'push_disabled' });
       else if (msg.push?.token === undefined) steps.push({ channel, skip: 'push_no_token' });

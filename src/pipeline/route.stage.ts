@@ -10,8 +10,11 @@ import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import { listPrice, tierDiscount, tierMonth } from '../routing/price-book.ts';
 import { route, type RouteResult } from '../routing/router.ts';
 
-/** Channels whose sends are priced per segment; others route by health and order alone. */
-const PRICED_CHANNELS: ReadonlySet<Channel> = new Set(['sms', 'rcs', 'voice']);
+/**
+ * Channels whose sends are priced per segment in pricing.yaml; others (push, and voice, which is
+ * billed per minute and not modelled yet) route by health and order alone.
+ */
+const PRICED_CHANNELS: ReadonlySet<Channel> = new Set(['sms', 'rcs']);
 
 type RoutedChannel = keyof Config['routing']['channels'];
 

@@ -16,6 +16,7 @@ import { maskPhonesInText } from '../logger.ts';
 import { codeHmac, decryptCode, encryptCode, generateCode, renderBody } from '../otp/otp-codec.ts';
 import { tierMonth } from '../routing/price-book.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
+import { lookupNumber } from './lookup.stage.ts';
 import { hasRungAfter, nextStep, planLadder, type NextStep } from './plan.stage.ts';
 import { runPushStep } from './push.stage.ts';
 import { channelProviders, planRoute } from './route.stage.ts';
@@ -38,7 +39,7 @@ export interface SendJobContext {
   delay(ms: number): Promise<never>;
 }
 
-const SUPPORTED_CHANNELS: readonly Channel[] = ['push', 'sms'];
+const SUPPORTED_CHANNELS: readonly Channel[] = ['push', 'sms', 'voice'];
 
 function errorInfo(code: string, err: ProviderError): ErrorInfo {
   // Carriers quote the number in their messages; keep it out of records, events and logs.
@@ -89,8 +90,38 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
   const code = msg.otp?.codeEnc !== undefined ? decryptCode(deps.keyRing.subkey('otp-encryption'), messageId, msg.otp.codeEnc) : undefined;
   const text = renderBody(msg.body, code);
 
+  if (msg.lookup === undefined) {
+    const looked = await lookupNumber(deps, msg);
+    if (looked) {
+      const res = await recorder.update(messageId, (d) => {
+        if (d.lookup !== undefined) return false;
+        d.lookup = looked;
+        d.timeline.push({
+          at: iso(),
+          type: 'lookup',
+          detail: `${looked.provider} ${looked.cache}: ${looked.error ? 'unknown (lookup failed)' : `${looked.valid ? looked.lineType : 'invalid'}${looked.simSwapped ? ', recent SIM swap' : ''}`}`,
+        });
+        if (!looked.valid) {
+          finalize(d, iso(), { code: 'SB_RECIPIENT_INVALID', message: 'the number lookup says this number does not exist' });
+        } else if (looked.simSwapped && d.policy?.simSwap === 'block') {
+          finalize(d, iso(), { code: 'SB_POLICY_SIM_SWAP', message: 'the SIM of this number was swapped recently; the key policy blocks sending' });
+        }
+      });
+      if (res && !looked.valid) deps.metrics.policyBlocks.inc({ reason: 'invalid_number' });
+      if (res && looked.valid && looked.simSwapped && res.after.policy?.simSwap === 'block') deps.metrics.policyBlocks.inc({ reason: 'sim_swap' });
+      msg = res?.after ?? (await store.get(messageId))?.doc ?? msg;
+      if (isTerminalMessageStatus(msg.status)) return;
+    }
+  }
+  const lookup = msg.lookup;
+  const policy = msg.policy;
   const usable = (c: Channel): boolean => SUPPORTED_CHANNELS.includes(c) && channelProviders(c, msg.country, deps.config, deps.adapters).length > 0;
-  const ladder = planLadder(msg, usable);
+  const restrict = (c: Channel): FallbackReason | undefined => {
+    if (lookup?.lineType === 'landline' && (c === 'sms' || c === 'rcs')) return 'landline';
+    if (lookup?.simSwapped && policy?.simSwap === 'push-only' && c !== 'push') return 'sim_swap_push_only';
+    return undefined;
+  };
+  const ladder = planLadder(msg, usable, restrict);
   // Each rung either ends the job (waiting for a callback/ack, retry later, or final) or falls
   // through to the next rung at once (push failed, channel refused the recipient).
   for (let rung = 0; rung <= ladder.length; rung++) {

@@ -27,7 +27,23 @@ export interface IdempotencyRecord {
   at: number;
 }
 
-export type IntakeResult = { created: true } | { created: false; existing: IdempotencyRecord };
+/**
+ * One admission rate limit checked and counted inside the intake call (CONTRACTS §3): at most
+ * `max` admissions per sliding `windowMs` in the ZSET `key`. `enforce: false` is shadow mode:
+ * counted and reported, never refused.
+ */
+export interface IntakeLimit {
+  name: string;
+  key: string;
+  max: number;
+  windowMs: number;
+  enforce: boolean;
+}
+
+export type IntakeResult =
+  | { created: true; /** Limits over their maximum in shadow mode (absent when none). */ shadowed?: string[] }
+  | { created: false; existing: IdempotencyRecord }
+  | { created: false; limited: { name: string; retryAfterMs: number } };
 
 export interface StoredMessage {
   doc: MessageRecord;
@@ -54,7 +70,7 @@ export interface ListFilter {
 }
 
 type RedisWithScripts = Redis & {
-  sbIntake(keys: string[], ...args: Array<string | number>): Promise<[number, string]>;
+  sbIntake(numKeys: number, ...args: Array<string | number>): Promise<Array<number | string>>;
   sbCas(keys: string[], ...args: Array<string | number>): Promise<number>;
 };
 
@@ -74,7 +90,8 @@ export class MessageStore {
     this.opts = opts;
     const r = redis as RedisWithScripts;
     if (typeof r.sbIntake !== 'function') {
-      r.defineCommand('sbIntake', { lua: INTAKE_LUA, numberOfKeys: 6 });
+      // No fixed key count: the rate-limit windows are keys too (one per limit).
+      r.defineCommand('sbIntake', { lua: INTAKE_LUA });
       r.defineCommand('sbCas', { lua: CAS_LUA, numberOfKeys: 3 });
     }
     this.redis = r;
@@ -82,14 +99,30 @@ export class MessageStore {
 
   /**
    * Creates the message and (optionally) claims its idempotency key in one atomic step, or
-   * returns the record the key already holds.
+   * returns the record the key already holds. `limits` are checked and counted in the same step,
+   * after the replay check: a replay never counts, and a refusal writes nothing.
    */
-  async intake(doc: MessageRecord, idem?: { keyHash: string; requestHash: string }, outbox: readonly OutboxItem[] = []): Promise<IntakeResult> {
+  async intake(
+    doc: MessageRecord,
+    idem?: { keyHash: string; requestHash: string },
+    outbox: readonly OutboxItem[] = [],
+    limits: readonly IntakeLimit[] = [],
+  ): Promise<IntakeResult> {
     const createdMs = Date.parse(doc.createdAt);
     const record: IdempotencyRecord | undefined = idem ? { hash: idem.requestHash, id: doc.id, state: 'pending', at: createdMs } : undefined;
     const idemKey = idem ? this.keys.idempotency(doc.keyName, idem.keyHash) : this.keys.idempotency('-', '-');
-    const [created, existing] = await this.redis.sbIntake(
-      [this.keys.message(doc.id), idemKey, this.keys.acceptedIndex, this.keys.keyIndex(doc.keyName), this.keys.allIndex, this.keys.outbox],
+    const keys = [
+      this.keys.message(doc.id),
+      idemKey,
+      this.keys.acceptedIndex,
+      this.keys.keyIndex(doc.keyName),
+      this.keys.allIndex,
+      this.keys.outbox,
+      ...limits.map((l) => l.key),
+    ];
+    const reply = await this.redis.sbIntake(
+      keys.length,
+      ...keys,
       JSON.stringify(doc),
       this.opts.retentionSeconds,
       record ? JSON.stringify(record) : '',
@@ -97,10 +130,18 @@ export class MessageStore {
       createdMs,
       doc.id,
       messageIdBoundAt(createdMs - this.opts.retentionSeconds * 1000, 'low'),
+      limits.length,
+      ...limits.flatMap((l) => [l.max, l.windowMs, l.enforce ? '1' : '0']),
       ...outbox.map((o) => JSON.stringify(o)),
     );
-    if (created === 1) return { created: true };
-    return { created: false, existing: JSON.parse(existing) as IdempotencyRecord };
+    const [kind, second, ...rest] = reply;
+    const limitName = (i: number | string | undefined): string => limits[Number(i) - 1]?.name ?? 'unknown';
+    if (kind === 1) {
+      const shadowed = rest.map(limitName);
+      return shadowed.length > 0 ? { created: true, shadowed } : { created: true };
+    }
+    if (kind === 2) return { created: false, limited: { name: limitName(rest[0]), retryAfterMs: Number(second) } };
+    return { created: false, existing: JSON.parse(String(second)) as IdempotencyRecord };
   }
 
   /** Marks an idempotency record as answered (its job is queued). */

@@ -22,6 +22,12 @@ export interface RedisKeys {
   disabledEndpoints: string;
   lock(name: string): string;
   secret(name: string): string;
+  /** ZSET sliding window of one admission limit (member = message id, score = admission time). */
+  rateLimit(kind: 'key' | 'otp-user' | 'otp-number', keyName: string, token?: string): string;
+  /** HASH `fails`, `verified`: the verification state of one message's code. */
+  otpAttempts(messageId: string): string;
+  /** HASH of conversion counters for one UTC hour (`YYYYMMDDHH`), per country and number prefix. */
+  conversions(hour: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -38,5 +44,8 @@ export function redisKeys(prefix: string): RedisKeys {
     disabledEndpoints: `${prefix}:webhooks:disabled`,
     lock: (name) => `${prefix}:lock:${name}`,
     secret: (name) => `${prefix}:secret:${name}`,
+    rateLimit: (kind, keyName, token) => `${prefix}:rl:${kind}:${keyName}${token !== undefined ? `:${token}` : ''}`,
+    otpAttempts: (messageId) => `${prefix}:otp:${messageId}`,
+    conversions: (hour) => `${prefix}:conv:${hour}`,
   };
 }

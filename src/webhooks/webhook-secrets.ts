@@ -4,6 +4,7 @@
  * with the same one — printed once, by the process that created it.
  */
 import type { Redis } from 'ioredis';
+import type { ApiKeyRecord } from '../config/config.schema.ts';
 import { generateWebhookSecret, parseWebhookSecrets } from './webhook-signer.ts';
 
 export interface ResolvedSecrets {
@@ -18,4 +19,14 @@ export async function resolveWebhookSecrets(opts: { configured?: string; mode: '
   const stored = await opts.redis.get(opts.redisKey);
   if (stored === null) throw new Error('could not read the sandbox webhook secret back from Redis');
   return { secrets: [stored], generated: created === 'OK' };
+}
+
+/**
+ * Per-key signing secrets (config/keys.yaml `webhookSecretsEnv`): each upstream verifies with its
+ * own secret, so one leaked receiver secret cannot forge another tenant's events. Keys without
+ * their own secrets answer undefined and are signed with the global ones.
+ */
+export function webhookSecretsByKey(keys: readonly ApiKeyRecord[]): (keyName: string) => readonly string[] | undefined {
+  const byName = new Map(keys.filter((k) => k.webhookSecrets !== undefined).map((k) => [k.name, k.webhookSecrets as readonly string[]]));
+  return (keyName) => byName.get(keyName);
 }

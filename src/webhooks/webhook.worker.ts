@@ -31,6 +31,8 @@ export interface WebhookWorkerOptions {
   timeoutMs: number;
   retryAfterCapMs: number;
   secrets: readonly string[];
+  /** The secrets of the event's API key, when it has its own (else `secrets` sign). */
+  secretsFor?: (keyName: string) => readonly string[] | undefined;
 }
 
 /** The delay before try `attemptsMade + 1`: the schedule's step, ± jitter. */
@@ -54,7 +56,7 @@ export function createWebhookWorker(
         return 'endpoint disabled';
       }
       const result = await deliverWebhook(item.url, item.event, {
-        secrets: opts.secrets,
+        secrets: opts.secretsFor?.(item.keyName) ?? opts.secrets,
         timeoutMs: opts.timeoutMs,
         retryAfterCapMs: opts.retryAfterCapMs,
         nowMs: deps.now,

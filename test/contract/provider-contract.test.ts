@@ -8,7 +8,9 @@
  * Cases are declared per capability: the common ones (acceptance, classification of outages,
  * 5xx, 429 and timeouts) run for every provider; SMS ones (magic numbers, signed delivery
  * callbacks, status mapping) for SMS carriers; push ones (the sandbox token table, the device's
- * ack, no carrier callbacks) for push carriers.
+ * ack, no carrier callbacks) for push carriers; lookup ones (the sandbox number table normalised
+ * to `NumberInfo`, outages as retryable errors) for every adapter with `lookup`; voice ones
+ * (inline TwiML with the code read twice, call-progress callbacks) for voice carriers.
  *
  * Besides behaviour, each carrier's golden wire format (`providers/<id>/<id>.golden.ts`, taken from
  * reference/providers.md) is checked against what actually crossed the wire in both directions, so
@@ -24,8 +26,9 @@ import {
   isProviderError,
   isUnregisteredToken,
   providerModules,
+  readCodeFromTwiml,
 } from '../../providers/index.ts';
-import type { CarrierStatus, ProviderAdapter, ProviderError, ProviderModule, SendRequest } from '../../providers/index.ts';
+import type { CarrierStatus, NumberInfo, ProviderAdapter, ProviderError, ProviderModule, SendRequest } from '../../providers/index.ts';
 import { fcmGolden } from '../../providers/fcm/fcm.golden.ts';
 import type { PushWireGolden } from '../../providers/fcm/fcm.golden.ts';
 import { messagebirdGolden } from '../../providers/messagebird/messagebird.golden.ts';
@@ -62,6 +65,16 @@ function withCapability<C extends ContractFixture['capability']>(capability: C):
     return fixture !== undefined && fixture.capability === capability ? [[m.id, m, fixture as Extract<ContractFixture, { capability: C }>] as const] : [];
   });
 }
+
+/**
+ * What each lookup carrier can tell (DESIGN §6.2), so one set of lookup cases fits them all:
+ * whether it names fixed lines (an HLR only knows mobiles), reports SIM swaps, porting, roaming.
+ */
+const LOOKUP_ABILITIES: Record<string, { landline: NumberInfo['lineType']; simSwap: boolean; ported: boolean; roaming: boolean }> = {
+  twilio: { landline: 'landline', simSwap: true, ported: false, roaming: false },
+  sinch: { landline: 'landline', simSwap: true, ported: true, roaming: false },
+  messagebird: { landline: 'unknown', simSwap: false, ported: true, roaming: true },
+};
 
 /** The adapters' per-request timeout in these tests; the timeout case sets latency well above it. */
 const TIMEOUT_MS = 1_500;
@@ -489,6 +502,127 @@ describe('provider contract', () => {
         expect(String(ack?.headers['content-type'])).toMatch(golden.ack.contentType);
         expect(Object.keys(JSON.parse(ack?.rawBody.toString('utf8') ?? '{}') as object).sort()).toEqual([...golden.ack.fields].sort());
       });
+    });
+  });
+
+  describe.each(withCapability('sms').filter(([id, module, fixture]) => module.create(module.configSchema.parse(fixture.sandboxConfig), { baseUrl: 'http://127.0.0.1:1', timeoutMs: 1 }).lookup !== undefined && id in LOOKUP_ABILITIES))(
+    '%s: lookup',
+    (id, module, fixture) => {
+      const abilities = LOOKUP_ABILITIES[id]!;
+      const { adapter, scenario } = harness(id, module, fixture);
+      let n = 0;
+      /** A number no other case has used: lookups are cached by the gateway, tests use fresh numbers. */
+      const fresh = (): string => `+1415555${String(3000 + (n++ % 1000)).padStart(4, '0')}`;
+      const lookup = async (e164: string, a: ProviderAdapter = adapter()): Promise<NumberInfo> => {
+        if (a.lookup === undefined) throw new Error(`${id} has no lookup`);
+        return a.lookup(e164);
+      };
+
+      it('reports a mobile from the sandbox table, priced in USD, recording the number', async () => {
+        const e164 = fresh();
+        sandbox.control.putNumber(e164, { mccmnc: '310260' });
+        const info = await lookup(e164);
+        expect(info).toMatchObject({ valid: true, lineType: 'mobile', country: 'US', mcc: '310', mnc: '260' });
+        expect(info.cost?.currency).toBe('USD');
+        expect(info.cost?.amount).toBeGreaterThan(0);
+        const entries = sandbox.control.log({ provider: id, to: e164 });
+        expect(entries.length).toBeGreaterThanOrEqual(1);
+        expect(sandbox.control.counters(id).requests).toBeGreaterThanOrEqual(entries.length);
+      });
+
+      it(`reports a landline as ${abilities.landline}, never as a mobile`, async () => {
+        const e164 = fresh();
+        sandbox.control.putNumber(e164, { lineType: 'landline' });
+        expect(await lookup(e164)).toMatchObject({ valid: true, lineType: abilities.landline });
+      });
+
+      it('answers valid:false, without a cost, for invalid numbers (table and magic number)', async () => {
+        const e164 = fresh();
+        sandbox.control.putNumber(e164, { valid: false });
+        expect(await lookup(e164)).toEqual({ valid: false, lineType: 'unknown' });
+        expect(await lookup(MAGIC_NUMBERS.invalid)).toEqual({ valid: false, lineType: 'unknown' });
+      });
+
+      it(abilities.simSwap ? 'reports a SIM swapped an hour ago as recent (within 4 h)' : 'reports no SIM swap data (the carrier has none)', async () => {
+        const e164 = fresh();
+        sandbox.control.putNumber(e164, { simSwap: { swappedWithinSeconds: 3_600 } });
+        const info = await lookup(e164);
+        if (abilities.simSwap) {
+          expect(info.simSwap?.swappedWithinSeconds).toBeGreaterThanOrEqual(3_590);
+          expect(info.simSwap?.swappedWithinSeconds).toBeLessThanOrEqual(4 * 3_600);
+        } else {
+          expect(info.simSwap).toBeUndefined();
+        }
+        expect((await lookup(fresh())).simSwap).toBeUndefined();
+      });
+
+      it('reports the current network of a ported, roaming number, and porting/roaming where the carrier knows them', async () => {
+        const e164 = fresh();
+        sandbox.control.putNumber(e164, { mccmnc: '311480', ported: true, roaming: true });
+        const info = await lookup(e164);
+        expect(info).toMatchObject({ valid: true, mcc: '311', mnc: '480' });
+        expect(info.ported).toBe(abilities.ported ? true : undefined);
+        expect(info.roaming).toBe(abilities.roaming ? true : undefined);
+      });
+
+      it('rejects an outage with a retryable ProviderError, so the gateway can degrade to unknown', async () => {
+        scenario({ outage: true });
+        let caught: unknown;
+        try {
+          await lookup(fresh());
+        } catch (err) {
+          caught = err;
+        }
+        expect(isProviderError(caught)).toBe(true);
+        expect(caught).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
+      });
+    },
+  );
+
+  describe.each(modules.filter((m) => m.channels.includes('voice')).map((m) => [m.id, m, fixtureOf(m.id)] as const))('%s: voice', (id, module, fixture) => {
+    const { adapter, smsRequest, scenario } = harness(id, module, fixture);
+    const call = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => smsRequest(to, { channel: 'voice', spokenCode: '593017', locale: 'es', ...overrides });
+    const bySequence = (callbacks: ReceivedCallback[]): ReceivedCallback[] =>
+      callbacks.sort((a, b) => Number(new URLSearchParams(a.rawBody.toString()).get('SequenceNumber')) - Number(new URLSearchParams(b.rawBody.toString()).get('SequenceNumber')));
+
+    it('places an OTP call whose logged content says the code digit by digit, twice, in the locale', async () => {
+      scenario({ dlr: 'none' });
+      const req = call('+14155550150');
+      const result = await adapter().send(req);
+      expect(result.status).toBe('queued');
+      const [entry] = sandbox.control.log({ provider: id, to: req.to });
+      expect(entry).toMatchObject({ method: 'POST', channel: 'voice', reference: req.messageId, status: 201 });
+      const twiml = entry?.content ?? '';
+      expect(readCodeFromTwiml(twiml)).toBe('593017');
+      expect(twiml.split('5, 9, 3, 0, 1, 7.').length - 1).toBe(2);
+      expect(twiml).toContain('language="es-ES"');
+      expect(twiml).not.toContain('593017');
+      expect(sandbox.control.counters(id)).toMatchObject({ requests: 1, accepted: 1 });
+    });
+
+    it('reports a completed call through signed callbacks that parse to queued → sent → delivered', async () => {
+      scenario({ dlrDelayMs: 80 });
+      const req = call('+14155550151');
+      const a = adapter();
+      const result = await a.send(req);
+      const callbacks = bySequence(await receiver.waitFor(4, { ref: req.messageId }));
+      for (const callback of callbacks) expect(await a.verifyWebhook(callback)).toBe(true);
+      const events = callbacks.flatMap((c) => a.parseWebhook(c));
+      expect(events.map((e) => e.status)).toEqual(['queued', 'queued', 'sent', 'delivered']);
+      for (const event of events) expect(event).toMatchObject({ provider: id, providerMessageId: result.providerMessageId, messageId: req.messageId });
+    });
+
+    it('reports a busy line as undelivered (CONTRACTS §2)', async () => {
+      scenario({ dlr: 'undelivered', dlrErrorCode: 'busy', dlrDelayMs: 40 });
+      const req = call('+14155550152');
+      const a = adapter();
+      await a.send(req);
+      const callbacks = bySequence(await receiver.waitFor(3, { ref: req.messageId }));
+      expect(callbacks.flatMap((c) => a.parseWebhook(c)).at(-1)).toMatchObject({ status: 'undelivered', rawStatus: 'busy' });
+    });
+
+    it('classifies the invalid magic number as permanent/recipient', async () => {
+      expect(await sendError(adapter(), call(MAGIC_NUMBERS.invalid))).toMatchObject({ kind: 'permanent', scope: 'recipient' });
     });
   });
 });

@@ -6,7 +6,7 @@
 import type { Redis } from 'ioredis';
 import { loadConfig } from '../../src/config/config.loader.ts';
 import type { Config } from '../../src/config/config.schema.ts';
-import { createLogger } from '../../src/logger.ts';
+import { createLogger, type Logger } from '../../src/logger.ts';
 import { startSwitchboard, type Role, type RunningSwitchboard } from '../../src/main.ts';
 import { freePort } from './free-port.ts';
 import { deletePrefix, TEST_REDIS_URL, testPrefix, testRedis } from './redis.ts';
@@ -34,6 +34,10 @@ export interface TestGatewayOptions {
   smsProviders?: Array<'twilio' | 'sinch' | 'messagebird'>;
   overrides?: Record<string, unknown>;
   env?: Record<string, string>;
+  /** The gateway's clock (tests that move time forward, e.g. past an OTP's TTL). */
+  now?: () => number;
+  /** A logger instead of the default one (tests that capture what is logged). */
+  log?: Logger;
 }
 
 async function call(base: string, path: string, init: RequestInit & { json?: unknown } = {}, auth?: string): Promise<Response> {
@@ -66,7 +70,12 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
       ...opts.overrides,
     },
   });
-  const running = await startSwitchboard({ role: opts.role ?? 'all', config, log: createLogger(config.logLevel) });
+  const running = await startSwitchboard({
+    role: opts.role ?? 'all',
+    config,
+    log: opts.log ?? createLogger(config.logLevel),
+    ...(opts.now !== undefined ? { now: opts.now } : {}),
+  });
   const redis = testRedis();
   const apiUrl = running.apiUrl ?? `http://127.0.0.1:${apiPort}`;
   const sandboxUrl = running.sandboxUrl ?? `http://127.0.0.1:${sandboxPort}`;

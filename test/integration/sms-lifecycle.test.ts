@@ -49,7 +49,7 @@ describe('an SMS through Twilio and the carrier sandbox', () => {
     expect(attempts).toHaveLength(1);
     expect(attempts[0]).toMatchObject({ n: 1, channel: 'sms', provider: 'twilio', status: 'delivered', providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/) });
     const types = (msg['timeline'] as TimelineItem[]).map((t) => `${t.type}${t.type === 'callback' ? `:${t.detail}` : ''}`);
-    expect(types).toEqual(['accepted', 'attempt', 'carrier_accepted', 'callback:sent', 'callback:delivered']);
+    expect(types).toEqual(['accepted', 'lookup', 'attempt', 'carrier_accepted', 'callback:sent', 'callback:delivered']);
     expect(JSON.stringify(msg)).not.toMatch(/Your code is \d{6}/);
   });
 

@@ -1,10 +1,24 @@
-/** `POST /v1/messages`, `GET /v1/messages/:id`, `GET /v1/messages` (CONTRACTS §3). */
+/**
+ * `POST /v1/messages`, `GET /v1/messages/:id`, `GET /v1/messages`, `POST /v1/messages/:id/verify`,
+ * `POST /v1/messages/:id/conversion` (CONTRACTS §3). A message belongs to the key that created it:
+ * other keys get the same 404 as for a message that does not exist; `admin` sees all.
+ */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { admitMessage } from '../admission.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { requireScope, type ApiPrincipal } from '../api-keys.ts';
+import { canAccess, requireScope, type ApiPrincipal } from '../api-keys.ts';
 import { ApiError } from '../error-catalogue.ts';
-import { listMessagesQuerySchema, messageIdParamsSchema, sendMessageBodySchema } from '../message-request.schema.ts';
+import type { MessageRecord } from '../../domain/message.ts';
+import { recordConversion, verifyOtp, type OtpVerifierDeps } from '../../otp/otp-verifier.ts';
+import { ConversionStore } from '../../store/conversion.store.ts';
+import { OtpAttemptStore } from '../../store/otp-attempts.store.ts';
+import {
+  conversionBodySchema,
+  listMessagesQuerySchema,
+  messageIdParamsSchema,
+  sendMessageBodySchema,
+  verifyBodySchema,
+} from '../message-request.schema.ts';
 import { messageView } from '../message-view.ts';
 import { parseOrThrow } from '../validation.ts';
 
@@ -13,14 +27,36 @@ function principalOf(req: FastifyRequest): ApiPrincipal {
   return req.principal;
 }
 
+function jsonObject(body: unknown): Record<string, unknown> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ApiError('SB_VALIDATION_FAILED', 'the body must be a JSON object', { details: [{ path: 'body' }] });
+  }
+  return body as Record<string, unknown>;
+}
+
 export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void {
+  const verifier: OtpVerifierDeps = {
+    config: deps.config,
+    recorder: deps.recorder,
+    attempts: new OtpAttemptStore(deps.redis, deps.store.keys),
+    conversions: new ConversionStore(deps.redis, deps.store.keys),
+    keyRing: deps.keyRing,
+    metrics: deps.metrics,
+    now: deps.now,
+  };
+
+  /** The message `:id` if the caller may see it; 404 alike for missing and foreign ones. */
+  async function ownMessage(principal: ApiPrincipal, params: unknown): Promise<MessageRecord> {
+    const { id } = parseOrThrow(messageIdParamsSchema, params, 'params');
+    const stored = await deps.store.get(id);
+    if (!stored || !canAccess(principal, stored.doc.keyName)) throw new ApiError('SB_MESSAGE_NOT_FOUND', `no message ${id}`);
+    return stored.doc;
+  }
+
   app.post('/v1/messages', async (req, reply) => {
     const principal = principalOf(req);
     requireScope(principal, 'send');
-    if (req.body === null || typeof req.body !== 'object' || Array.isArray(req.body)) {
-      throw new ApiError('SB_VALIDATION_FAILED', 'the body must be a JSON object', { details: [{ path: 'body' }] });
-    }
-    const body = parseOrThrow(sendMessageBodySchema, req.body, 'body');
+    const body = parseOrThrow(sendMessageBodySchema, jsonObject(req.body), 'body');
     const header = req.headers['idempotency-key'];
     if (Array.isArray(header)) throw new ApiError('SB_VALIDATION_FAILED', 'send one Idempotency-Key header');
     const result = await admitMessage(deps, principal, body, header);
@@ -31,12 +67,38 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
   app.get('/v1/messages/:id', async (req) => {
     const principal = principalOf(req);
     requireScope(principal, 'read');
-    const { id } = parseOrThrow(messageIdParamsSchema, req.params, 'params');
-    const stored = await deps.store.get(id);
-    if (!stored || (stored.doc.keyName !== principal.name && !principal.scopes.has('admin'))) {
-      throw new ApiError('SB_MESSAGE_NOT_FOUND', `no message ${id}`);
+    return messageView(await ownMessage(principal, req.params));
+  });
+
+  app.post('/v1/messages/:id/verify', async (req) => {
+    const principal = principalOf(req);
+    requireScope(principal, 'verify');
+    const msg = await ownMessage(principal, req.params);
+    const { code } = parseOrThrow(verifyBodySchema, jsonObject(req.body), 'body');
+    const outcome = await verifyOtp(verifier, msg, code);
+    switch (outcome.kind) {
+      case 'valid':
+        return { valid: true };
+      case 'invalid':
+        return { valid: false, attemptsLeft: outcome.attemptsLeft };
+      case 'locked':
+        throw new ApiError('SB_OTP_LOCKED', 'too many wrong codes: this code can no longer be verified; send a new one');
+      case 'expired':
+        throw new ApiError('SB_OTP_EXPIRED', 'this code has expired; send a new one');
+      case 'already_verified':
+        throw new ApiError('SB_OTP_ALREADY_VERIFIED', 'this code was already verified; a code is accepted once');
+      case 'no_otp':
+        throw new ApiError('SB_OTP_NONE', 'this message carries no code generated by Switchboard; report your own with /conversion');
     }
-    return messageView(stored.doc);
+  });
+
+  app.post('/v1/messages/:id/conversion', async (req, reply) => {
+    const principal = principalOf(req);
+    requireScope(principal, 'verify');
+    const msg = await ownMessage(principal, req.params);
+    const { verified } = parseOrThrow(conversionBodySchema, jsonObject(req.body), 'body');
+    await recordConversion(verifier, msg, verified);
+    return reply.code(204).send();
   });
 
   app.get('/v1/messages', async (req) => {

@@ -1,0 +1,22 @@
+/**
+ * Keyed digests of low-entropy values (DESIGN §7). A phone number or a user id hashed plainly
+ * falls to brute force in minutes; under an HKDF subkey of the master key it is an opaque token
+ * that still lets Redis count per number or per user without ever holding the value.
+ */
+import { createHmac } from 'node:crypto';
+import type { KeyRing } from './master-key.ts';
+
+/** HMAC-SHA256 over the parts joined by NUL, so `("ab","c")` and `("a","bc")` never collide. */
+export function hmacParts(key: Buffer, parts: readonly string[]): Buffer {
+  return createHmac('sha256', key).update(parts.join('\u0000'), 'utf8').digest();
+}
+
+/** 128-bit base64url token of a recipient number: rate-limit keys never name the number. */
+export function phoneToken(ring: KeyRing, e164: string): string {
+  return hmacParts(ring.subkey('phone-hmac'), ['phone', e164]).subarray(0, 16).toString('base64url');
+}
+
+/** 128-bit base64url token of an upstream user id, scoped to the API key that names it. */
+export function userToken(ring: KeyRing, keyName: string, userId: string): string {
+  return hmacParts(ring.subkey('phone-hmac'), ['user', keyName, userId]).subarray(0, 16).toString('base64url');
+}
