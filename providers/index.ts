@@ -16,6 +16,8 @@ export type { FormFields } from './form-body.ts';
 export { ensureFormBodyParser, parseFormBody } from './form-body.ts';
 export type { TwilioConfig } from './twilio/index.ts';
 export { TWILIO_SANDBOX_CREDENTIALS, twilioProvider } from './twilio/index.ts';
+/** Voice OTP: the TwiML a call speaks, and reading the code back from it (sandbox log `content`). */
+export { buildVoiceTwiml, readCodeFromTwiml, voicePromptFor, TWILIO_VOICE_MAGIC_NUMBERS } from './twilio/index.ts';
 export type { SinchConfig } from './sinch/index.ts';
 export { SINCH_SANDBOX_CREDENTIALS, sinchProvider } from './sinch/index.ts';
 export type { MessageBirdConfig } from './messagebird/index.ts';

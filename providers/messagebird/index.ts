@@ -14,8 +14,11 @@ export { createMessageBirdAdapter } from './messagebird.adapter.ts';
 export { registerMessageBirdEmulator, signMessageBirdRequest, MESSAGEBIRD_MAGIC_NUMBERS } from './messagebird.emulator.ts';
 export { verifyMessageBirdWebhook, parseMessageBirdWebhook, mapMessageBirdStatus } from './messagebird.webhook.ts';
 export { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messagebird.errors.ts';
+export { createMessageBirdLookup, normalizeMessageBirdHlr, MESSAGEBIRD_HLR_FINAL_STATUSES } from './messagebird.lookup.ts';
+export { registerMessageBirdLookupEmulator } from './messagebird.lookup-emulator.ts';
+export type { MessageBirdHlr, MessageBirdHlrDetails } from './messagebird.client.ts';
 
-/** MessageBird: SMS through the legacy REST API. `accessKey` and `signingKey` are secrets. */
+/** MessageBird: SMS through the legacy REST API, plus HLR lookups. `accessKey` and `signingKey` are secrets. */
 export const messagebirdProvider: ProviderModule<MessageBirdConfig> = {
   id: 'messagebird',
   channels: ['sms'],

@@ -9,6 +9,7 @@ import { createMessageBirdClient } from './messagebird.client.ts';
 import type { MessageBirdCreateMessage } from './messagebird.client.ts';
 import type { MessageBirdConfig } from './messagebird.config.ts';
 import { classifyMessageBirdError } from './messagebird.errors.ts';
+import { createMessageBirdLookup } from './messagebird.lookup.ts';
 import { mapMessageBirdStatus, parseMessageBirdWebhook, verifyMessageBirdWebhook } from './messagebird.webhook.ts';
 
 const CHANNELS: readonly Channel[] = ['sms'];
@@ -25,7 +26,8 @@ export function toMsisdn(e164: string): string {
  * combining `deps.timeoutMs` and `SendRequest.signal`. Each message carries our id as `reference`
  * (MessageBird sends no status report without one) and our callback URL as `reportUrl`, and
  * `validity` follows the OTP TTL. `datacoding: auto` keeps GSM text in 160-character parts and
- * switches to unicode only when needed. `send` rejects only with `ProviderError`.
+ * switches to unicode only when needed. `send` rejects only with `ProviderError`; so does
+ * `lookup`, an HLR query polled for at most `hlrMaxWaitMs` (`messagebird.lookup.ts`).
  */
 export function createMessageBirdAdapter(config: MessageBirdConfig, deps: ProviderDeps): ProviderAdapter {
   const client = createMessageBirdClient({ baseUrl: deps.baseUrl ?? config.baseUrl, accessKey: config.accessKey });
@@ -79,6 +81,7 @@ export function createMessageBirdAdapter(config: MessageBirdConfig, deps: Provid
     id: 'messagebird',
     channels: CHANNELS,
     send,
+    lookup: createMessageBirdLookup(client, config, deps),
     verifyWebhook: (raw) => verifyMessageBirdWebhook(config.signingKey, raw),
     parseWebhook: (raw) => parseMessageBirdWebhook(raw),
   };

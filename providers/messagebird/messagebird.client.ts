@@ -1,5 +1,5 @@
 /**
- * Our own small, typed client for MessageBird's REST messages API (reference §3.1).
+ * Our own small, typed client for MessageBird's REST messages and HLR APIs (reference §3.1, §3.4).
  *
  * The official `messagebird@4.0.1` SDK is frozen: it hard-codes `https://rest.messagebird.com`,
  * has no proxy or base-URL option and is callback-only (reference §0, §3.0). Redirecting it would
@@ -83,10 +83,50 @@ export interface MessageBirdClientOptions {
   accessKey: string;
 }
 
-/** The one call Switchboard makes; more (HLR) can join it without touching the adapter. */
+/** The JSON body of `POST /hlr` (reference §3.4). */
+export interface MessageBirdCreateHlr {
+  /** MSISDN without the `+`. */
+  msisdn: string;
+  /** Client reference, echoed on the HLR. */
+  reference?: string;
+}
+
+/** `details` of a resolved HLR (reference §3.4); MessageBird sends `[]` until the HLR resolves. */
+export interface MessageBirdHlrDetails {
+  status_desc?: string;
+  imsi?: string;
+  country_iso?: string;
+  country_name?: string;
+  location_msc?: string;
+  location_iso?: string;
+  /** 0/1 on the wire. */
+  ported?: number | boolean;
+  /** 0/1 on the wire. */
+  roaming?: number | boolean;
+}
+
+/** An HLR resource: `status` is `sent` until the network answers, then `active | absent | unknown | failed`. */
+export interface MessageBirdHlr {
+  id: string;
+  href?: string;
+  msisdn?: number | string;
+  /** MCC+MNC as an integer, `null` until resolved. */
+  network: number | null;
+  reference?: string | null;
+  status: string;
+  createdDatetime?: string;
+  statusDatetime?: string;
+  details?: MessageBirdHlrDetails;
+}
+
+/** The calls Switchboard makes. */
 export interface MessageBirdClient {
   /** `POST /messages`; rejects with `MessageBirdApiError`, `MessageBirdResponseError` or fetch's own errors. */
   createMessage(params: MessageBirdCreateMessage, signal?: AbortSignal): Promise<MessageBirdMessage>;
+  /** `POST /hlr` → 201 with status `sent`; rejects like `createMessage`. */
+  createHlr(params: MessageBirdCreateHlr, signal?: AbortSignal): Promise<MessageBirdHlr>;
+  /** `GET /hlr/{id}`; rejects like `createMessage`. */
+  getHlr(id: string, signal?: AbortSignal): Promise<MessageBirdHlr>;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -137,34 +177,81 @@ function asMessage(value: unknown): MessageBirdMessage | undefined {
   return message;
 }
 
+function asHlr(value: unknown): MessageBirdHlr | undefined {
+  if (!isRecord(value) || typeof value['id'] !== 'string' || value['id'] === '' || typeof value['status'] !== 'string') return undefined;
+  const network = value['network'];
+  const hlr: MessageBirdHlr = {
+    id: value['id'],
+    status: value['status'],
+    network: typeof network === 'number' ? network : typeof network === 'string' && /^\d+$/.test(network) ? Number(network) : null,
+  };
+  if (typeof value['href'] === 'string') hlr.href = value['href'];
+  if (typeof value['msisdn'] === 'number' || typeof value['msisdn'] === 'string') hlr.msisdn = value['msisdn'];
+  if (typeof value['reference'] === 'string') hlr.reference = value['reference'];
+  if (typeof value['createdDatetime'] === 'string') hlr.createdDatetime = value['createdDatetime'];
+  if (typeof value['statusDatetime'] === 'string') hlr.statusDatetime = value['statusDatetime'];
+  const details = value['details'];
+  if (isRecord(details)) {
+    const d: MessageBirdHlrDetails = {};
+    for (const key of ['status_desc', 'imsi', 'country_iso', 'country_name', 'location_msc', 'location_iso'] as const) {
+      const v = details[key];
+      if (typeof v === 'string') d[key] = v;
+    }
+    for (const key of ['ported', 'roaming'] as const) {
+      const v = details[key];
+      if (typeof v === 'number' || typeof v === 'boolean') d[key] = v;
+    }
+    hlr.details = d;
+  }
+  return hlr;
+}
+
 /** Creates the client. No retries: Switchboard's router fails over instead (DESIGN §5). */
 export function createMessageBirdClient(options: MessageBirdClientOptions): MessageBirdClient {
   const base = options.baseUrl.replace(/\/+$/, '');
   const authorization = `AccessKey ${options.accessKey}`;
   const userAgent = `Switchboard (MessageBird REST client) Node.js/${process.version}`;
 
+  /** One JSON call: non-2xx → `MessageBirdApiError`; a 2xx that is not JSON → `MessageBirdResponseError`. */
+  async function call(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<{ status: number; value: unknown }> {
+    const headers: Record<string, string> = { authorization, accept: 'application/json', 'user-agent': userAgent };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${base}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      redirect: 'manual',
+      ...(signal === undefined ? {} : { signal }),
+    });
+    const text = await res.text();
+    if (res.status < 200 || res.status >= 300) {
+      throw new MessageBirdApiError(res.status, parseMessageBirdErrors(text), res.headers.get('retry-after') ?? undefined);
+    }
+    try {
+      return { status: res.status, value: JSON.parse(text) };
+    } catch {
+      throw new MessageBirdResponseError(res.status, `messagebird: HTTP ${res.status} with a body that is not JSON`);
+    }
+  }
+
   return {
     async createMessage(params, signal) {
-      const res = await fetch(`${base}/messages`, {
-        method: 'POST',
-        headers: { authorization, 'content-type': 'application/json', accept: 'application/json', 'user-agent': userAgent },
-        body: JSON.stringify(params),
-        redirect: 'manual',
-        ...(signal === undefined ? {} : { signal }),
-      });
-      const text = await res.text();
-      if (res.status < 200 || res.status >= 300) {
-        throw new MessageBirdApiError(res.status, parseMessageBirdErrors(text), res.headers.get('retry-after') ?? undefined);
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch {
-        throw new MessageBirdResponseError(res.status, `messagebird: HTTP ${res.status} with a body that is not JSON`);
-      }
+      const { status, value } = await call('POST', '/messages', params, signal);
       const message = asMessage(value);
-      if (message === undefined) throw new MessageBirdResponseError(res.status, `messagebird: HTTP ${res.status} without a message id`);
+      if (message === undefined) throw new MessageBirdResponseError(status, `messagebird: HTTP ${status} without a message id`);
       return message;
+    },
+    async createHlr(params, signal) {
+      const { status, value } = await call('POST', '/hlr', params, signal);
+      const hlr = asHlr(value);
+      if (hlr === undefined) throw new MessageBirdResponseError(status, `messagebird: HTTP ${status} without an HLR id and status`);
+      return hlr;
+    },
+    async getHlr(id, signal) {
+      const { status, value } = await call('GET', `/hlr/${encodeURIComponent(id)}`, undefined, signal);
+      const hlr = asHlr(value);
+      if (hlr === undefined) throw new MessageBirdResponseError(status, `messagebird: HTTP ${status} without an HLR id and status`);
+      return hlr;
     },
   };
 }

@@ -8,6 +8,9 @@ describe('messagebirdConfigSchema', () => {
       ...MESSAGEBIRD_SANDBOX_CREDENTIALS,
       from: '+15005550006',
       baseUrl: 'https://rest.messagebird.com',
+      hlrPollIntervalMs: 250,
+      hlrMaxWaitMs: 1_500,
+      hlrPriceUsd: 0.005,
     });
   });
 
@@ -18,6 +21,8 @@ describe('messagebirdConfigSchema', () => {
   it.each([
     ['an empty access key', { ...MESSAGEBIRD_SANDBOX_CREDENTIALS, accessKey: '' }],
     ['a missing signing key', { accessKey: 'k' }],
+    ['an HLR poll interval under 50 ms', { ...MESSAGEBIRD_SANDBOX_CREDENTIALS, hlrPollIntervalMs: 10 }],
+    ['a negative HLR price', { ...MESSAGEBIRD_SANDBOX_CREDENTIALS, hlrPriceUsd: -1 }],
     ['an alphanumeric originator over 11 characters', { ...MESSAGEBIRD_SANDBOX_CREDENTIALS, from: 'SwitchboardX' }],
     ['an originator with symbols', { ...MESSAGEBIRD_SANDBOX_CREDENTIALS, from: 'Hi!' }],
     ['a base URL that is not http(s)', { ...MESSAGEBIRD_SANDBOX_CREDENTIALS, baseUrl: 'ftp://rest.messagebird.com' }],

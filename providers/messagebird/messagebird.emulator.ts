@@ -25,6 +25,7 @@ import { ensureFormBodyParser } from '../form-body.ts';
 import { MAGIC_NUMBERS } from '../provider.ts';
 import type { SandboxControl, SandboxLogEntry } from '../provider.ts';
 import type { MessageBirdApiErrorEntry } from './messagebird.client.ts';
+import { registerMessageBirdLookupEmulator } from './messagebird.lookup-emulator.ts';
 import { MESSAGEBIRD_DEFAULT_BASE_URL, MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
 
 /** How many messages `GET /messages/:id` remembers (oldest dropped first). */
@@ -163,6 +164,7 @@ const ORIGINATOR = /^(\+?[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11})$/;
  *   scenario: `sent`, then `delivered` or `delivery_failed` (scenario `dlrErrorCode`, default 27
  *   "unavailable subscriber"). No reports without `reportUrl` and `reference`, as MessageBird.
  * - `GET /messages/:id` from a bounded in-memory store.
+ * - HLR lookups `POST /hlr`, `GET /hlr/:id`: see `messagebird.lookup-emulator.ts`.
  * Scenario (`control`): outage → 503 at once; otherwise latency, then an injected failure (`429`
  * and `503` carry `Retry-After` when `retryAfterSec` is set). Every request is recorded
  * (reference = `reference`); `acceptedSend` only once a 201 was fully written.
@@ -395,4 +397,6 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
     const first = message.recipients.items[0];
     return answer(reply, request, 200, JSON.stringify(message), { to: first === undefined ? undefined : `+${first.recipient}`, reference: message.reference ?? undefined });
   });
+
+  registerMessageBirdLookupEmulator(app, control, credentials.accessKey);
 }

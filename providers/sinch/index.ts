@@ -14,13 +14,20 @@ export { createSinchAdapter, sinchExpireAt } from './sinch.adapter.ts';
 export { registerSinchEmulator, SINCH_MAGIC_NUMBERS, SINCH_DLR_CODES } from './sinch.emulator.ts';
 export { verifySinchWebhook, parseSinchWebhook, mapSinchStatus } from './sinch.webhook.ts';
 export { classifySinchError, sinchDlrErrorTransient } from './sinch.errors.ts';
+export { createSinchLookup, normalizeSinchLookup, mapSinchLineType, SINCH_SWAP_PERIOD_SECONDS } from './sinch.lookup.ts';
+export type { SinchLookupPrices } from './sinch.lookup.ts';
+export { registerSinchLookupEmulator } from './sinch.lookup-emulator.ts';
+export type { SinchOAuthCredentials } from './sinch.lookup-emulator.ts';
 
-/** Sinch: SMS through the REST API (RCS through Conversation later). `apiToken` and the callback password are secrets. */
+/**
+ * Sinch: SMS through the REST API (RCS through Conversation later), plus Number Lookup when OAuth2
+ * project credentials are configured. `apiToken`, the callback password and `keySecret` are secrets.
+ */
 export const sinchProvider: ProviderModule<SinchConfig> = {
   id: 'sinch',
   channels: ['sms'],
   configSchema: sinchConfigSchema,
-  secretPaths: ['apiToken', 'callbackPassword'],
+  secretPaths: ['apiToken', 'callbackPassword', 'keySecret'],
   create: createSinchAdapter,
   emulator: (app, control) => registerSinchEmulator(app, control),
 };

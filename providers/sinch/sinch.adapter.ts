@@ -9,6 +9,7 @@ import { ProviderError } from '../errors.ts';
 import type { Channel, ProviderAdapter, ProviderDeps, SendRequest, SendResult } from '../provider.ts';
 import type { SinchConfig } from './sinch.config.ts';
 import { classifySinchError } from './sinch.errors.ts';
+import { createSinchLookup } from './sinch.lookup.ts';
 import { AbortSignalRequestPlugin, runSinchCall } from './sinch.request-plugin.ts';
 import { parseSinchWebhook, verifySinchWebhook } from './sinch.webhook.ts';
 
@@ -32,7 +33,8 @@ export function sinchExpireAt(validitySeconds: number, now: Date = new Date()): 
  * `AbortSignal` combining `deps.timeoutMs` with `SendRequest.signal` (the SDK has no timeout).
  * Each send asks for `per_recipient` delivery reports at our callback URL and carries our message
  * id as `client_reference` so a report can be matched before the send is recorded.
- * `send` rejects only with `ProviderError`.
+ * `send` rejects only with `ProviderError`. With OAuth2 project credentials in the config the
+ * adapter also has `lookup` (Number Lookup, `sinch.lookup.ts`); without them it has none.
  */
 export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): ProviderAdapter {
   const client = new SinchClient({
@@ -89,11 +91,14 @@ export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): Pro
     }
   }
 
-  return {
+  const adapter: ProviderAdapter = {
     id: 'sinch',
     channels: CHANNELS,
     send,
     verifyWebhook: (raw) => Promise.resolve(verifySinchWebhook(config, raw)),
     parseWebhook: (raw) => parseSinchWebhook(raw),
   };
+  const lookup = createSinchLookup(config, deps);
+  if (lookup !== undefined) adapter.lookup = lookup;
+  return adapter;
 }

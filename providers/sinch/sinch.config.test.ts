@@ -4,7 +4,19 @@ import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
 
 describe('sinchConfigSchema', () => {
   it('defaults the sender to the magic test number and the region to us', () => {
-    expect(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS })).toEqual({ ...SINCH_SANDBOX_CREDENTIALS, from: '+15005550006', region: 'us' });
+    expect(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS })).toEqual({
+      ...SINCH_SANDBOX_CREDENTIALS,
+      from: '+15005550006',
+      region: 'us',
+      lookupSimSwap: true,
+      lookupPricesUsd: { lineType: 0.005, simSwap: 0.03 },
+    });
+  });
+
+  it('leaves the OAuth2 lookup credentials optional', () => {
+    const { projectId: _p, keyId: _k, keySecret: _s, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
+    const parsed = sinchConfigSchema.parse(smsOnly);
+    expect(parsed.projectId).toBeUndefined();
   });
 
   it('keeps a sender and a region', () => {
@@ -19,6 +31,8 @@ describe('sinchConfigSchema', () => {
     ['an unknown region', { ...SINCH_SANDBOX_CREDENTIALS, region: 'mars' }],
     ['missing callback credentials', { servicePlanId: 'sp', apiToken: 't' }],
     ['an empty callback password', { ...SINCH_SANDBOX_CREDENTIALS, callbackPassword: '' }],
+    ['a project id without its access key', { ...SINCH_SANDBOX_CREDENTIALS, keyId: undefined, keySecret: undefined }],
+    ['a negative lookup price', { ...SINCH_SANDBOX_CREDENTIALS, lookupPricesUsd: { simSwap: -0.01 } }],
   ])('refuses %s', (_name, input) => {
     expect(sinchConfigSchema.safeParse(input).success).toBe(false);
   });
@@ -29,6 +43,9 @@ describe('sinchConfigSchema', () => {
       apiToken: 'sandbox-sinch-token',
       callbackUsername: 'sinch-callback',
       callbackPassword: 'sandbox-sinch-callback-secret',
+      projectId: 'sandbox-project',
+      keyId: 'sandbox-key-id',
+      keySecret: 'sandbox-key-secret',
     });
   });
 });

@@ -14,15 +14,37 @@ export const SINCH_SMS_REGIONS = ['us', 'eu', 'au', 'br', 'ca'] as const;
  * `from` defaults to the sandbox's magic sender; set a real number, short code or alphanumeric
  * sender in live mode. `callbackUsername`/`callbackPassword` are the HTTP Basic credentials Sinch
  * presents on `/webhooks/sinch` (set up through the Sinch account manager, reference §2.2).
+ *
+ * Number Lookup (`sinch.lookup.ts`) needs OAuth2 project credentials — `projectId`, `keyId`,
+ * `keySecret` (an access key of the Sinch project; reference §2.4) — which SMS does not use. They
+ * are optional: set all three to get `adapter.lookup`, or none to leave Sinch SMS-only.
+ * `lookupSimSwap` adds the SimSwap feature to LineType. Sinch bills each feature per lookup;
+ * `lookupPricesUsd` prices them (illustrative defaults: LineType 0.005 USD, SimSwap 0.03 USD —
+ * set your contract's), and a lookup costs the features that answered without an error.
  */
-export const sinchConfigSchema = z.object({
-  servicePlanId: z.string().min(1),
-  apiToken: z.string().min(1),
-  from: z.string().min(1).default('+15005550006'),
-  region: z.enum(SINCH_SMS_REGIONS).default('us'),
-  callbackUsername: z.string().min(1),
-  callbackPassword: z.string().min(1),
-});
+export const sinchConfigSchema = z
+  .object({
+    servicePlanId: z.string().min(1),
+    apiToken: z.string().min(1),
+    from: z.string().min(1).default('+15005550006'),
+    region: z.enum(SINCH_SMS_REGIONS).default('us'),
+    callbackUsername: z.string().min(1),
+    callbackPassword: z.string().min(1),
+    projectId: z.string().min(1).optional(),
+    keyId: z.string().min(1).optional(),
+    keySecret: z.string().min(1).optional(),
+    lookupSimSwap: z.boolean().default(true),
+    lookupPricesUsd: z
+      .object({
+        lineType: z.number().min(0).default(0.005),
+        simSwap: z.number().min(0).default(0.03),
+      })
+      .prefault({}),
+  })
+  .refine((c) => [c.projectId, c.keyId, c.keySecret].every((v) => v === undefined) || [c.projectId, c.keyId, c.keySecret].every((v) => v !== undefined), {
+    message: 'Number Lookup needs projectId, keyId and keySecret together (or none of them)',
+    path: ['projectId'],
+  });
 
 /** Validated Sinch configuration (defaults applied). */
 export type SinchConfig = z.output<typeof sinchConfigSchema>;

@@ -21,6 +21,8 @@ import { ulid } from 'ulid';
 import { MAGIC_NUMBERS } from '../provider.ts';
 import type { SandboxControl, SandboxLogEntry } from '../provider.ts';
 import type { SinchErrorBody } from './sinch.errors.ts';
+import { registerSinchLookupEmulator } from './sinch.lookup-emulator.ts';
+import type { SinchOAuthCredentials } from './sinch.lookup-emulator.ts';
 import { SINCH_SANDBOX_CREDENTIALS, SINCH_SANDBOX_FROM } from './sinch.sandbox.ts';
 
 /** How many batches `GET …/batches/:id` remembers (oldest dropped first). */
@@ -98,6 +100,8 @@ export interface SinchBatchReportJson {
 export interface SinchEmulatorOptions {
   /** Credentials the emulator accepts and presents on callbacks; the documented sandbox ones by default. */
   credentials?: { servicePlanId: string; apiToken: string; callbackUsername: string; callbackPassword: string };
+  /** OAuth2 project credentials the Number Lookup emulator accepts; the documented sandbox ones by default. */
+  oauth?: SinchOAuthCredentials;
 }
 
 /** Builds Sinch's `{code, text}` error body. */
@@ -147,6 +151,8 @@ function recipientsOf(body: Record<string, unknown> | undefined): string[] | und
  *   (code 0) or `Failed` (scenario `dlrErrorCode`, default 404), `per_recipient_final` only the
  *   final one, `summary`/`full` one batch report, `none` nothing.
  * - `GET /xms/v1/:servicePlanId/batches/:batchId` from a bounded in-memory store.
+ * - `POST /oauth2/token` and Number Lookup `POST /v2/projects/:projectId/lookups`: see
+ *   `sinch.lookup-emulator.ts`.
  * Callbacks are POSTed as JSON with HTTP Basic (the sandbox callback credentials).
  * Scenario (`control`): outage → 503 at once; otherwise latency, then an injected failure (`429`
  * and `503` carry `Retry-After` when `retryAfterSec` is set). Every request is recorded (reference
@@ -405,4 +411,6 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
     }
     return answer(reply, request, 200, JSON.stringify(batch), { to: batch.to[0] === undefined ? undefined : e164(batch.to[0]), reference: batch.client_reference });
   });
+
+  registerSinchLookupEmulator(app, control, options.oauth);
 }

@@ -13,6 +13,13 @@ export const SINCH_SANDBOX_CREDENTIALS = {
    */
   callbackUsername: 'sinch-callback',
   callbackPassword: 'sandbox-sinch-callback-secret',
+  /**
+   * OAuth2 project credentials for Number Lookup (reference §2.4, §2.6): the emulator's
+   * `POST /oauth2/token` takes `keyId:keySecret` as HTTP Basic and the lookup path carries the project.
+   */
+  projectId: 'sandbox-project',
+  keyId: 'sandbox-key-id',
+  keySecret: 'sandbox-key-secret',
 } as const;
 
 /** The sandbox's default sender: Twilio's magic "valid sender", reused so every emulator agrees. */

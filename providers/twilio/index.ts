@@ -2,7 +2,7 @@
  * The Twilio provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
  */
 import type { ProviderModule } from '../provider.ts';
-import { createTwilioAdapter } from './twilio.adapter.ts';
+import { TWILIO_CHANNELS, createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
 import type { TwilioConfig } from './twilio.config.ts';
 import { registerTwilioEmulator } from './twilio.emulator.ts';
@@ -10,15 +10,23 @@ import { registerTwilioEmulator } from './twilio.emulator.ts';
 export type { TwilioConfig } from './twilio.config.ts';
 export { twilioConfigSchema } from './twilio.config.ts';
 export { TWILIO_SANDBOX_CREDENTIALS, TWILIO_SANDBOX_FROM } from './twilio.sandbox.ts';
-export { createTwilioAdapter } from './twilio.adapter.ts';
+export { createTwilioAdapter, TWILIO_CHANNELS } from './twilio.adapter.ts';
 export { registerTwilioEmulator, TWILIO_MAGIC_NUMBERS } from './twilio.emulator.ts';
-export { verifyTwilioWebhook, parseTwilioWebhook } from './twilio.webhook.ts';
+export { TWILIO_VOICE_MAGIC_NUMBERS } from './twilio.voice-emulator.ts';
+export { verifyTwilioWebhook, parseTwilioWebhook, mapTwilioCallStatus, twilioCallStatusTransient } from './twilio.webhook.ts';
 export { classifyTwilioError, twilioDlrErrorTransient } from './twilio.errors.ts';
+export { normalizeTwilioLookup, mapTwilioLineType, TWILIO_LOOKUP_FIELDS } from './twilio.lookup.ts';
+export type { TwilioLookupPrices } from './twilio.lookup.ts';
+export { buildVoiceTwiml, readCodeFromTwiml, voicePromptFor, spokenDigits, VOICE_PROMPTS, TWILIO_CALL_EVENTS } from './twilio.voice.ts';
+export type { VoicePrompt } from './twilio.voice.ts';
 
-/** Twilio: SMS today (RCS through Messaging Services later). `authToken` is the only secret. */
+/**
+ * Twilio: SMS and voice OTP calls (RCS through Messaging Services later), plus Lookup v2.
+ * `authToken` is the only secret.
+ */
 export const twilioProvider: ProviderModule<TwilioConfig> = {
   id: 'twilio',
-  channels: ['sms'],
+  channels: TWILIO_CHANNELS,
   configSchema: twilioConfigSchema,
   secretPaths: ['authToken'],
   create: createTwilioAdapter,

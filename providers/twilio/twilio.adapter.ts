@@ -1,14 +1,17 @@
 /**
- * Twilio adapter: sends SMS through the official `twilio` SDK (reference §1.1) and exposes the
- * StatusCallback verification/parsing of `twilio.webhook.ts`.
+ * Twilio adapter: sends SMS through the official `twilio` SDK (reference §1.1), places voice OTP
+ * calls (`twilio.voice.ts`), looks numbers up with Lookup v2 (`twilio.lookup.ts`), and exposes the
+ * StatusCallback verification/parsing of `twilio.webhook.ts` (message and call callbacks alike).
  */
 import twilio from 'twilio';
 import { ProviderError } from '../errors.ts';
-import type { Channel, ProviderAdapter, ProviderDeps, SendRequest, SendResult } from '../provider.ts';
+import type { Channel, NumberInfo, ProviderAdapter, ProviderDeps, SendRequest, SendResult } from '../provider.ts';
 import type { TwilioConfig } from './twilio.config.ts';
 import { classifyTwilioError } from './twilio.errors.ts';
+import { createTwilioLookup } from './twilio.lookup.ts';
 import { BaseUrlRequestClient, runTwilioCall } from './twilio.request-client.ts';
 import type { TwilioCallContext } from './twilio.request-client.ts';
+import { createTwilioVoiceSender } from './twilio.voice.ts';
 import { mapTwilioStatus, parseTwilioWebhook, verifyTwilioWebhook } from './twilio.webhook.ts';
 
 /** Twilio's accepted `ValidityPeriod` range, in seconds. https://www.twilio.com/docs/messaging/api/message-resource */
@@ -16,7 +19,10 @@ export const TWILIO_VALIDITY_MIN_SECONDS = 1;
 /** Upper bound of Twilio's `ValidityPeriod` (10 h); longer OTP TTLs are clamped to it. */
 export const TWILIO_VALIDITY_MAX_SECONDS = 36_000;
 
-const CHANNELS: readonly Channel[] = ['sms'];
+/** SMS through Programmable Messaging, voice OTP calls through Programmable Voice. */
+export const TWILIO_CHANNELS: readonly Channel[] = ['sms', 'voice'];
+const CHANNELS = TWILIO_CHANNELS;
+const E164 = /^\+[1-9]\d{1,14}$/;
 
 /** Clamps our OTP-derived validity to what Twilio accepts (it rejects values outside the range). */
 export function clampTwilioValidity(seconds: number): number {
@@ -30,7 +36,9 @@ export function clampTwilioValidity(seconds: number): number {
  * rewrites every request to that origin; without it requests go to Twilio's own hosts. Either way
  * `autoRetry` is off (our router fails over instead of waiting), the timeout is `deps.timeoutMs`,
  * `SendRequest.signal` aborts the HTTP call, and a 429's `Retry-After` reaches the classifier.
- * `send` rejects only with `ProviderError`.
+ * `send` dispatches on `req.channel` (`sms` → Messages, `voice` → Calls with inline TwiML) and
+ * rejects only with `ProviderError`; so does `lookup` (Lookup v2; a non-E.164 input is
+ * `{valid:false}` without a request).
  */
 export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): ProviderAdapter {
   const httpClient = new BaseUrlRequestClient({ baseUrl: deps.baseUrl, timeoutMs: deps.timeoutMs });
@@ -40,6 +48,9 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
     autoRetry: false,
     timeout: deps.timeoutMs,
   });
+
+  const sendVoice = createTwilioVoiceSender(client, config);
+  const twilioLookup = createTwilioLookup(client, config);
 
   async function send(req: SendRequest): Promise<SendResult> {
     if (!CHANNELS.includes(req.channel)) {
@@ -52,6 +63,7 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
     if (req.signal?.aborted === true) {
       throw new ProviderError('twilio: send aborted before the request was made', { kind: 'retryable', provider: 'twilio' });
     }
+    if (req.channel === 'voice') return sendVoice(req);
     const ctx: TwilioCallContext = {};
     if (req.signal !== undefined) ctx.signal = req.signal;
     try {
@@ -85,6 +97,7 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
     id: 'twilio',
     channels: CHANNELS,
     send,
+    lookup: (e164: string): Promise<NumberInfo> => (E164.test(e164) ? twilioLookup(e164) : Promise.resolve({ valid: false, lineType: 'unknown' })),
     verifyWebhook: (raw) => Promise.resolve(verifyTwilioWebhook(config.authToken, raw)),
     parseWebhook: (raw) => parseTwilioWebhook(raw),
   };

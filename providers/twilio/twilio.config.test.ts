@@ -3,8 +3,20 @@ import { twilioConfigSchema } from './twilio.config.ts';
 import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
 
 describe('twilioConfigSchema', () => {
-  it('defaults From to the magic test sender', () => {
-    expect(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS })).toEqual({ ...TWILIO_SANDBOX_CREDENTIALS, from: '+15005550006' });
+  it('defaults From to the magic test sender, a 30 s ring and the illustrative lookup prices', () => {
+    expect(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS })).toEqual({
+      ...TWILIO_SANDBOX_CREDENTIALS,
+      from: '+15005550006',
+      voiceRingTimeoutSeconds: 30,
+      lookupSimSwap: true,
+      lookupPricesUsd: { lineTypeIntelligence: 0.008, simSwap: 0.04 },
+    });
+  });
+
+  it('keeps a voice caller ID and partial lookup prices', () => {
+    const parsed = twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, voiceFrom: '+15017122661', lookupPricesUsd: { simSwap: 0.1 } });
+    expect(parsed.voiceFrom).toBe('+15017122661');
+    expect(parsed.lookupPricesUsd).toEqual({ lineTypeIntelligence: 0.008, simSwap: 0.1 });
   });
 
   it('keeps a Messaging Service SID', () => {
@@ -16,6 +28,9 @@ describe('twilioConfigSchema', () => {
     ['an account SID without AC', { accountSid: 'SK123', authToken: 't' }],
     ['an empty auth token', { accountSid: TWILIO_SANDBOX_CREDENTIALS.accountSid, authToken: '' }],
     ['a Messaging Service SID without MG', { ...TWILIO_SANDBOX_CREDENTIALS, messagingServiceSid: 'XX1' }],
+    ['an alphanumeric voice caller ID', { ...TWILIO_SANDBOX_CREDENTIALS, voiceFrom: 'Switchboard' }],
+    ['a ring timeout under 5 s', { ...TWILIO_SANDBOX_CREDENTIALS, voiceRingTimeoutSeconds: 1 }],
+    ['a negative lookup price', { ...TWILIO_SANDBOX_CREDENTIALS, lookupPricesUsd: { lineTypeIntelligence: -1 } }],
   ])('refuses %s', (_name, input) => {
     expect(twilioConfigSchema.safeParse(input).success).toBe(false);
   });

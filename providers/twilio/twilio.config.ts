@@ -10,12 +10,36 @@ import { z } from 'zod';
  * first send. `from` defaults to Twilio's magic test sender `+15005550006`, which the sandbox
  * accepts. With `messagingServiceSid` set, sends go through the Messaging Service (sender pool,
  * RCS fallback) instead of `from`.
+ *
+ * Voice OTP calls (`twilio.voice.ts`) use `voiceFrom`, else `from`: a caller ID must be a
+ * voice-capable Twilio number or a verified caller ID, never a Messaging Service or an
+ * alphanumeric sender, so set `voiceFrom` in live mode when `from` is not a phone number.
+ * `voiceRingTimeoutSeconds` is how long the phone rings before Twilio gives up (`no-answer`);
+ * Twilio's default is 60 s, but an OTP call that rings for a minute usually reaches voicemail.
+ *
+ * Lookups (`twilio.lookup.ts`) ask Lookup v2 for Line Type Intelligence, plus SIM Swap unless
+ * `lookupSimSwap` is false (SIM Swap needs carrier approval per country and costs more). Twilio
+ * bills each package per request, so `lookupPricesUsd` prices them: the defaults are illustrative
+ * list prices (LTI 0.008 USD, SIM Swap 0.04 USD, https://www.twilio.com/en-us/user-authentication-identity/pricing/lookup);
+ * set your contract's. A lookup costs the sum of the packages that answered.
  */
 export const twilioConfigSchema = z.object({
   accountSid: z.string().startsWith('AC', { message: 'a Twilio Account SID starts with "AC"' }),
   authToken: z.string().min(1),
   from: z.string().min(1).default('+15005550006'),
   messagingServiceSid: z.string().startsWith('MG', { message: 'a Messaging Service SID starts with "MG"' }).optional(),
+  voiceFrom: z
+    .string()
+    .regex(/^\+[1-9]\d{1,14}$/, { message: 'a caller ID is an E.164 phone number' })
+    .optional(),
+  voiceRingTimeoutSeconds: z.number().int().min(5).max(600).default(30),
+  lookupSimSwap: z.boolean().default(true),
+  lookupPricesUsd: z
+    .object({
+      lineTypeIntelligence: z.number().min(0).default(0.008),
+      simSwap: z.number().min(0).default(0.04),
+    })
+    .prefault({}),
 });
 
 /** Validated Twilio configuration (defaults applied). */

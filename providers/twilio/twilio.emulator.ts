@@ -1,26 +1,29 @@
 /**
- * The sandbox side of Twilio: a small emulator of the Programmable Messaging REST API that speaks
- * Twilio's real dialect (paths, HTTP Basic, form bodies, legacy error bodies, snake_case JSON,
- * signed form-encoded StatusCallbacks), so the official SDK and our webhook verification run for
- * real against it (DESIGN §8, reference §1).
+ * The sandbox side of Twilio: a small emulator of the Programmable Messaging REST API — plus
+ * Programmable Voice calls (`twilio.voice-emulator.ts`) and Lookup v2 (`twilio.lookup-emulator.ts`)
+ * — that speaks Twilio's real dialect (paths, HTTP Basic, form bodies, legacy error bodies,
+ * snake_case JSON, signed form-encoded StatusCallbacks), so the official SDK and our webhook
+ * verification run for real against it (DESIGN §8, reference §1). The parts share
+ * `twilio.emulator-kit.ts`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { STATUS_CODES } from 'node:http';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import twilio from 'twilio';
+import type { FastifyInstance } from 'fastify';
 import { ensureFormBodyParser, formField } from '../form-body.ts';
 import type { FormFields } from '../form-body.ts';
 import { MAGIC_NUMBERS } from '../provider.ts';
-import type { SandboxControl, SandboxLogEntry } from '../provider.ts';
+import type { SandboxControl } from '../provider.ts';
+import { TWILIO_API_VERSION, createTwilioEmulatorKit, isFormFields, referenceOf, rfc2822, twilioErrorBody } from './twilio.emulator-kit.ts';
+import type { TwilioErrorBody } from './twilio.emulator-kit.ts';
+import { registerTwilioLookupEmulator } from './twilio.lookup-emulator.ts';
 import { TWILIO_SANDBOX_CREDENTIALS, TWILIO_SANDBOX_FROM } from './twilio.sandbox.ts';
+import { registerTwilioVoiceEmulator } from './twilio.voice-emulator.ts';
 
-const API_VERSION = '2010-04-01';
+export type { TwilioErrorBody } from './twilio.emulator-kit.ts';
+export { rfc2822, twilioErrorBody } from './twilio.emulator-kit.ts';
+
+const API_VERSION = TWILIO_API_VERSION;
 /** How many sent messages `GET …/Messages/:sid.json` remembers (oldest dropped first). */
 const MAX_STORED_MESSAGES = 10_000;
-/** A failed callback is retried this many times, after these delays (Twilio retries too, briefly). */
-const CALLBACK_RETRY_DELAYS_MS = [500, 2_000] as const;
-/** Twilio gives a webhook 15 s; we give up sooner so a dead receiver does not pile up sockets. */
-const CALLBACK_TIMEOUT_MS = 10_000;
 
 /** Twilio's magic test numbers beyond the three every SMS emulator shares (reference §1.7). */
 export const TWILIO_MAGIC_NUMBERS = {
@@ -32,14 +35,6 @@ export const TWILIO_MAGIC_NUMBERS = {
   /** `From` → 21606, not an SMS-capable number of this account. */
   fromNotOwned: '+15005550007',
 } as const;
-
-/** Twilio's legacy error body (reference §1.2): what the SDK turns into `RestException`. */
-export interface TwilioErrorBody {
-  code: number;
-  message: string;
-  more_info: string;
-  status: number;
-}
 
 /** The snake_case Message resource as Twilio serialises it (reference §1.1). */
 export interface TwilioMessageJson {
@@ -70,23 +65,6 @@ export interface TwilioEmulatorOptions {
   credentials?: { accountSid: string; authToken: string };
 }
 
-/** Builds Twilio's legacy error body. */
-export function twilioErrorBody(status: number, code: number, message: string): TwilioErrorBody {
-  return { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status };
-}
-
-/** Twilio's error for an injected/outage status: 401 → 20003, otherwise `20000 + status` (20429, 20500, 20503…). */
-function injectedErrorBody(status: number): TwilioErrorBody {
-  if (status === 401) return twilioErrorBody(401, 20003, 'Authenticate');
-  if (status === 429) return twilioErrorBody(429, 20429, 'Too Many Requests');
-  return twilioErrorBody(status, 20000 + status, STATUS_CODES[status] ?? 'Error');
-}
-
-/** RFC 2822 date as Twilio writes it (`Thu, 24 Aug 2023 05:01:45 +0000`). */
-export function rfc2822(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, '+0000');
-}
-
 /** GSM 03.38 default alphabet (one septet each). */
 const GSM_BASIC = new Set(
   '@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !"#¤%&\'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà',
@@ -114,28 +92,6 @@ export function countSegments(body: string): number {
   return units <= 70 ? 1 : Math.ceil(units / 67);
 }
 
-/** Reads our message id (`sb`) from a StatusCallback URL, if any. */
-function referenceOf(statusCallback: string | undefined): string | undefined {
-  if (statusCallback === undefined) return undefined;
-  try {
-    return new URL(statusCallback).searchParams.get('sb') ?? undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function isFormFields(body: unknown): body is FormFields {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body);
-}
-
-function basicCredentials(header: string | undefined): { user: string; pass: string } | undefined {
-  if (header === undefined || !header.startsWith('Basic ')) return undefined;
-  const decoded = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return undefined;
-  return { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
-}
-
 /**
  * Registers the Twilio emulator on a Fastify instance:
  * - `POST /2010-04-01/Accounts/:sid/Messages.json` → 201 Message JSON, or Twilio's own errors
@@ -144,6 +100,8 @@ function basicCredentials(header: string | undefined): { user: string; pass: str
  *   21211, landline → 21614), then signed status callbacks `sent` → `delivered`/`undelivered`
  *   per the scenario (never one for the initial `queued`, as Twilio).
  * - `GET /2010-04-01/Accounts/:sid/Messages/:msid.json` from a bounded in-memory store.
+ * - Voice calls (`POST …/Calls.json`, `GET …/Calls/:sid.json`): see `twilio.voice-emulator.ts`.
+ * - Lookup v2 (`GET /v2/PhoneNumbers/:number`): see `twilio.lookup-emulator.ts`.
  * Scenario (`control`): outage → 503 at once; otherwise latency, then an injected failure
  * (`429` carries `Retry-After` when `retryAfterSec` is set). Every request is recorded;
  * `acceptedSend` only once a 201 was fully written.
@@ -153,80 +111,14 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
   const messages = new Map<string, TwilioMessageJson>();
   ensureFormBodyParser(app);
 
-  /** Records the request once its response is over; `accepted` only if a 201 was fully written. */
-  function recordWhenDone(reply: FastifyReply, entry: Omit<SandboxLogEntry, 'at'>): void {
-    let settled = false;
-    const settle = (written: boolean): void => {
-      if (settled) return;
-      settled = true;
-      control.record(entry, { acceptedSend: written && entry.status === 201 });
-    };
-    reply.raw.once('finish', () => settle(true));
-    reply.raw.once('close', () => settle(reply.raw.writableFinished));
-  }
-
-  function answer(
-    reply: FastifyReply,
-    request: FastifyRequest,
-    status: number,
-    body: unknown,
-    log: { to?: string | undefined; reference?: string | undefined; body?: string | undefined },
-    headers: Record<string, string> = {},
-  ): FastifyReply {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'twilio', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
-    if (log.to !== undefined) entry.to = log.to;
-    if (log.reference !== undefined) entry.reference = log.reference;
-    if (log.body !== undefined && status === 201) entry.body = log.body;
-    recordWhenDone(reply, entry);
-    return reply.code(status).headers(headers).type('application/json').send(body);
-  }
-
-  function failure(status: number): { body: TwilioErrorBody; headers: Record<string, string> } {
-    const scenario = control.scenario('twilio');
-    const headers: Record<string, string> = {};
-    if ((status === 429 || status === 503) && scenario.retryAfterSec !== undefined) headers['retry-after'] = String(scenario.retryAfterSec);
-    if (status === 401) headers['www-authenticate'] = 'Basic realm="Twilio API"';
-    return { body: injectedErrorBody(status), headers };
-  }
-
-  function authorized(request: FastifyRequest, sid: string): boolean {
-    const creds = basicCredentials(request.headers.authorization);
-    return creds !== undefined && creds.user === credentials.accountSid && creds.pass === credentials.authToken && sid === credentials.accountSid;
-  }
+  const kit = createTwilioEmulatorKit(control, credentials);
+  const { answer, failure, authorized } = kit;
 
   function store(message: TwilioMessageJson): void {
     messages.set(message.sid, message);
     if (messages.size > MAX_STORED_MESSAGES) {
       const oldest = messages.keys().next();
       if (oldest.done !== true) messages.delete(oldest.value);
-    }
-  }
-
-  /** Posts one signed status callback, retrying a failed one briefly; counts each try. */
-  async function postCallback(url: string, params: Record<string, string>, idempotencyToken: string, retry: number): Promise<void> {
-    let ok = false;
-    try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: {
-          'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
-          'x-twilio-signature': twilio.getExpectedTwilioSignature(credentials.authToken, url, params),
-          'i-twilio-idempotency-token': idempotencyToken,
-          'user-agent': 'TwilioProxy/1.1',
-        },
-        body: new URLSearchParams(params).toString(),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
-      });
-      ok = res.status >= 200 && res.status < 300;
-      await res.arrayBuffer().catch(() => undefined);
-    } catch {
-      ok = false;
-    }
-    control.callbackResult('twilio', ok);
-    const delay = CALLBACK_RETRY_DELAYS_MS[retry];
-    if (!ok && delay !== undefined) {
-      control.schedule(delay, () => postCallback(url, params, idempotencyToken, retry + 1));
     }
   }
 
@@ -254,7 +146,7 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
       if (message?.messaging_service_sid != null) params['MessagingServiceSid'] = message.messaging_service_sid;
       if (errorCode !== undefined) params['ErrorCode'] = errorCode;
       if (status !== 'sent') params['RawDlrDoneDate'] = rawDlrDoneDate(now);
-      await postCallback(callbackUrl, params, randomUUID(), 0);
+      await kit.postCallback(callbackUrl, params, randomUUID());
     };
   }
 
@@ -377,6 +269,9 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     }
     return answer(reply, request, 200, JSON.stringify(message), { to: message.to });
   });
+
+  registerTwilioVoiceEmulator(app, kit);
+  registerTwilioLookupEmulator(app, kit);
 }
 
 /** `RawDlrDoneDate`: `YYMMDDhhmm` in UTC (Twilio passes the carrier's, without a timezone). */

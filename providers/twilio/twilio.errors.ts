@@ -43,6 +43,13 @@ const CODE_RULES: ReadonlyMap<number, CodeRule> = new Map<number, CodeRule>([
   // Credentials.
   [20003, { kind: 'auth', why: 'authentication failed' }],
   [20005, { kind: 'auth', why: 'account not active' }],
+  // Voice calls (https://www.twilio.com/docs/api/errors): the test-credential magic numbers of
+  // Calls.json answer with these instead of the SMS codes.
+  [21217, { kind: 'permanent', scope: 'recipient', why: "the called number is not a valid phone number" }],
+  [21214, { kind: 'permanent', scope: 'provider', why: "'To' cannot be routed by this Twilio account" }],
+  [21215, { kind: 'permanent', scope: 'provider', why: 'geo permission for calling this number is off' }],
+  [21216, { kind: 'permanent', scope: 'provider', why: 'this number is blocked for calls from this account' }],
+  [21210, { kind: 'permanent', scope: 'provider', why: "caller ID 'From' is not verified for this account" }],
   // Throttling.
   [20429, { kind: 'rate_limited', why: 'too many requests' }],
 ]);

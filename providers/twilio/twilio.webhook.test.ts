@@ -2,7 +2,7 @@ import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import type { CarrierStatus, WebhookRequest } from '../provider.ts';
 import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
-import { mapTwilioStatus, parseTwilioWebhook, verifyTwilioWebhook } from './twilio.webhook.ts';
+import { mapTwilioCallStatus, mapTwilioStatus, parseTwilioWebhook, verifyTwilioWebhook } from './twilio.webhook.ts';
 
 const TOKEN = TWILIO_SANDBOX_CREDENTIALS.authToken;
 const URL_WITH_REF = 'http://127.0.0.1:3000/webhooks/twilio?sb=msg_01HZX5V4J8Q2W3E4R5T6Y7U8I9';
@@ -183,5 +183,98 @@ describe('parseTwilioWebhook', () => {
     const raw: WebhookRequest = { method: 'POST', publicUrl: '::', headers: {}, query: {}, rawBody: Buffer.from([0xff, 0xfe, 0x25, 0x25, 0x3d]) };
     expect(() => parseTwilioWebhook(raw)).not.toThrow();
     expect(parseTwilioWebhook(raw)).toEqual([]);
+  });
+});
+
+describe('parseTwilioWebhook on voice call status callbacks', () => {
+  const CALL_SID = 'CA5ef8732a3c49700934481addd5ce1659';
+
+  function callParams(overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+      AccountSid: TWILIO_SANDBOX_CREDENTIALS.accountSid,
+      ApiVersion: '2010-04-01',
+      CallSid: CALL_SID,
+      CallStatus: 'completed',
+      CallbackSource: 'call-progress-events',
+      Called: '+14155550100',
+      Caller: '+15005550006',
+      Direction: 'outbound-api',
+      From: '+15005550006',
+      SequenceNumber: '3',
+      Timestamp: 'Thu, 06 Jun 2024 09:22:31 +0000',
+      To: '+14155550100',
+      CallDuration: '12',
+      ...overrides,
+    };
+  }
+
+  const mapping: [string, CarrierStatus][] = [
+    ['queued', 'queued'],
+    ['initiated', 'queued'],
+    ['ringing', 'queued'],
+    ['in-progress', 'sent'],
+    ['completed', 'delivered'],
+    ['busy', 'undelivered'],
+    ['no-answer', 'undelivered'],
+    ['failed', 'undelivered'],
+    ['canceled', 'undelivered'],
+    ['answered-by-robot', 'unknown'],
+  ];
+
+  it.each(mapping)('maps CallStatus %j to %s', (rawStatus, status) => {
+    const events = parseTwilioWebhook(signedRequest(callParams({ CallStatus: rawStatus })));
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ provider: 'twilio', providerMessageId: CALL_SID, status, rawStatus });
+  });
+
+  it('verifies a call callback signed exactly like a message callback', () => {
+    expect(verifyTwilioWebhook(TOKEN, signedRequest(callParams()))).toBe(true);
+    const raw = signedRequest(callParams());
+    raw.rawBody = Buffer.from(new URLSearchParams(callParams({ CallStatus: 'busy' })).toString());
+    expect(verifyTwilioWebhook(TOKEN, raw)).toBe(false);
+  });
+
+  it('takes the call SID, our message id and the callback Timestamp', () => {
+    const [event] = parseTwilioWebhook(signedRequest(callParams()), new Date('2030-01-01T00:00:00Z'));
+    expect(event).toEqual({
+      provider: 'twilio',
+      providerMessageId: CALL_SID,
+      messageId: 'msg_01HZX5V4J8Q2W3E4R5T6Y7U8I9',
+      status: 'delivered',
+      rawStatus: 'completed',
+      occurredAt: new Date('2024-06-06T09:22:31Z'),
+    });
+  });
+
+  it('falls back to the receive time without a usable Timestamp', () => {
+    const now = new Date('2024-06-06T10:00:00Z');
+    const [event] = parseTwilioWebhook(signedRequest(callParams({ Timestamp: 'yesterday-ish' })), now);
+    expect(event?.occurredAt).toEqual(now);
+  });
+
+  it.each([
+    ['busy', true],
+    ['no-answer', true],
+    ['failed', false],
+    ['canceled', false],
+  ])('marks an unanswered %s call transient: %s', (rawStatus, transient) => {
+    const [event] = parseTwilioWebhook(signedRequest(callParams({ CallStatus: rawStatus, CallDuration: '0' })));
+    expect(event?.transient).toBe(transient);
+  });
+
+  it('carries an ErrorCode when Twilio sends one', () => {
+    const [event] = parseTwilioWebhook(signedRequest(callParams({ CallStatus: 'failed', ErrorCode: '32009' })));
+    expect(event).toMatchObject({ status: 'undelivered', errorCode: '32009' });
+  });
+
+  it('returns nothing for a CallSid without a CallStatus', () => {
+    const params = callParams();
+    delete params['CallStatus'];
+    expect(parseTwilioWebhook(signedRequest(params))).toEqual([]);
+  });
+
+  it('does not treat Object.prototype names as call statuses', () => {
+    expect(mapTwilioCallStatus('constructor')).toBe('unknown');
+    expect(mapTwilioCallStatus('__proto__')).toBe('unknown');
   });
 });

@@ -54,6 +54,63 @@ export function mapTwilioStatus(status: string): CarrierStatus | null {
   return mapped === undefined ? 'unknown' : mapped;
 }
 
+/**
+ * Twilio `CallStatus` → attempt status (CONTRACTS §2: a voice attempt is `delivered` on call
+ * `completed`; `busy | no-answer | failed | canceled` → `undelivered`). A call that is queued,
+ * initiated or ringing has not reached anyone yet (`queued`); `in-progress` means answered and
+ * speaking (`sent`). https://www.twilio.com/docs/voice/api/call-resource#call-status-values
+ */
+const CALL_STATUS_MAP: Readonly<Record<string, CarrierStatus>> = {
+  queued: 'queued',
+  initiated: 'queued',
+  ringing: 'queued',
+  'in-progress': 'sent',
+  completed: 'delivered',
+  busy: 'undelivered',
+  'no-answer': 'undelivered',
+  failed: 'undelivered',
+  canceled: 'undelivered',
+};
+
+/** Normalises a Twilio `CallStatus`; `unknown` for anything new. */
+export function mapTwilioCallStatus(status: string): CarrierStatus {
+  return Object.hasOwn(CALL_STATUS_MAP, status) ? (CALL_STATUS_MAP[status] ?? 'unknown') : 'unknown';
+}
+
+/**
+ * Call outcomes worth one more try elsewhere (DESIGN §6): the person was there but did not pick
+ * up, or the line was busy. A `failed` call (unroutable, invalid) or a `canceled` one is not.
+ */
+export function twilioCallStatusTransient(status: string): boolean {
+  return status === 'busy' || status === 'no-answer';
+}
+
+/** `Timestamp` of a call status callback (RFC 2822, UTC); undefined when absent or unparsable. */
+function callTimestamp(fields: FormFields): Date | undefined {
+  const value = formField(fields, 'Timestamp');
+  if (value === undefined || value === '') return undefined;
+  const at = new Date(value);
+  return Number.isNaN(at.getTime()) ? undefined : at;
+}
+
+/** Maps a voice call status callback (`CallSid` + `CallStatus`) to at most one event. */
+function parseCallStatus(raw: WebhookRequest, fields: FormFields, sid: string, now: Date): DeliveryEvent[] {
+  const rawStatus = formField(fields, 'CallStatus') ?? '';
+  const event: DeliveryEvent = {
+    provider: 'twilio',
+    providerMessageId: sid,
+    status: mapTwilioCallStatus(rawStatus),
+    rawStatus,
+    occurredAt: callTimestamp(fields) ?? now,
+  };
+  const messageId = messageIdOf(raw);
+  if (messageId !== undefined) event.messageId = messageId;
+  const errorCode = formField(fields, 'ErrorCode');
+  if (errorCode !== undefined && errorCode !== '' && errorCode !== '0') event.errorCode = errorCode;
+  if (event.status === 'undelivered') event.transient = twilioCallStatusTransient(rawStatus);
+  return [event];
+}
+
 /** Our message id: Twilio echoes it only inside the StatusCallback URL we gave it (`?sb=`). */
 function messageIdOf(raw: WebhookRequest): string | undefined {
   const fromQuery = raw.query['sb'];
@@ -68,14 +125,23 @@ function messageIdOf(raw: WebhookRequest): string | undefined {
 
 /**
  * Maps one (already verified) status callback to at most one event. Pure and total: a callback
- * without `MessageSid`, an inbound message or an unparsable body yields `[]`; an unknown status
- * yields `unknown`. `occurredAt` is the receive time: `RawDlrDoneDate` has no timezone.
+ * without `MessageSid`/`CallSid`, an inbound message or an unparsable body yields `[]`; an
+ * unknown status yields `unknown`.
+ * - Message callbacks (`MessageSid`, `MessageStatus`): `occurredAt` is the receive time, because
+ *   `RawDlrDoneDate` has no timezone.
+ * - Voice call callbacks (`CallSid`, `CallStatus`): mapped per {@link mapTwilioCallStatus}; the
+ *   call SID is the provider message id; `occurredAt` is the callback's `Timestamp`; `busy` and
+ *   `no-answer` are `transient`.
  */
 export function parseTwilioWebhook(raw: WebhookRequest, now: Date = new Date()): DeliveryEvent[] {
   try {
     const fields = parseFormBody(raw.rawBody.toString('utf8'));
     const sid = formField(fields, 'MessageSid') ?? formField(fields, 'SmsSid');
-    if (sid === undefined || sid === '') return [];
+    if (sid === undefined || sid === '') {
+      const callSid = formField(fields, 'CallSid');
+      if (callSid === undefined || callSid === '' || formField(fields, 'CallStatus') === undefined) return [];
+      return parseCallStatus(raw, fields, callSid, now);
+    }
     const rawStatus = formField(fields, 'MessageStatus') ?? formField(fields, 'SmsStatus') ?? '';
     const status = mapTwilioStatus(rawStatus);
     if (status === null) return [];

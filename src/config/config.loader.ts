@@ -148,6 +148,9 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['SWITCHBOARD_SINCH_API_TOKEN', 'providers.sinch.apiToken'],
   ['SWITCHBOARD_SINCH_CALLBACK_USERNAME', 'providers.sinch.callbackUsername'],
   ['SWITCHBOARD_SINCH_CALLBACK_PASSWORD', 'providers.sinch.callbackPassword'],
+  ['SWITCHBOARD_SINCH_PROJECT_ID', 'providers.sinch.projectId'],
+  ['SWITCHBOARD_SINCH_KEY_ID', 'providers.sinch.keyId'],
+  ['SWITCHBOARD_SINCH_KEY_SECRET', 'providers.sinch.keySecret'],
   ['SWITCHBOARD_MESSAGEBIRD_ACCESS_KEY', 'providers.messagebird.accessKey'],
   ['SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY', 'providers.messagebird.signingKey'],
   ['SWITCHBOARD_FCM_SERVICE_ACCOUNT', 'providers.fcm.serviceAccount'],
@@ -158,7 +161,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
 /** Loads and validates the configuration; throws `ConfigError` listing every problem. */
 export function loadConfig(opts: LoadConfigOptions = {}): Config {
   const env = opts.env ?? process.env;
-  const dir = opts.configDir ?? DEFAULT_CONFIG_DIR;
+  // SWITCHBOARD_CONFIG_DIR: another folder of the same YAML files (tests give spawned roles their own).
+  const dir = opts.configDir ?? (env['SWITCHBOARD_CONFIG_DIR'] || DEFAULT_CONFIG_DIR);
   const problems: string[] = [];
 
   const explicitMode = env['SWITCHBOARD_MODE'];

@@ -97,6 +97,8 @@ export const twilioSettingsSchema = z.object({
   authToken: z.string().optional(),
   from: z.string().default('+15005550006'),
   messagingServiceSid: z.string().optional(),
+  /** Caller ID for voice OTPs (E.164); `from` when unset. */
+  voiceFrom: z.string().optional(),
 });
 
 export const sinchSettingsSchema = z.object({
@@ -108,6 +110,10 @@ export const sinchSettingsSchema = z.object({
   /** HTTP Basic credentials Sinch presents on `/webhooks/sinch` (set up with Sinch). */
   callbackUsername: z.string().optional(),
   callbackPassword: z.string().optional(),
+  /** OAuth2 credentials (Number Lookup, Conversation/RCS): all three or none. */
+  projectId: z.string().optional(),
+  keyId: z.string().optional(),
+  keySecret: z.string().optional(),
 });
 
 export const fcmSettingsSchema = z.object({
@@ -199,7 +205,8 @@ export const configSchema = z.object({
       simSwapWindowSeconds: z.number().int().min(60).default(7 * 86_400),
       /** Price book of one lookup (USD) when the provider reports none; illustrative. */
       costUsd: z.number().min(0).default(0.008),
-      timeoutMs: ms.default(2_000),
+      /** Above MessageBird's HLR poll budget (1.5 s) plus a round trip, so a slow HLR ends "unknown", not "error". */
+      timeoutMs: ms.default(3_000),
     })
     .prefault({}),
   health: z

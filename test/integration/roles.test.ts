@@ -85,7 +85,7 @@ describe('roles in separate processes', () => {
     expect(split).toEqual(together);
     expect(split).toEqual({
       status: 'delivered',
-      timeline: ['accepted', 'attempt', 'carrier_accepted', 'callback:sent', 'callback:delivered'],
+      timeline: ['accepted', 'lookup', 'attempt', 'carrier_accepted', 'callback:sent', 'callback:delivered'],
       events: ['message.accepted', 'message.queued', 'message.sent', 'message.delivered'],
       attempts: 1,
     });

@@ -47,8 +47,8 @@ function record(to: string, createdMs = Date.now()): MessageRecord {
 
 async function sends(to: string): Promise<number> {
   const res = await gw.sandbox(`/_sandbox/log?provider=twilio&to=${encodeURIComponent(to)}`);
-  const body = (await res.json()) as { items?: unknown[] } | unknown[];
-  return (Array.isArray(body) ? body : (body.items ?? [])).length;
+  const body = (await res.json()) as { items?: Array<{ path?: string }> } | Array<{ path?: string }>;
+  return (Array.isArray(body) ? body : (body.items ?? [])).filter((e) => e.path?.endsWith('/Messages.json')).length;
 }
 
 describe('recovery after a crash', () => {

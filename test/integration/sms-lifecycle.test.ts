@@ -7,6 +7,7 @@ interface TimelineItem {
   detail?: string;
 }
 interface LogEntry {
+  path?: string;
   to?: string;
   reference?: string;
   status: number;
@@ -29,10 +30,11 @@ async function send(body: unknown, headers: Record<string, string> = {}): Promis
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 
+/** Message sends only (they carry our reference); number lookups to the same number are logged too. */
 async function sandboxLog(to: string): Promise<LogEntry[]> {
   const res = await gw.sandbox(`/_sandbox/log?provider=twilio&to=${encodeURIComponent(to)}`);
   const body = (await res.json()) as { items?: LogEntry[] } | LogEntry[];
-  return Array.isArray(body) ? body : (body.items ?? []);
+  return (Array.isArray(body) ? body : (body.items ?? [])).filter((e) => e.path?.endsWith('/Messages.json'));
 }
 
 describe('an SMS through Twilio and the carrier sandbox', () => {
