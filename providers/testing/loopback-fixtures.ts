@@ -2,7 +2,7 @@
  * Carrier-agnostic test fixtures: an emulator on a random loopback port with a fake sandbox
  * control, a callback receiver that keeps raw requests (to check signatures over the exact bytes,
  * whatever the method: Twilio and Sinch POST, MessageBird GETs), and a closed port. Real HTTP
- * only — SDKs are never mocked. (Same shapes as `twilio/twilio.fixtures.ts`, which predates this.)
+ * only — SDKs are never mocked.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
