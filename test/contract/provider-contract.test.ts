@@ -544,11 +544,14 @@ describe('provider contract', () => {
         expect(await lookup(e164)).toMatchObject({ valid: true, lineType: abilities.landline });
       });
 
-      it('answers valid:false, without a cost, for invalid numbers (table and magic number)', async () => {
+      it('answers valid:false, without a cost, for a number the table marks invalid', async () => {
         const e164 = fresh();
         sandbox.control.putNumber(e164, { valid: false });
         expect(await lookup(e164)).toEqual({ valid: false, lineType: 'unknown' });
-        expect(await lookup(MAGIC_NUMBERS.invalid)).toEqual({ valid: false, lineType: 'unknown' });
+      });
+
+      it('answers the SMS magic numbers from the table like any unset number (CONTRACTS §6)', async () => {
+        expect(await lookup(MAGIC_NUMBERS.invalid)).toMatchObject({ valid: true });
       });
 
       it(abilities.simSwap ? 'reports a SIM swapped an hour ago as recent (within 4 h)' : 'reports no SIM swap data (the carrier has none)', async () => {
