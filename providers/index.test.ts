@@ -9,27 +9,39 @@ import {
   isUnregisteredToken,
   messagebirdProvider,
   providerModules,
+  RBM_SANDBOX_CREDENTIALS,
+  rbmProvider,
   sinchProvider,
   twilioProvider,
 } from './index.ts';
 
 describe('provider registry', () => {
-  it('lists Twilio, Sinch, MessageBird and FCM under their ids', () => {
-    expect(providerModules).toEqual({ twilio: twilioProvider, sinch: sinchProvider, messagebird: messagebirdProvider, fcm: fcmProvider });
+  it('lists Twilio, Sinch, MessageBird, FCM and RBM under their ids', () => {
+    expect(providerModules).toEqual({ twilio: twilioProvider, sinch: sinchProvider, messagebird: messagebirdProvider, fcm: fcmProvider, rbm: rbmProvider });
     for (const [id, module] of Object.entries(providerModules)) expect(module.id).toBe(id);
   });
 
   it('names every secret of each config', () => {
     expect(twilioProvider.secretPaths).toEqual(['authToken']);
-    expect(sinchProvider.secretPaths).toEqual(['apiToken', 'callbackPassword', 'keySecret']);
+    expect(sinchProvider.secretPaths).toEqual(['apiToken', 'callbackPassword', 'keySecret', 'conversationWebhookSecret']);
     expect(messagebirdProvider.secretPaths).toEqual(['accessKey', 'signingKey']);
     expect(fcmProvider.secretPaths).toEqual(['serviceAccount']);
+    expect(rbmProvider.secretPaths).toEqual(['serviceAccount']);
   });
 
   it('offers SMS through every SMS carrier and push through FCM, each with an emulator', () => {
     for (const module of [twilioProvider, sinchProvider, messagebirdProvider]) expect(module.channels).toContain('sms');
     expect(fcmProvider.channels).toEqual(['push']);
     for (const module of Object.values(providerModules)) expect(typeof module.emulator).toBe('function');
+  });
+
+  it('offers RCS through Twilio and Sinch, and RCS capability checks (no channel) through RBM', () => {
+    expect(twilioProvider.channels).toContain('rcs');
+    expect(sinchProvider.channels).toContain('rcs');
+    expect(rbmProvider.channels).toEqual([]);
+    const rbm = rbmProvider.create(rbmProvider.configSchema.parse({ ...RBM_SANDBOX_CREDENTIALS }), { baseUrl: 'http://127.0.0.1:9', timeoutMs: 100 });
+    expect(rbm.checkCapability).toBeTypeOf('function');
+    expect(rbm.rcsCapable).toBeTypeOf('function');
   });
 
   it('exports the unregistered-token check the gateway uses for push fallbacks', () => {
@@ -41,13 +53,14 @@ describe('provider registry', () => {
     expect(sinchProvider.configSchema.safeParse({ ...SINCH_SANDBOX_CREDENTIALS }).success).toBe(true);
     expect(messagebirdProvider.configSchema.safeParse({ ...MESSAGEBIRD_SANDBOX_CREDENTIALS }).success).toBe(true);
     expect(fcmProvider.configSchema.safeParse({ ...FCM_SANDBOX_CREDENTIALS }).success).toBe(true);
+    expect(rbmProvider.configSchema.safeParse({ ...RBM_SANDBOX_CREDENTIALS }).success).toBe(true);
   });
 
-  it.each(['twilio', 'sinch', 'messagebird', 'fcm'])('finds %s by id', (id) => {
+  it.each(['twilio', 'sinch', 'messagebird', 'fcm', 'rbm'])('finds %s by id', (id) => {
     expect(getProviderModule(id)?.id).toBe(id);
   });
 
-  it.each(['rbm', 'carrier-pigeon', 'constructor', '__proto__'])('answers undefined for %s', (id) => {
+  it.each(['carrier-pigeon', 'constructor', '__proto__'])('answers undefined for %s', (id) => {
     expect(getProviderModule(id)).toBeUndefined();
   });
 });

@@ -5,6 +5,7 @@
 import type { ProviderId, ProviderModule } from './provider.ts';
 import { fcmProvider } from './fcm/index.ts';
 import { messagebirdProvider } from './messagebird/index.ts';
+import { rbmProvider } from './rbm/index.ts';
 import { sinchProvider } from './sinch/index.ts';
 import { twilioProvider } from './twilio/index.ts';
 
@@ -20,10 +21,14 @@ export { TWILIO_SANDBOX_CREDENTIALS, twilioProvider } from './twilio/index.ts';
 export { buildVoiceTwiml, readCodeFromTwiml, voicePromptFor, TWILIO_VOICE_MAGIC_NUMBERS } from './twilio/index.ts';
 export type { SinchConfig } from './sinch/index.ts';
 export { SINCH_SANDBOX_CREDENTIALS, sinchProvider } from './sinch/index.ts';
+/** RCS receipts of Sinch Conversation (`POST /webhooks/sinch/conversation`): also on `adapter.webhooks.conversation`. */
+export { verifySinchConversationWebhook, parseSinchConversationWebhook, sinchConversationSignatureHeaders } from './sinch/index.ts';
 export type { MessageBirdConfig } from './messagebird/index.ts';
 export { MESSAGEBIRD_SANDBOX_CREDENTIALS, messagebirdProvider } from './messagebird/index.ts';
 export type { FcmConfig } from './fcm/index.ts';
 export { FCM_SANDBOX_CREDENTIALS, FCM_UNREGISTERED_CODES, PUSH_DATA_KEYS, fcmProvider, isUnregisteredToken } from './fcm/index.ts';
+export type { RbmAdapter, RbmConfig } from './rbm/index.ts';
+export { RBM_CAPABILITY_CACHE_TTL_SECONDS, RBM_SANDBOX_CREDENTIALS, rbmProvider } from './rbm/index.ts';
 
 /** Every provider module that is implemented, by id. */
 export const providerModules = {
@@ -31,9 +36,10 @@ export const providerModules = {
   sinch: sinchProvider,
   messagebird: messagebirdProvider,
   fcm: fcmProvider,
+  rbm: rbmProvider,
 } as const;
 
-/** Ids of the implemented providers (a subset of `ProviderId` until every carrier lands). */
+/** Ids of the implemented providers (every `ProviderId`; RBM offers capability checks, no channel). */
 export type ImplementedProviderId = keyof typeof providerModules & ProviderId;
 
 /**

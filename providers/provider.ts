@@ -76,6 +76,46 @@ export interface DeliveryEvent {
   occurredAt: Date;
   /** Carrier-reported price, when the callback carries one. */
   cost?: { amount: number; currency: string };
+  /**
+   * The recipient cannot use this channel at all — the handset is not RCS-capable (Twilio 63106;
+   * Sinch `FAILED` with `RECIPIENT_NOT_REACHABLE` on an RCS-only send). Switchboard asks carriers
+   * for RCS only (DESIGN §6.3), so the gateway falls back to the next channel with reason
+   * `rcs_not_capable` rather than trying RCS on another provider, and may cache "not capable".
+   */
+  recipientNotCapable?: boolean;
+}
+
+/** What an RCS capability check concluded (reference §5). */
+export type RcsCapabilityStatus = 'capable' | 'not_capable' | 'agent_not_launched' | 'unknown';
+
+/**
+ * An RCS capability answer (Google RBM, reference §5). `capable` is true only for `capable`.
+ * - `not_capable`: the number cannot be reached with RBM (RCS off or unsupported, carrier not
+ *   launched) — send SMS.
+ * - `agent_not_launched`: RBM refused us (403), a configuration problem of ours, not a fact about
+ *   the number — send SMS and raise an ops alarm; never cache it as the number's capability.
+ * - `unknown`: RBM was slow, throttled, failing or unreachable — send SMS; do not cache.
+ */
+export interface RcsCapability {
+  capable: boolean;
+  status: RcsCapabilityStatus;
+  /** RBM `features` of a capable number (e.g. `RICHCARD_STANDALONE`, `ACTION_DIAL`). */
+  features?: string[];
+  /** The HTTP status RBM answered with, when it answered. */
+  httpStatus?: number;
+  /** Why the answer is not a plain capable/not-capable (for logs and alarms). */
+  detail?: string;
+}
+
+/**
+ * An extra inbound callback endpoint of an adapter, served at `/webhooks/<provider id>/<key>`
+ * (see `ProviderAdapter.webhooks`). Same contract as `verifyWebhook`/`parseWebhook`.
+ */
+export interface WebhookEndpoint {
+  /** Checks the carrier's signature over the raw request. Never throws: false means 401. */
+  verify(raw: WebhookRequest): Promise<boolean>;
+  /** Pure: maps a verified callback to events. Unknown statuses become `unknown`; never throws. */
+  parse(raw: WebhookRequest): DeliveryEvent[];
 }
 
 /**
@@ -115,11 +155,24 @@ export interface ProviderAdapter {
    * `ProviderError` (an outage is `retryable`, so the gateway can degrade to "unknown").
    */
   lookup?(e164: string): Promise<NumberInfo>;
+  /**
+   * Whether the number can receive RCS now (an RCS capability provider such as RBM). Resolves
+   * false for anything but a definite "capable" — including outages — and never rejects.
+   */
   rcsCapable?(e164: string): Promise<boolean>;
+  /** The full RCS capability answer behind `rcsCapable` (why not capable, features). Never rejects. */
+  checkCapability?(e164: string): Promise<RcsCapability>;
   /** Checks the carrier's signature over the raw request. Never throws: false means 401. */
   verifyWebhook(raw: WebhookRequest): Promise<boolean>;
   /** Pure: maps a verified callback to events. Unknown statuses become `unknown`; never throws. */
   parseWebhook(raw: WebhookRequest): DeliveryEvent[];
+  /**
+   * Callback endpoints besides the main `/webhooks/<id>` one, keyed by sub-path: the gateway
+   * serves each at `POST /webhooks/<id>/<key>` with the same verify → 401 / parse → enqueue flow.
+   * Sinch has `conversation` (RCS delivery receipts, HMAC-signed, CONTRACTS §3) when RCS is
+   * configured, because Conversation callbacks are authenticated differently from its SMS ones.
+   */
+  webhooks?: Readonly<Record<string, WebhookEndpoint>>;
   close?(): Promise<void>;
 }
 
@@ -140,6 +193,32 @@ export interface ProviderModule<TConfig = unknown> {
   create(config: TConfig, deps: ProviderDeps): ProviderAdapter;
   /** Registers the carrier emulator's routes on the sandbox listener. */
   emulator?: (app: FastifyInstance, control: SandboxControl) => void;
+  /**
+   * Inbound (mobile-originated) messages at `/webhooks/<id>/inbound`, for STOP/START opt-outs.
+   * Verified exactly like the carrier's status callbacks (the adapter's `verifyWebhook`).
+   */
+  inbound?: ProviderInbound;
+}
+
+/** One inbound (mobile-originated) message, normalised across carriers. */
+export interface InboundMessage {
+  /** Who wrote, as the carrier wrote it (E.164 with or without `+`): the number an opt-out suppresses. */
+  from: string;
+  /** Our number it was sent to. */
+  to: string;
+  text: string;
+  providerMessageId: string;
+}
+
+/** A carrier's inbound-message webhook: the gateway's parser and the emulator's sender. */
+export interface ProviderInbound {
+  /** Pure: a verified inbound webhook → the message, or undefined when it is not one. Never throws. */
+  parse(raw: WebhookRequest): InboundMessage | undefined;
+  /**
+   * Sandbox side: posts `msg` to `url` exactly as the carrier would (its body format and its
+   * signature with the documented sandbox credentials). Resolves the HTTP status the gateway answered.
+   */
+  emulate(msg: Omit<InboundMessage, 'providerMessageId'>, url: string): Promise<number>;
 }
 
 // ---------------------------------------------------------------------------------------------

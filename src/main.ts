@@ -21,6 +21,13 @@ import { BreakerRegistry } from './resilience/breaker-registry.ts';
 import { HealthStore, TierCounter } from './routing/health.store.ts';
 import { createSandboxServer } from './sandbox/sandbox.server.ts';
 import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
+import { createSsrfGuard, type ResolveHost } from './security/ssrf-guard.ts';
+import { AuditTrail } from './policy/audit-trail.ts';
+import { ConversionReporters } from './policy/conversion-reporters.ts';
+import { AuditStore } from './store/audit.store.ts';
+import { ConversionStore } from './store/conversion.store.ts';
+import { PumpingStore } from './store/pumping.store.ts';
+import { SuppressionStore } from './store/suppression.store.ts';
 import { LookupCache } from './store/lookup-cache.store.ts';
 import { MessageStore } from './store/message.store.ts';
 import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
@@ -63,6 +70,8 @@ export interface StartOptions {
   now?: () => number;
   /** Wait this long for Redis at start before giving up. */
   redisWaitMs?: number;
+  /** Name resolution of the webhook SSRF guard (tests map names to chosen addresses); the system's by default. */
+  resolveHost?: ResolveHost;
 }
 
 async function waitForRedis(client: Redis, url: string, ms: number): Promise<void> {
@@ -89,7 +98,7 @@ export function createAdapters(config: Config): Map<ProviderId, ProviderAdapter>
   const adapters = new Map<ProviderId, ProviderAdapter>();
   const baseUrl = config.mode === 'sandbox' ? config.sandbox.url : undefined;
   const deps = { timeoutMs: config.send.carrierTimeoutMs, ...(baseUrl !== undefined ? { baseUrl } : {}) };
-  for (const id of ['twilio', 'sinch', 'messagebird', 'fcm'] as const) {
+  for (const id of ['twilio', 'sinch', 'messagebird', 'fcm', 'rbm'] as const) {
     const { enabled, ...settings } = config.providers[id];
     if (enabled === false) continue;
     const module: ProviderModule<unknown> = providerModules[id];
@@ -121,7 +130,10 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
 
   try {
     if (role === 'sandbox' || (role === 'all' && config.mode === 'sandbox')) {
-      const { app, control } = createSandboxServer({ providers: Object.values(providerModules) as ProviderModule<unknown>[] });
+      const { app, control } = createSandboxServer({
+        providers: Object.values(providerModules) as ProviderModule<unknown>[],
+        ...(config.api.publicUrl !== undefined ? { gatewayUrl: config.api.publicUrl } : {}),
+      });
       await app.listen({ port: config.sandbox.port, host: config.sandbox.host });
       closers.push(async () => {
         control.close();
@@ -178,11 +190,6 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         : {}),
     });
     running.metrics = metrics;
-    const recorder = new MessageRecorder(store, metrics, now);
-    const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
-    const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
-    relay.start();
-    closers.push(() => relay.stop());
     // Both roles need the subkeys: the worker encrypts codes, the API verifies them and HMACs numbers.
     const keyRing = createKeyRing(
       await resolveMasterKey({
@@ -192,6 +199,20 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         redisKey: store.keys.secret('master-key'),
       }),
     );
+    const audit = new AuditTrail(new AuditStore(producer, store.keys, config.audit.maxLen), keyRing, log.child({ component: 'audit' }));
+    const pumpingStore = new PumpingStore(producer, store.keys);
+    const suppression = new SuppressionStore(producer, store.keys);
+    const ssrf = createSsrfGuard({
+      allowPrivateTargets: config.webhooks.allowPrivateTargets,
+      requireHttps: config.webhooks.requireHttps,
+      allowedTargets: config.webhooks.allowedTargets,
+      ...(opts.resolveHost !== undefined ? { resolve: opts.resolveHost } : {}),
+    });
+    const recorder = new MessageRecorder(store, metrics, now, [audit, new ConversionReporters(pumpingStore, log)]);
+    const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
+    const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
+    relay.start();
+    closers.push(() => relay.stop());
 
     if (role === 'worker' || role === 'all') {
       const workerConn = createRedis(config.redis.url, 'worker');
@@ -207,6 +228,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       const workers = new WorkerSet(
         {
           config,
+          redis: producer,
           store,
           recorder,
           metrics,
@@ -224,6 +246,8 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           log: log.child({ role: 'worker' }),
           publicUrl,
           now,
+          suppression,
+          pumping: { store: pumpingStore, conversions: new ConversionStore(producer, store.keys) },
         },
         workerConn,
       );
@@ -240,6 +264,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           retryAfterCapMs: config.webhooks.retryAfterCapMs,
           secrets: webhookSecrets.secrets,
           secretsFor: webhookSecretsByKey(config.apiKeys),
+          guard: ssrf,
         },
       );
       webhookWorker.on('error', (err) => log.error({ err: err.message }, 'webhook worker error'));
@@ -274,6 +299,9 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         deadLetters,
         log: log.child({ role: 'api' }),
         now,
+        ssrf,
+        suppression,
+        audit,
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       closers.push(() => app.close());

@@ -2,6 +2,7 @@
  * The MessageBird provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
  */
 import type { ProviderModule } from '../provider.ts';
+import { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
 import { createMessageBirdAdapter } from './messagebird.adapter.ts';
 import { messagebirdConfigSchema } from './messagebird.config.ts';
 import type { MessageBirdConfig } from './messagebird.config.ts';
@@ -17,6 +18,7 @@ export { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messag
 export { createMessageBirdLookup, normalizeMessageBirdHlr, MESSAGEBIRD_HLR_FINAL_STATUSES } from './messagebird.lookup.ts';
 export { registerMessageBirdLookupEmulator } from './messagebird.lookup-emulator.ts';
 export type { MessageBirdHlr, MessageBirdHlrDetails } from './messagebird.client.ts';
+export { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
 
 /** MessageBird: SMS through the legacy REST API, plus HLR lookups. `accessKey` and `signingKey` are secrets. */
 export const messagebirdProvider: ProviderModule<MessageBirdConfig> = {
@@ -26,4 +28,5 @@ export const messagebirdProvider: ProviderModule<MessageBirdConfig> = {
   secretPaths: ['accessKey', 'signingKey'],
   create: createMessageBirdAdapter,
   emulator: (app, control) => registerMessageBirdEmulator(app, control),
+  inbound: { parse: parseMessageBirdInbound, emulate: (msg, url) => postMessageBirdInbound(msg, url) },
 };

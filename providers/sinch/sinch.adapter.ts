@@ -1,7 +1,8 @@
 /**
  * Sinch adapter: sends SMS through the official `@sinch/sdk-core` (`sms.batches.send`, reference
  * §2.1) with service-plan/API-token auth, and exposes the delivery-report verification/parsing of
- * `sinch.webhook.ts`.
+ * `sinch.webhook.ts`. With a Conversation app configured it also sends RCS
+ * (`sinch.conversation.ts`) and serves its signed receipts as `webhooks.conversation`.
  */
 import { SinchClient } from '@sinch/sdk-core';
 import type { Sms } from '@sinch/sdk-core';
@@ -9,6 +10,8 @@ import { ProviderError } from '../errors.ts';
 import type { Channel, ProviderAdapter, ProviderDeps, SendRequest, SendResult } from '../provider.ts';
 import type { SinchConfig } from './sinch.config.ts';
 import { classifySinchError } from './sinch.errors.ts';
+import { createSinchConversationSender } from './sinch.conversation.ts';
+import { parseSinchConversationWebhook, verifySinchConversationWebhook } from './sinch.conversation-webhook.ts';
 import { createSinchLookup } from './sinch.lookup.ts';
 import { AbortSignalRequestPlugin, runSinchCall } from './sinch.request-plugin.ts';
 import { parseSinchWebhook, verifySinchWebhook } from './sinch.webhook.ts';
@@ -16,7 +19,9 @@ import { parseSinchWebhook, verifySinchWebhook } from './sinch.webhook.ts';
 /** Sinch keeps trying for at most 3 days after `send_at` (reference §2.1); longer validity is clamped. */
 export const SINCH_MAX_EXPIRY_SECONDS = 3 * 24 * 3600;
 
-const CHANNELS: readonly Channel[] = ['sms'];
+/** What Sinch can offer: SMS always, RCS with a Conversation app (`appId`). */
+export const SINCH_CHANNELS: readonly Channel[] = ['sms', 'rcs'];
+const SMS_ONLY: readonly Channel[] = ['sms'];
 
 /** `expire_at` for a validity: now + seconds, clamped to 1 s … 3 days (Sinch refuses later values). */
 export function sinchExpireAt(validitySeconds: number, now: Date = new Date()): Date {
@@ -35,6 +40,10 @@ export function sinchExpireAt(validitySeconds: number, now: Date = new Date()): 
  * id as `client_reference` so a report can be matched before the send is recorded.
  * `send` rejects only with `ProviderError`. With OAuth2 project credentials in the config the
  * adapter also has `lookup` (Number Lookup, `sinch.lookup.ts`); without them it has none.
+ *
+ * With `appId` (plus its webhook secret and the OAuth2 trio), `channels` is `['sms', 'rcs']`:
+ * `send` with channel `rcs` goes through Conversation, RCS only, and `webhooks.conversation`
+ * verifies (HMAC, ±5 min) and parses its receipts for `POST /webhooks/sinch/conversation`.
  */
 export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): ProviderAdapter {
   const client = new SinchClient({
@@ -46,8 +55,11 @@ export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): Pro
     logger: null,
   });
 
+  const sendRcs = createSinchConversationSender(config, deps);
+  const channels: readonly Channel[] = sendRcs === undefined ? SMS_ONLY : SINCH_CHANNELS;
+
   async function send(req: SendRequest): Promise<SendResult> {
-    if (!CHANNELS.includes(req.channel)) {
+    if (!channels.includes(req.channel)) {
       throw new ProviderError(`sinch: channel ${req.channel} is not offered by this adapter`, {
         kind: 'permanent',
         scope: 'channel',
@@ -57,6 +69,7 @@ export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): Pro
     if (req.signal?.aborted === true) {
       throw new ProviderError('sinch: send aborted before the request was made', { kind: 'retryable', provider: 'sinch' });
     }
+    if (req.channel === 'rcs' && sendRcs !== undefined) return sendRcs(req);
     const timeout = AbortSignal.timeout(deps.timeoutMs);
     const signal = req.signal === undefined ? timeout : AbortSignal.any([timeout, req.signal]);
     const body: Sms.TextRequest = {
@@ -93,11 +106,20 @@ export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): Pro
 
   const adapter: ProviderAdapter = {
     id: 'sinch',
-    channels: CHANNELS,
+    channels,
     send,
     verifyWebhook: (raw) => Promise.resolve(verifySinchWebhook(config, raw)),
     parseWebhook: (raw) => parseSinchWebhook(raw),
   };
+  const conversationSecret = config.conversationWebhookSecret;
+  if (sendRcs !== undefined && conversationSecret !== undefined) {
+    adapter.webhooks = {
+      conversation: {
+        verify: (raw) => Promise.resolve(verifySinchConversationWebhook(conversationSecret, raw)),
+        parse: (raw) => parseSinchConversationWebhook(raw),
+      },
+    };
+  }
   const lookup = createSinchLookup(config, deps);
   if (lookup !== undefined) adapter.lookup = lookup;
   return adapter;

@@ -8,13 +8,14 @@ describe('sinchConfigSchema', () => {
       ...SINCH_SANDBOX_CREDENTIALS,
       from: '+15005550006',
       region: 'us',
+      conversationRegion: 'us',
       lookupSimSwap: true,
       lookupPricesUsd: { lineType: 0.005, simSwap: 0.03 },
     });
   });
 
   it('leaves the OAuth2 lookup credentials optional', () => {
-    const { projectId: _p, keyId: _k, keySecret: _s, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
+    const { projectId: _p, keyId: _k, keySecret: _s, appId: _a, conversationWebhookSecret: _c, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
     const parsed = sinchConfigSchema.parse(smsOnly);
     expect(parsed.projectId).toBeUndefined();
   });
@@ -32,6 +33,9 @@ describe('sinchConfigSchema', () => {
     ['missing callback credentials', { servicePlanId: 'sp', apiToken: 't' }],
     ['an empty callback password', { ...SINCH_SANDBOX_CREDENTIALS, callbackPassword: '' }],
     ['a project id without its access key', { ...SINCH_SANDBOX_CREDENTIALS, keyId: undefined, keySecret: undefined }],
+    ['an RCS app without its webhook secret', { ...SINCH_SANDBOX_CREDENTIALS, conversationWebhookSecret: undefined }],
+    ['an RCS app without OAuth2 credentials', { ...SINCH_SANDBOX_CREDENTIALS, projectId: undefined, keyId: undefined, keySecret: undefined }],
+    ['an unknown Conversation region', { ...SINCH_SANDBOX_CREDENTIALS, conversationRegion: 'au' }],
     ['a negative lookup price', { ...SINCH_SANDBOX_CREDENTIALS, lookupPricesUsd: { simSwap: -0.01 } }],
   ])('refuses %s', (_name, input) => {
     expect(sinchConfigSchema.safeParse(input).success).toBe(false);
@@ -46,6 +50,8 @@ describe('sinchConfigSchema', () => {
       projectId: 'sandbox-project',
       keyId: 'sandbox-key-id',
       keySecret: 'sandbox-key-secret',
+      appId: 'sandbox-app',
+      conversationWebhookSecret: 'sandbox-conversation-secret',
     });
   });
 });

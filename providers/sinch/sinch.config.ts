@@ -7,6 +7,9 @@ import { z } from 'zod';
 /** SMS regions of the Sinch REST API (reference §2.1); each has its own host `{region}.sms.api.sinch.com`. */
 export const SINCH_SMS_REGIONS = ['us', 'eu', 'au', 'br', 'ca'] as const;
 
+/** Conversation API regions (reference §2.5): `https://{region}.conversation.api.sinch.com`. */
+export const SINCH_CONVERSATION_REGIONS = ['us', 'eu', 'br'] as const;
+
 /**
  * Service-plan credentials (`servicePlanId` + `apiToken`, Bearer auth on every region) rather
  * than OAuth2: OAuth2 for SMS only works in `us`/`eu` (reference §2.1) and needs a token round
@@ -21,6 +24,13 @@ export const SINCH_SMS_REGIONS = ['us', 'eu', 'au', 'br', 'ca'] as const;
  * `lookupSimSwap` adds the SimSwap feature to LineType. Sinch bills each feature per lookup;
  * `lookupPricesUsd` prices them (illustrative defaults: LineType 0.005 USD, SimSwap 0.03 USD —
  * set your contract's), and a lookup costs the features that answered without an error.
+ *
+ * RCS (`sinch.conversation.ts`, reference §2.5) goes through the Conversation API with the same
+ * OAuth2 credentials plus `appId` — the Conversation app that owns the RCS sender — and
+ * `conversationWebhookSecret`, the HMAC secret Sinch signs delivery receipts with (the app's
+ * `secret_for_overridden_callback_urls`, since every send overrides `callback_url`; reference
+ * §2.3). Set `appId` (with the secret and the OAuth2 trio) to add the `rcs` channel; leave it out
+ * to keep Sinch SMS-only. `conversationRegion` picks `https://{region}.conversation.api.sinch.com`.
  */
 export const sinchConfigSchema = z
   .object({
@@ -33,6 +43,9 @@ export const sinchConfigSchema = z
     projectId: z.string().min(1).optional(),
     keyId: z.string().min(1).optional(),
     keySecret: z.string().min(1).optional(),
+    appId: z.string().min(1).optional(),
+    conversationWebhookSecret: z.string().min(1).optional(),
+    conversationRegion: z.enum(SINCH_CONVERSATION_REGIONS).default('us'),
     lookupSimSwap: z.boolean().default(true),
     lookupPricesUsd: z
       .object({
@@ -44,6 +57,10 @@ export const sinchConfigSchema = z
   .refine((c) => [c.projectId, c.keyId, c.keySecret].every((v) => v === undefined) || [c.projectId, c.keyId, c.keySecret].every((v) => v !== undefined), {
     message: 'Number Lookup needs projectId, keyId and keySecret together (or none of them)',
     path: ['projectId'],
+  })
+  .refine((c) => c.appId === undefined || (c.projectId !== undefined && c.conversationWebhookSecret !== undefined), {
+    message: 'RCS through the Conversation API needs appId, conversationWebhookSecret and the OAuth2 credentials (projectId, keyId, keySecret) together',
+    path: ['appId'],
   });
 
 /** Validated Sinch configuration (defaults applied). */

@@ -21,6 +21,7 @@ import { ulid } from 'ulid';
 import { MAGIC_NUMBERS } from '../provider.ts';
 import type { SandboxControl, SandboxLogEntry } from '../provider.ts';
 import type { SinchErrorBody } from './sinch.errors.ts';
+import { registerSinchConversationEmulator } from './sinch.conversation-emulator.ts';
 import { registerSinchLookupEmulator } from './sinch.lookup-emulator.ts';
 import type { SinchOAuthCredentials } from './sinch.lookup-emulator.ts';
 import { SINCH_SANDBOX_CREDENTIALS, SINCH_SANDBOX_FROM } from './sinch.sandbox.ts';
@@ -102,6 +103,8 @@ export interface SinchEmulatorOptions {
   credentials?: { servicePlanId: string; apiToken: string; callbackUsername: string; callbackPassword: string };
   /** OAuth2 project credentials the Number Lookup emulator accepts; the documented sandbox ones by default. */
   oauth?: SinchOAuthCredentials;
+  /** The Conversation app (RCS) and the secret its receipts are signed with; the documented sandbox ones by default. */
+  conversation?: { appId: string; webhookSecret: string };
 }
 
 /** Builds Sinch's `{code, text}` error body. */
@@ -153,6 +156,8 @@ function recipientsOf(body: Record<string, unknown> | undefined): string[] | und
  * - `GET /xms/v1/:servicePlanId/batches/:batchId` from a bounded in-memory store.
  * - `POST /oauth2/token` and Number Lookup `POST /v2/projects/:projectId/lookups`: see
  *   `sinch.lookup-emulator.ts`.
+ * - RCS through Conversation `POST /v1/projects/:projectId/messages:send` (any host but FCM's),
+ *   with signed delivery receipts: see `sinch.conversation-emulator.ts`.
  * Callbacks are POSTed as JSON with HTTP Basic (the sandbox callback credentials).
  * Scenario (`control`): outage → 503 at once; otherwise latency, then an injected failure (`429`
  * and `503` carry `Retry-After` when `retryAfterSec` is set). Every request is recorded (reference
@@ -412,5 +417,11 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
     return answer(reply, request, 200, JSON.stringify(batch), { to: batch.to[0] === undefined ? undefined : e164(batch.to[0]), reference: batch.client_reference });
   });
 
-  registerSinchLookupEmulator(app, control, options.oauth);
+  const tokens = registerSinchLookupEmulator(app, control, options.oauth);
+  registerSinchConversationEmulator(app, control, {
+    projectId: (options.oauth ?? SINCH_SANDBOX_CREDENTIALS).projectId,
+    appId: options.conversation?.appId ?? SINCH_SANDBOX_CREDENTIALS.appId,
+    webhookSecret: options.conversation?.webhookSecret ?? SINCH_SANDBOX_CREDENTIALS.conversationWebhookSecret,
+    tokens,
+  });
 }

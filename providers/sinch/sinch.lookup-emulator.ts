@@ -66,6 +66,20 @@ const SWAP_PERIODS: readonly (readonly [string, number])[] = [
   ['SP30D', 30 * 86_400],
 ];
 
+/**
+ * The tokens the emulator's `/oauth2/token` issued, for the other OAuth2 APIs of the Sinch
+ * emulator (Conversation) to check Bearer tokens against the same service.
+ */
+export interface SinchIssuedTokens {
+  /** Whether `token` was issued and is still remembered. */
+  has(token: string): boolean;
+  /**
+   * The `WWW-Authenticate` challenge of a 401 for `token`: a token of ours we no longer know is
+   * reported expired, so the SDK fetches a new one (reference §2.6).
+   */
+  challenge(token: string | undefined): string;
+}
+
 /** OAuth2 project credentials the emulator accepts. */
 export interface SinchOAuthCredentials {
   projectId: string;
@@ -148,10 +162,13 @@ export function sinchLookupJson(e164: string, entry: SandboxNumber, features: Re
 
 /**
  * Registers the token service and Number Lookup on the Sinch emulator (see the file comment).
- * `credentials` default to the documented sandbox ones.
+ * `credentials` default to the documented sandbox ones. Returns the issued-token check that the
+ * Conversation emulator shares.
  */
-export function registerSinchLookupEmulator(app: FastifyInstance, control: SandboxControl, credentials: SinchOAuthCredentials = SINCH_SANDBOX_CREDENTIALS): void {
+export function registerSinchLookupEmulator(app: FastifyInstance, control: SandboxControl, credentials: SinchOAuthCredentials = SINCH_SANDBOX_CREDENTIALS): SinchIssuedTokens {
   const tokens = new Set<string>();
+  const challengeFor = (token: string | undefined): string =>
+    token?.startsWith(TOKEN_PREFIX) === true ? 'Bearer error="invalid_token", error_description="The access token expired"' : 'Bearer error="invalid_token"';
   ensureFormBodyParser(app);
 
   function record(reply: FastifyReply, request: FastifyRequest, status: number, to: string | undefined): void {
@@ -219,8 +236,7 @@ export function registerSinchLookupEmulator(app: FastifyInstance, control: Sandb
     const token = auth?.startsWith('Bearer ') === true ? auth.slice(7).trim() : undefined;
     if (token === undefined || !tokens.has(token)) {
       // A token of ours we no longer know is reported expired, so the SDK fetches a new one.
-      const challenge = token?.startsWith(TOKEN_PREFIX) === true ? 'Bearer error="invalid_token", error_description="The access token expired"' : 'Bearer error="invalid_token"';
-      return send(reply, request, 401, problem(401, 'Unauthorized'), to, { 'www-authenticate': challenge });
+      return send(reply, request, 401, problem(401, 'Unauthorized'), to, { 'www-authenticate': challengeFor(token) });
     }
     if (request.params.projectId !== credentials.projectId) {
       return send(reply, request, 403, problem(403, 'Forbidden', `No access to project ${request.params.projectId}`), to);
@@ -235,4 +251,6 @@ export function registerSinchLookupEmulator(app: FastifyInstance, control: Sandb
     const features = new Set(requested.length === 0 ? ['LineType'] : requested);
     return send(reply, request, 200, sinchLookupJson(number, entry, features), to);
   });
+
+  return { has: (token) => tokens.has(token), challenge: challengeFor };
 }

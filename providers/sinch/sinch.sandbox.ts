@@ -20,6 +20,12 @@ export const SINCH_SANDBOX_CREDENTIALS = {
   projectId: 'sandbox-project',
   keyId: 'sandbox-key-id',
   keySecret: 'sandbox-key-secret',
+  /**
+   * RCS through the Conversation API (reference §2.5): the sandbox's Conversation app, and the
+   * secret its delivery receipts are HMAC-signed with (`x-sinch-webhook-signature`, reference §2.3).
+   */
+  appId: 'sandbox-app',
+  conversationWebhookSecret: 'sandbox-conversation-secret',
 } as const;
 
 /** The sandbox's default sender: Twilio's magic "valid sender", reused so every emulator agrees. */

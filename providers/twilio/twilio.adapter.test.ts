@@ -168,7 +168,7 @@ describe('createTwilioAdapter against the emulator', () => {
   });
 
   it('refuses channels it does not offer as permanent/channel', async () => {
-    const err = await sendError(adapter, request('+14155550100', { channel: 'rcs' }));
+    const err = await sendError(adapter, request('+14155550100', { channel: 'push' }));
     expect(err.kind).toBe('permanent');
     expect(err.scope).toBe('channel');
   });

@@ -19,9 +19,20 @@ export const TWILIO_VALIDITY_MIN_SECONDS = 1;
 /** Upper bound of Twilio's `ValidityPeriod` (10 h); longer OTP TTLs are clamped to it. */
 export const TWILIO_VALIDITY_MAX_SECONDS = 36_000;
 
-/** SMS through Programmable Messaging, voice OTP calls through Programmable Voice. */
-export const TWILIO_CHANNELS: readonly Channel[] = ['sms', 'voice'];
-const CHANNELS = TWILIO_CHANNELS;
+/**
+ * SMS through Programmable Messaging, voice OTP calls through Programmable Voice, and RCS (RCS
+ * only, `rcs:` addresses; reference §1.6) when `rcsSenderId` is configured.
+ */
+export const TWILIO_CHANNELS: readonly Channel[] = ['sms', 'voice', 'rcs'];
+const WITHOUT_RCS: readonly Channel[] = ['sms', 'voice'];
+
+/** Twilio's address prefix for RCS (`From=rcs:<sender>`, `To=rcs:+…`). */
+export const TWILIO_RCS_PREFIX = 'rcs:';
+
+/** `From` of an RCS send: the sender id with its `rcs:` prefix. */
+export function twilioRcsFrom(senderId: string): string {
+  return senderId.startsWith(TWILIO_RCS_PREFIX) ? senderId : TWILIO_RCS_PREFIX + senderId;
+}
 const E164 = /^\+[1-9]\d{1,14}$/;
 
 /** Clamps our OTP-derived validity to what Twilio accepts (it rejects values outside the range). */
@@ -36,8 +47,9 @@ export function clampTwilioValidity(seconds: number): number {
  * rewrites every request to that origin; without it requests go to Twilio's own hosts. Either way
  * `autoRetry` is off (our router fails over instead of waiting), the timeout is `deps.timeoutMs`,
  * `SendRequest.signal` aborts the HTTP call, and a 429's `Retry-After` reaches the classifier.
- * `send` dispatches on `req.channel` (`sms` → Messages, `voice` → Calls with inline TwiML) and
- * rejects only with `ProviderError`; so does `lookup` (Lookup v2; a non-E.164 input is
+ * `send` dispatches on `req.channel` (`sms` → Messages, `voice` → Calls with inline TwiML, `rcs` →
+ * Messages with `To=rcs:<E.164>` and `From=rcs:<rcsSenderId>`, RCS only: a handset that cannot take
+ * RCS is accepted, then reported `failed` with ErrorCode 63106) and rejects only with `ProviderError`; so does `lookup` (Lookup v2; a non-E.164 input is
  * `{valid:false}` without a request).
  */
 export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): ProviderAdapter {
@@ -52,8 +64,17 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
   const sendVoice = createTwilioVoiceSender(client, config);
   const twilioLookup = createTwilioLookup(client, config);
 
+  const rcsSenderId = config.rcsSenderId;
+  const channels: readonly Channel[] = rcsSenderId === undefined ? WITHOUT_RCS : TWILIO_CHANNELS;
+
+  /** Messages create parameters: RCS sends address both ends with `rcs:` and bypass the Messaging Service. */
+  function addressing(req: SendRequest): { to: string; from?: string; messagingServiceSid?: string } {
+    if (req.channel === 'rcs' && rcsSenderId !== undefined) return { to: TWILIO_RCS_PREFIX + req.to, from: twilioRcsFrom(rcsSenderId) };
+    return { to: req.to, ...(config.messagingServiceSid !== undefined ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from }) };
+  }
+
   async function send(req: SendRequest): Promise<SendResult> {
-    if (!CHANNELS.includes(req.channel)) {
+    if (!channels.includes(req.channel)) {
       throw new ProviderError(`twilio: channel ${req.channel} is not offered by this adapter`, {
         kind: 'permanent',
         scope: 'channel',
@@ -69,8 +90,7 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
     try {
       const message = await runTwilioCall(ctx, () =>
         client.messages.create({
-          to: req.to,
-          ...(config.messagingServiceSid !== undefined ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from }),
+          ...addressing(req),
           body: req.body,
           statusCallback: req.statusCallbackUrl,
           ...(req.validitySeconds !== undefined ? { validityPeriod: clampTwilioValidity(req.validitySeconds) } : {}),
@@ -95,7 +115,7 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
 
   return {
     id: 'twilio',
-    channels: CHANNELS,
+    channels,
     send,
     lookup: (e164: string): Promise<NumberInfo> => (E164.test(e164) ? twilioLookup(e164) : Promise.resolve({ valid: false, lineType: 'unknown' })),
     verifyWebhook: (raw) => Promise.resolve(verifyTwilioWebhook(config.authToken, raw)),

@@ -31,6 +31,7 @@ describe('twilioConfigSchema', () => {
     ['an alphanumeric voice caller ID', { ...TWILIO_SANDBOX_CREDENTIALS, voiceFrom: 'Switchboard' }],
     ['a ring timeout under 5 s', { ...TWILIO_SANDBOX_CREDENTIALS, voiceRingTimeoutSeconds: 1 }],
     ['a negative lookup price', { ...TWILIO_SANDBOX_CREDENTIALS, lookupPricesUsd: { lineTypeIntelligence: -1 } }],
+    ['an RCS sender id with spaces', { ...TWILIO_SANDBOX_CREDENTIALS, rcsSenderId: 'my agent' }],
   ])('refuses %s', (_name, input) => {
     expect(twilioConfigSchema.safeParse(input).success).toBe(false);
   });
@@ -38,5 +39,11 @@ describe('twilioConfigSchema', () => {
   it('documents the sandbox credentials', () => {
     expect(TWILIO_SANDBOX_CREDENTIALS.accountSid).toBe('AC' + '0'.repeat(32));
     expect(TWILIO_SANDBOX_CREDENTIALS.authToken).toBe('sandbox-twilio-token');
+    expect(TWILIO_SANDBOX_CREDENTIALS.rcsSenderId).toBe('sandbox_rcs_agent');
+  });
+
+  it('takes an RCS sender id with or without its rcs: prefix', () => {
+    expect(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, rcsSenderId: 'rcs:brand_agent' }).rcsSenderId).toBe('rcs:brand_agent');
+    expect(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, rcsSenderId: 'brand_agent' }).rcsSenderId).toBe('brand_agent');
   });
 });

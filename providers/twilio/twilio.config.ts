@@ -22,6 +22,11 @@ import { z } from 'zod';
  * bills each package per request, so `lookupPricesUsd` prices them: the defaults are illustrative
  * list prices (LTI 0.008 USD, SIM Swap 0.04 USD, https://www.twilio.com/en-us/user-authentication-identity/pricing/lookup);
  * set your contract's. A lookup costs the sum of the packages that answered.
+ *
+ * RCS (reference §1.6) uses `rcsSenderId`, the RCS sender (agent) of the account, without or with
+ * its `rcs:` prefix. Sends then go **RCS only** — `From=rcs:<rcsSenderId>`, `To=rcs:+…`, never the
+ * Messaging Service, whose sender pool would fall back to SMS by itself (Switchboard owns the
+ * fallback, DESIGN §6.3). Without `rcsSenderId` the adapter does not offer `rcs`.
  */
 export const twilioConfigSchema = z.object({
   accountSid: z.string().startsWith('AC', { message: 'a Twilio Account SID starts with "AC"' }),
@@ -33,6 +38,10 @@ export const twilioConfigSchema = z.object({
     .regex(/^\+[1-9]\d{1,14}$/, { message: 'a caller ID is an E.164 phone number' })
     .optional(),
   voiceRingTimeoutSeconds: z.number().int().min(5).max(600).default(30),
+  rcsSenderId: z
+    .string()
+    .regex(/^(rcs:)?[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'an RCS sender id (letters, digits, _ . -), optionally prefixed rcs:' })
+    .optional(),
   lookupSimSwap: z.boolean().default(true),
   lookupPricesUsd: z
     .object({

@@ -100,6 +100,9 @@ export function createTwilioEmulatorKit(control: SandboxControl, credentials: { 
       settled = true;
       control.record(entry, { acceptedSend: written && entry.status === 201 });
     };
+    // A client that hung up while the request was being handled (a killed worker, a timeout) still
+    // reached the carrier: record it now, since 'close' has already fired and will not fire again.
+    if (reply.raw.destroyed) return settle(false);
     reply.raw.once('finish', () => settle(true));
     reply.raw.once('close', () => settle(reply.raw.writableFinished));
   }

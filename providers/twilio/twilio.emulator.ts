@@ -22,6 +22,12 @@ export type { TwilioErrorBody } from './twilio.emulator-kit.ts';
 export { rfc2822, twilioErrorBody } from './twilio.emulator-kit.ts';
 
 const API_VERSION = TWILIO_API_VERSION;
+/** Twilio's address prefix for RCS senders and recipients (reference §1.6). */
+const RCS_PREFIX = 'rcs:';
+/** Twilio's error for an RCS-only message to a handset that cannot take RCS (reference §1.6). */
+export const TWILIO_RCS_NOT_CAPABLE_CODE = '63106';
+/** The RCS sender a Messaging Service picks in the sandbox when an `rcs:` send names no `From`. */
+const TWILIO_SANDBOX_RCS_SENDER = TWILIO_SANDBOX_CREDENTIALS.rcsSenderId;
 /** How many sent messages `GET …/Messages/:sid.json` remembers (oldest dropped first). */
 const MAX_STORED_MESSAGES = 10_000;
 
@@ -99,6 +105,10 @@ export function countSegments(body: string): number {
  *   21211/21612/21408/21610/21614, `From` +15005550007 → 21606; sandbox numbers marked invalid →
  *   21211, landline → 21614), then signed status callbacks `sent` → `delivered`/`undelivered`
  *   per the scenario (never one for the initial `queued`, as Twilio).
+ * - RCS (reference §1.6): `To=rcs:+…` with `From=rcs:<sender>` (a mismatched pair → 400 21910).
+ *   The number table decides: `rcs: true` → the same `sent` → `delivered`/`undelivered` callbacks,
+ *   carrying `From=rcs:<sender>`, `To=rcs:+…` and `ChannelPrefix=rcs`; `rcs: false` (landlines
+ *   included) → accepted, then one `failed` callback with ErrorCode 63106. Logged with `channel: rcs`.
  * - `GET /2010-04-01/Accounts/:sid/Messages/:msid.json` from a bounded in-memory store.
  * - Voice calls (`POST …/Calls.json`, `GET …/Calls/:sid.json`): see `twilio.voice-emulator.ts`.
  * - Lookup v2 (`GET /v2/PhoneNumbers/:number`): see `twilio.lookup-emulator.ts`.
@@ -123,7 +133,7 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
   }
 
   /** Moves the stored message to `status` and tells the StatusCallback about it. */
-  function statusChange(sid: string, callbackUrl: string, status: 'sent' | 'delivered' | 'undelivered', errorCode?: string): () => Promise<void> {
+  function statusChange(sid: string, callbackUrl: string, status: 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode?: string): () => Promise<void> {
     return async () => {
       const message = messages.get(sid);
       const now = new Date();
@@ -144,17 +154,25 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
         To: message?.to ?? '',
       };
       if (message?.messaging_service_sid != null) params['MessagingServiceSid'] = message.messaging_service_sid;
+      // RCS callbacks carry `From=rcs:<sender>` and `ChannelPrefix=rcs` (reference §1.6).
+      if (message?.to.startsWith(RCS_PREFIX) === true) params['ChannelPrefix'] = 'rcs';
       if (errorCode !== undefined) params['ErrorCode'] = errorCode;
-      if (status !== 'sent') params['RawDlrDoneDate'] = rawDlrDoneDate(now);
+      // `failed` never reached a carrier, so no carrier done-date.
+      if (status !== 'sent' && status !== 'failed') params['RawDlrDoneDate'] = rawDlrDoneDate(now);
       await kit.postCallback(callbackUrl, params, randomUUID());
     };
   }
 
-  function scheduleCallbacks(sid: string, callbackUrl: string | undefined): void {
+  function scheduleCallbacks(sid: string, callbackUrl: string | undefined, rcsNotCapable = false): void {
     if (callbackUrl === undefined || !/^https?:\/\//i.test(callbackUrl)) return;
     const scenario = control.scenario('twilio');
     if (scenario.dlr === 'none') return;
     const delay = Math.max(0, scenario.dlrDelayMs);
+    if (rcsNotCapable) {
+      // An RCS-only send to a handset without RCS: accepted, then `failed` with 63106 (reference §1.6).
+      control.schedule(Math.floor(delay / 2), statusChange(sid, callbackUrl, 'failed', TWILIO_RCS_NOT_CAPABLE_CODE));
+      return;
+    }
     control.schedule(Math.floor(delay / 2), statusChange(sid, callbackUrl, 'sent'));
     if (scenario.dlr === 'delivered') {
       control.schedule(delay, statusChange(sid, callbackUrl, 'delivered'));
@@ -163,9 +181,14 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     }
   }
 
-  /** The synchronous refusal Twilio would answer for this request, if any. */
-  function refusal(to: string | undefined, from: string | undefined, service: string | undefined, body: string | undefined): TwilioErrorBody | undefined {
+  /** The synchronous refusal Twilio would answer for this request, if any (`to` without its `rcs:` prefix). */
+  function refusal(to: string | undefined, from: string | undefined, service: string | undefined, body: string | undefined, rcs: boolean): TwilioErrorBody | undefined {
     if (to === undefined || to === '') return twilioErrorBody(400, 21604, "A 'To' phone number is required.");
+    // RCS addresses both ends on the RCS channel; an SMS sender cannot send to an `rcs:` recipient, nor the reverse.
+    const fromRcs = from?.startsWith(RCS_PREFIX) === true;
+    if ((rcs && !fromRcs && (service === undefined || service === '')) || (!rcs && fromRcs)) {
+      return twilioErrorBody(400, 21910, 'Invalid From and To pair. From and To should be of the same channel.');
+    }
     if ((from === undefined || from === '') && (service === undefined || service === '')) {
       return twilioErrorBody(400, 21603, "A 'From' phone number is required.");
     }
@@ -183,21 +206,26 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
       case TWILIO_MAGIC_NUMBERS.optedOut:
         return twilioErrorBody(400, 21610, 'Attempt to send to unsubscribed recipient');
       case TWILIO_MAGIC_NUMBERS.notSmsCapable:
+        if (rcs) break;
         return twilioErrorBody(400, 21614, `'To' number ${to} is not a valid mobile number`);
       default:
         break;
     }
     const number = control.number(to);
     if (!number.valid) return twilioErrorBody(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
-    if (number.lineType === 'landline') return twilioErrorBody(400, 21614, `'To' number ${to} is not a valid mobile number`);
+    // A landline cannot take RCS either, but Twilio only learns that when it tries: 63106, later.
+    if (number.lineType === 'landline' && !rcs) return twilioErrorBody(400, 21614, `'To' number ${to} is not a valid mobile number`);
     return undefined;
   }
 
   app.post<{ Params: { sid: string } }>(`/${API_VERSION}/Accounts/:sid/Messages.json`, async (request, reply) => {
     const fields: FormFields = isFormFields(request.body) ? request.body : {};
-    const to = formField(fields, 'To');
+    const toField = formField(fields, 'To');
+    // RCS recipients are `rcs:+E.164` (reference §1.6); the number table and the log use the E.164.
+    const rcs = toField?.startsWith(RCS_PREFIX) === true;
+    const to = rcs ? toField?.slice(RCS_PREFIX.length) : toField;
     const statusCallback = formField(fields, 'StatusCallback');
-    const log = { to, reference: referenceOf(statusCallback) };
+    const log = { to, reference: referenceOf(statusCallback), ...(rcs ? { channel: 'rcs' as const } : {}) };
 
     if (control.scenario('twilio').outage) {
       const f = failure(503);
@@ -216,7 +244,7 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     const from = formField(fields, 'From');
     const service = formField(fields, 'MessagingServiceSid');
     const body = formField(fields, 'Body');
-    const refused = refusal(to, from, service, body);
+    const refused = refusal(to, from, service, body, rcs);
     if (refused !== undefined) return answer(reply, request, refused.status, refused, log);
     const sentLog = { ...log, body };
 
@@ -233,21 +261,23 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
       direction: 'outbound-api',
       error_code: null,
       error_message: null,
-      from: from !== undefined && from !== '' ? from : TWILIO_SANDBOX_FROM,
+      // Without `From`, the Messaging Service picks a sender of the message's channel.
+      from: from !== undefined && from !== '' ? from : rcs ? RCS_PREFIX + TWILIO_SANDBOX_RCS_SENDER : TWILIO_SANDBOX_FROM,
       messaging_service_sid: service !== undefined && service !== '' ? service : null,
       num_media: '0',
-      num_segments: String(countSegments(body ?? '')),
+      // RCS is not split into segments.
+      num_segments: rcs ? '1' : String(countSegments(body ?? '')),
       price: null,
       price_unit: 'USD',
       sid,
       // Without a Messaging Service Twilio answers `queued`; through one, `accepted` (reference §1.1).
       status: service !== undefined && service !== '' ? 'accepted' : 'queued',
       subresource_uris: { media: `/${API_VERSION}/Accounts/${credentials.accountSid}/Messages/${sid}/Media.json` },
-      to: to ?? '',
+      to: toField ?? '',
       uri,
     };
     store(message);
-    scheduleCallbacks(sid, statusCallback);
+    scheduleCallbacks(sid, statusCallback, rcs && to !== undefined && !control.number(to).rcs);
     // Serialise a snapshot: callbacks may mutate the stored object before the reply is written.
     return answer(reply, request, 201, JSON.stringify(message), sentLog);
   });
@@ -267,7 +297,7 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     if (message === undefined) {
       return answer(reply, request, 404, twilioErrorBody(404, 20404, `The requested resource ${request.url.split('?')[0] ?? ''} was not found`), {});
     }
-    return answer(reply, request, 200, JSON.stringify(message), { to: message.to });
+    return answer(reply, request, 200, JSON.stringify(message), { to: message.to.replace(/^rcs:/, '') });
   });
 
   registerTwilioVoiceEmulator(app, kit);

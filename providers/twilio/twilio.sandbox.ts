@@ -6,6 +6,8 @@
 export const TWILIO_SANDBOX_CREDENTIALS = {
   accountSid: 'AC' + '0'.repeat(32),
   authToken: 'sandbox-twilio-token',
+  /** The sandbox's RCS sender: RCS sends go `From=rcs:sandbox_rcs_agent` (reference §1.6). */
+  rcsSenderId: 'sandbox_rcs_agent',
 } as const;
 
 /** Twilio's magic "valid sender" number for test credentials; the sandbox's default `From`. */

@@ -128,7 +128,8 @@ function messageIdOf(raw: WebhookRequest): string | undefined {
  * without `MessageSid`/`CallSid`, an inbound message or an unparsable body yields `[]`; an
  * unknown status yields `unknown`.
  * - Message callbacks (`MessageSid`, `MessageStatus`): `occurredAt` is the receive time, because
- *   `RawDlrDoneDate` has no timezone.
+ *   `RawDlrDoneDate` has no timezone. RCS callbacks (`From=rcs:…`, `ChannelPrefix=rcs`) parse the
+ *   same way; ErrorCode 63106 (no RCS on the handset) sets `recipientNotCapable`.
  * - Voice call callbacks (`CallSid`, `CallStatus`): mapped per {@link mapTwilioCallStatus}; the
  *   call SID is the provider message id; `occurredAt` is the callback's `Timestamp`; `busy` and
  *   `no-answer` are `transient`.
@@ -158,6 +159,8 @@ export function parseTwilioWebhook(raw: WebhookRequest, now: Date = new Date()):
     if (errorCode !== undefined && errorCode !== '' && errorCode !== '0') {
       event.errorCode = errorCode;
       event.transient = twilioDlrErrorTransient(errorCode);
+      // 63106: an RCS-only message to a handset that cannot take RCS (reference §1.6).
+      if (errorCode === '63106') event.recipientNotCapable = true;
     }
     return [event];
   } catch {

@@ -3,9 +3,10 @@
  * before anything is created. The same function serves the HTTP API and the Node client (which
  * calls the API), so both refuse the same requests with the same codes.
  *
- * Order: validation and key policy (allowed countries) in process; then one Lua call for the
- * idempotency replay check, the rate limits and the record. A replay is answered before any limit
- * is looked at, so it never counts; a refusal writes nothing.
+ * Order: validation and key policy (allowed countries, the callback URL's SSRF check) in process;
+ * then one Lua call for the idempotency replay check, the opt-out list, the rate limits and the
+ * record. A replay is answered before any limit is looked at, so it never counts; a refusal writes
+ * nothing but its audit-stream entry (and an accepted request's entry is written in the same call).
  */
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
@@ -15,6 +16,10 @@ import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { phoneToken, userToken } from '../security/hmac.ts';
 import type { KeyRing } from '../security/master-key.ts';
+import type { SsrfGuard } from '../security/ssrf-guard.ts';
+import type { AuditTrail } from '../policy/audit-trail.ts';
+import type { AuditEntry } from '../store/audit.store.ts';
+import type { SuppressionStore } from '../store/suppression.store.ts';
 import { deriveEvents } from '../domain/events.ts';
 import { newMessageId } from '../domain/ids.ts';
 import type { MessageRecord } from '../domain/message.ts';
@@ -46,6 +51,12 @@ export interface AdmissionDeps {
   metrics: Metrics;
   log: Logger;
   now: () => number;
+  /** Vets `callbackUrl` (no DNS here; deliveries re-check after resolving). */
+  ssrf: SsrfGuard;
+  /** Opt-out list: its key for the number is a block inside the intake call. */
+  suppression: SuppressionStore;
+  /** Admission decisions go to the audit stream. */
+  audit: AuditTrail;
 }
 
 const HOUR_MS = 3_600_000;
@@ -91,9 +102,15 @@ const LIMIT_TEXT: Record<string, string> = {
 };
 
 /** A policy or rate-limit refusal at admission: `messages_total{outcome="refused"}` and `policy_blocks_total{reason}` (CONTRACTS §7). */
-function refused(deps: AdmissionDeps, country: string, reason: 'country_not_allowed' | 'rate_limited'): void {
+function refused(deps: AdmissionDeps, country: string, reason: 'country_not_allowed' | 'rate_limited' | 'opted_out' | 'callback_url'): void {
   deps.metrics.messages.inc({ channel: 'none', provider: 'none', country: country || 'ZZ', outcome: 'refused' });
   deps.metrics.policyBlocks.inc({ reason });
+}
+
+/** The audit entry of a refusal: who, to which number token, refused with which code (no message id: none exists). */
+async function auditRefusal(deps: AdmissionDeps, principal: ApiPrincipal, e164: string, country: string, code: string, now: number): Promise<void> {
+  const entry: AuditEntry = { at: new Date(now).toISOString(), decision: 'refused', key: principal.name, phone: deps.audit.phoneToken(e164), country: country || 'ZZ', code };
+  await deps.audit.append(entry);
 }
 
 export interface AdmissionResult {
@@ -163,8 +180,18 @@ export async function admitMessage(
   const allowed = principal.policy.allowedCountries;
   if (allowed !== undefined && !allowed.has(country)) {
     refused(deps, country, 'country_not_allowed');
+    await auditRefusal(deps, principal, e164, country, 'SB_POLICY_COUNTRY_NOT_ALLOWED', deps.now());
     throw new ApiError('SB_POLICY_COUNTRY_NOT_ALLOWED', `this API key may not send to ${country === 'ZZ' ? 'this number' : country}`, {
       details: [{ path: 'to', country }],
+    });
+  }
+  const callback = body.callbackUrl ?? principal.callbackUrl;
+  const callbackRefusal = callback !== undefined ? deps.ssrf.checkUrl(callback) : undefined;
+  if (callbackRefusal !== undefined) {
+    refused(deps, country, 'callback_url');
+    await auditRefusal(deps, principal, e164, country, 'SB_POLICY_CALLBACK_URL', deps.now());
+    throw new ApiError('SB_POLICY_CALLBACK_URL', `callbackUrl is not allowed: ${callbackRefusal.reason}`, {
+      details: [{ path: body.callbackUrl !== undefined ? 'callbackUrl' : 'apiKey.callbackUrl', reason: callbackRefusal.reason }],
     });
   }
   const text = resolveBody(body);
@@ -213,10 +240,22 @@ export async function admitMessage(
 
   const keyHash = idemKey !== undefined ? sha256(idemKey) : undefined;
   const limits = admissionLimits(deps, principal, doc);
-  const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, deriveEvents(undefined, doc, now), limits);
+  const token = phoneToken(deps.keyRing, e164);
+  const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, deriveEvents(undefined, doc, now), limits, {
+    blocks: [{ name: 'opted_out', key: deps.suppression.keyOf(token) }],
+    audit: deps.audit.auditStore.forIntake(deps.audit.entryFor(doc, 'accepted', createdAt, { detail: `${doc.purpose} via ${doc.channels.join('>')}` })),
+  });
   if (!result.created) {
     if ('existing' in result) return replay(result.existing, requestHash, now);
+    if ('blocked' in result) {
+      refused(deps, country, 'opted_out');
+      await auditRefusal(deps, principal, e164, country, 'SB_POLICY_OPTED_OUT', now);
+      throw new ApiError('SB_POLICY_OPTED_OUT', 'the recipient opted out (replied STOP); sending resumes when they reply START', {
+        details: [{ path: 'to', reason: 'opted_out' }],
+      });
+    }
     refused(deps, country, 'rate_limited');
+    await auditRefusal(deps, principal, e164, country, 'SB_RATE_LIMITED', now);
     const seconds = Math.max(1, Math.ceil(result.limited.retryAfterMs / 1000));
     throw new ApiError('SB_RATE_LIMITED', `too many ${LIMIT_TEXT[result.limited.name] ?? 'requests'}; retry in ${seconds} s`, {
       headers: { 'retry-after': String(seconds) },

@@ -6,15 +6,31 @@ import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, ty
 import type { ApiDeps } from './api-deps.ts';
 import type { ApiPrincipal } from './api-keys.ts';
 import { ApiError, type ErrorCode } from './error-catalogue.ts';
+import { registerAdminQueueRoutes } from './routes/admin-queues.routes.ts';
+import { registerAuditRoutes } from './routes/audit.routes.ts';
 import { registerCarrierWebhookRoutes } from './routes/carrier-webhooks.routes.ts';
+import { registerDocsRoutes } from './routes/docs.routes.ts';
 import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerMessageRoutes } from './routes/messages.routes.ts';
 import { registerOpsRoutes } from './routes/ops.routes.ts';
 import { registerPushAckRoutes } from './routes/push-ack.routes.ts';
 
+/** A route as registered (method upper-case, Fastify path syntax). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     principal?: ApiPrincipal;
+  }
+  interface FastifyInstance {
+    /**
+     * Every route the app registered, plugins' included: the OpenAPI test checks the document
+     * against it (Fastify has no public route listing).
+     */
+    registeredRoutes(): readonly RegisteredRoute[];
   }
 }
 
@@ -118,6 +134,12 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
     });
   });
 
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method: String(method).toUpperCase(), url: route.url });
+  });
+  app.decorate('registeredRoutes', () => routes);
+
   app.setNotFoundHandler((req, reply) =>
     reply.code(404).send({ error: { code: 'SB_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } }),
   );
@@ -125,7 +147,10 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
   registerHealthRoutes(app, deps.redis);
   registerMessageRoutes(app, deps);
   registerOpsRoutes(app, deps);
+  registerAuditRoutes(app, deps);
   registerPushAckRoutes(app, deps);
   registerCarrierWebhookRoutes(app, deps, [...deps.adapters.values()]);
+  registerAdminQueueRoutes(app, deps);
+  registerDocsRoutes(app, deps);
   return app;
 }

@@ -10,6 +10,9 @@ import type { QueueSet } from '../queues/queue-set.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { MessageRecorder } from '../pipeline/record.stage.ts';
 import type { KeyRing } from '../security/master-key.ts';
+import type { SsrfGuard } from '../security/ssrf-guard.ts';
+import type { AuditTrail } from '../policy/audit-trail.ts';
+import type { SuppressionStore } from '../store/suppression.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
 import type { ApiKeyRing } from './api-keys.ts';
@@ -29,4 +32,10 @@ export interface ApiDeps {
   deadLetters: DeadLetterStore;
   log: Logger;
   now: () => number;
+  /** SSRF guard of `callbackUrl`s at admission (issue 10). */
+  ssrf: SsrfGuard;
+  /** The opt-out list: admission refuses its numbers, inbound STOP/START move it. */
+  suppression: SuppressionStore;
+  /** The audit stream: admission decisions, opt-outs, `GET /v1/audit`. */
+  audit: AuditTrail;
 }

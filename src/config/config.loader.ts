@@ -154,6 +154,9 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['SWITCHBOARD_MESSAGEBIRD_ACCESS_KEY', 'providers.messagebird.accessKey'],
   ['SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY', 'providers.messagebird.signingKey'],
   ['SWITCHBOARD_FCM_SERVICE_ACCOUNT', 'providers.fcm.serviceAccount'],
+  ['SWITCHBOARD_RBM_SERVICE_ACCOUNT', 'providers.rbm.serviceAccount'],
+  ['SWITCHBOARD_RBM_AGENT_ID', 'providers.rbm.agentId'],
+  ['SWITCHBOARD_SINCH_CONVERSATION_SECRET', 'providers.sinch.conversationWebhookSecret'],
   ['SWITCHBOARD_ENCRYPTION_KEY', 'secrets.encryptionKey'],
   ['SWITCHBOARD_WEBHOOK_SECRET', 'secrets.webhookSecret'],
 ];
@@ -235,6 +238,10 @@ const REQUIRED_CREDENTIALS = {
     ['signingKey', 'SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY'],
   ],
   fcm: [['serviceAccount', 'SWITCHBOARD_FCM_SERVICE_ACCOUNT']],
+  rbm: [
+    ['serviceAccount', 'SWITCHBOARD_RBM_SERVICE_ACCOUNT'],
+    ['agentId', 'SWITCHBOARD_RBM_AGENT_ID'],
+  ],
 } as const;
 
 type CarrierSection = keyof typeof REQUIRED_CREDENTIALS;

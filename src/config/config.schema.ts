@@ -99,6 +99,8 @@ export const twilioSettingsSchema = z.object({
   messagingServiceSid: z.string().optional(),
   /** Caller ID for voice OTPs (E.164); `from` when unset. */
   voiceFrom: z.string().optional(),
+  /** The account's RCS sender (agent); without it Twilio offers no RCS. */
+  rcsSenderId: z.string().optional(),
 });
 
 export const sinchSettingsSchema = z.object({
@@ -114,6 +116,18 @@ export const sinchSettingsSchema = z.object({
   projectId: z.string().optional(),
   keyId: z.string().optional(),
   keySecret: z.string().optional(),
+  /** RCS through the Conversation API: the app, and the HMAC secret its delivery receipts are signed with. */
+  appId: z.string().optional(),
+  conversationWebhookSecret: z.string().optional(),
+  conversationRegion: z.enum(['us', 'eu', 'br']).optional(),
+});
+
+export const rbmSettingsSchema = z.object({
+  enabled: z.boolean().optional(),
+  agentId: z.string().optional(),
+  /** Service-account key JSON, as a string (env only). */
+  serviceAccount: z.string().optional(),
+  baseUrl: z.string().optional(),
 });
 
 export const fcmSettingsSchema = z.object({
@@ -173,6 +187,7 @@ export const configSchema = z.object({
       sinch: sinchSettingsSchema.prefault({}),
       messagebird: messagebirdSettingsSchema.prefault({}),
       fcm: fcmSettingsSchema.prefault({}),
+      rbm: rbmSettingsSchema.prefault({}),
     })
     .prefault({}),
   /** config/routing.yaml: which providers may carry each channel, in tie-break order. */
@@ -183,6 +198,7 @@ export const configSchema = z.object({
           sms: channelRouteSchema(['twilio', 'sinch', 'messagebird']).prefault({}),
           push: channelRouteSchema(['fcm']).prefault({}),
           voice: channelRouteSchema(['twilio']).prefault({}),
+          rcs: channelRouteSchema(['sinch', 'twilio']).prefault({}),
         })
         .prefault({}),
     })
@@ -193,6 +209,12 @@ export const configSchema = z.object({
       regions: z.record(countryCode, z.enum(['na', 'eu', 'apac', 'default'])).default({}),
       prices: z.partialRecord(providerIdSchema, providerPricesSchema).default({}),
       tiers: z.partialRecord(providerIdSchema, z.array(z.object({ from: z.number().int().min(0), discount: z.number().min(0).max(1) }))).default({}),
+    })
+    .prefault({}),
+  rcs: z
+    .object({
+      /** How long an RBM capable / not-capable answer is trusted (a result is meaningful ~31 days; reference §5). */
+      capabilityTtlSeconds: z.number().int().min(60).default(12 * 3_600),
     })
     .prefault({}),
   lookup: z
@@ -257,8 +279,12 @@ export const configSchema = z.object({
     .prefault({}),
   messages: z
     .object({
-      /** How long message records are kept after creation. */
-      retentionSeconds: z.number().int().min(3600).default(7 * 86_400),
+      /**
+       * How long message records (and every per-message key: ledger, OTP attempts) are kept after
+       * creation; past it no Redis key holds the number in clear (PII at rest). Values under an hour
+       * only make sense in tests.
+       */
+      retentionSeconds: z.number().int().min(1).default(7 * 86_400),
       maxAttempts: z.number().int().min(1).max(10).default(3),
     })
     .prefault({}),
@@ -281,6 +307,64 @@ export const configSchema = z.object({
       concurrency: z.number().int().min(1).max(1000).default(50),
       relayIntervalMs: ms.default(100),
       deadLetterRetentionSeconds: z.number().int().min(3600).default(30 * 86_400),
+      /**
+       * SSRF guard (src/security/ssrf-guard.ts): whether callbacks may target loopback, private,
+       * link-local, CGNAT, unique-local or metadata addresses. Off by default; config/sandbox.yaml
+       * turns it on because tests and demos receive webhooks on 127.0.0.1.
+       */
+      allowPrivateTargets: z.boolean().default(false),
+      /** Whether `callbackUrl` must be https (live default; config/sandbox.yaml allows http). */
+      requireHttps: z.boolean().default(true),
+      /**
+       * Addresses or CIDRs (`10.1.2.3`, `10.20.0.0/16`, `fd12::/64`) exempt from the forbidden
+       * ranges: an internal receiver an operator vouches for. Metadata addresses are never exempt.
+       */
+      allowedTargets: z.array(z.string().regex(/^[0-9A-Fa-f:.]+(\/\d{1,3})?$/, 'an IP address or CIDR')).default([]),
+    })
+    .prefault({}),
+  /**
+   * SMS-pumping guard (src/pipeline/pumping.stage.ts): sends per country and per number prefix
+   * (the number minus its last 4 digits) in a sliding window against a decayed baseline, plus a
+   * conversion tripwire over the keys that report conversions.
+   */
+  pumping: z
+    .object({
+      /** `block`: over the threshold → failed `SB_POLICY_PUMPING`; `shadow`: delivered, flagged (timeline, metric, audit). */
+      mode: z.enum(['block', 'shadow']).default('block'),
+      windowMs: z.number().int().min(1_000).default(300_000),
+      /** Never block below this many sends per window, whatever the baseline. */
+      minSends: z.number().int().min(1).default(200),
+      /** Block past `max(minSends, baselineMultiplier × baseline sends per window)`. */
+      baselineMultiplier: z.number().min(1).default(10),
+      baselineHalfLifeMs: z.number().int().min(1_000).default(86_400_000),
+      /** No blocking until a dimension has been observed this long (its baseline means nothing before). */
+      warmupMs: ms.default(86_400_000),
+      /** Conversion tripwire: counted only over keys that reported a conversion within `reportingKeySeconds`. */
+      conversion: z
+        .object({
+          enabled: z.boolean().default(true),
+          /** Sends (of reporting keys) a dimension needs before its conversion rate means anything. */
+          minSends: z.number().int().min(1).default(50),
+          /** Block when verified / sent falls below this. */
+          minRate: z.number().min(0).max(1).default(0.05),
+          windowHours: z.number().int().min(1).max(168).default(24),
+          reportingKeySeconds: z.number().int().min(60).default(7 * 86_400),
+        })
+        .prefault({}),
+      /** Never blocked (still counted): ISO countries and E.164 prefixes such as `+1415`. */
+      safeList: z
+        .object({
+          countries: z.array(countryCode).default([]),
+          prefixes: z.array(z.string().regex(/^\+\d{1,14}$/, 'an E.164 prefix such as +1415')).default([]),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /** The audit stream (`<prefix>:audit`): who sent what to which number token, and what happened. */
+  audit: z
+    .object({
+      /** Approximate cap (`XADD … MAXLEN ~`): the oldest entries go first. */
+      maxLen: z.number().int().min(100).default(100_000),
     })
     .prefault({}),
   shutdown: z.object({ graceMs: ms.default(15_000) }).prefault({}),

@@ -15,7 +15,8 @@ export interface WebhookEventData {
   to: string;
   attempt: number;
   sequence: number;
-  reason?: FallbackReason;
+  /** A fallback's reason; on `message.failed` by the pumping guard, `pumping_suspected`. */
+  reason?: FallbackReason | 'pumping_suspected';
   fromChannel?: string;
   toChannel?: string;
   error?: ErrorInfo;
@@ -95,7 +96,11 @@ export function deriveEvents(before: MessageRecord | undefined, after: MessageRe
       type: `message.${after.status}`,
       id: newEventId(now),
       timestamp,
-      data: { ...data, ...(after.error !== undefined && ['failed', 'undelivered', 'expired'].includes(after.status) ? { error: after.error } : {}) },
+      data: {
+        ...data,
+        ...(after.error !== undefined && ['failed', 'undelivered', 'expired'].includes(after.status) ? { error: after.error } : {}),
+        ...(after.status === 'failed' && after.error?.code === 'SB_POLICY_PUMPING' ? { reason: 'pumping_suspected' as const } : {}),
+      },
     });
   }
   if (after.verifiedAt !== undefined && before?.verifiedAt === undefined && before !== undefined) {

@@ -72,7 +72,9 @@ export type TimelineType =
   | 'conversion'
   | 'ack'
   | 'late_ack'
-  | 'lookup';
+  | 'lookup'
+  /** The SMS-pumping guard found this message's country or prefix over its threshold (blocked or, in shadow mode, flagged). */
+  | 'pumping';
 
 export interface TimelineEntry {
   at: string;
@@ -143,6 +145,8 @@ export interface MessageRecord {
   push?: PushSettings;
   policy?: MessagePolicy;
   lookup?: LookupResult;
+  /** Google RBM's answer for this number (RCS is tried only when `capable`). */
+  rcsCapability?: 'capable' | 'not_capable' | 'agent_not_launched' | 'unknown';
   /** Message locale (templates, voice). */
   locale?: string;
   purpose: 'otp' | 'transactional';

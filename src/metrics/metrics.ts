@@ -16,7 +16,7 @@ export const METRIC_OTP_RESULTS = ['valid', 'invalid', 'locked', 'expired'] as c
 export const METRIC_COST_KINDS = ['message', 'lookup'] as const;
 export const METRIC_LOOKUP_RESULTS = ['valid', 'invalid', 'landline', 'unknown', 'error'] as const;
 export const METRIC_LOOKUP_CACHE = ['hit', 'miss'] as const;
-export const METRIC_POLICY_REASONS = ['opted_out', 'country_not_allowed', 'rate_limited', 'sim_swap', 'invalid_number', 'pumping'] as const;
+export const METRIC_POLICY_REASONS = ['opted_out', 'country_not_allowed', 'rate_limited', 'sim_swap', 'invalid_number', 'pumping', 'callback_url'] as const;
 export const METRIC_QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 export const FALLBACK_REASONS = [
   'push_disabled',
@@ -54,6 +54,7 @@ export interface Metrics {
   lookups: Counter<'provider' | 'result' | 'cache'>;
   policyBlocks: Counter<'reason'>;
   redisUp: Gauge;
+  rcsChecks: Counter<'result' | 'cache'>;
 }
 
 export interface MetricsOptions {
@@ -209,7 +210,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   const policyBlocks = new Counter({
     name: `${PREFIX}policy_blocks_total`,
-    help: 'Messages refused or stopped by policy, by reason.',
+    help: 'Messages refused or stopped by policy, by reason (pumping in shadow mode: flagged but delivered).',
     labelNames: ['reason'] as const,
     registers,
   });
@@ -227,6 +228,16 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
         }
       : {}),
   });
+
+  const rcsChecks = new Counter({
+    name: `${PREFIX}rcs_capability_checks_total`,
+    help: 'RCS capability answers (RBM) by result and cache; agent_not_launched needs ops.',
+    labelNames: ['result', 'cache'] as const,
+    registers,
+  });
+  for (const result of ['capable', 'not_capable', 'agent_not_launched', 'unknown'] as const) {
+    for (const cache of ['hit', 'miss'] as const) rcsChecks.inc({ result, cache }, 0);
+  }
 
   for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
   for (const reason of METRIC_POLICY_REASONS) policyBlocks.inc({ reason }, 0);
@@ -263,5 +274,6 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     lookups,
     policyBlocks,
     redisUp,
+    rcsChecks,
   };
 }

@@ -58,7 +58,12 @@ export async function processDlrJob(
         ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
       });
       if (!r.applied || !r.attempt) return false;
-      if (status === 'undelivered' || status === 'failed') {
+      if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'rcs' && !d.final) {
+        // RCS was asked for RCS only; Switchboard owns the fallback: the next rung (SMS, same code).
+        const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
+        if (failedAttempt?.error) failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED' };
+        retryAttempt = d.attempts.length + 1;
+      } else if (status === 'undelivered' || status === 'failed') {
         // A transient carrier code (Twilio 30003, Sinch 404) gets one more try on another provider
         // of the same channel (DESIGN §6); anything else ends the message here.
         const others = channelProviders(r.attempt.channel, d.country, deps.config, deps.adapters).filter(

@@ -1,6 +1,7 @@
 /**
  * What the pipeline stages need, injected by the composition root (no module-level singletons).
  */
+import type { Redis } from 'ioredis';
 import type { ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';
 import type { Logger } from '../logger.ts';
@@ -11,10 +12,14 @@ import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
 import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import type { LookupCache } from '../store/lookup-cache.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
+import type { SuppressionStore } from '../store/suppression.store.ts';
+import type { PumpingStageDeps } from './pumping.stage.ts';
 import type { MessageRecorder } from './record.stage.ts';
 
 export interface PipelineDeps {
   config: Config;
+  /** The producer connection, for small stage caches (RCS capability). */
+  redis: Redis;
   store: MessageStore;
   /** Every message change goes through the recorder (events + metrics). */
   recorder: MessageRecorder;
@@ -30,4 +35,8 @@ export interface PipelineDeps {
   /** Base URL carriers post callbacks to (`SWITCHBOARD_PUBLIC_URL`). */
   publicUrl: string;
   now: () => number;
+  /** Opt-out list: a send refused as unsubscribed (Twilio 21610) adds the number (issue 10). */
+  suppression: SuppressionStore;
+  /** SMS-pumping guard state (issue 10). */
+  pumping: PumpingStageDeps;
 }

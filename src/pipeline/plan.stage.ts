@@ -25,6 +25,14 @@ export const PUSH_FAILURE_REASONS: Readonly<Record<string, FallbackReason>> = {
   SB_PUSH_FAILED: 'push_error',
 };
 
+/** Error codes recorded on a failed RCS attempt, and the fallback reason each one gives. */
+export const RCS_FAILURE_REASONS: Readonly<Record<string, FallbackReason>> = {
+  SB_RCS_NOT_CAPABLE: 'rcs_not_capable',
+};
+
+/** Channels that get one attempt each: a failure moves down the ladder instead of to another provider. */
+const SINGLE_SHOT: ReadonlySet<Channel> = new Set(['push', 'rcs']);
+
 /** Codes that end a channel for this message (a permanent channel-level refusal). */
 const CHANNEL_ENDING = new Set(['SB_CHANNEL_UNSUPPORTED']);
 
@@ -33,12 +41,17 @@ const CHANNEL_ENDING = new Set(['SB_CHANNEL_UNSUPPORTED']);
  *   SMS; a recent SIM swap under a `push-only` policy allows push alone) — it still fires a fallback.
  */
 export function planLadder(
-  msg: Pick<MessageRecord, 'channels' | 'push'>,
+  msg: Pick<MessageRecord, 'channels' | 'push' | 'policy'>,
   usable: (c: Channel) => boolean,
   restrict: (c: Channel) => FallbackReason | undefined = () => undefined,
 ): LadderStep[] {
   const steps: LadderStep[] = [];
-  for (const channel of msg.channels) {
+  // A key with `autoUpgradeRcs` tries RCS before SMS even when the request listed only SMS.
+  const channels: Channel[] =
+    msg.policy?.autoUpgradeRcs === true && msg.channels.includes('sms') && !msg.channels.includes('rcs')
+      ? msg.channels.flatMap((c): Channel[] => (c === 'sms' ? ['rcs', 'sms'] : [c]))
+      : msg.channels;
+  for (const channel of channels) {
     const restricted = restrict(channel);
     if (restricted !== undefined) {
       steps.push({ channel, skip: restricted });
@@ -72,9 +85,11 @@ export function nextStep(msg: Pick<MessageRecord, 'attempts'>, ladder: readonly 
     }
     const atts = msg.attempts.filter((a) => a.channel === step.channel);
     const last = atts[atts.length - 1];
-    if (step.channel === 'push') {
-      if (!last || last.status === 'queued' || last.status === 'sent' || last.status === 'delivered') return { channel: 'push' };
-      pending = { reason: pushFailureReason(last) };
+    if (SINGLE_SHOT.has(step.channel)) {
+      if (!last || last.status === 'queued' || last.status === 'sent' || last.status === 'delivered') {
+        return atts.length === 0 && pending ? { channel: step.channel, fallback: pending } : { channel: step.channel };
+      }
+      pending = { reason: step.channel === 'push' ? pushFailureReason(last) : (RCS_FAILURE_REASONS[last.error?.code ?? ''] ?? 'rcs_failed') };
       continue;
     }
     if (atts.some((a) => CHANNEL_ENDING.has(a.error?.code ?? ''))) {

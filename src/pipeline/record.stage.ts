@@ -9,23 +9,37 @@ import { isTerminalMessageStatus } from '../domain/status.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { MessageStore } from '../store/message.store.ts';
 
+/**
+ * Something told about every saved change after its compare-and-set won (the audit trail, the
+ * pumping guard's conversion reporters). Must not throw: the change is already saved.
+ */
+export interface ChangeObserver {
+  record(before: MessageRecord, after: MessageRecord): Promise<void>;
+}
+
 const seconds = (fromIso: string, toIso: string): number => Math.max(0, (Date.parse(toIso) - Date.parse(fromIso)) / 1000);
 
 export class MessageRecorder {
   private readonly store: MessageStore;
   private readonly metrics: Metrics;
   private readonly now: () => number;
+  private readonly observers: readonly ChangeObserver[];
 
-  constructor(store: MessageStore, metrics: Metrics, now: () => number) {
+  /** `observers`: told about every saved change (the audit stream, issue 10); none in unit tests. */
+  constructor(store: MessageStore, metrics: Metrics, now: () => number, observers: readonly ChangeObserver[] = []) {
     this.store = store;
     this.metrics = metrics;
     this.now = now;
+    this.observers = observers;
   }
 
-  /** `MessageStore.update` plus events and metrics. */
+  /** `MessageStore.update` plus events, metrics and the observers (audit trail). */
   async update<R>(id: string, mutate: (draft: MessageRecord) => R | false): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
     const res = await this.store.update(id, mutate, (before, after) => deriveEvents(before, after, this.now()));
-    if (res) this.observe(res.before, res.after);
+    if (res) {
+      this.observe(res.before, res.after);
+      for (const o of this.observers) await o.record(res.before, res.after);
+    }
     return res;
   }
 

@@ -11,10 +11,10 @@ import { listPrice, tierDiscount, tierMonth } from '../routing/price-book.ts';
 import { route, type RouteResult } from '../routing/router.ts';
 
 /**
- * Channels whose sends are priced per segment in pricing.yaml; others (push, and voice, which is
- * billed per minute and not modelled yet) route by health and order alone.
+ * Channels whose sends are priced per segment in pricing.yaml; others (push; voice, billed per
+ * minute; RCS, billed per conversation) are not modelled yet and route by health and order alone.
  */
-const PRICED_CHANNELS: ReadonlySet<Channel> = new Set(['sms', 'rcs']);
+const PRICED_CHANNELS: ReadonlySet<Channel> = new Set(['sms']);
 
 type RoutedChannel = keyof Config['routing']['channels'];
 

@@ -9,7 +9,7 @@
  * until the earliest half-open.
  */
 import type { ProviderError } from '../../providers/errors.ts';
-import type { Channel, ProviderId } from '../../providers/provider.ts';
+import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { ErrorInfo, FallbackReason, MessageRecord } from '../domain/message.ts';
 import { expire, finalize, isTerminalMessageStatus, markAccepted, moveAttempt, startAttempt } from '../domain/status.ts';
 import { maskPhonesInText } from '../logger.ts';
@@ -17,10 +17,13 @@ import { codeHmac, decryptCode, encryptCode, generateCode, renderBody } from '..
 import { tierMonth } from '../routing/price-book.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import { lookupNumber } from './lookup.stage.ts';
+import { rcsCapability } from './rcs-capability.stage.ts';
 import { hasRungAfter, nextStep, planLadder, type NextStep } from './plan.stage.ts';
 import { runPushStep } from './push.stage.ts';
 import { channelProviders, planRoute } from './route.stage.ts';
 import { sendThroughLedger } from './send.stage.ts';
+import { runPumpingStage } from './pumping.stage.ts';
+import { isOptOutError, suppressAfterCarrierRefusal } from '../policy/opt-out.ts';
 
 /** Thrown so BullMQ retries the job with backoff: every candidate failed in a way that may pass. */
 export class SendRetryLaterError extends Error {
@@ -39,7 +42,7 @@ export interface SendJobContext {
   delay(ms: number): Promise<never>;
 }
 
-const SUPPORTED_CHANNELS: readonly Channel[] = ['push', 'sms', 'voice'];
+const SUPPORTED_CHANNELS: readonly Channel[] = ['push', 'rcs', 'sms', 'voice'];
 
 function errorInfo(code: string, err: ProviderError): ErrorInfo {
   // Carriers quote the number in their messages; keep it out of records, events and logs.
@@ -113,11 +116,23 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, ctx:
       if (isTerminalMessageStatus(msg.status)) return;
     }
   }
+  msg = await runPumpingStage(deps, msg);
+  if (isTerminalMessageStatus(msg.status)) return;
   const lookup = msg.lookup;
   const policy = msg.policy;
   const usable = (c: Channel): boolean => SUPPORTED_CHANNELS.includes(c) && channelProviders(c, msg.country, deps.config, deps.adapters).length > 0;
+  if (msg.rcsCapability === undefined && planLadder(msg, usable).some((st) => st.channel === 'rcs' && st.skip === undefined)) {
+    const status = await rcsCapability(deps, msg);
+    const res = await recorder.update(messageId, (d) => {
+      if (d.rcsCapability !== undefined) return false;
+      d.rcsCapability = status;
+    });
+    msg = res?.after ?? msg;
+  }
+  const rcsStatus = msg.rcsCapability;
   const restrict = (c: Channel): FallbackReason | undefined => {
     if (lookup?.lineType === 'landline' && (c === 'sms' || c === 'rcs')) return 'landline';
+    if (c === 'rcs' && rcsStatus !== 'capable') return 'rcs_not_capable';
     if (lookup?.simSwapped && policy?.simSwap === 'push-only' && c !== 'push') return 'sim_swap_push_only';
     return undefined;
   };
@@ -228,7 +243,7 @@ async function runCarrierStep(
         channel,
         to: current.to,
         body: text,
-        statusCallbackUrl: `${deps.publicUrl}/webhooks/${provider}?sb=${encodeURIComponent(messageId)}`,
+        statusCallbackUrl: callbackUrlFor(deps, adapter, channel, messageId),
         ...(ttlLeft !== undefined ? { validitySeconds: ttlLeft } : {}),
         ...(msg.locale !== undefined ? { locale: msg.locale } : {}),
         ...(channel === 'voice' && code !== undefined ? { spokenCode: code } : {}),
@@ -287,6 +302,15 @@ async function runCarrierStep(
       await recorder.update(messageId, (d) => finalize(d, iso(), errorInfo('SB_ROUTE_UNAVAILABLE', err)));
       return 'done';
     }
+    if (channel === 'rcs' && hasNextRung) {
+      // RCS gets one try: any refusal goes down the ladder (SMS with the same code, `rcs_failed`).
+      await recorder.update(messageId, (d) => {
+        moveAttempt(d, n, 'failed', iso(), errorInfo(err.scope === 'channel' ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED', err));
+        d.timeline.push({ at: iso(), type: 'carrier_error', channel, provider, detail: `${err.kind}/${err.scope}${err.providerCode ? ` ${err.providerCode}` : ''}` });
+        d.updatedAt = iso();
+      });
+      return 'next_channel';
+    }
     const isRecipient = err.kind === 'permanent' && err.scope === 'recipient';
     const isChannel = err.kind === 'permanent' && err.scope === 'channel';
     await recorder.update(messageId, (d) => {
@@ -295,6 +319,7 @@ async function runCarrierStep(
       if (isRecipient || (isChannel && !hasNextRung)) finalize(d, iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : 'SB_CHANNEL_UNSUPPORTED', err));
       else d.updatedAt = iso();
     });
+    if (isRecipient && isOptOutError(provider, err)) await suppressAfterCarrierRefusal(deps, current.to, provider, err.providerCode ?? '');
     if (isRecipient) return 'done';
     if (isChannel) return hasNextRung ? 'next_channel' : 'done';
   }
@@ -311,6 +336,15 @@ async function runCarrierStep(
     finalize(d, iso(), lastError ? errorInfo('SB_ROUTE_UNAVAILABLE', lastError) : { code: 'SB_ROUTE_UNAVAILABLE', message: 'no provider accepted the message' }),
   );
   return 'done';
+}
+
+/**
+ * Where the carrier posts this attempt's callbacks: `/webhooks/<provider>?sb=<id>`, or the
+ * carrier's own endpoint for the channel when it has one (Sinch Conversation for RCS).
+ */
+function callbackUrlFor(deps: PipelineDeps, adapter: ProviderAdapter, channel: Channel, messageId: string): string {
+  const sub = channel === 'rcs' && adapter.webhooks?.['conversation'] !== undefined ? '/conversation' : '';
+  return `${deps.publicUrl}/webhooks/${adapter.id}${sub}?sb=${encodeURIComponent(messageId)}`;
 }
 
 /** Every breaker is open: wait for the earliest half-open, unless the message would expire first. */

@@ -39,14 +39,35 @@ export async function ledgerState(store: MessageStore, messageId: string, attemp
   return { sent: l.providerMessageId };
 }
 
+/**
+ * How long a worker keeps trying to write down a carrier's acceptance while Redis is away (a blip,
+ * a restart) before it gives up and lets the job retry as an ambiguous resend: about one send lock,
+ * after which another worker would take the job over anyway.
+ */
+const RECORD_SENT_FOR_MS = 10_000;
+
+async function recordSent(store: MessageStore, messageId: string, attempt: number, providerMessageId: string): Promise<void> {
+  const deadline = Date.now() + RECORD_SENT_FOR_MS;
+  for (let pause = 100; ; pause = Math.min(pause * 2, 1_000)) {
+    try {
+      await store.ledgerSent(messageId, attempt, providerMessageId);
+      return;
+    } catch (err) {
+      if (Date.now() + pause > deadline) throw err;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+}
+
 export async function sendThroughLedger(store: MessageStore, adapter: ProviderAdapter, input: SendAttemptInput, wrap: CallWrapper = direct): Promise<SendOutcome> {
   const prior = await store.ledger(input.messageId, input.attempt);
   if (prior?.state === 'sent') {
     return { kind: 'accepted', result: { providerMessageId: prior.providerMessageId, acceptedAt: new Date() }, replayed: true };
   }
   await store.ledgerSending(input.messageId, input.attempt);
+  let result: SendResult;
   try {
-    const result = await wrap(() =>
+    result = await wrap(() =>
       adapter.send({
         messageId: input.messageId,
         attempt: input.attempt,
@@ -60,8 +81,6 @@ export async function sendThroughLedger(store: MessageStore, adapter: ProviderAd
         ...(input.spokenCode !== undefined ? { spokenCode: input.spokenCode } : {}),
       }),
     );
-    await store.ledgerSent(input.messageId, input.attempt, result.providerMessageId);
-    return { kind: 'accepted', result, replayed: false };
   } catch (err) {
     if (err instanceof BreakerOpenError) {
       await store.ledgerClear(input.messageId, input.attempt);
@@ -76,4 +95,9 @@ export async function sendThroughLedger(store: MessageStore, adapter: ProviderAd
     if (!error.ambiguous) await store.ledgerClear(input.messageId, input.attempt);
     return { kind: 'error', error };
   }
+  // The carrier has it. Failing to write that down is the store's failure, not the carrier's: it
+  // must neither clear the ledger nor fail over (a second, unmarked send). If Redis stays away, the
+  // error fails the job, whose retry finds `sending` and resends as `ambiguous_resend`.
+  await recordSent(store, input.messageId, input.attempt, result.providerMessageId);
+  return { kind: 'accepted', result, replayed: false };
 }

@@ -46,6 +46,10 @@ export class BreakerRegistry {
   private readonly log: Logger;
   private readonly local = new Map<string, CircuitBreakerPolicy>();
   private shared = new Map<string, SharedOpen>();
+  /** Pairs whose shared signal the last refresh found in Redis. */
+  private sharedInRedis = new Set<string>();
+  /** When each local breaker last opened. */
+  private readonly openedAt = new Map<string, number>();
   private readonly pairs = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
   private lastRefresh = 0;
@@ -96,6 +100,13 @@ export class BreakerRegistry {
       const v = values[i];
       if (typeof v === 'string') next.set(pair, JSON.parse(v) as SharedOpen);
     });
+    // A signal gone from Redis means a probe closed the breaker elsewhere (or the signal lapsed):
+    // close this worker's breaker too. Cockatiel half-opens only on a call, and routing makes no
+    // call to a provider it sees open, so it would otherwise stay open here for good.
+    for (const pair of this.sharedInRedis) {
+      if (!next.has(pair) && this.local.get(pair)?.state === CircuitState.Open) this.local.delete(pair);
+    }
+    this.sharedInRedis = new Set(next.keys());
     this.shared = next;
   }
 
@@ -108,6 +119,7 @@ export class BreakerRegistry {
         halfOpenAfter: new ExponentialBackoff({ initialDelay: this.opts.halfOpenAfterMs, maxDelay: this.opts.maxHalfOpenAfterMs }),
       });
       p.onBreak(() => {
+        this.openedAt.set(pair, this.now());
         this.log.warn({ provider, channel }, 'circuit breaker opened');
         void this.publishOpen(pair, this.opts.halfOpenAfterMs).catch(() => undefined);
       });
@@ -130,6 +142,8 @@ export class BreakerRegistry {
     const shared = this.shared.get(pair);
     if (shared) return now < shared.until ? { state: 'open', halfOpenInMs: shared.until - now } : { state: 'half_open' };
     const local = this.local.get(pair)?.state;
+    // Open here but never shared (publishing failed): past the longest half-open delay, let a probe through.
+    if (local === CircuitState.Open && now - (this.openedAt.get(pair) ?? now) >= this.opts.maxHalfOpenAfterMs) return { state: 'half_open' };
     if (local === CircuitState.Open || local === CircuitState.Isolated) return { state: 'open', halfOpenInMs: this.opts.halfOpenAfterMs };
     if (local === CircuitState.HalfOpen) return { state: 'half_open' };
     return { state: 'closed' };

@@ -183,7 +183,11 @@ describe('sandbox scenario API', () => {
         });
       expect((await send('tok-gone')).json()).toMatchObject({ error: { code: 404, details: [{ errorCode: 'UNREGISTERED' }] } });
       expect((await send('tok-fine')).statusCode).toBe(200);
-      expect((await send('tok-fine', '127.0.0.1')).statusCode).toBe(404);
+      // Any other host is Sinch Conversation's (same path, reference §0): it wants a Sinch OAuth token.
+      const conversation = await send('tok-fine', '127.0.0.1');
+      expect(conversation.statusCode).toBe(401);
+      expect(conversation.json()).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
+      expect(sandbox.control.log({ provider: 'sinch' })[0]).toMatchObject({ path: '/v1/projects/demo-project/messages:send', channel: 'rcs', status: 401 });
       expect(sandbox.control.counters('fcm')).toMatchObject({ requests: 2, accepted: 1, rejected: 1 });
       expect(sandbox.control.log({ provider: 'fcm' }).map((e) => [e.to, e.reference, e.status])).toEqual([
         ['tok-fine', 'msg_push', 200],

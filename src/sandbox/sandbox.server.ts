@@ -13,6 +13,7 @@ import { ensureFormBodyParser } from '../../providers/index.ts';
 import type { ProviderModule } from '../../providers/index.ts';
 import { SandboxRequestError, createSandboxControl } from './sandbox-control.ts';
 import type { SandboxControlHandle } from './sandbox-control.ts';
+import { registerSandboxInboundRoutes } from './sandbox-inbound.routes.ts';
 
 /** Inputs of {@link createSandboxServer}. */
 export interface SandboxServerOptions {
@@ -22,6 +23,8 @@ export interface SandboxServerOptions {
   logger?: boolean;
   /** An existing control, e.g. to share one between several listeners; a fresh one by default. */
   control?: SandboxControlHandle;
+  /** The gateway's public URL, where `POST /_sandbox/inbound` delivers (a request's `url` wins). */
+  gatewayUrl?: string;
 }
 
 /** The sandbox app (not listening yet) and the state behind it, for tests and the CLI. */
@@ -129,6 +132,8 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
       control.reset();
       return { reset: true };
     });
+
+    registerSandboxInboundRoutes(scope, options.providers, options.gatewayUrl);
   });
 
   for (const module of options.providers) {

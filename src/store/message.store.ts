@@ -40,10 +40,27 @@ export interface IntakeLimit {
   enforce: boolean;
 }
 
+/**
+ * A policy refusal checked inside the intake call: the request is refused when `key` exists
+ * (e.g. the number's opt-out entry). Checked before the limits, so a refusal never counts.
+ */
+export interface IntakeBlock {
+  name: string;
+  key: string;
+}
+
+/** An audit-stream entry written in the intake call, so "accepted" is recorded with the message. */
+export interface IntakeAudit {
+  key: string;
+  maxLen: number;
+  fields: Record<string, string>;
+}
+
 export type IntakeResult =
   | { created: true; /** Limits over their maximum in shadow mode (absent when none). */ shadowed?: string[] }
   | { created: false; existing: IdempotencyRecord }
-  | { created: false; limited: { name: string; retryAfterMs: number } };
+  | { created: false; limited: { name: string; retryAfterMs: number } }
+  | { created: false; blocked: { name: string } };
 
 export interface StoredMessage {
   doc: MessageRecord;
@@ -107,7 +124,9 @@ export class MessageStore {
     idem?: { keyHash: string; requestHash: string },
     outbox: readonly OutboxItem[] = [],
     limits: readonly IntakeLimit[] = [],
+    policy: { blocks?: readonly IntakeBlock[]; audit?: IntakeAudit } = {},
   ): Promise<IntakeResult> {
+    const blocks = policy.blocks ?? [];
     const createdMs = Date.parse(doc.createdAt);
     const record: IdempotencyRecord | undefined = idem ? { hash: idem.requestHash, id: doc.id, state: 'pending', at: createdMs } : undefined;
     const idemKey = idem ? this.keys.idempotency(doc.keyName, idem.keyHash) : this.keys.idempotency('-', '-');
@@ -119,6 +138,8 @@ export class MessageStore {
       this.keys.allIndex,
       this.keys.outbox,
       ...limits.map((l) => l.key),
+      ...blocks.map((b) => b.key),
+      ...(policy.audit ? [policy.audit.key] : []),
     ];
     const reply = await this.redis.sbIntake(
       keys.length,
@@ -132,6 +153,9 @@ export class MessageStore {
       messageIdBoundAt(createdMs - this.opts.retentionSeconds * 1000, 'low'),
       limits.length,
       ...limits.flatMap((l) => [l.max, l.windowMs, l.enforce ? '1' : '0']),
+      blocks.length,
+      policy.audit ? policy.audit.maxLen : '',
+      policy.audit ? JSON.stringify(Object.entries(policy.audit.fields).flat()) : '',
       ...outbox.map((o) => JSON.stringify(o)),
     );
     const [kind, second, ...rest] = reply;
@@ -141,6 +165,7 @@ export class MessageStore {
       return shadowed.length > 0 ? { created: true, shadowed } : { created: true };
     }
     if (kind === 2) return { created: false, limited: { name: limitName(rest[0]), retryAfterMs: Number(second) } };
+    if (kind === 3) return { created: false, blocked: { name: blocks[Number(rest[0]) - 1]?.name ?? 'unknown' } };
     return { created: false, existing: JSON.parse(String(second)) as IdempotencyRecord };
   }
 

@@ -28,6 +28,14 @@ export interface RedisKeys {
   otpAttempts(messageId: string): string;
   /** HASH of conversion counters for one UTC hour (`YYYYMMDDHH`), per country and number prefix. */
   conversions(hour: string): string;
+  /** STRING: the opt-out entry of one phone token (suppression list, no expiry). */
+  optOut(phoneToken: string): string;
+  /** Pumping guard state of one dimension token (`w` window ZSET, `b` baseline HASH, `t` tripwire HASH). */
+  pumping(kind: 'w' | 'b' | 't', dimensionToken: string): string;
+  /** HASH: API keys that reported a conversion (field = key name, value = last report ms). */
+  conversionReporters: string;
+  /** STREAM: the audit trail (capped with `MAXLEN ~`). */
+  audit: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -47,5 +55,9 @@ export function redisKeys(prefix: string): RedisKeys {
     rateLimit: (kind, keyName, token) => `${prefix}:rl:${kind}:${keyName}${token !== undefined ? `:${token}` : ''}`,
     otpAttempts: (messageId) => `${prefix}:otp:${messageId}`,
     conversions: (hour) => `${prefix}:conv:${hour}`,
+    optOut: (token) => `${prefix}:optout:${token}`,
+    pumping: (kind, token) => `${prefix}:pump:${kind}:${token}`,
+    conversionReporters: `${prefix}:pump:reporters`,
+    audit: `${prefix}:audit`,
   };
 }

@@ -11,7 +11,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { QUEUE_NAMES } from '../queues/queue-names.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import type { DeadLetterStore } from './dead-letter.store.ts';
-import { deliverWebhook } from './webhook-delivery.ts';
+import type { SsrfGuard } from '../security/ssrf-guard.ts';
+import { createWebhookTransport, deliverWebhook } from './webhook-delivery.ts';
 
 /** A failed try; the worker's backoff reads `retryAfterMs`. */
 export class WebhookDeliveryError extends Error {
@@ -33,6 +34,8 @@ export interface WebhookWorkerOptions {
   secrets: readonly string[];
   /** The secrets of the event's API key, when it has its own (else `secrets` sign). */
   secretsFor?: (keyName: string) => readonly string[] | undefined;
+  /** SSRF guard applied to every try; a refused target is dead-lettered at once (retrying cannot help). */
+  guard: SsrfGuard;
 }
 
 /** The delay before try `attemptsMade + 1`: the schedule's step, ± jitter. */
@@ -47,7 +50,8 @@ export function createWebhookWorker(
   opts: WebhookWorkerOptions,
 ): Worker<OutboxItem, string, 'deliver'> {
   const { metrics, log } = deps;
-  return new Worker<OutboxItem, string, 'deliver'>(
+  const transport = createWebhookTransport();
+  const worker = new Worker<OutboxItem, string, 'deliver'>(
     QUEUE_NAMES.events,
     async (job: Job<OutboxItem, string, 'deliver'>) => {
       const item = job.data;
@@ -60,6 +64,8 @@ export function createWebhookWorker(
         timeoutMs: opts.timeoutMs,
         retryAfterCapMs: opts.retryAfterCapMs,
         nowMs: deps.now,
+        guard: opts.guard,
+        transport,
       });
       if (result.kind === 'success') {
         metrics.webhookDeliveries.inc({ result: 'success' });
@@ -73,7 +79,7 @@ export function createWebhookWorker(
       }
       metrics.webhookDeliveries.inc({ result: 'failure' });
       const tries = job.attemptsMade + 1;
-      if (tries >= (job.opts.attempts ?? 1)) {
+      if (result.kind === 'forbidden' || tries >= (job.opts.attempts ?? 1)) {
         await deps.deadLetters.add(item, tries, result.reason, deps.now());
         metrics.webhookDeliveries.inc({ result: 'dead_letter' });
         log.warn({ eventId: item.event.id, messageId: item.event.data.messageId, tries, reason: result.reason }, 'webhook dead-lettered');
@@ -93,4 +99,6 @@ export function createWebhookWorker(
       },
     },
   );
+  worker.on('closed', () => transport.close());
+  return worker;
 }

@@ -10,7 +10,10 @@
  * callbacks, status mapping) for SMS carriers; push ones (the sandbox token table, the device's
  * ack, no carrier callbacks) for push carriers; lookup ones (the sandbox number table normalised
  * to `NumberInfo`, outages as retryable errors) for every adapter with `lookup`; voice ones
- * (inline TwiML with the code read twice, call-progress callbacks) for voice carriers.
+ * (inline TwiML with the code read twice, call-progress callbacks) for voice carriers; RCS ones
+ * (RCS-only sends, signed receipts at each carrier's RCS callback endpoint, "not capable" for a
+ * handset without RCS) for every adapter whose sandbox config offers `rcs`; RCS capability ones
+ * (the number table through RBM, the 403/outage answers) for capability providers (RBM).
  *
  * Besides behaviour, each carrier's golden wire format (`providers/<id>/<id>.golden.ts`, taken from
  * reference/providers.md) is checked against what actually crossed the wire in both directions, so
@@ -26,31 +29,46 @@ import {
   isProviderError,
   isUnregisteredToken,
   providerModules,
+  RBM_SANDBOX_CREDENTIALS,
   readCodeFromTwiml,
 } from '../../providers/index.ts';
-import type { CarrierStatus, NumberInfo, ProviderAdapter, ProviderError, ProviderModule, SendRequest } from '../../providers/index.ts';
+import type { CarrierStatus, NumberInfo, ProviderAdapter, ProviderError, ProviderModule, SendRequest, WebhookEndpoint } from '../../providers/index.ts';
 import { fcmGolden } from '../../providers/fcm/fcm.golden.ts';
 import type { PushWireGolden } from '../../providers/fcm/fcm.golden.ts';
 import { messagebirdGolden } from '../../providers/messagebird/messagebird.golden.ts';
+import { rbmGolden } from '../../providers/rbm/rbm.golden.ts';
+import type { RbmWireGolden } from '../../providers/rbm/rbm.golden.ts';
+import { sinchConversationGolden } from '../../providers/sinch/sinch.conversation.golden.ts';
 import { sinchGolden } from '../../providers/sinch/sinch.golden.ts';
 import { startCallbackReceiver } from '../../providers/testing/loopback-fixtures.ts';
 import type { CallbackReceiver, ReceivedCallback } from '../../providers/testing/loopback-fixtures.ts';
+import type { RcsFieldLocation, RcsWireGolden } from '../../providers/testing/rcs-wire-golden.ts';
 import type { GoldenFieldLocation, WireGolden } from '../../providers/testing/wire-golden.ts';
 import { twilioGolden } from '../../providers/twilio/twilio.golden.ts';
+import { twilioRcsGolden } from '../../providers/twilio/twilio.rcs.golden.ts';
 import { createSandboxServer } from '../../src/sandbox/sandbox.server.ts';
 import type { SandboxServer } from '../../src/sandbox/sandbox.server.ts';
 
 /** What the contract needs per provider beyond its module: its capability, sandbox credentials and golden wire format. */
-type ContractFixture = { capability: 'sms'; sandboxConfig: unknown; golden: WireGolden } | { capability: 'push'; sandboxConfig: unknown; golden: PushWireGolden };
+type ContractFixture =
+  | { capability: 'sms'; sandboxConfig: unknown; golden: WireGolden }
+  | { capability: 'push'; sandboxConfig: unknown; golden: PushWireGolden }
+  | { capability: 'rcs-capability'; sandboxConfig: unknown; golden: RbmWireGolden };
 
 const CONTRACT_FIXTURES: Record<string, ContractFixture> = {
   twilio: { capability: 'sms', sandboxConfig: TWILIO_SANDBOX_CREDENTIALS, golden: twilioGolden },
   sinch: { capability: 'sms', sandboxConfig: SINCH_SANDBOX_CREDENTIALS, golden: sinchGolden },
   messagebird: { capability: 'sms', sandboxConfig: MESSAGEBIRD_SANDBOX_CREDENTIALS, golden: messagebirdGolden },
   fcm: { capability: 'push', sandboxConfig: FCM_SANDBOX_CREDENTIALS, golden: fcmGolden },
+  rbm: { capability: 'rcs-capability', sandboxConfig: RBM_SANDBOX_CREDENTIALS, golden: rbmGolden },
 };
 
+/** Golden RCS wire formats of the carriers that send RCS (reference §1.6, §2.5). */
+const RCS_GOLDENS: Record<string, RcsWireGolden> = { twilio: twilioRcsGolden, sinch: sinchConversationGolden };
+
 const modules: ProviderModule<unknown>[] = Object.values(providerModules);
+/** Modules that send something (RBM only answers capability checks). */
+const sendingModules = modules.filter((m) => m.channels.length > 0);
 
 function fixtureOf(id: string): ContractFixture {
   const fixture = CONTRACT_FIXTURES[id];
@@ -167,7 +185,8 @@ describe('provider contract', () => {
       const fixture = CONTRACT_FIXTURES[module.id];
       expect(fixture, `contract fixtures for ${module.id}`).toBeDefined();
       expect(fixture?.golden.provider).toBe(module.id);
-      expect(module.channels, `channels of ${module.id}`).toContain(fixture?.capability);
+      if (fixture?.capability === 'rcs-capability') expect(module.channels, `channels of ${module.id}`).toEqual([]);
+      else expect(module.channels, `channels of ${module.id}`).toContain(fixture?.capability);
       expect(module.emulator, `emulator of ${module.id}`).toBeTypeOf('function');
     }
   });
@@ -214,7 +233,7 @@ describe('provider contract', () => {
     return { adapter, smsRequest, pushRequest, ordinary, recipientOf, scenario };
   }
 
-  describe.each(modules.map((m) => [m.id, m] as const))('%s: every capability', (id, module) => {
+  describe.each(sendingModules.map((m) => [m.id, m] as const))('%s: every capability', (id, module) => {
     const { adapter, ordinary, recipientOf, scenario } = harness(id, module, fixtureOf(id));
 
     it('accepts a send, returning a provider message id, and records it with our reference', async () => {
@@ -636,4 +655,270 @@ describe('provider contract', () => {
       expect(await sendError(adapter(), call(MAGIC_NUMBERS.invalid))).toMatchObject({ kind: 'permanent', scope: 'recipient' });
     });
   });
+
+  it('covers every RCS-offering adapter with an RCS golden, and RBM with the capability cases', () => {
+    const offering = sendingModules.filter((m) => harness(m.id, m, fixtureOf(m.id)).adapter().channels.includes('rcs')).map((m) => m.id);
+    expect(offering.sort()).toEqual(Object.keys(RCS_GOLDENS).sort());
+    expect(withCapability('rcs-capability').map(([id]) => id)).toEqual(['rbm']);
+  });
+
+  describe.each(sendingModules.filter((m) => RCS_GOLDENS[m.id] !== undefined).map((m) => [m.id, m, fixtureOf(m.id), RCS_GOLDENS[m.id]!] as const))(
+    '%s: RCS',
+    (id, module, fixture, golden) => {
+      const { adapter, scenario } = harness(id, module, fixture);
+      let n = 0;
+      /** The callback endpoint this carrier's RCS receipts go to (the gateway serves it at the same path). */
+      const callbackPath = golden.callback.endpoint === 'main' ? `/webhooks/${id}` : `/webhooks/${id}/${golden.callback.endpoint}`;
+      const rcsRequest = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
+        n += 1;
+        const messageId = `msg_contract_rcs_${id}_${n}`;
+        return { messageId, attempt: 1, channel: 'rcs', to, body: `Your code is ${200000 + n}`, statusCallbackUrl: `${receiver.origin}${callbackPath}?sb=${messageId}`, ...overrides };
+      };
+      /** A fresh number with the given RCS capability in the sandbox table. */
+      const number = (rcs: boolean): string => {
+        const e164 = `+1415555${String(5000 + (n % 1000)).padStart(4, '0')}`;
+        sandbox.control.putNumber(e164, { rcs });
+        return e164;
+      };
+      const endpointOf = (a: ProviderAdapter): WebhookEndpoint => {
+        if (golden.callback.endpoint === 'main') return { verify: (raw) => a.verifyWebhook(raw), parse: (raw) => a.parseWebhook(raw) };
+        const endpoint = a.webhooks?.[golden.callback.endpoint];
+        if (endpoint === undefined) throw new Error(`${id} has no ${golden.callback.endpoint} webhook`);
+        return endpoint;
+      };
+      const rcsFields = (callback: ReceivedCallback, where: RcsFieldLocation): Record<string, unknown> => {
+        const text = callback.rawBody.toString('utf8');
+        if (where === 'form-body') return Object.fromEntries(new URLSearchParams(text));
+        const parsed: unknown = JSON.parse(text);
+        return bodyRecord(parsed);
+      };
+      const withFields = (callback: ReceivedCallback, where: RcsFieldLocation, fields: Record<string, unknown>): ReceivedCallback => {
+        const rawBody = where === 'form-body' ? Buffer.from(new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)])).toString()) : Buffer.from(JSON.stringify(fields));
+        return { ...callback, rawBody };
+      };
+      const inOrder = (callbacks: ReceivedCallback[]): ReceivedCallback[] => callbacks.sort((a, b) => a.receivedAt - b.receivedAt);
+      const deliveredCallbacks = async (): Promise<{ req: SendRequest; providerMessageId: string; callbacks: ReceivedCallback[] }> => {
+        scenario({ dlrDelayMs: 60 });
+        const req = rcsRequest(number(true));
+        const result = await adapter().send(req);
+        const callbacks = await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId });
+        return { req, providerMessageId: result.providerMessageId, callbacks: inOrder(callbacks) };
+      };
+
+      it('offers rcs with its documented sandbox credentials', () => {
+        expect(adapter().channels).toContain('rcs');
+      });
+
+      it('accepts an RCS send, recorded as channel rcs with the text and our reference', async () => {
+        scenario({ dlr: 'none' });
+        const req = rcsRequest(number(true));
+        const result = await adapter().send(req);
+        expect(result.providerMessageId).not.toBe('');
+        expect(sandbox.control.counters(id)).toMatchObject({ accepted: 1, rejected: 0 });
+        expect(sandbox.control.log({ provider: id, to: req.to })[0]).toMatchObject({ channel: 'rcs', reference: req.messageId, body: req.body });
+      });
+
+      it(`delivers signed receipts at ${callbackPath} that verify and parse to sent → delivered`, async () => {
+        const { req, providerMessageId, callbacks } = await deliveredCallbacks();
+        const endpoint = endpointOf(adapter());
+        for (const callback of callbacks) expect(await endpoint.verify(callback)).toBe(true);
+        const events = callbacks.flatMap((c) => endpoint.parse(c));
+        expect(events.map((e) => e.status)).toEqual(['sent', 'delivered']);
+        for (const event of events) expect(event).toMatchObject({ provider: id, providerMessageId, messageId: req.messageId });
+        await expect.poll(() => sandbox.control.counters(id).callbacksSent).toBeGreaterThanOrEqual(callbacks.length);
+      });
+
+      it('reports a handset without RCS as failed and not capable, so the gateway falls back to SMS', async () => {
+        scenario({ dlrDelayMs: 40 });
+        const req = rcsRequest(number(false));
+        await adapter().send(req);
+        const [callback] = await receiver.waitFor(1, { ref: req.messageId });
+        if (callback === undefined) throw new Error('no callback');
+        const fields = rcsFields(callback, golden.callback.fieldsIn);
+        expect(golden.callback.statusOf(fields)).toBe(golden.callback.notCapable.status);
+        expect(golden.callback.errorCodeOf(fields)).toBe(golden.callback.notCapable.errorCode);
+        const endpoint = endpointOf(adapter());
+        expect(await endpoint.verify(callback)).toBe(true);
+        expect(endpoint.parse(callback)).toEqual([expect.objectContaining({ status: 'failed', recipientNotCapable: true, transient: false, messageId: req.messageId })]);
+      });
+
+      it('reports an undelivered RCS message with its error code, transient by default', async () => {
+        scenario({ dlr: 'undelivered', dlrDelayMs: 40 });
+        const req = rcsRequest(number(true));
+        await adapter().send(req);
+        const callbacks = inOrder(await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId }));
+        const last = callbacks.flatMap((c) => endpointOf(adapter()).parse(c)).at(-1);
+        expect(last).toMatchObject({ status: 'undelivered', rawStatus: golden.callback.undeliveredStatus, transient: true });
+        expect(last?.errorCode).toBeTypeOf('string');
+        expect(last?.recipientNotCapable).toBeUndefined();
+      });
+
+      it('fails verification for a tampered receipt and one without its signature', async () => {
+        const { callbacks } = await deliveredCallbacks();
+        const callback = callbacks[0];
+        if (callback === undefined) throw new Error('no callback');
+        const endpoint = endpointOf(adapter());
+        const fields = rcsFields(callback, golden.callback.fieldsIn);
+        expect(await endpoint.verify(withFields(callback, golden.callback.fieldsIn, golden.callback.withStatus(fields, golden.callback.deliveredSequence.at(-1) ?? '')))).toBe(false);
+        const headers = { ...callback.headers };
+        for (const header of golden.callback.authHeaders) delete headers[header];
+        expect(await endpoint.verify({ ...callback, headers })).toBe(false);
+      });
+
+      it('classifies an outage of the RCS API as retryable', async () => {
+        scenario({ outage: true });
+        expect(await sendError(adapter(), rcsRequest(number(true)))).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
+      });
+
+      describe('status mapping', () => {
+        let template: ReceivedCallback;
+
+        beforeAll(async () => {
+          sandbox.control.reset();
+          const { callbacks } = await deliveredCallbacks();
+          const last = callbacks.at(-1);
+          if (last === undefined) throw new Error('no callback');
+          template = last;
+        });
+
+        it.each(golden.statusTable.map((row) => [`${row.status}${row.errorCode === undefined ? '' : ` (${row.errorCode})`}`, row.normalized, row] as const))('maps %s to %s', (_name, normalized, row) => {
+          const fields = golden.callback.withStatus(rcsFields(template, golden.callback.fieldsIn), row.status, row.errorCode);
+          const events = endpointOf(adapter()).parse(withFields(template, golden.callback.fieldsIn, fields));
+          expect(events).toHaveLength(1);
+          expect(events[0]).toMatchObject({ status: normalized, rawStatus: row.status });
+          expect(events[0]?.recipientNotCapable).toBe(row.recipientNotCapable);
+        });
+      });
+
+      describe(`golden wire format (${golden.source})`, () => {
+        it('sends the documented path, auth, content type and RCS-only body', async () => {
+          scenario({ dlr: 'none' });
+          const req = rcsRequest(number(true), { validitySeconds: 300 });
+          await adapter().send(req);
+          const sent = captured.filter((c) => c.method === golden.send.method && c.path === golden.send.path);
+          expect(sent).toHaveLength(1);
+          const wire = sent[0];
+          if (wire === undefined) throw new Error('no request captured');
+          if (typeof golden.send.authorization === 'string') expect(wire.headers['authorization']).toBe(golden.send.authorization);
+          else expect(String(wire.headers['authorization'])).toMatch(golden.send.authorization);
+          expect(String(wire.headers['content-type'])).toMatch(golden.send.contentType);
+          const body = bodyRecord(wire.body);
+          const names = Object.keys(body);
+          for (const field of golden.send.requiredFields) expect(names, `field ${field}`).toContain(field);
+          for (const field of names) expect([...golden.send.requiredFields, ...golden.send.optionalFields], `field ${field}`).toContain(field);
+          expect(golden.send.optionalFields.some((f) => names.includes(f)), 'the validity travels').toBe(true);
+          expect(body).toMatchObject(golden.send.fixedValues);
+          expect(body).toMatchObject(golden.send.recipient(req.to));
+          expect(golden.send.textOf(body)).toBe(req.body);
+          for (const field of golden.send.referenceFields) expect(body[field], `reference ${field}`).toBe(req.messageId);
+          expect(body[golden.send.callbackUrlField]).toBe(req.statusCallbackUrl);
+        });
+
+        it('receives receipts of the documented method, signature headers, content type, fields and RCS markers', async () => {
+          const { callbacks } = await deliveredCallbacks();
+          expect(callbacks.map((c) => golden.callback.statusOf(rcsFields(c, golden.callback.fieldsIn)))).toEqual(golden.callback.deliveredSequence);
+          for (const callback of callbacks) {
+            expect(callback.method).toBe(golden.callback.method);
+            expect(new URL(callback.publicUrl).pathname).toBe(callbackPath);
+            expect(String(callback.headers['content-type'])).toMatch(golden.callback.contentType);
+            for (const header of golden.callback.authHeaders) expect(callback.headers[header], `header ${header}`).toBeTypeOf('string');
+            const fields = rcsFields(callback, golden.callback.fieldsIn);
+            for (const field of golden.callback.requiredFields) expect(Object.keys(fields), `callback field ${field}`).toContain(field);
+            expect(golden.callback.rcsMarkersOf(fields)).toEqual(golden.callback.rcsMarkers);
+          }
+        });
+      });
+    },
+  );
+
+  describe.each(withCapability('rcs-capability'))('%s: RCS capability', (id, module, fixture) => {
+    const { golden } = fixture;
+    const config = module.configSchema.parse(fixture.sandboxConfig);
+    const checker = (timeoutMs = TIMEOUT_MS): ProviderAdapter => module.create(config, { baseUrl, timeoutMs });
+    let n = 0;
+    const fresh = (): string => `+1415555${String(6000 + (n++ % 1000)).padStart(4, '0')}`;
+    const check = async (e164: string, a: ProviderAdapter = checker()) => {
+      if (a.checkCapability === undefined || a.rcsCapable === undefined) throw new Error(`${id} has no capability check`);
+      return { answer: await a.checkCapability(e164), capable: await a.rcsCapable(e164) };
+    };
+
+    it('offers no channel, only capability checks', () => {
+      expect(checker().channels).toEqual([]);
+    });
+
+    it('reports a number the table marks rcs:true as capable, with features, counting each check', async () => {
+      const e164 = fresh();
+      sandbox.control.putNumber(e164, { rcs: true });
+      const { answer, capable } = await check(e164);
+      expect(answer).toMatchObject({ capable: true, status: 'capable', features: golden.capableBody.features });
+      expect(capable).toBe(true);
+      expect(sandbox.control.counters(id)).toMatchObject({ requests: 2, accepted: 0 });
+      expect(sandbox.control.log({ provider: id, to: e164 })).toHaveLength(2);
+    });
+
+    it('reports an unset number (rcs:false by default) as not capable', async () => {
+      const { answer, capable } = await check(fresh());
+      expect(answer).toMatchObject({ capable: false, status: 'not_capable', httpStatus: 404 });
+      expect(capable).toBe(false);
+    });
+
+    it('reports agent_not_launched when the scenario answers 403 (errorRate 1, errorStatus 403)', async () => {
+      sandbox.control.putSettings(id, { errorRate: 1, errorStatus: 403 });
+      const e164 = fresh();
+      sandbox.control.putNumber(e164, { rcs: true });
+      expect((await check(e164)).answer).toMatchObject({ capable: false, status: 'agent_not_launched', httpStatus: 403 });
+    });
+
+    it('reports an outage, a 500 and a slow answer as unknown, never rejecting', async () => {
+      sandbox.control.putSettings(id, { outage: true });
+      expect((await check(fresh())).answer).toMatchObject({ status: 'unknown', httpStatus: 503 });
+      sandbox.control.putSettings(id, { outage: false, errorRate: 1, errorStatus: 500 });
+      expect((await check(fresh())).answer).toMatchObject({ status: 'unknown', httpStatus: 500 });
+      sandbox.control.putSettings(id, { errorRate: 0, latencyMs: 2_000 });
+      const started = Date.now();
+      expect((await check(fresh(), checker(SLOW_TIMEOUT_MS))).answer).toMatchObject({ status: 'unknown' });
+      expect(Date.now() - started).toBeLessThan(1_500);
+    });
+
+    it('agrees with the RCS carriers: capable numbers deliver over RCS, others come back not capable', async () => {
+      const yes = fresh();
+      const no = fresh();
+      sandbox.control.putNumber(yes, { rcs: true });
+      expect((await check(yes)).capable).toBe(true);
+      expect((await check(no)).capable).toBe(false);
+      sandbox.control.putSettings('sinch', { dlrDelayMs: 20 });
+      const sinch = sendingModules.find((m) => m.id === 'sinch');
+      if (sinch === undefined) throw new Error('no sinch module');
+      const carrier = sinch.create(sinch.configSchema.parse(fixtureOf('sinch').sandboxConfig), { baseUrl, timeoutMs: TIMEOUT_MS });
+      openAdapters.push(carrier);
+      const endpoint = carrier.webhooks?.['conversation'];
+      for (const [to, expected] of [
+        [yes, 'sent'],
+        [no, 'failed'],
+      ] as const) {
+        const messageId = `msg_contract_agree_${to.slice(1)}`;
+        await carrier.send({ messageId, attempt: 1, channel: 'rcs', to, body: 'Your code is 123456', statusCallbackUrl: `${receiver.origin}/webhooks/sinch/conversation?sb=${messageId}` });
+        const [first] = inOrderOf(await receiver.waitFor(1, { ref: messageId }));
+        expect(endpoint?.parse(first!)[0]?.status).toBe(expected);
+      }
+    });
+
+    describe(`golden wire format (${golden.source})`, () => {
+      it('asks with the documented method, path, query and Bearer token, without a body', async () => {
+        const e164 = fresh();
+        await check(e164);
+        const asked = captured.filter((c) => c.path === golden.request.path(e164));
+        expect(asked.length).toBeGreaterThanOrEqual(1);
+        for (const request of asked) {
+          expect(request.method).toBe(golden.request.method);
+          expect(request.headers['authorization']).toBe(golden.request.authorization);
+          expect(request.body).toBeUndefined();
+        }
+      });
+    });
+  });
 });
+
+function inOrderOf(callbacks: ReceivedCallback[]): ReceivedCallback[] {
+  return callbacks.sort((a, b) => a.receivedAt - b.receivedAt);
+}

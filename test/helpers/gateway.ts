@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/config.loader.ts';
 import type { Config } from '../../src/config/config.schema.ts';
 import { createLogger, type Logger } from '../../src/logger.ts';
 import { startSwitchboard, type Role, type RunningSwitchboard } from '../../src/main.ts';
+import type { ResolveHost } from '../../src/security/ssrf-guard.ts';
 import { freePort } from './free-port.ts';
 import { deletePrefix, TEST_REDIS_URL, testPrefix, testRedis } from './redis.ts';
 
@@ -38,6 +39,8 @@ export interface TestGatewayOptions {
   now?: () => number;
   /** A logger instead of the default one (tests that capture what is logged). */
   log?: Logger;
+  /** Name resolution of the webhook SSRF guard (tests map names to chosen addresses). */
+  resolveHost?: ResolveHost;
 }
 
 async function call(base: string, path: string, init: RequestInit & { json?: unknown } = {}, auth?: string): Promise<Response> {
@@ -75,6 +78,7 @@ export async function startTestGateway(opts: TestGatewayOptions): Promise<TestGa
     config,
     log: opts.log ?? createLogger(config.logLevel),
     ...(opts.now !== undefined ? { now: opts.now } : {}),
+    ...(opts.resolveHost !== undefined ? { resolveHost: opts.resolveHost } : {}),
   });
   const redis = testRedis();
   const apiUrl = running.apiUrl ?? `http://127.0.0.1:${apiPort}`;

@@ -6,8 +6,10 @@ import { requireScope } from '../api-keys.ts';
 import { ApiError } from '../error-catalogue.ts';
 import { parseOrThrow } from '../validation.ts';
 
-const eventParams = z.strictObject({ eventId: z.string().regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/, 'not an event id') });
-const listQuery = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
+/** Path of the replay route (exported for the OpenAPI document). */
+export const deadLetterParamsSchema = z.strictObject({ eventId: z.string().regex(/^evt_[0-9A-HJKMNP-TV-Z]{26}$/, 'not an event id') });
+/** Query of the dead-letter list (exported for the OpenAPI document). */
+export const deadLetterListQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).default(100) });
 
 export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.get('/metrics', async (_req, reply) => {
@@ -17,14 +19,14 @@ export function registerOpsRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get('/v1/webhooks/dead-letters', async (req) => {
     requireScope(req.principal ?? fail(), 'admin');
-    const { limit } = parseOrThrow(listQuery, req.query, 'query');
+    const { limit } = parseOrThrow(deadLetterListQuerySchema, req.query, 'query');
     const items = await deps.deadLetters.list(limit);
     return { items: items.map(({ item: _item, ...rest }) => rest) };
   });
 
   app.post('/v1/webhooks/dead-letters/:eventId/replay', async (req, reply) => {
     requireScope(req.principal ?? fail(), 'admin');
-    const { eventId } = parseOrThrow(eventParams, req.params, 'params');
+    const { eventId } = parseOrThrow(deadLetterParamsSchema, req.params, 'params');
     const dl = await deps.deadLetters.take(eventId);
     if (!dl) throw new ApiError('SB_WEBHOOK_DEAD_LETTER_NOT_FOUND', `no dead letter ${eventId}`);
     // Same event id (webhook-id) so receivers de-duplicate; a new job id because the old job still exists.

@@ -11,14 +11,15 @@ import type { ApiDeps } from '../api-deps.ts';
 import { ApiError } from '../error-catalogue.ts';
 import { parseOrThrow } from '../validation.ts';
 
-const ackBody = z.strictObject({
+/** The ack body (exported for the OpenAPI document). */
+export const pushAckBodySchema = z.strictObject({
   messageId: z.string().regex(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/, 'not a message id'),
   ackToken: z.string().min(1).max(256),
 });
 
 export function registerPushAckRoutes(app: FastifyInstance, deps: ApiDeps): void {
   app.post('/v1/push/ack', async (req, reply) => {
-    const { messageId, ackToken } = parseOrThrow(ackBody, req.body, 'body');
+    const { messageId, ackToken } = parseOrThrow(pushAckBodySchema, req.body, 'body');
     const check = verifyAckToken(deps.keyRing.subkey('push-ack'), messageId, ackToken, deps.now());
     if (!check.ok) throw new ApiError('SB_PUSH_ACK_INVALID', check.reason === 'expired' ? 'the ack token has expired' : 'the ack token is not valid for this message');
     const at = new Date(deps.now()).toISOString();

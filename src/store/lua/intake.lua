@@ -2,13 +2,17 @@
 -- in one atomic call (DESIGN §7, CONTRACTS §3), so a refused request creates nothing and a replay
 -- never counts against a limit.
 -- KEYS: 1 message, 2 idempotency (unused when ARGV[3] == ''), 3 accepted index, 4 key index, 5 all index, 6 outbox,
---       7.. one sliding-window ZSET per rate limit (ARGV[8] of them)
+--       7.. one sliding-window ZSET per rate limit (ARGV[8] of them),
+--       then one key per block (ARGV[9 + 3n] of them: refuse when it exists, e.g. the number's opt-out),
+--       then the audit stream (only when ARGV[10 + 3n] ~= '')
 -- ARGV: 1 document, 2 retention seconds, 3 idempotency record ('' for none), 4 idempotency TTL seconds,
 --       5 created-at ms (the limits' clock), 6 message id, 7 ids below this one are past retention and leave the indexes,
 --       8 number of limits n; then per limit i: max count, window ms, '1' enforce | '0' shadow (count, never refuse);
---       then outbox items (webhook events, JSON)
+--       9+3n number of blocks m, 10+3n audit MAXLEN ('' for no audit entry), 11+3n audit fields (JSON array of
+--       field, value, ...); then outbox items (webhook events, JSON)
 -- Returns {1, '', shadowed limit indexes...} when created, {0, existing idempotency record} on a replay,
--- {2, retry-after ms, limit index} when an enforced limit refuses (nothing written).
+-- {2, retry-after ms, limit index} when an enforced limit refuses, {3, 0, block index} when a block key
+-- exists (nothing written in either case).
 if ARGV[3] ~= '' then
   local existing = redis.call('GET', KEYS[2])
   if existing then return {0, existing} end
@@ -16,6 +20,11 @@ end
 
 local now = tonumber(ARGV[5])
 local n = tonumber(ARGV[8])
+local m = tonumber(ARGV[9 + 3 * n])
+-- Policy blocks (opt-out) before the limits: a refused request never counts against a limit.
+for j = 1, m do
+  if redis.call('EXISTS', KEYS[6 + n + j]) == 1 then return {3, 0, j} end
+end
 local shadowed = {}
 for i = 1, n do
   local key = KEYS[6 + i]
@@ -50,7 +59,11 @@ redis.call('ZADD', KEYS[4], 0, ARGV[6])
 redis.call('ZADD', KEYS[5], 0, ARGV[6])
 redis.call('ZREMRANGEBYLEX', KEYS[4], '-', '(' .. ARGV[7])
 redis.call('ZREMRANGEBYLEX', KEYS[5], '-', '(' .. ARGV[7])
-for i = 9 + 3 * n, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+for i = 12 + 3 * n, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+if ARGV[10 + 3 * n] ~= '' then
+  local fields = cjson.decode(ARGV[11 + 3 * n])
+  redis.call('XADD', KEYS[7 + n + m], 'MAXLEN', '~', ARGV[10 + 3 * n], '*', unpack(fields))
+end
 local out = {1, ''}
 for _, i in ipairs(shadowed) do out[#out + 1] = i end
 return out

@@ -1,0 +1,92 @@
+/**
+ * A `redis-server` of the test's own (free loopback port, private data folder, AOF every second)
+ * that the test may stop and start again on the same data — the shared test Redis must never be
+ * restarted under other suites. `findRedisServer()` says whether the binary exists, so suites can
+ * skip visibly (or fail under CI=true, DESIGN §9).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { freePort } from './free-port.ts';
+
+/** The path of `redis-server` on PATH, or undefined. */
+export function findRedisServer(): string | undefined {
+  const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
+  const path = found.stdout.trim();
+  return found.status === 0 && path !== '' ? path : undefined;
+}
+
+export interface OwnRedis {
+  url: string;
+  port: number;
+  dir: string;
+  /** Starts the server (again) on the same port and data folder; resolves once it answers PING. */
+  start(): Promise<void>;
+  /** SIGTERM: Redis flushes the AOF and exits; resolves with its exit code. */
+  stop(): Promise<number | null>;
+  /** Stops it (if running) and deletes its data folder. */
+  destroy(): Promise<void>;
+}
+
+async function pingable(port: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    client.on('error', () => undefined);
+    try {
+      await client.connect();
+      // Loading the AOF answers -LOADING; wait for a real PONG.
+      if ((await client.ping()) === 'PONG') return;
+    } catch {
+      // not up yet
+    } finally {
+      client.disconnect();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
+}
+
+export async function createOwnRedis(binary: string): Promise<OwnRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
+  let child: ChildProcess | undefined;
+  let output = '';
+  const own: OwnRedis = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    async start() {
+      if (child && child.exitCode === null && child.signalCode === null) throw new Error('redis-server is already running');
+      child = spawn(
+        binary,
+        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--protected-mode', 'yes'],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4_000)));
+      child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4_000)));
+      try {
+        await pingable(port, 10_000);
+      } catch (err) {
+        throw new Error(`${(err as Error).message}\n${output}`);
+      }
+    },
+    async stop() {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return c?.exitCode ?? null;
+      const exited = new Promise<number | null>((resolve) => c.once('exit', (code) => resolve(code)));
+      c.kill('SIGTERM');
+      const timer = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async destroy() {
+      await own.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return own;
+}
