@@ -16,6 +16,7 @@ import { createRedis, pingRedis } from './queues/redis-connection.ts';
 import { WorkerSet } from './queues/worker-set.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { startOpsServer } from './metrics/ops-server.ts';
+import { createRawAdmission } from './pipeline/admit.stage.ts';
 import { MessageRecorder } from './pipeline/record.stage.ts';
 import { BreakerRegistry } from './resilience/breaker-registry.ts';
 import { HealthStore, TierCounter } from './routing/health.store.ts';
@@ -250,6 +251,10 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           pumping: { store: pumpingStore, conversions: new ConversionStore(producer, store.keys) },
         },
         workerConn,
+        createRawAdmission(
+          { config, store, queues, adapters, keyRing, metrics, log: log.child({ role: 'admit' }), now, ssrf, suppression, audit },
+          new ApiKeyRing(config.apiKeys, config),
+        ),
       );
       closers.push(() => workers.close());
       const webhookWorker = createWebhookWorker(

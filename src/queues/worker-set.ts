@@ -2,7 +2,8 @@
  * The consumers: `send` (the pipeline and delayed expiries) and `dlr` (carrier callbacks).
  * Short locks on `send` (DESIGN §7): a killed worker's OTP is picked up again within 5–15 s.
  */
-import { DelayedError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { isRawSendJob, type RawAdmission } from '../pipeline/admit.stage.ts';
 import type { Redis } from 'ioredis';
 import { expire } from '../domain/status.ts';
 import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
@@ -15,12 +16,18 @@ export class WorkerSet {
   readonly send: Worker<SendQueueJobData, void, SendQueueJobName>;
   readonly dlr: Worker<DlrJobData, void, 'dlr'>;
 
-  constructor(deps: PipelineDeps, connection: Redis) {
+  constructor(deps: PipelineDeps, connection: Redis, admitRaw?: RawAdmission) {
     const { config, log } = deps;
     const prefix = config.redis.prefix;
     this.send = new Worker<SendQueueJobData, void, SendQueueJobName>(
       QUEUE_NAMES.send,
       async (job: Job<SendQueueJobData, void, SendQueueJobName>, token?: string) => {
+        if (isRawSendJob(job.data)) {
+          if (!admitRaw) throw new UnrecoverableError('SB_UNAVAILABLE: this worker cannot admit raw jobs');
+          const messageId = await admitRaw(job.data);
+          deps.log.info({ jobId: job.id, messageId }, 'admitted a raw send job');
+          return;
+        }
         if (job.name === 'fallback-check') {
           const data = job.data as FallbackCheckJobData;
           await processFallbackCheck(deps, data.messageId, data.attempt, data.ackTimeoutMs);
