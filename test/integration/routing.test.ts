@@ -75,12 +75,24 @@ describe('routing across carriers', () => {
       ids.push(await send(`+1415555${String(1000 + i)}`));
       if (i === 15) await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { outage: true } });
     }
+    // Watch the breaker while the stream drains: it must be seen open (2) at some point.
+    let maxState = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        const m = parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text());
+        maxState = Math.max(maxState, sumOf(m, 'switchboard_breaker_state', { provider: 'messagebird', channel: 'sms' }));
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
     const results = await Promise.all(ids.map(async (id) => (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 30_000)) as unknown as Msg));
+    watching = false;
+    await watcher;
     expect(results.filter((m) => m.status !== 'delivered')).toEqual([]);
     expect(results.filter((m) => m.provider !== 'messagebird').length).toBeGreaterThan(20);
 
+    expect(maxState).toBe(2);
     const metrics = parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text());
-    expect(sumOf(metrics, 'switchboard_breaker_state', { provider: 'messagebird', channel: 'sms' })).toBe(2);
     expect(sumOf(metrics, 'switchboard_provider_errors_total', { provider: 'messagebird', kind: 'retryable' })).toBeGreaterThan(0);
 
     const log = (await (await gw.sandbox('/_sandbox/log?limit=10000')).json()) as Array<{ reference?: string; status: number }>;
@@ -102,6 +114,13 @@ describe('routing across carriers', () => {
   });
 
   it('fails over to another carrier on a transient undelivered code, once', async () => {
+    // Start from a closed messagebird breaker (the outage test above may leave a probe pending).
+    const closedBy = Date.now() + 15_000;
+    while (Date.now() < closedBy) {
+      const m = parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text());
+      if (sumOf(m, 'switchboard_breaker_state', { provider: 'messagebird', channel: 'sms' }) === 0) break;
+      await deliveredVia(`+1415555${String(5000 + Math.floor(Math.random() * 4000))}`);
+    }
     await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { dlr: 'undelivered', dlrDelayMs: 50 } });
     try {
       const msg = (await gw.waitForStatus(await send('+14155550703'), ['delivered', 'undelivered', 'failed'], 20_000)) as unknown as Msg & {
