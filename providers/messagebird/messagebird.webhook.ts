@@ -18,7 +18,7 @@ const CLOCK_TOLERANCE_SECONDS = 5;
  * exact URL — and whose `payload_hash`, when present, is the SHA-256 of the raw body (a status
  * report is a GET without one; a body without `payload_hash` is refused).
  * We call `verify()` ourselves: the package's Express middleware never awaits it (reference §3.3).
- * `now` is for tests. Never throws: any doubt is `false`.
+ * `now` is for tests. Never throws; every doubt is `false`.
  */
 export async function verifyMessageBirdWebhook(signingKey: string, raw: WebhookRequest, now?: Date): Promise<boolean> {
   try {

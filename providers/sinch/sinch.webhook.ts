@@ -24,7 +24,7 @@ function safeEqual(a: string, b: string): boolean {
  * Sinch signs nothing in an SMS delivery report by default; Basic auth is the mechanism its
  * account managers enable for SMS callbacks (reference §2.2), and the only one that covers every
  * callback type on this URL. Both halves are always compared (no early exit) in constant time.
- * Never throws: any doubt is `false`.
+ * Never throws; every doubt is `false`.
  */
 export function verifySinchWebhook(credentials: SinchCallbackCredentials, raw: WebhookRequest): boolean {
   try {

@@ -15,7 +15,7 @@ import { twilioDlrErrorTransient } from './twilio.errors.ts';
  * so `raw.publicUrl` must be the exact URL given as `StatusCallback`.
  * JSON-bodied webhooks (`?bodySHA256=` in the URL) are checked with `validateRequestWithBody`.
  * https://www.twilio.com/docs/usage/webhooks/webhooks-security
- * Never throws: any doubt is `false`.
+ * Never throws; every doubt is `false`.
  */
 export function verifyTwilioWebhook(authToken: string, raw: WebhookRequest): boolean {
   try {

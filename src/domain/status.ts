@@ -44,7 +44,7 @@ export function canMoveAttempt(from: AttemptStatus, to: AttemptStatus): boolean 
 /**
  * The message status implied by its attempts (CONTRACTS §2):
  * `accepted` until the first attempt; then the furthest status of the current attempt, never
- * backwards; `delivered` as soon as any attempt is; `undelivered`/`failed` only once `final`.
+ * backwards; `delivered` as soon as one attempt is; `undelivered`/`failed` only once `final`.
  */
 export function deriveMessageStatus(msg: Pick<MessageRecord, 'status' | 'attempts' | 'final'>): MessageStatus {
   if (isTerminalMessageStatus(msg.status)) return msg.status;

@@ -303,7 +303,7 @@ async function runCarrierStep(
       return 'done';
     }
     if (channel === 'rcs' && hasNextRung) {
-      // RCS gets one try: any refusal goes down the ladder (SMS with the same code, `rcs_failed`).
+      // RCS gets one try; every refusal goes down the ladder (SMS with the same code, `rcs_failed`).
       await recorder.update(messageId, (d) => {
         moveAttempt(d, n, 'failed', iso(), errorInfo(err.scope === 'channel' ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED', err));
         d.timeline.push({ at: iso(), type: 'carrier_error', channel, provider, detail: `${err.kind}/${err.scope}${err.providerCode ? ` ${err.providerCode}` : ''}` });
