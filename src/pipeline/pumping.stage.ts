@@ -92,13 +92,17 @@ export async function runPumpingStage(deps: PipelineDeps, msg: MessageRecord): P
     .map((r) => `${kindOf(r.label)}: ${r.count} sends in ${Math.round(cfg.windowMs / 1000)} s over the threshold ${Math.floor(r.threshold)}`);
   if (cfg.conversion.enabled && !neverBlock) {
     const from = now - cfg.conversion.windowHours * 3_600_000;
-    for (const dim of dims.tripwire) {
-      const sends = await deps.pumping.store.tripwireSends(dim, from, now);
-      if (sends < cfg.conversion.minSends) continue;
-      const { converted } = await deps.pumping.conversions.counts(dim.label, from, now);
-      const rate = converted / sends;
-      if (rate < cfg.conversion.minRate) reasons.push(`${kindOf(dim.label)}: ${converted} of ${sends} codes verified in ${cfg.conversion.windowHours} h (under ${cfg.conversion.minRate})`);
-    }
+    const tripped = await Promise.all(
+      dims.tripwire.map(async (dim) => {
+        const sends = await deps.pumping.store.tripwireSends(dim, from, now);
+        if (sends < cfg.conversion.minSends) return undefined;
+        const { converted } = await deps.pumping.conversions.counts(dim.label, from, now);
+        return converted / sends < cfg.conversion.minRate
+          ? `${kindOf(dim.label)}: ${converted} of ${sends} codes verified in ${cfg.conversion.windowHours} h (under ${cfg.conversion.minRate})`
+          : undefined;
+      }),
+    );
+    for (const t of tripped) if (t !== undefined) reasons.push(t);
   }
   if (reasons.length === 0) return msg;
 

@@ -24,7 +24,16 @@ export class WorkerSet {
       async (job: Job<SendQueueJobData, void, SendQueueJobName>, token?: string) => {
         if (isRawSendJob(job.data)) {
           if (!admitRaw) throw new UnrecoverableError('SB_UNAVAILABLE: this worker cannot admit raw jobs');
-          const messageId = await admitRaw(job.data);
+          let messageId: string;
+          try {
+            messageId = await admitRaw(job.data);
+          } catch (err) {
+            // A refused raw job stays as a failed job for ops: keep its reason, drop the number and text.
+            if (err instanceof UnrecoverableError) await job.updateData({ key: job.data.key, request: { redacted: true } } as unknown as SendQueueJobData).catch(() => undefined);
+            throw err;
+          }
+          // The raw payload holds the number and text in clear: keep only the reference to the message.
+          await job.updateData({ key: job.data.key, admittedAs: messageId } as unknown as SendQueueJobData);
           deps.log.info({ jobId: job.id, messageId }, 'admitted a raw send job');
           return;
         }

@@ -91,6 +91,26 @@ describe('BreakerRegistry', () => {
     b.stop();
   });
 
+  it("closes every worker's own open breaker once another worker's probe succeeds", async () => {
+    const prefix = fresh();
+    const a = new BreakerRegistry(redis, options(prefix), log);
+    const b = new BreakerRegistry(redis, options(prefix), log);
+    a.track([['twilio', 'sms']]);
+    b.track([['twilio', 'sms']]);
+    await fail(a, retryable, 10);
+    await fail(b, retryable, 10);
+    // Past cockatiel's first (jittered) half-open delay of 300 ms, short of maxHalfOpenAfterMs.
+    await new Promise((r) => setTimeout(r, 600));
+    await Promise.all([a.refresh(true), b.refresh(true)]);
+    expect(await a.acquire('twilio', 'sms')).toEqual({ allowed: true, probe: true });
+    await a.execute('twilio', 'sms', true, () => Promise.resolve('ok'));
+    await b.refresh(true);
+    expect(b.status('twilio', 'sms').state).toBe('closed');
+    expect(await b.acquire('twilio', 'sms')).toEqual({ allowed: true, probe: false });
+    a.stop();
+    b.stop();
+  });
+
   it('re-opens with a longer delay when the probe fails', async () => {
     const prefix = fresh();
     const a = new BreakerRegistry(redis, options(prefix), log);

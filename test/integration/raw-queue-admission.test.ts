@@ -21,9 +21,12 @@ afterAll(async () => {
 async function finished(jobId: string): Promise<{ state: string; failedReason?: string }> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const job = await queue.getJob(jobId);
-    const state = job ? await job.getState() : 'missing';
-    if (state === 'completed' || state === 'failed') return { state, ...(job?.failedReason ? { failedReason: job.failedReason } : {}) };
+    const state = await queue.getJobState(jobId);
+    if (state === 'completed' || state === 'failed') {
+      // Read the job after it settled: an object fetched while it was active has no failedReason yet.
+      const job = await queue.getJob(jobId);
+      return { state, ...(job?.failedReason ? { failedReason: job.failedReason } : {}) };
+    }
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('raw job did not finish');
@@ -33,6 +36,8 @@ describe('raw Queue.add jobs', () => {
   it('admits a raw job and delivers the message it creates, with its key as owner', async () => {
     const job = await queue.add('send', { request: { to: '+14155551101', body: 'hello {{code}}', otp: {}, metadata: { source: 'raw' } }, key: 'sandbox' });
     expect(await finished(String(job.id))).toEqual({ state: 'completed' });
+    // The raw payload (number and text in clear) is replaced by a reference once admitted.
+    expect(JSON.stringify((await queue.getJob(String(job.id)))?.data)).not.toContain('14155551101');
     const list = (await (await gw.api('/v1/messages?limit=10')).json()) as { items: Array<{ id: string; metadata: Record<string, unknown> }> };
     const created = list.items.find((m) => m.metadata['source'] === 'raw');
     expect(created).toBeDefined();
@@ -46,6 +51,7 @@ describe('raw Queue.add jobs', () => {
     const unknownKey = await queue.add('send', { request: { to: '+14155551102', body: 'x' }, key: 'nobody' });
     const extra = await queue.add('send', { request: { to: '+14155551103', body: 'x', priority: 'high' }, key: 'sandbox' });
     expect((await finished(String(bad.id))).failedReason).toMatch(/^SB_VALIDATION_PHONE_NUMBER: /);
+    expect(JSON.stringify((await queue.getJob(String(unknownKey.id)))?.data)).not.toContain('14155551102');
     expect((await finished(String(unknownKey.id))).failedReason).toMatch(/^SB_AUTH_UNAUTHORIZED: /);
     expect((await finished(String(extra.id))).failedReason).toMatch(/^SB_VALIDATION_FAILED: /);
     const after = (await (await gw.api('/v1/messages?limit=100')).json()) as { items: unknown[] };
