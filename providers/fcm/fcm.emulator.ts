@@ -16,9 +16,10 @@
  * `data.sb_ack_url` that many milliseconds after accepting the push, as the app would on our
  * `POST /v1/push/ack` (CONTRACTS §3). One try, like an app that gives up; counted as a callback.
  */
+import { createEmulatorResponder } from '../emulator-responder.ts';
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { SandboxControl, SandboxLogEntry, SandboxPushToken } from '../provider.ts';
+import type { SandboxControl, SandboxPushToken } from '../provider.ts';
 import { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_PROJECT_ID, PUSH_DATA_KEYS } from './fcm.sandbox.ts';
 
 /** The device gives up on a slow ack endpoint after this long, so a dead one does not pile up sockets. */
@@ -145,35 +146,8 @@ export function registerFcmEmulator(app: FastifyInstance, control: SandboxContro
   const accessToken = options.accessToken ?? FCM_SANDBOX_ACCESS_TOKEN;
   const projectIds = new Set(options.projectIds ?? [FCM_SANDBOX_PROJECT_ID]);
 
-  /** Records the request once its response is over; `accepted` only if a 200 was fully written. */
-  function recordWhenDone(reply: FastifyReply, entry: Omit<SandboxLogEntry, 'at'>): void {
-    let settled = false;
-    const settle = (written: boolean): void => {
-      if (settled) return;
-      settled = true;
-      control.record(entry, { acceptedSend: written && entry.status === 200 });
-    };
-    reply.raw.once('finish', () => settle(true));
-    reply.raw.once('close', () => settle(reply.raw.writableFinished));
-    // The client gave up during the scenario latency: its 'close' has already been emitted.
-    if (reply.raw.destroyed || reply.raw.socket === null || reply.raw.socket.destroyed) settle(false);
-  }
 
-  function answer(
-    reply: FastifyReply,
-    request: FastifyRequest,
-    status: number,
-    body: unknown,
-    log: { to?: string | undefined; reference?: string | undefined; body?: string | undefined },
-    headers: Record<string, string> = {},
-  ): FastifyReply {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'fcm', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
-    if (log.to !== undefined) entry.to = log.to;
-    if (log.reference !== undefined) entry.reference = log.reference;
-    if (log.body !== undefined && status === 200) entry.body = log.body;
-    recordWhenDone(reply, entry);
-    return reply.code(status).headers(headers).type('application/json; charset=UTF-8').send(body);
-  }
+  const answer = createEmulatorResponder(control, 'fcm', { acceptedStatus: 200, contentType: 'application/json; charset=UTF-8' });
 
   /** FCM's error for `status`, with `Retry-After` on 429/503 when the scenario sets one. */
   function failure(status: number): { body: FcmErrorBody; headers: Record<string, string> } {

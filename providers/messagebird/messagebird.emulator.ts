@@ -16,6 +16,7 @@
  *   number-type check at submission, the carrier refuses it. Landlines in the sandbox number table
  *   behave the same; numbers marked invalid are refused like `+15005550001`.
  */
+import { createEmulatorResponder } from '../emulator-responder.ts';
 import { createHash, createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
@@ -23,7 +24,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { SignJWT } from 'jose';
 import { ensureFormBodyParser } from '../form-body.ts';
 import { MAGIC_NUMBERS } from '../provider.ts';
-import type { SandboxControl, SandboxLogEntry } from '../provider.ts';
+import type { SandboxControl } from '../provider.ts';
 import type { MessageBirdApiErrorEntry } from './messagebird.client.ts';
 import { registerMessageBirdLookupEmulator } from './messagebird.lookup-emulator.ts';
 import { MESSAGEBIRD_DEFAULT_BASE_URL, MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
@@ -175,32 +176,8 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
   const messages = new Map<string, MessageBirdMessageJson>();
   ensureFormBodyParser(app);
 
-  /** Records the request once its response is over; `accepted` only if a 201 was fully written. */
-  function recordWhenDone(reply: FastifyReply, entry: Omit<SandboxLogEntry, 'at'>): void {
-    let settled = false;
-    const settle = (written: boolean): void => {
-      if (settled) return;
-      settled = true;
-      control.record(entry, { acceptedSend: written && entry.status === 201 });
-    };
-    reply.raw.once('finish', () => settle(true));
-    reply.raw.once('close', () => settle(reply.raw.writableFinished));
-  }
 
-  function answer(
-    reply: FastifyReply,
-    request: FastifyRequest,
-    status: number,
-    body: unknown,
-    log: { to?: string | undefined; reference?: string | undefined },
-    headers: Record<string, string> = {},
-  ): FastifyReply {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'messagebird', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
-    if (log.to !== undefined) entry.to = log.to;
-    if (log.reference !== undefined) entry.reference = log.reference;
-    recordWhenDone(reply, entry);
-    return reply.code(status).headers(headers).type('application/json').send(body);
-  }
+  const answer = createEmulatorResponder(control, 'messagebird', { acceptedStatus: 201 });
 
   function failure(status: number): { body: { errors: MessageBirdApiErrorEntry[] }; headers: Record<string, string> } {
     const scenario = control.scenario('messagebird');

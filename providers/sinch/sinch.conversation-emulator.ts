@@ -24,11 +24,12 @@
  * Receipts come `dlrDelayMs / 2` (queued, switching a quarter in) and `dlrDelayMs` after the send.
  * A 5xx/429/unanswered callback is retried briefly (re-signed), never another 4xx.
  */
+import { createEmulatorResponder } from '../emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
 import { MAGIC_NUMBERS } from '../provider.ts';
-import type { SandboxControl, SandboxLogEntry, SandboxNumber } from '../provider.ts';
+import type { SandboxControl, SandboxNumber } from '../provider.ts';
 import { sinchConversationSignatureHeaders } from './sinch.conversation-webhook.ts';
 import type { SinchIssuedTokens } from './sinch.lookup-emulator.ts';
 
@@ -155,33 +156,8 @@ export function planSinchReceipts(
 
 /** Registers the Conversation emulator (see the file comment). */
 export function registerSinchConversationEmulator(app: FastifyInstance, control: SandboxControl, options: SinchConversationEmulatorOptions): void {
-  function recordWhenDone(reply: FastifyReply, entry: Omit<SandboxLogEntry, 'at'>): void {
-    let settled = false;
-    const settle = (written: boolean): void => {
-      if (settled) return;
-      settled = true;
-      control.record(entry, { acceptedSend: written && entry.status === 200 });
-    };
-    reply.raw.once('finish', () => settle(true));
-    reply.raw.once('close', () => settle(reply.raw.writableFinished));
-    if (reply.raw.destroyed || reply.raw.socket === null || reply.raw.socket.destroyed) settle(false);
-  }
 
-  function answer(
-    reply: FastifyReply,
-    request: FastifyRequest,
-    status: number,
-    body: unknown,
-    log: { to?: string | undefined; reference?: string | undefined; body?: string | undefined },
-    headers: Record<string, string> = {},
-  ): FastifyReply {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'sinch', method: request.method, path: request.url.split('?')[0] ?? request.url, status, channel: 'rcs' };
-    if (log.to !== undefined) entry.to = log.to;
-    if (log.reference !== undefined) entry.reference = log.reference;
-    if (log.body !== undefined && status === 200) entry.body = log.body;
-    recordWhenDone(reply, entry);
-    return reply.code(status).headers(headers).type('application/json').send(body);
-  }
+  const answer = createEmulatorResponder(control, 'sinch', { acceptedStatus: 200, channel: 'rcs' });
 
   function failure(status: number): { body: SinchConversationErrorBody; headers: Record<string, string> } {
     const scenario = control.scenario('sinch');

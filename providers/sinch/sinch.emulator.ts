@@ -15,11 +15,12 @@
  * - `+15005550003` → 403 `unprovisioned_region`, the equivalent of Twilio's 21408 on the same
  *   number (DESIGN §5 names it as a provider-level refusal).
  */
+import { createEmulatorResponder } from '../emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
 import { MAGIC_NUMBERS } from '../provider.ts';
-import type { SandboxControl, SandboxLogEntry } from '../provider.ts';
+import type { SandboxControl } from '../provider.ts';
 import type { SinchErrorBody } from './sinch.errors.ts';
 import { registerSinchConversationEmulator } from './sinch.conversation-emulator.ts';
 import { registerSinchLookupEmulator } from './sinch.lookup-emulator.ts';
@@ -168,32 +169,8 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
   const callbackAuth = 'Basic ' + Buffer.from(`${credentials.callbackUsername}:${credentials.callbackPassword}`).toString('base64');
   const batches = new Map<string, SinchBatchJson>();
 
-  /** Records the request once its response is over; `accepted` only if a 201 was fully written. */
-  function recordWhenDone(reply: FastifyReply, entry: Omit<SandboxLogEntry, 'at'>): void {
-    let settled = false;
-    const settle = (written: boolean): void => {
-      if (settled) return;
-      settled = true;
-      control.record(entry, { acceptedSend: written && entry.status === 201 });
-    };
-    reply.raw.once('finish', () => settle(true));
-    reply.raw.once('close', () => settle(reply.raw.writableFinished));
-  }
 
-  function answer(
-    reply: FastifyReply,
-    request: FastifyRequest,
-    status: number,
-    body: unknown,
-    log: { to?: string | undefined; reference?: string | undefined },
-    headers: Record<string, string> = {},
-  ): FastifyReply {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'sinch', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
-    if (log.to !== undefined) entry.to = log.to;
-    if (log.reference !== undefined) entry.reference = log.reference;
-    recordWhenDone(reply, entry);
-    return reply.code(status).headers(headers).type('application/json').send(body);
-  }
+  const answer = createEmulatorResponder(control, 'sinch', { acceptedStatus: 201 });
 
   function failure(status: number): { body: SinchErrorBody; headers: Record<string, string> } {
     const scenario = control.scenario('sinch');

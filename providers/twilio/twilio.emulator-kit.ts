@@ -3,11 +3,12 @@
  * dates, HTTP Basic as Twilio checks it, recording each answer in the sandbox log, scenario
  * failures, and signed, briefly retried form-encoded callbacks (reference §1.2–§1.4).
  */
+import { createEmulatorResponder } from '../emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import type { FormFields } from '../form-body.ts';
-import type { Channel, SandboxControl, SandboxLogEntry } from '../provider.ts';
+import type { Channel, SandboxControl } from '../provider.ts';
 
 /** Twilio's REST API version in every path and callback. */
 export const TWILIO_API_VERSION = '2010-04-01';
@@ -93,30 +94,8 @@ export interface TwilioEmulatorKit {
 
 /** Creates the kit for one emulator instance. */
 export function createTwilioEmulatorKit(control: SandboxControl, credentials: { accountSid: string; authToken: string }): TwilioEmulatorKit {
-  function recordWhenDone(reply: FastifyReply, entry: Omit<SandboxLogEntry, 'at'>): void {
-    let settled = false;
-    const settle = (written: boolean): void => {
-      if (settled) return;
-      settled = true;
-      control.record(entry, { acceptedSend: written && entry.status === 201 });
-    };
-    // A client that hung up while the request was being handled (a killed worker, a timeout) still
-    // reached the carrier: record it now, since 'close' has already fired and will not fire again.
-    if (reply.raw.destroyed) return settle(false);
-    reply.raw.once('finish', () => settle(true));
-    reply.raw.once('close', () => settle(reply.raw.writableFinished));
-  }
 
-  function answer(reply: FastifyReply, request: FastifyRequest, status: number, body: unknown, log: TwilioLogFields, headers: Record<string, string> = {}): FastifyReply {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'twilio', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
-    if (log.to !== undefined) entry.to = log.to;
-    if (log.reference !== undefined) entry.reference = log.reference;
-    if (log.body !== undefined && status === 201) entry.body = log.body;
-    if (log.content !== undefined && status === 201) entry.content = log.content;
-    if (log.channel !== undefined) entry.channel = log.channel;
-    recordWhenDone(reply, entry);
-    return reply.code(status).headers(headers).type('application/json').send(body);
-  }
+  const answer = createEmulatorResponder(control, 'twilio', { acceptedStatus: 201 });
 
   function failure(status: number): { body: TwilioErrorBody; headers: Record<string, string> } {
     const scenario = control.scenario('twilio');
