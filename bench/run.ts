@@ -186,6 +186,7 @@ async function profileReport(h: Harness, runs: SendRun[]): Promise<void> {
   await h.gateway?.stop();
   h.gateway = undefined;
   const window = { fromUs: last.gateway.monotonicUs.from, toUs: last.gateway.monotonicUs.to };
+  writeFileSync(join(dir, 'window.json'), `${JSON.stringify({ ...window, messages: last.gateway.delivered })}\n`);
   const parts: string[] = [];
   for (const name of ['api', 'worker']) {
     const file = join(dir, `${name}.cpuprofile`);

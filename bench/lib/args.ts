@@ -56,7 +56,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --out FILE          result file (default bench-results.json at the repository root)
   --private-redis     run a private redis-server on a free port (clean INFO commandstats)
   --profile DIR       send mode, one run, private Redis: --cpu-prof profiles of api and worker
-                      in DIR, summarised, plus Redis round trips per message (MONITOR)
+                      in DIR, summarised, plus Redis round trips per message (MONITOR);
+                      the JSON goes to DIR/bench-results.json unless --out is given
   --log-level L       LOG_LEVEL of the gateway processes (default info)
   --keep-logs         keep the processes' logs
 `;
@@ -95,6 +96,7 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     keepLogs: false,
   };
   let runsGiven = false;
+  let outGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
     const [flag, inline] = arg.includes('=') ? (arg.split(/=(.*)/s, 2) as [string, string]) : [arg, undefined];
@@ -143,6 +145,7 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
         const v = value();
         if (v === undefined || v === '') throw new UsageError('--out: expected a file name');
         opts.out = resolve(v);
+        outGiven = true;
         break;
       }
       case '--private-redis':
@@ -173,6 +176,8 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
   if (opts.profileDir !== undefined) {
     // MONITOR and clean commandstats need a Redis nobody else uses.
     opts.privateRedis = true;
+    // A profiling run is not the measurement: its JSON stays beside the profiles.
+    if (!outGiven) opts.out = resolve(opts.profileDir, 'bench-results.json');
     opts.modes = ['send'];
     if (!runsGiven) opts.runs = 1;
   }

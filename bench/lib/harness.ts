@@ -54,6 +54,7 @@ export class Harness {
   baselineUrl = '';
   private readonly procs: BenchProcess[] = [];
   private numberSeq = 0;
+  private privateRedisDir: string | undefined;
   private sendQueue: Queue | undefined;
 
   constructor(opts: BenchOptions) {
@@ -73,6 +74,7 @@ export class Harness {
       const r = await startPrivateRedis(this.logDir);
       this.procs.push(r.proc);
       this.redisUrl = r.url;
+      this.privateRedisDir = r.dir;
     }
     this.redis = connectRedis(this.redisUrl);
     try {
@@ -236,6 +238,7 @@ export class Harness {
       this.redis.disconnect();
     }
     await redisProc?.stop(5_000);
+    if (this.privateRedisDir !== undefined) rmSync(this.privateRedisDir, { recursive: true, force: true });
     if (!this.opts.keepLogs) rmSync(this.workDir, { recursive: true, force: true });
   }
 

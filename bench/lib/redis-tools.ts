@@ -4,7 +4,7 @@
  * the bench's own keys — SCAN + DEL under its own prefixes, never FLUSHALL.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -66,7 +66,7 @@ export function hasRedisServer(): boolean {
 }
 
 /** A throwaway redis-server on a free loopback port, without persistence. */
-export async function startPrivateRedis(logDir: string): Promise<{ url: string; proc: BenchProcess }> {
+export async function startPrivateRedis(logDir: string): Promise<{ url: string; proc: BenchProcess; dir: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-redis-'));
   const proc = spawnProcess('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {}, logDir);
@@ -77,7 +77,7 @@ export async function startPrivateRedis(logDir: string): Promise<{ url: string; 
     probe.on('error', () => undefined);
     try {
       await probe.connect();
-      if ((await probe.ping()) === 'PONG') return { url, proc };
+      if ((await probe.ping()) === 'PONG') return { url, proc, dir };
     } catch {
       // not listening yet
     } finally {
@@ -86,5 +86,6 @@ export async function startPrivateRedis(logDir: string): Promise<{ url: string; 
     await sleep(100);
   }
   await proc.stop(2_000);
+  rmSync(dir, { recursive: true, force: true });
   throw new Error(`redis-server on ${port} did not answer:\n${proc.tail()}`);
 }

@@ -2,6 +2,7 @@
  * One-time codes: generated with a CSPRNG in the worker, kept only AES-256-GCM encrypted on the
  * message (so every fallback step sends the same code), never in job payloads, logs or responses.
  */
+import { keyObject } from '../security/key-object.ts';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
 
 export function generateCode(length: number): string {
@@ -13,7 +14,7 @@ export function generateCode(length: number): string {
 /** Encrypts `code`, binding it to the message id (AAD) so a ciphertext cannot be moved between messages. */
 export function encryptCode(key: Buffer, messageId: string, code: string): string {
   const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
   cipher.setAAD(Buffer.from(messageId, 'utf8'));
   const ct = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);
   return [iv, cipher.getAuthTag(), ct].map((b) => b.toString('base64url')).join('.');
@@ -22,7 +23,7 @@ export function encryptCode(key: Buffer, messageId: string, code: string): strin
 export function decryptCode(key: Buffer, messageId: string, sealed: string): string {
   const [iv, tag, ct] = sealed.split('.').map((p) => Buffer.from(p, 'base64url'));
   if (!iv || !tag || !ct) throw new Error('malformed sealed code');
-  const decipher = createDecipheriv('aes-256-gcm', key, iv);
+  const decipher = createDecipheriv('aes-256-gcm', keyObject(key), iv);
   decipher.setAAD(Buffer.from(messageId, 'utf8'));
   decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(ct), decipher.final()]).toString('utf8');
@@ -34,7 +35,7 @@ export function decryptCode(key: Buffer, messageId: string, sealed: string): str
  * give the code away (a plain hash of 6 digits falls to a million guesses).
  */
 export function codeHmac(key: Buffer, messageId: string, code: string): string {
-  return createHmac('sha256', key).update(`${messageId}\u0000${code}`, 'utf8').digest('base64url');
+  return createHmac('sha256', keyObject(key)).update(`${messageId}\u0000${code}`, 'utf8').digest('base64url');
 }
 
 /** Constant-time check of a presented code against the stored `codeHmac`. */

@@ -249,6 +249,7 @@ async function runCarrierStep(
         ...(channel === 'voice' && code !== undefined ? { spokenCode: code } : {}),
       },
       (fn) => deps.breakers.execute(provider, channel, gate.probe, fn),
+      { entry: prior },
     );
     if (outcome.kind === 'breaker_open') {
       // The breaker closed the door between routing and the call: nothing left this worker.
@@ -283,7 +284,7 @@ async function runCarrierStep(
           iso(),
         );
       });
-      log.info({ attempt: n, provider, replayed: outcome.replayed }, 'carrier accepted');
+      log.debug({ attempt: n, provider, replayed: outcome.replayed }, 'carrier accepted');
       return 'done';
     }
 

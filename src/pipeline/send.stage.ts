@@ -59,8 +59,18 @@ async function recordSent(store: MessageStore, messageId: string, attempt: numbe
   }
 }
 
-export async function sendThroughLedger(store: MessageStore, adapter: ProviderAdapter, input: SendAttemptInput, wrap: CallWrapper = direct): Promise<SendOutcome> {
-  const prior = await store.ledger(input.messageId, input.attempt);
+/**
+ * @param known the ledger entry the caller already read for this attempt (saves a round trip);
+ *   read here when not given.
+ */
+export async function sendThroughLedger(
+  store: MessageStore,
+  adapter: ProviderAdapter,
+  input: SendAttemptInput,
+  wrap: CallWrapper = direct,
+  known?: { entry: Awaited<ReturnType<MessageStore['ledger']>> },
+): Promise<SendOutcome> {
+  const prior = known ? known.entry : await store.ledger(input.messageId, input.attempt);
   if (prior?.state === 'sent') {
     return { kind: 'accepted', result: { providerMessageId: prior.providerMessageId, acceptedAt: new Date() }, replayed: true };
   }

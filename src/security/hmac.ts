@@ -3,12 +3,13 @@
  * falls to brute force in minutes; under an HKDF subkey of the master key it is an opaque token
  * that still lets Redis count per number or per user without ever holding the value.
  */
+import { keyObject } from './key-object.ts';
 import { createHmac } from 'node:crypto';
 import type { KeyRing } from './master-key.ts';
 
 /** HMAC-SHA256 over the parts joined by NUL, so `("ab","c")` and `("a","bc")` never collide. */
 export function hmacParts(key: Buffer, parts: readonly string[]): Buffer {
-  return createHmac('sha256', key).update(parts.join('\u0000'), 'utf8').digest();
+  return createHmac('sha256', keyObject(key)).update(parts.join('\u0000'), 'utf8').digest();
 }
 
 /** 128-bit base64url token of a recipient number: rate-limit keys never name the number. */

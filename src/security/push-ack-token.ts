@@ -4,13 +4,14 @@
  * token alone must prove it came from this push: bound to the message id and short-lived
  * (`ackTimeoutMs` + 1 h, so a late ack can still be recorded as `late_ack`).
  */
+import { keyObject } from './key-object.ts';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export const ACK_GRACE_MS = 3_600_000;
 
 export function createAckToken(key: Buffer, messageId: string, expiresAtMs: number): string {
   const expiry = String(Math.floor(expiresAtMs));
-  const mac = createHmac('sha256', key).update(`${messageId}.${expiry}`).digest('base64url');
+  const mac = createHmac('sha256', keyObject(key)).update(`${messageId}.${expiry}`).digest('base64url');
   return `${mac}.${expiry}`;
 }
 
@@ -20,7 +21,7 @@ export function verifyAckToken(key: Buffer, messageId: string, token: string, no
   const m = /^([A-Za-z0-9_-]{43})\.(\d{10,16})$/.exec(token);
   if (!m) return { ok: false, reason: 'malformed' };
   const [, mac, expiry] = m as unknown as [string, string, string];
-  const expected = createHmac('sha256', key).update(`${messageId}.${expiry}`).digest();
+  const expected = createHmac('sha256', keyObject(key)).update(`${messageId}.${expiry}`).digest();
   const given = Buffer.from(mac, 'base64url');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad_signature' };
   if (Number(expiry) < nowMs) return { ok: false, reason: 'expired' };

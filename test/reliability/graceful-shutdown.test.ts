@@ -1,7 +1,8 @@
 /**
  * SIGTERM to a worker in the middle of carrier calls (DESIGN §7 "SIGTERM drains"): it stops
  * taking jobs, finishes the ones it holds, and exits 0 — no job left to the stalled-job check, no
- * resend, nothing lost — while another worker carries the traffic that keeps arriving.
+ * resend, nothing lost — while traffic keeps arriving and a second worker, started as the first
+ * drains, carries it.
  */
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -72,12 +73,12 @@ describe('a worker stopped with SIGTERM under load', () => {
     while ((await Promise.all(held.map((id) => cluster.ledger(id)))).some((l) => l !== 'sending') && Date.now() < sendingBy) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    const other = await cluster.startWorker();
-    expect(await Promise.all(held.map((id) => cluster.ledger(id))), 'the draining worker still waits on the carrier at SIGTERM').toEqual(held.map(() => 'sending'));
+    expect(await Promise.all(held.map((id) => cluster.ledger(id))), 'the draining worker waits on the carrier at SIGTERM').toEqual(held.map(() => 'sending'));
 
     draining.child.kill('SIGTERM');
     const termAt = Date.now();
-    // Traffic keeps coming while it drains.
+    // Another worker comes up and traffic keeps coming while the first one drains.
+    const starting = cluster.startWorker();
     const arriving: string[] = [];
     for (let i = 0; i < 6; i++) {
       arriving.push(await cluster.send({ to: freshNumber(), body: 'arriving during the drain' }));
@@ -86,6 +87,7 @@ describe('a worker stopped with SIGTERM under load', () => {
     const code = await draining.exited;
     const drainedInMs = Date.now() - termAt;
     expect(code, draining.output()).toBe(0);
+    const other = await starting;
 
     const ids = [...held, ...arriving];
     const views = await cluster.waitForAll(ids, ['delivered'], 60_000);

@@ -10,8 +10,11 @@ import { duplicatesOf, freshNumber, printCounts, startCluster, type Cluster, typ
 
 const LOCK_MS = 10_000;
 const STALLED_MS = 5_000;
-/** Long enough that the killed worker's calls are still waiting on the carrier when it dies. */
-const SLOW_CARRIER_MS = 12_000;
+/**
+ * Long enough that the killed worker's calls still wait on the carrier when it dies, however slowly
+ * the rescuing worker starts on a loaded machine (the carrier timeout is raised above it).
+ */
+const SLOW_CARRIER_MS = 20_000;
 
 let cluster: Cluster;
 
@@ -22,7 +25,7 @@ beforeAll(async () => {
     config: {
       routing: { channels: { sms: { providers: ['twilio'] } } },
       keyDefaults: { lookup: 'never' },
-      send: { lockDurationMs: LOCK_MS, stalledIntervalMs: STALLED_MS, carrierTimeoutMs: 30_000 },
+      send: { lockDurationMs: LOCK_MS, stalledIntervalMs: STALLED_MS, carrierTimeoutMs: 45_000 },
     },
   });
 }, 90_000);
