@@ -49,7 +49,7 @@ export interface ClusterOptions {
   workers?: number;
   /** Default: the shared test Redis. */
   redisUrl?: string;
-  /** `LOG_LEVEL` of the roles (default `warn`; `info` logs every carrier acceptance). */
+  /** `LOG_LEVEL` of the roles (default `warn`; `debug` logs every carrier acceptance). */
   logLevel?: string;
 }
 

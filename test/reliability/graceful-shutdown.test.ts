@@ -4,6 +4,8 @@
  * resend, nothing lost — while traffic keeps arriving and a second worker, started as the first
  * drains, carries it.
  */
+import { once } from 'node:events';
+import type { Readable } from 'node:stream';
 import { Queue, QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +25,8 @@ beforeAll(async () => {
   cluster = await startCluster({
     label: 'rel-drain',
     workers: 1,
-    logLevel: 'info',
+    // The worker logs each carrier acceptance at debug: the draining worker's own account of its drain.
+    logLevel: 'debug',
     config: {
       routing: { channels: { sms: { providers: ['twilio'] } } },
       keyDefaults: { lookup: 'never' },
@@ -46,6 +49,13 @@ afterAll(async () => {
 interface LogLine {
   msg?: string;
   messageId?: string;
+}
+
+/** The whole output of an exited role: 'exit' can come before its pipes are drained. */
+async function finalOutput(proc: WorkerProcess): Promise<string> {
+  const open = [proc.child.stdout, proc.child.stderr].filter((s): s is Readable => s !== null && !s.closed);
+  await Promise.race([Promise.all(open.map((s) => once(s, 'close'))), new Promise((r) => setTimeout(r, 5_000))]);
+  return proc.output();
 }
 
 /** The JSON log lines of a role's output (pino, one object per line). */
@@ -93,7 +103,7 @@ describe('a worker stopped with SIGTERM under load', () => {
     const views = await cluster.waitForAll(ids, ['delivered'], 60_000);
 
     // The draining worker itself finished what it held: the carrier accepted them after SIGTERM.
-    const lines = logLines(draining.output());
+    const lines = logLines(await finalOutput(draining));
     const drainStart = lines.findIndex((l) => l.msg === 'draining');
     expect(drainStart).toBeGreaterThanOrEqual(0);
     const finishedWhileDraining = new Set(lines.slice(drainStart).filter((l) => l.msg === 'carrier accepted').map((l) => l.messageId));
