@@ -46,6 +46,8 @@ export class BreakerRegistry {
   private readonly log: Logger;
   private readonly local = new Map<string, CircuitBreakerPolicy>();
   private shared = new Map<string, SharedOpen>();
+  /** When this worker last published each pair's open signal: a read that began earlier must not erase it. */
+  private readonly publishedAt = new Map<string, number>();
   /** Pairs whose shared signal the last refresh found in Redis. */
   private sharedInRedis = new Set<string>();
   /** When each local breaker last opened. */
@@ -99,6 +101,11 @@ export class BreakerRegistry {
     pairs.forEach((pair, i) => {
       const v = values[i];
       if (typeof v === 'string') next.set(pair, JSON.parse(v) as SharedOpen);
+      else {
+        // Published here after this read was sent: the read cannot know it yet; keep it.
+        const mine = this.shared.get(pair);
+        if (mine && (this.publishedAt.get(pair) ?? -Infinity) >= now) next.set(pair, mine);
+      }
     });
     // A signal gone from Redis means a probe closed the breaker elsewhere (or the signal lapsed):
     // close this worker's breaker too. Cockatiel half-opens only on a call, and routing makes no
@@ -132,6 +139,7 @@ export class BreakerRegistry {
   private async publishOpen(pair: string, backoffMs: number): Promise<void> {
     const open: SharedOpen = { until: this.now() + backoffMs, backoffMs };
     this.shared.set(pair, open);
+    this.publishedAt.set(pair, this.now());
     await this.redis.set(this.sharedKey(pair), JSON.stringify(open), 'PX', backoffMs + this.opts.maxHalfOpenAfterMs * 2);
   }
 
@@ -158,7 +166,11 @@ export class BreakerRegistry {
     const s = this.status(provider, channel);
     if (s.state === 'closed') return { allowed: true, probe: false };
     if (s.state === 'open') return { allowed: false, probe: false };
-    const got = await this.redis.set(this.probeKey(`${provider}:${channel}`), '1', 'PX', this.opts.halfOpenAfterMs, 'NX');
+    const pair = `${provider}:${channel}`;
+    const got = await this.redis.set(this.probeKey(pair), '1', 'PX', this.opts.halfOpenAfterMs, 'NX');
+    // The fleet-wide probe decides now; this worker's own breaker (whose jittered half-open delay
+    // may not have passed yet) must not veto it. Its outcome is published for everyone in execute().
+    if (got === 'OK') this.local.delete(pair);
     return { allowed: got === 'OK', probe: got === 'OK' };
   }
 
