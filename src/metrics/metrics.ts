@@ -17,6 +17,8 @@ export const METRIC_COST_KINDS = ['message', 'lookup'] as const;
 export const METRIC_LOOKUP_RESULTS = ['valid', 'invalid', 'landline', 'unknown', 'error'] as const;
 export const METRIC_LOOKUP_CACHE = ['hit', 'miss'] as const;
 export const METRIC_POLICY_REASONS = ['opted_out', 'country_not_allowed', 'rate_limited', 'sim_swap', 'invalid_number', 'pumping', 'callback_url'] as const;
+/** Reasons the router gives for a choice (src/routing/router.ts). */
+export const ROUTE_REASONS = ['cheapest', 'healthiest', 'health', 'tie_order', 'only_candidate'] as const;
 export const METRIC_QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 export const FALLBACK_REASONS = [
   'push_disabled',
@@ -188,6 +190,10 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     labelNames: ['provider', 'reason'] as const,
     registers,
   });
+  for (const provider of METRIC_PROVIDERS) {
+    for (const reason of ROUTE_REASONS) routeDecisions.inc({ provider, reason }, 0);
+  }
+  for (const reason of ['all_breakers_open', 'none'] as const) routeDecisions.inc({ provider: 'none', reason }, 0);
 
   const otpVerifications = new Counter({
     name: `${PREFIX}otp_verifications_total`,
