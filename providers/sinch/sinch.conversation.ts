@@ -23,7 +23,7 @@ import type { Conversation } from '@sinch/sdk-core';
 import { ProviderError } from '../errors.ts';
 import type { ProviderDeps, SendRequest, SendResult } from '../provider.ts';
 import type { SinchConfig } from './sinch.config.ts';
-import { classifySinchError } from './sinch.errors.ts';
+import { classifySinchError, decodeSinchErrorData } from './sinch.errors.ts';
 import { AbortSignalRequestPlugin, runSinchCall } from './sinch.request-plugin.ts';
 
 /** Conversation's `ttl` range starts at 3 s (SDK `SendMessageRequestBase.ttl`). */
@@ -47,16 +47,7 @@ export function buildSinchRcsRequest(req: SendRequest, appId: string): Conversat
 
 /** Conversation's error body `{error:{code, message, status}}` (Google style), as far as it can be read from `RequestFailedError.data`. */
 export function parseSinchConversationError(data: unknown): { message?: string; status?: string } {
-  let value: unknown = data;
-  for (let i = 0; i < 2 && typeof value === 'string'; i++) {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return {};
-    }
-  }
-  if (typeof value !== 'object' || value === null) return {};
-  const error = (value as Record<string, unknown>)['error'];
+  const error = decodeSinchErrorData(data)?.['error'];
   if (typeof error !== 'object' || error === null) return {};
   const e = error as Record<string, unknown>;
   const out: { message?: string; status?: string } = {};

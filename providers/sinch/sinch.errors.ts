@@ -57,19 +57,26 @@ interface HttpFailure {
   retryAfter: string | undefined;
 }
 
-/** Parses `RequestFailedError.data` (a JSON string of the decoded body) back into `{code, text}`. */
-export function parseSinchErrorData(data: unknown): { code?: string; text?: string } {
+/**
+ * The Sinch SDK's `RequestFailedError.data` is the decoded body re-serialized as JSON (and a
+ * non-JSON body arrives as JSON of a string): decode it back to an object, or undefined.
+ */
+export function decodeSinchErrorData(data: unknown): Record<string, unknown> | undefined {
   let value: unknown = data;
-  // Twice at most: `data` is JSON of the body, and a non-JSON body arrives as JSON of a string.
   for (let i = 0; i < 2 && typeof value === 'string'; i++) {
     try {
       value = JSON.parse(value);
     } catch {
-      return {};
+      return undefined;
     }
   }
-  if (typeof value !== 'object' || value === null) return {};
-  const record = value as Record<string, unknown>;
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+}
+
+/** Parses `RequestFailedError.data` (a JSON string of the decoded body) back into `{code, text}`. */
+export function parseSinchErrorData(data: unknown): { code?: string; text?: string } {
+  const record = decodeSinchErrorData(data);
+  if (!record) return {};
   const out: { code?: string; text?: string } = {};
   if (typeof record['code'] === 'string' && record['code'] !== '') out.code = record['code'];
   if (typeof record['text'] === 'string' && record['text'] !== '') out.text = record['text'];

@@ -17,7 +17,7 @@ import type { NumberLookup } from '@sinch/sdk-core';
 import { ProviderError } from '../errors.ts';
 import type { NumberInfo, ProviderDeps } from '../provider.ts';
 import type { SinchConfig } from './sinch.config.ts';
-import { classifySinchError } from './sinch.errors.ts';
+import { classifySinchError, decodeSinchErrorData } from './sinch.errors.ts';
 import { AbortSignalRequestPlugin, runSinchCall } from './sinch.request-plugin.ts';
 
 /** Sinch `line.type` → our line type; `Special`, `Other` and anything new are `unknown`. */
@@ -95,16 +95,8 @@ export function normalizeSinchLookup(
 
 /** RFC 9457 problem details as Number Lookup answers errors (`{type,title,status,detail,traceId}`). */
 export function parseSinchProblem(data: unknown): { title?: string; detail?: string } {
-  let value: unknown = data;
-  for (let i = 0; i < 2 && typeof value === 'string'; i++) {
-    try {
-      value = JSON.parse(value);
-    } catch {
-      return {};
-    }
-  }
-  if (typeof value !== 'object' || value === null) return {};
-  const record = value as Record<string, unknown>;
+  const record = decodeSinchErrorData(data);
+  if (!record) return {};
   const out: { title?: string; detail?: string } = {};
   if (typeof record['title'] === 'string') out.title = record['title'];
   if (typeof record['detail'] === 'string') out.detail = record['detail'];
