@@ -70,7 +70,15 @@ export class WorkerSet {
       async (job) => {
         await processDlrJob({ ...deps, log: deps.log.child({ queue: 'dlr', jobId: job.id }) }, job.data);
       },
-      { connection, prefix, concurrency: Math.max(10, Math.floor(config.send.concurrency / 2)) },
+      {
+        connection,
+        prefix,
+        concurrency: Math.max(10, Math.floor(config.send.concurrency / 2)),
+        // Callbacks are short jobs: the same short locks as `send`, so a killed worker's callback
+        // is applied within seconds rather than after BullMQ's default 30 s lock.
+        lockDuration: config.send.lockDurationMs,
+        stalledInterval: config.send.stalledIntervalMs,
+      },
     );
     for (const w of [this.send, this.dlr] as const) {
       w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed'));
