@@ -1,31 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, isProviderError } from '../errors.ts';
-import type { ProviderErrorKind, ProviderErrorScope } from '../errors.ts';
+import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../testing/expect-classified.ts';
+import { ProviderError } from '../errors.ts';
 import { MessageBirdApiError, MessageBirdResponseError, createMessageBirdClient, parseMessageBirdErrors } from './messagebird.client.ts';
 import { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messagebird.errors.ts';
 import { closedPortUrl, startMessageBirdEmulator } from './messagebird.fixtures.ts';
 import type { RunningEmulator } from './messagebird.fixtures.ts';
 import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
 
-interface Expected {
-  kind: ProviderErrorKind;
-  scope?: ProviderErrorScope;
-  providerCode?: string;
-  httpStatus?: number;
-  ambiguous?: boolean;
-  retryAfterMs?: number;
-}
-
-function expectClassified(err: ProviderError, expected: Expected): void {
-  expect(isProviderError(err)).toBe(true);
-  expect(err.provider).toBe('messagebird');
-  expect(err.kind).toBe(expected.kind);
-  if (expected.scope !== undefined) expect(err.scope).toBe(expected.scope);
-  if (expected.providerCode !== undefined) expect(err.providerCode).toBe(expected.providerCode);
-  if (expected.httpStatus !== undefined) expect(err.httpStatus).toBe(expected.httpStatus);
-  expect(err.ambiguous).toBe(expected.ambiguous ?? false);
-  expect(err.retryAfterMs).toBe(expected.retryAfterMs);
-}
+const expectClassified = (err: ProviderError, expected: Expected): void => expectProviderClassified('messagebird', err, expected);
 
 const apiError = (status: number, code?: number, parameter: string | null = null, retryAfter?: string): MessageBirdApiError =>
   new MessageBirdApiError(status, code === undefined ? [] : [{ code, description: 'carrier says no', parameter }], retryAfter);

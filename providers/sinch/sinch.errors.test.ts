@@ -1,31 +1,13 @@
 import { EmptyResponseError, RequestFailedError, ResponseJSONParseError, SinchClient } from '@sinch/sdk-core';
+import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../testing/expect-classified.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, isProviderError } from '../errors.ts';
-import type { ProviderErrorKind, ProviderErrorScope } from '../errors.ts';
+import { ProviderError } from '../errors.ts';
 import { classifySinchError, parseSinchErrorData, sinchDlrErrorTransient } from './sinch.errors.ts';
 import { startSinchEmulator } from './sinch.fixtures.ts';
 import type { RunningEmulator } from './sinch.fixtures.ts';
 import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
 
-interface Expected {
-  kind: ProviderErrorKind;
-  scope?: ProviderErrorScope;
-  providerCode?: string;
-  httpStatus?: number;
-  ambiguous?: boolean;
-  retryAfterMs?: number;
-}
-
-function expectClassified(err: ProviderError, expected: Expected): void {
-  expect(isProviderError(err)).toBe(true);
-  expect(err.provider).toBe('sinch');
-  expect(err.kind).toBe(expected.kind);
-  if (expected.scope !== undefined) expect(err.scope).toBe(expected.scope);
-  if (expected.providerCode !== undefined) expect(err.providerCode).toBe(expected.providerCode);
-  if (expected.httpStatus !== undefined) expect(err.httpStatus).toBe(expected.httpStatus);
-  expect(err.ambiguous).toBe(expected.ambiguous ?? false);
-  expect(err.retryAfterMs).toBe(expected.retryAfterMs);
-}
+const expectClassified = (err: ProviderError, expected: Expected): void => expectProviderClassified('sinch', err, expected);
 
 const CONTEXT = { apiName: 'SMS', operationId: 'SendSMS', url: 'https://us.sms.api.sinch.com/xms/v1/sp/batches' };
 

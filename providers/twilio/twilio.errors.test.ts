@@ -1,7 +1,7 @@
 import twilio from 'twilio';
+import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../testing/expect-classified.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, isProviderError } from '../errors.ts';
-import type { ProviderErrorKind, ProviderErrorScope } from '../errors.ts';
+import { ProviderError } from '../errors.ts';
 import { classifyTwilioError, twilioDlrErrorTransient } from './twilio.errors.ts';
 import { startTwilioEmulator } from './twilio.fixtures.ts';
 import type { RunningEmulator } from './twilio.fixtures.ts';
@@ -9,25 +9,7 @@ import { BaseUrlRequestClient, runTwilioCall } from './twilio.request-client.ts'
 import type { TwilioCallContext } from './twilio.request-client.ts';
 import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
 
-interface Expected {
-  kind: ProviderErrorKind;
-  scope?: ProviderErrorScope;
-  providerCode?: string;
-  httpStatus?: number;
-  ambiguous?: boolean;
-  retryAfterMs?: number;
-}
-
-function expectClassified(err: ProviderError, expected: Expected): void {
-  expect(isProviderError(err)).toBe(true);
-  expect(err.provider).toBe('twilio');
-  expect(err.kind).toBe(expected.kind);
-  if (expected.scope !== undefined) expect(err.scope).toBe(expected.scope);
-  if (expected.providerCode !== undefined) expect(err.providerCode).toBe(expected.providerCode);
-  if (expected.httpStatus !== undefined) expect(err.httpStatus).toBe(expected.httpStatus);
-  expect(err.ambiguous).toBe(expected.ambiguous ?? false);
-  expect(err.retryAfterMs).toBe(expected.retryAfterMs);
-}
+const expectClassified = (err: ProviderError, expected: Expected): void => expectProviderClassified('twilio', err, expected);
 
 describe('classifyTwilioError with real error bodies from the real SDK', () => {
   let emulator: RunningEmulator;
