@@ -17,6 +17,7 @@ import { WorkerSet } from './queues/worker-set.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { startOpsServer } from './metrics/ops-server.ts';
 import { createRawAdmission } from './pipeline/admit.stage.ts';
+import { CONVERSION_CACHE_MS, REPORTER_CACHE_MS } from './pipeline/pumping.stage.ts';
 import { MessageRecorder } from './pipeline/record.stage.ts';
 import { BreakerRegistry } from './resilience/breaker-registry.ts';
 import { HealthStore, TierCounter } from './routing/health.store.ts';
@@ -201,7 +202,8 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       }),
     );
     const audit = new AuditTrail(new AuditStore(producer, store.keys, config.audit.maxLen), keyRing, log.child({ component: 'audit' }));
-    const pumpingStore = new PumpingStore(producer, store.keys);
+    // One instance for the guard and the conversion observer: a report seen here refreshes the guard's cache.
+    const pumpingStore = new PumpingStore(producer, store.keys, { reporterCacheMs: REPORTER_CACHE_MS, now });
     const suppression = new SuppressionStore(producer, store.keys);
     const ssrf = createSsrfGuard({
       allowPrivateTargets: config.webhooks.allowPrivateTargets,
@@ -209,7 +211,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       allowedTargets: config.webhooks.allowedTargets,
       ...(opts.resolveHost !== undefined ? { resolve: opts.resolveHost } : {}),
     });
-    const recorder = new MessageRecorder(store, metrics, now, [audit, new ConversionReporters(pumpingStore, log)]);
+    const recorder = new MessageRecorder(store, metrics, now, [new ConversionReporters(pumpingStore, log)], audit);
     const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
     const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
     relay.start();
@@ -248,7 +250,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           publicUrl,
           now,
           suppression,
-          pumping: { store: pumpingStore, conversions: new ConversionStore(producer, store.keys) },
+          pumping: { store: pumpingStore, conversions: new ConversionStore(producer, store.keys, { countsCacheMs: CONVERSION_CACHE_MS, now }) },
         },
         workerConn,
         createRawAdmission(

@@ -267,8 +267,7 @@ export async function admitMessage(
     deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
   }
 
-  await deps.queues.addSend(id);
-  if (expiresMs !== undefined) await deps.queues.addExpire(id, expiresMs);
+  await deps.queues.addAdmitted(id, expiresMs);
   if (keyHash !== undefined) {
     const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };
     await deps.store.markIdempotencyDone(principal.name, keyHash, record);

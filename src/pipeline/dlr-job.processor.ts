@@ -77,7 +77,7 @@ export async function processDlrJob(
         }
       }
       return r.attempt;
-    });
+    }, stored);
     if (res) {
       out.applied++;
       const attempt = res.result;

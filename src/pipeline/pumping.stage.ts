@@ -21,6 +21,14 @@
  * has no event type for a delivered-but-flagged message, so shadow mode adds none. The safe list
  * (countries, prefixes) is counted but never blocked. Push-only messages are not guarded: a push
  * costs nothing to pump.
+ *
+ * Cost: one Redis round trip per message in the common case. The single Lua call of
+ * `PumpingStore.count` counts the message and returns the tripwire's send sums too; whether the
+ * key reports conversions and the conversion sums are read through short in-process caches (see
+ * {@link REPORTER_CACHE_MS} and {@link CONVERSION_CACHE_MS}), the latter only once a dimension has
+ * `minSends` tripwire sends. The decision ({@link assessPumping}) is apart from its effect on the
+ * message ({@link applyPumpingVerdict}, pure) and its report ({@link reportPumpingVerdict}), so a
+ * send job applies it to its in-memory draft and reports it once its commit saved it.
  */
 import type { Channel } from '../../providers/provider.ts';
 import type { MessageRecord } from '../domain/message.ts';
@@ -64,61 +72,127 @@ export function pumpingDimensions(ring: KeyRing, msg: Pick<MessageRecord, 'to' |
   };
 }
 
-/** What the pumping stage needs beyond the pipeline's usual deps. */
+/** What the pumping stage needs beyond the pipeline's usual deps (the stores' read and count calls only). */
 export interface PumpingStageDeps {
-  store: PumpingStore;
-  conversions: ConversionStore;
+  store: Pick<PumpingStore, 'count' | 'isReporter'>;
+  conversions: Pick<ConversionStore, 'counts'>;
 }
+
+/**
+ * How long a process trusts a key's "reports conversions" mark it read (`PumpingStore` option). A
+ * key becomes a reporter once and stays one for `reportingKeySeconds` (a week): the mark is a slow
+ * signal, so reading it per message buys nothing. Seconds of staleness only mean a new reporter's
+ * first few sends are left out of the tripwire counts (as if it had started reporting a little
+ * later), and the process that records the report updates its own cache at once.
+ */
+export const REPORTER_CACHE_MS = 5_000;
+
+/**
+ * How long a process reuses a dimension's conversion sums (`ConversionStore` option). They are
+ * read only once a dimension has `minSends` tripwire sends over `windowHours`, and then per message
+ * of a range that is under attack, exactly when reads pile up; against a 24 h window, a second's
+ * staleness cannot move a rate that decides anything.
+ */
+export const CONVERSION_CACHE_MS = 1_000;
 
 /** The kind of a dimension label without its value (`country`, `prefix`): logs and timelines name no digits. */
 const kindOf = (label: string): string => label.split(':')[0] ?? label;
 
+/** What the guard decided about a message that is over a threshold. */
+export interface PumpingVerdict {
+  /** Mode `block`: the message fails `SB_POLICY_PUMPING`; otherwise it is only flagged (shadow). */
+  block: boolean;
+  /** The timeline entry's detail: the mode's outcome and every reason. */
+  detail: string;
+  /** One per dimension over a threshold, each starting with its kind (`country: …`, `prefix: …`). */
+  reasons: string[];
+}
+
+/** What {@link assessPumping} reads. */
+export type PumpingAssessDeps = Pick<PipelineDeps, 'config' | 'keyRing' | 'now' | 'pumping'>;
+
+/** What {@link reportPumpingVerdict} uses. */
+export type PumpingReportDeps = Pick<PipelineDeps, 'config' | 'metrics' | 'log'>;
+
+/** A message already judged (a verdict recorded) or past the guard (an attempt exists) is not judged again. */
+function alreadyAssessed(msg: Pick<MessageRecord, 'attempts' | 'timeline'>): boolean {
+  return msg.attempts.length > 0 || msg.timeline.some((t) => t.type === 'pumping');
+}
+
 /**
- * Counts the message and blocks or flags it. Returns the message as it is now (failed when
- * blocked). Runs once per message: skipped once an attempt exists or a verdict is recorded.
+ * Counts the message and decides: undefined when nothing is over a threshold (or the message is
+ * not guarded, or already judged). Writes counters only, never the message: the caller applies the
+ * verdict ({@link applyPumpingVerdict}) and reports it once saved ({@link reportPumpingVerdict}).
+ *
+ * The tripwire dimensions are counted only for keys that report conversions, and read whenever the
+ * tripwire is on and the message is not safe-listed; both happen in the one counting call.
  */
-export async function runPumpingStage(deps: PipelineDeps, msg: MessageRecord): Promise<MessageRecord> {
+export async function assessPumping(deps: PumpingAssessDeps, msg: MessageRecord): Promise<PumpingVerdict | undefined> {
   const cfg = deps.config.pumping;
-  if (msg.attempts.length > 0 || msg.timeline.some((t) => t.type === 'pumping')) return msg;
-  if (!msg.channels.some((c) => PUMPABLE.has(c))) return msg;
+  const tw = cfg.conversion;
+  if (alreadyAssessed(msg)) return undefined;
+  if (!msg.channels.some((c) => PUMPABLE.has(c))) return undefined;
   const now = deps.now();
   const neverBlock = cfg.safeList.countries.includes(msg.country) || cfg.safeList.prefixes.some((p) => msg.to.startsWith(p));
   const dims = pumpingDimensions(deps.keyRing, msg);
-  const reporting = cfg.conversion.enabled && (await deps.pumping.store.isReporter(msg.keyName, now, cfg.conversion.reportingKeySeconds * 1000));
-  const counted = await deps.pumping.store.count(msg.id, now, dims.burst, cfg, { neverBlock, ...(reporting ? { tripwire: dims.tripwire } : {}) });
+  const reporting = tw.enabled && (await deps.pumping.store.isReporter(msg.keyName, now, tw.reportingKeySeconds * 1000));
+  const readTripwire = tw.enabled && !neverBlock;
+  const from = now - tw.windowHours * 3_600_000;
+  const counted = await deps.pumping.store.count(msg.id, now, dims.burst, cfg, {
+    neverBlock,
+    ...(reporting || readTripwire ? { tripwire: { dimensions: dims.tripwire, count: reporting, fromMs: from } } : {}),
+  });
 
   const reasons: string[] = counted.readings
     .filter((r) => r.over)
     .map((r) => `${kindOf(r.label)}: ${r.count} sends in ${Math.round(cfg.windowMs / 1000)} s over the threshold ${Math.floor(r.threshold)}`);
-  if (cfg.conversion.enabled && !neverBlock) {
-    const from = now - cfg.conversion.windowHours * 3_600_000;
+  if (readTripwire) {
     const tripped = await Promise.all(
-      dims.tripwire.map(async (dim) => {
-        const sends = await deps.pumping.store.tripwireSends(dim, from, now);
-        if (sends < cfg.conversion.minSends) return undefined;
-        const { converted } = await deps.pumping.conversions.counts(dim.label, from, now);
-        return converted / sends < cfg.conversion.minRate
-          ? `${kindOf(dim.label)}: ${converted} of ${sends} codes verified in ${cfg.conversion.windowHours} h (under ${cfg.conversion.minRate})`
-          : undefined;
+      counted.tripwire.map(async ({ label, sends }) => {
+        if (sends < tw.minSends) return undefined;
+        const { converted } = await deps.pumping.conversions.counts(label, from, now);
+        return converted / sends < tw.minRate ? `${kindOf(label)}: ${converted} of ${sends} codes verified in ${tw.windowHours} h (under ${tw.minRate})` : undefined;
       }),
     );
     for (const t of tripped) if (t !== undefined) reasons.push(t);
   }
-  if (reasons.length === 0) return msg;
-
+  if (reasons.length === 0) return undefined;
   const block = cfg.mode === 'block';
-  const iso = new Date(now).toISOString();
-  const detail = `${block ? 'blocked' : 'shadow (delivered)'}: ${reasons.join('; ')}`;
-  const res = await deps.recorder.update(msg.id, (d) => {
-    if (d.attempts.length > 0 || d.timeline.some((t) => t.type === 'pumping')) return false;
-    d.timeline.push({ at: iso, type: 'pumping', detail });
-    d.updatedAt = iso;
-    if (block) finalize(d, iso, { code: 'SB_POLICY_PUMPING', message: 'suspected SMS pumping: this country or number prefix is far over its usual volume or never converts' });
-    return true;
-  });
-  if (res) {
-    deps.metrics.policyBlocks.inc({ reason: 'pumping' });
-    deps.log.warn({ country: msg.country, mode: cfg.mode, over: reasons.map((r) => r.split(':')[0]) }, 'pumping guard: suspected SMS pumping');
-  }
+  return { block, detail: `${block ? 'blocked' : 'shadow (delivered)'}: ${reasons.join('; ')}`, reasons };
+}
+
+/**
+ * Applies a verdict to a message draft (pure): a `pumping` timeline entry and, when it blocks, the
+ * failure `SB_POLICY_PUMPING`. Returns false and changes nothing when the draft was already judged
+ * or has an attempt (a retried job, a lost race re-applied).
+ */
+export function applyPumpingVerdict(draft: MessageRecord, verdict: PumpingVerdict, iso: string): boolean {
+  if (alreadyAssessed(draft)) return false;
+  draft.timeline.push({ at: iso, type: 'pumping', detail: verdict.detail });
+  draft.updatedAt = iso;
+  if (verdict.block) finalize(draft, iso, { code: 'SB_POLICY_PUMPING', message: 'suspected SMS pumping: this country or number prefix is far over its usual volume or never converts' });
+  return true;
+}
+
+/**
+ * The metric and the ops log of an applied verdict. Call it once the message carrying the verdict
+ * is saved, so a lost race or a crash before the write counts nothing.
+ */
+export function reportPumpingVerdict(deps: PumpingReportDeps, msg: Pick<MessageRecord, 'country'>, verdict: PumpingVerdict): void {
+  deps.metrics.policyBlocks.inc({ reason: 'pumping' });
+  deps.log.warn({ country: msg.country, mode: deps.config.pumping.mode, over: verdict.reasons.map(kindOf) }, 'pumping guard: suspected SMS pumping');
+}
+
+/**
+ * Counts the message and blocks or flags it, saving the verdict at once through the recorder.
+ * Returns the message as it is now (failed when blocked). Runs once per message: skipped once an
+ * attempt exists or a verdict is recorded.
+ */
+export async function runPumpingStage(deps: PipelineDeps, msg: MessageRecord): Promise<MessageRecord> {
+  const verdict = await assessPumping(deps, msg);
+  if (verdict === undefined) return msg;
+  const iso = new Date(deps.now()).toISOString();
+  const res = await deps.recorder.update(msg.id, (d) => applyPumpingVerdict(d, verdict, iso));
+  if (res) reportPumpingVerdict(deps, msg, verdict);
   return res?.after ?? (await deps.store.get(msg.id))?.doc ?? msg;
 }

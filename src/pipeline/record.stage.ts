@@ -7,7 +7,8 @@ import { deriveEvents } from '../domain/events.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import { isTerminalMessageStatus } from '../domain/status.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { MessageStore } from '../store/message.store.ts';
+import type { AuditTrail } from '../policy/audit-trail.ts';
+import type { CommitWrites, MessageStore, StoredMessage } from '../store/message.store.ts';
 
 /**
  * Something told about every saved change after its compare-and-set won (the audit trail, the
@@ -24,22 +25,44 @@ export class MessageRecorder {
   private readonly metrics: Metrics;
   private readonly now: () => number;
   private readonly observers: readonly ChangeObserver[];
+  private readonly audit: AuditTrail | undefined;
 
-  /** `observers`: told about every saved change (the audit stream, issue 10); none in unit tests. */
-  constructor(store: MessageStore, metrics: Metrics, now: () => number, observers: readonly ChangeObserver[] = []) {
+  /**
+   * `observers`: told about every saved change after it was saved (conversion reporters); none in
+   * unit tests. `audit`: the audit trail, whose entries ride inside each commit (no round trip of
+   * their own, none written for a lost race).
+   */
+  constructor(store: MessageStore, metrics: Metrics, now: () => number, observers: readonly ChangeObserver[] = [], audit?: AuditTrail) {
     this.store = store;
     this.metrics = metrics;
     this.now = now;
     this.observers = observers;
+    this.audit = audit;
   }
 
-  /** `MessageStore.update` plus events, metrics and the observers (audit trail). */
-  async update<R>(id: string, mutate: (draft: MessageRecord) => R | false): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
-    const res = await this.store.update(id, mutate, (before, after) => deriveEvents(before, after, this.now()));
-    if (res) {
-      this.observe(res.before, res.after);
-      for (const o of this.observers) await o.record(res.before, res.after);
-    }
+  /**
+   * What is written with the change `before → after` in its commit: its webhook events (this
+   * bumps `after.eventSeq`) and audit entries.
+   */
+  writesFor(before: MessageRecord, after: MessageRecord): CommitWrites {
+    const outbox = deriveEvents(before, after, this.now());
+    const audit = this.audit?.commitEntries(before, after);
+    return { ...(outbox.length > 0 ? { outbox } : {}), ...(audit !== undefined ? { audit } : {}) };
+  }
+
+  /** After a commit won: metrics, then the observers. */
+  async committed(before: MessageRecord, after: MessageRecord): Promise<void> {
+    this.observe(before, after);
+    for (const o of this.observers) await o.record(before, after);
+  }
+
+  /**
+   * `MessageStore.update` plus events, audit, metrics and the observers. `known`: a copy the
+   * caller has just read (saves the first read).
+   */
+  async update<R>(id: string, mutate: (draft: MessageRecord) => R | false, known?: StoredMessage): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
+    const res = await this.store.update(id, mutate, (before, after) => this.writesFor(before, after), known);
+    if (res) await this.committed(res.before, res.after);
     return res;
   }
 

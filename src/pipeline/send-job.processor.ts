@@ -1,29 +1,37 @@
 /**
- * One `send` job: the pipeline of DESIGN §6 for a message (plan → route → send → record; SMS in
- * this slice). Every step persists before the next, so a job killed anywhere resumes where it
- * stopped: an attempt that exists is reused, a ledger at `sent` is not sent again.
+ * One `send` job: the pipeline of DESIGN §6 for a message (expiry → code → lookup → pumping guard →
+ * plan → route → send → record) as stages over one in-memory unit of work (send-context.ts).
  *
- * Failover happens inside the job, by error kind and scope (DESIGN §5): a refused recipient ends
- * the message; a provider-side failure moves to the next candidate; when every candidate failed
- * the job is retried with backoff; when every breaker is open the job waits (no attempt burned)
- * until the earliest half-open.
+ * The job reads the message and its ledger once, and writes at the two points crash safety needs:
+ * before a carrier call (attempt started + ledger `sending`, with every earlier change: the code,
+ * the lookup, a failed attempt before it) and after it (outcome + ledger `sent` + health + tier +
+ * events + audit). A job killed anywhere resumes where the last commit left it: an attempt that
+ * exists is reused, a ledger at `sent` is not sent again, one at `sending` is resent as
+ * `ambiguous_resend`.
+ *
+ * Failover happens inside the job, by error kind and scope (DESIGN §5, domain/send-outcome.ts): a
+ * refused recipient ends the message; a provider-side failure moves to the next candidate; when
+ * every candidate failed the job is retried with backoff; when every breaker is open the job waits
+ * (no attempt burned) until the earliest half-open.
  */
 import type { ProviderError } from '../../providers/errors.ts';
 import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
-import type { ErrorInfo, FallbackReason, MessageRecord } from '../domain/message.ts';
-import { expire, finalize, isTerminalMessageStatus, markAccepted, moveAttempt, startAttempt } from '../domain/status.ts';
+import type { FallbackReason, LookupResult, MessageRecord } from '../domain/message.ts';
+import { carrierOutcomeStep, exhaustedStep, reflectsOnProvider, type CarrierErrorInfo, type CarrierOutcome } from '../domain/send-outcome.ts';
+import { expire, finalize, isTerminalMessageStatus, startAttempt } from '../domain/status.ts';
 import { maskPhonesInText } from '../logger.ts';
 import { codeHmac, decryptCode, encryptCode, generateCode, renderBody } from '../otp/otp-codec.ts';
-import { tierMonth } from '../routing/price-book.ts';
-import type { PipelineDeps } from './pipeline-deps.ts';
-import { lookupNumber } from './lookup.stage.ts';
-import { rcsCapability } from './rcs-capability.stage.ts';
-import { hasRungAfter, nextStep, planLadder, type NextStep } from './plan.stage.ts';
-import { runPushStep } from './push.stage.ts';
-import { channelProviders, planRoute } from './route.stage.ts';
-import { sendThroughLedger } from './send.stage.ts';
-import { runPumpingStage } from './pumping.stage.ts';
 import { isOptOutError, suppressAfterCarrierRefusal } from '../policy/opt-out.ts';
+import { tierMonth } from '../routing/price-book.ts';
+import { lookupNumber } from './lookup.stage.ts';
+import type { PipelineDeps } from './pipeline-deps.ts';
+import { hasRungAfter, nextStep, planLadder, type NextStep } from './plan.stage.ts';
+import { applyPumpingVerdict, assessPumping, reportPumpingVerdict } from './pumping.stage.ts';
+import { runPushStep } from './push.stage.ts';
+import { rcsCapability } from './rcs-capability.stage.ts';
+import { channelProviders, planRoute } from './route.stage.ts';
+import { SendContext } from './send-context.ts';
+import { callAdapter, RECORD_SENT_FOR_MS } from './send.stage.ts';
 
 /** Thrown so BullMQ retries the job with backoff: every candidate failed in a way that may pass. */
 export class SendRetryLaterError extends Error {
@@ -44,14 +52,15 @@ export interface SendJobContext {
 
 const SUPPORTED_CHANNELS: readonly Channel[] = ['push', 'rcs', 'sms', 'voice'];
 
-function errorInfo(code: string, err: ProviderError): ErrorInfo {
-  // Carriers quote the number in their messages; keep it out of records, events and logs.
-  return { code, message: maskPhonesInText(err.message), ...(err.providerCode !== undefined ? { providerCode: err.providerCode } : {}) };
-}
-
-/** Whether a send error says something about the provider's health (not about the recipient). */
-function reflectsOnProvider(err: ProviderError): boolean {
-  return !(err.kind === 'permanent' && (err.scope === 'recipient' || err.scope === 'channel'));
+/** A carrier refusal as the message records it: carriers quote the number in their messages, so it is masked. */
+function carrierError(err: ProviderError): CarrierErrorInfo {
+  return {
+    kind: err.kind,
+    scope: err.scope,
+    ambiguous: err.ambiguous,
+    message: maskPhonesInText(err.message),
+    ...(err.providerCode !== undefined ? { providerCode: err.providerCode } : {}),
+  };
 }
 
 function fallbackReasonAfter(msg: MessageRecord): FallbackReason | undefined {
@@ -61,143 +70,181 @@ function fallbackReasonAfter(msg: MessageRecord): FallbackReason | undefined {
   return undefined;
 }
 
-export async function processSendJob(deps: PipelineDeps, messageId: string, ctx: SendJobContext): Promise<void> {
-  const { store, recorder, log } = deps;
+/** The lookup's timeline line and verdict, applied to the draft (a lost race re-applies it). */
+function applyLookup(d: MessageRecord, looked: LookupResult, at: string): boolean {
+  if (d.lookup !== undefined) return false;
+  d.lookup = looked;
+  d.timeline.push({
+    at,
+    type: 'lookup',
+    detail: `${looked.provider} ${looked.cache}: ${looked.error ? 'unknown (lookup failed)' : `${looked.valid ? looked.lineType : 'invalid'}${looked.simSwapped ? ', recent SIM swap' : ''}`}`,
+  });
+  if (!looked.valid) {
+    finalize(d, at, { code: 'SB_RECIPIENT_INVALID', message: 'the number lookup says this number does not exist' });
+  } else if (looked.simSwapped && d.policy?.simSwap === 'block') {
+    finalize(d, at, { code: 'SB_POLICY_SIM_SWAP', message: 'the SIM of this number was swapped recently; the key policy blocks sending' });
+  }
+  return true;
+}
+
+export async function processSendJob(deps: PipelineDeps, messageId: string, job: SendJobContext): Promise<void> {
+  const { log } = deps;
   const iso = (): string => new Date(deps.now()).toISOString();
-  const stored = await store.get(messageId);
-  if (!stored) {
+  const ctx = await SendContext.load(deps, messageId, deps.config.messages.maxAttempts);
+  if (!ctx) {
     log.warn('send job for a message that no longer exists; dropping');
     return;
   }
-  let msg = stored.doc;
+  const msg = ctx.doc;
   if (isTerminalMessageStatus(msg.status) || (msg.final && msg.attempts.every((a) => a.status !== 'queued'))) return;
 
   if (msg.expiresAt !== undefined && Date.parse(msg.expiresAt) <= deps.now()) {
-    await recorder.update(messageId, (d) => expire(d, iso()));
+    ctx.mutate((d) => expire(d, iso()));
+    await ctx.commit();
     return;
   }
 
-  // One code for every step of the ladder, generated here (never in a job payload).
+  // One code for every step of the ladder, generated here (never in a job payload); it is written
+  // with the first commit, before any carrier sees it.
   if (msg.otp && msg.otp.codeEnc === undefined) {
     const fresh = generateCode(msg.otp.length);
     const sealed = encryptCode(deps.keyRing.subkey('otp-encryption'), messageId, fresh);
     const hmac = codeHmac(deps.keyRing.subkey('otp-hmac'), messageId, fresh);
-    const res = await recorder.update(messageId, (d) => {
+    ctx.mutate((d) => {
       if (!d.otp || d.otp.codeEnc !== undefined) return false;
       d.otp.codeEnc = sealed;
       d.otp.codeHmac = hmac;
       return true;
     });
-    msg = res?.after ?? (await store.get(messageId))?.doc ?? msg;
   }
-  const code = msg.otp?.codeEnc !== undefined ? decryptCode(deps.keyRing.subkey('otp-encryption'), messageId, msg.otp.codeEnc) : undefined;
-  const text = renderBody(msg.body, code);
+  const codeEnc = ctx.doc.otp?.codeEnc;
+  const code = codeEnc !== undefined ? decryptCode(deps.keyRing.subkey('otp-encryption'), messageId, codeEnc) : undefined;
+  const text = renderBody(ctx.doc.body, code);
 
-  if (msg.lookup === undefined) {
-    const looked = await lookupNumber(deps, msg);
+  if (ctx.doc.lookup === undefined) {
+    const looked = await lookupNumber(deps, ctx.doc);
     if (looked) {
-      const res = await recorder.update(messageId, (d) => {
-        if (d.lookup !== undefined) return false;
-        d.lookup = looked;
-        d.timeline.push({
-          at: iso(),
-          type: 'lookup',
-          detail: `${looked.provider} ${looked.cache}: ${looked.error ? 'unknown (lookup failed)' : `${looked.valid ? looked.lineType : 'invalid'}${looked.simSwapped ? ', recent SIM swap' : ''}`}`,
-        });
-        if (!looked.valid) {
-          finalize(d, iso(), { code: 'SB_RECIPIENT_INVALID', message: 'the number lookup says this number does not exist' });
-        } else if (looked.simSwapped && d.policy?.simSwap === 'block') {
-          finalize(d, iso(), { code: 'SB_POLICY_SIM_SWAP', message: 'the SIM of this number was swapped recently; the key policy blocks sending' });
-        }
-      });
-      if (res && !looked.valid) deps.metrics.policyBlocks.inc({ reason: 'invalid_number' });
-      if (res && looked.valid && looked.simSwapped && res.after.policy?.simSwap === 'block') deps.metrics.policyBlocks.inc({ reason: 'sim_swap' });
-      msg = res?.after ?? (await store.get(messageId))?.doc ?? msg;
-      if (isTerminalMessageStatus(msg.status)) return;
+      const at = iso();
+      if (ctx.mutate((d) => applyLookup(d, looked, at))) {
+        if (!looked.valid) ctx.afterCommit(() => deps.metrics.policyBlocks.inc({ reason: 'invalid_number' }));
+        else if (looked.simSwapped && ctx.doc.policy?.simSwap === 'block') ctx.afterCommit(() => deps.metrics.policyBlocks.inc({ reason: 'sim_swap' }));
+      }
+      if (isTerminalMessageStatus(ctx.doc.status)) {
+        await ctx.commit();
+        return;
+      }
     }
   }
-  msg = await runPumpingStage(deps, msg);
-  if (isTerminalMessageStatus(msg.status)) return;
-  const lookup = msg.lookup;
-  const policy = msg.policy;
-  const usable = (c: Channel): boolean => SUPPORTED_CHANNELS.includes(c) && channelProviders(c, msg.country, deps.config, deps.adapters).length > 0;
-  if (msg.rcsCapability === undefined && planLadder(msg, usable).some((st) => st.channel === 'rcs' && st.skip === undefined)) {
-    const status = await rcsCapability(deps, msg);
-    const res = await recorder.update(messageId, (d) => {
+
+  const verdict = await assessPumping(deps, ctx.doc);
+  if (verdict !== undefined) {
+    const at = iso();
+    if (ctx.mutate((d) => applyPumpingVerdict(d, verdict, at))) {
+      // Blocked: saved now; shadow mode: saved with the first attempt. Reported once saved.
+      const flagged = ctx.doc;
+      ctx.afterCommit(() => reportPumpingVerdict(deps, flagged, verdict));
+      if (isTerminalMessageStatus(ctx.doc.status)) {
+        await ctx.commit();
+        return;
+      }
+    }
+  }
+
+  const lookup = ctx.doc.lookup;
+  const policy = ctx.doc.policy;
+  const country = ctx.doc.country;
+  const usable = (c: Channel): boolean => SUPPORTED_CHANNELS.includes(c) && channelProviders(c, country, deps.config, deps.adapters).length > 0;
+  if (ctx.doc.rcsCapability === undefined && planLadder(ctx.doc, usable).some((st) => st.channel === 'rcs' && st.skip === undefined)) {
+    const status = await rcsCapability(deps, ctx.doc);
+    ctx.mutate((d) => {
       if (d.rcsCapability !== undefined) return false;
       d.rcsCapability = status;
+      return true;
     });
-    msg = res?.after ?? msg;
   }
-  const rcsStatus = msg.rcsCapability;
+  const rcsStatus = ctx.doc.rcsCapability;
   const restrict = (c: Channel): FallbackReason | undefined => {
     if (lookup?.lineType === 'landline' && (c === 'sms' || c === 'rcs')) return 'landline';
     if (c === 'rcs' && rcsStatus !== 'capable') return 'rcs_not_capable';
     if (lookup?.simSwapped && policy?.simSwap === 'push-only' && c !== 'push') return 'sim_swap_push_only';
     return undefined;
   };
-  const ladder = planLadder(msg, usable, restrict);
+  const ladder = planLadder(ctx.doc, usable, restrict);
   // Each rung either ends the job (waiting for a callback/ack, retry later, or final) or falls
   // through to the next rung at once (push failed, channel refused the recipient).
   for (let rung = 0; rung <= ladder.length; rung++) {
-    const current = (await store.get(messageId))?.doc;
-    if (!current || isTerminalMessageStatus(current.status)) return;
-    const step = nextStep(current, ladder);
+    if (isTerminalMessageStatus(ctx.doc.status)) {
+      await ctx.commit();
+      return;
+    }
+    const step = nextStep(ctx.doc, ladder);
     if (step === undefined) {
-      const lastError = current.attempts[current.attempts.length - 1]?.error;
-      await recorder.update(messageId, (d) =>
-        finalize(d, iso(), lastError ?? { code: 'SB_CHANNEL_UNSUPPORTED', message: `no enabled provider for channels ${d.channels.join(', ')} to ${d.country}` }),
+      const lastError = ctx.doc.attempts[ctx.doc.attempts.length - 1]?.error;
+      const at = iso();
+      ctx.mutate((d) =>
+        finalize(d, at, lastError ?? { code: 'SB_CHANNEL_UNSUPPORTED', message: `no enabled provider for channels ${d.channels.join(', ')} to ${d.country}` }),
       );
+      await ctx.commit();
       return;
     }
     if (step.channel === 'push') {
-      if ((await runPushStep(deps, current, text, step)) === 'waiting') return;
+      // The push rung writes on its own (its ack races the fallback-check); hand it the saved message.
+      const saved = await ctx.commit({ abortIfTerminal: true });
+      if (saved === 'terminal' || saved === 'gone') return;
+      if ((await runPushStep(deps, ctx.doc, text, step)) === 'waiting') return;
+      if (!(await ctx.reload())) return;
       continue;
     }
-    if ((await runCarrierStep(deps, current, step, text, code, hasRungAfter(ladder, step.channel), ctx)) === 'done') return;
+    if ((await runCarrierStep(deps, ctx, step, text, code, hasRungAfter(ladder, step.channel), job)) === 'done') return;
   }
 }
 
 /**
- * One carrier rung (SMS, voice): route, then try the ranked providers in order within this job.
- * Returns `next_channel` when the channel refused the recipient and a later rung exists.
+ * One carrier rung (SMS, voice, RCS): route, then try the ranked providers in order within this
+ * job, a small state machine whose transitions are domain/send-outcome.ts. Returns `next_channel`
+ * when the channel refused the recipient and a later rung exists.
  */
 async function runCarrierStep(
   deps: PipelineDeps,
-  msg: MessageRecord,
+  ctx: SendContext,
   step: NextStep,
   text: string,
   code: string | undefined,
   hasNextRung: boolean,
-  ctx: SendJobContext,
+  job: SendJobContext,
 ): Promise<'done' | 'next_channel'> {
-  const { store, recorder, log } = deps;
-  const messageId = msg.id;
+  const { log } = deps;
   const channel = step.channel;
   const iso = (): string => new Date(deps.now()).toISOString();
-  const open = msg.attempts.find((a) => a.status === 'queued' && a.providerMessageId === undefined);
-  const avoid = new Set<ProviderId>(msg.attempts.filter((a) => a.status === 'failed' || a.status === 'undelivered').map((a) => a.provider));
-  const routed = await planRoute(deps, channel, msg.country, avoid);
+  const canRetryJob = job.attemptsMade + 1 < job.maxRuns;
+  const open = ctx.doc.attempts.find((a) => a.status === 'queued' && a.providerMessageId === undefined);
+  const avoid = new Set<ProviderId>(ctx.doc.attempts.filter((a) => a.status === 'failed' || a.status === 'undelivered').map((a) => a.provider));
+  const routed = await planRoute(deps, channel, ctx.doc.country, avoid);
   deps.metrics.routeDecisions.inc({ provider: routed.kind === 'ok' ? routed.decision.provider : 'none', reason: routed.decision.reason });
   if (routed.kind === 'none') {
-    await recorder.update(messageId, (d) => {
+    const at = iso();
+    ctx.mutate((d) => {
       d.routing = routed.decision;
-      finalize(d, iso(), { code: 'SB_ROUTE_NONE', message: `no provider is configured with a price for ${channel} to ${d.country}` });
+      finalize(d, at, { code: 'SB_ROUTE_NONE', message: `no provider is configured with a price for ${channel} to ${d.country}` });
     });
+    await ctx.commit();
     return 'done';
   }
   if (routed.kind === 'all_open') {
-    await waitForBreakers(deps, messageId, routed.retryInMs, ctx, iso);
+    await waitForBreakers(deps, ctx, routed.retryInMs, job);
     return 'done';
   }
   const ordered: ProviderId[] = open ? [open.provider, ...routed.ranked.filter((p) => p !== open.provider)] : routed.ranked;
 
-  let lastError: ProviderError | undefined;
+  let lastError: CarrierErrorInfo | undefined;
   let attempted = false;
   let earliestHalfOpen = Infinity;
   for (const provider of ordered) {
-    const current = (await store.get(messageId))?.doc;
-    if (!current || isTerminalMessageStatus(current.status)) return 'done';
+    if (isTerminalMessageStatus(ctx.doc.status)) {
+      await ctx.commit();
+      return 'done';
+    }
+    const current = ctx.doc;
     const resuming = current.attempts.find((a) => a.status === 'queued' && a.providerMessageId === undefined && a.provider === provider);
     if (!resuming && current.attempts.length >= deps.config.messages.maxAttempts) break;
     const adapter = deps.adapters.get(provider);
@@ -207,12 +254,7 @@ async function runCarrierStep(
     if (!gate.allowed) {
       const s = deps.breakers.status(provider, channel);
       earliestHalfOpen = Math.min(earliestHalfOpen, s.state === 'open' ? s.halfOpenInMs : 1_000);
-      if (resuming) {
-        await recorder.update(messageId, (d) => {
-          moveAttempt(d, resuming.n, 'failed', iso(), { code: 'SB_ROUTE_UNAVAILABLE', message: `${provider} circuit open` });
-          d.updatedAt = iso();
-        });
-      }
+      if (resuming) ctx.mutate(carrierOutcomeStep({ kind: 'breaker_open' }, { n: resuming.n, channel, provider, at: iso(), hasNextRung, canRetryJob }).mutate);
       continue;
     }
 
@@ -221,122 +263,160 @@ async function runCarrierStep(
       const firstOnChannel = !current.attempts.some((a) => a.channel === channel);
       const reason = firstOnChannel && step.fallback ? step.fallback.reason : fallbackReasonAfter(current);
       const skipped = firstOnChannel ? step.fallback?.skippedChannel : undefined;
-      await recorder.update(messageId, (d) => {
+      const at = iso();
+      ctx.mutate((d) => {
         d.routing = routed.decision;
-        startAttempt(d, n, channel, provider, iso(), reason, skipped);
+        startAttempt(d, n, channel, provider, at, reason, skipped);
       });
     }
-    const prior = await store.ledger(messageId, n);
+    const prior = ctx.ledger(n);
     if (prior?.state === 'sending') {
-      await recorder.update(messageId, (d) => {
-        d.timeline.push({ at: iso(), type: 'ambiguous_resend', channel, provider, detail: `attempt ${n}` });
+      const at = iso();
+      ctx.mutate((d) => {
+        d.timeline.push({ at, type: 'ambiguous_resend', channel, provider, detail: `attempt ${n}` });
       });
     }
-    const ttlLeft = remainingValiditySeconds(current, deps.now());
+
     const started = performance.now();
-    const outcome = await sendThroughLedger(
-      store,
-      adapter,
-      {
-        messageId,
-        attempt: n,
-        channel,
-        to: current.to,
-        body: text,
-        statusCallbackUrl: callbackUrlFor(deps, adapter, channel, messageId),
-        ...(ttlLeft !== undefined ? { validitySeconds: ttlLeft } : {}),
-        ...(msg.locale !== undefined ? { locale: msg.locale } : {}),
-        ...(channel === 'voice' && code !== undefined ? { spokenCode: code } : {}),
-      },
-      (fn) => deps.breakers.execute(provider, channel, gate.probe, fn),
-      { entry: prior },
-    );
+    const call = await callCarrier(deps, ctx, { adapter, provider, channel, n, text, code, probe: gate.probe, bookedPrice: routed.decision.candidates.find((c) => c.provider === provider)?.effectivePrice });
+    if (call === 'aborted') return 'done';
+    const { outcome } = call;
+    const result = carrierOutcomeStep(outcome, { n, channel, provider, at: iso(), hasNextRung, canRetryJob });
+    ctx.mutate(result.mutate);
     if (outcome.kind === 'breaker_open') {
       // The breaker closed the door between routing and the call: nothing left this worker.
-      await recorder.update(messageId, (d) => {
-        moveAttempt(d, n, 'failed', iso(), { code: 'SB_ROUTE_UNAVAILABLE', message: `${provider} circuit open` });
-        d.updatedAt = iso();
-      });
+      ctx.carry({ ledger: { attempt: n, value: null } });
       continue;
     }
-    attempted = true;
     deps.metrics.sendDuration.observe({ provider, channel }, (performance.now() - started) / 1000);
-
     if (outcome.kind === 'accepted') {
-      const r = outcome.result;
-      // The carrier's own price when it reports one, else the price book's effective price per segment.
-      const booked = routed.decision.candidates.find((c) => c.provider === provider)?.effectivePrice;
-      const cost = r.cost ?? (booked !== undefined && channel !== 'push' ? { amount: Math.round(booked * (r.segments ?? 1) * 1e6) / 1e6, currency: 'USD' } : undefined);
-      await Promise.all([
-        deps.health.recordSend(provider, current.country, false, deps.now()),
-        outcome.replayed ? Promise.resolve() : deps.tiers.add(provider, tierMonth(deps.now()), r.segments ?? 1),
-      ]);
-      await recorder.update(messageId, (d) => {
-        markAccepted(
-          d,
-          n,
-          {
-            providerMessageId: r.providerMessageId,
-            acceptedAt: r.acceptedAt.toISOString(),
-            ...(r.segments !== undefined ? { segments: r.segments } : {}),
-            ...(cost !== undefined ? { cost } : {}),
-          },
-          iso(),
-        );
-      });
-      log.debug({ attempt: n, provider, replayed: outcome.replayed }, 'carrier accepted');
+      await commitAccepted(deps, ctx, { provider, n, providerMessageId: outcome.providerMessageId, segments: outcome.segments ?? 1, replayed: call.replayed });
+      log.debug({ attempt: n, provider, replayed: call.replayed }, 'carrier accepted');
       return 'done';
     }
-
+    attempted = true;
     const err = outcome.error;
     lastError = err;
-    deps.metrics.providerErrors.inc({ provider, kind: err.kind });
-    if (reflectsOnProvider(err)) await deps.health.recordSend(provider, current.country, true, deps.now());
-    log.warn({ attempt: n, provider, kind: err.kind, scope: err.scope, providerCode: err.providerCode, ambiguous: err.ambiguous }, 'carrier refused');
-    if (err.kind === 'permanent' && err.scope === 'provider') log.error({ provider, providerCode: err.providerCode }, 'provider refused by configuration (geo permission, sender, registration): ops action needed');
-    if (err.ambiguous) {
-      // The carrier may have it: keep the attempt open and let the job retry the same attempt.
-      await recorder.update(messageId, (d) => {
-        d.timeline.push({ at: iso(), type: 'carrier_error', channel, provider, detail: `${err.kind}: outcome unknown` });
-      });
-      if (ctx.attemptsMade + 1 < ctx.maxRuns) throw new SendRetryLaterError(err.message);
-      await recorder.update(messageId, (d) => finalize(d, iso(), errorInfo('SB_ROUTE_UNAVAILABLE', err)));
-      return 'done';
+    noteRefusal(deps, ctx, provider, n, err);
+    if (result.next === 'next_provider') continue;
+    await ctx.commit();
+    if (result.next === 'retry_job') throw new SendRetryLaterError(err.message);
+    if (err.kind === 'permanent' && err.scope === 'recipient' && isOptOutError(provider, err)) {
+      await suppressAfterCarrierRefusal(deps, ctx.doc.to, provider, err.providerCode ?? '');
     }
-    if (channel === 'rcs' && hasNextRung) {
-      // RCS gets one try; every refusal goes down the ladder (SMS with the same code, `rcs_failed`).
-      await recorder.update(messageId, (d) => {
-        moveAttempt(d, n, 'failed', iso(), errorInfo(err.scope === 'channel' ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED', err));
-        d.timeline.push({ at: iso(), type: 'carrier_error', channel, provider, detail: `${err.kind}/${err.scope}${err.providerCode ? ` ${err.providerCode}` : ''}` });
-        d.updatedAt = iso();
-      });
-      return 'next_channel';
-    }
-    const isRecipient = err.kind === 'permanent' && err.scope === 'recipient';
-    const isChannel = err.kind === 'permanent' && err.scope === 'channel';
-    await recorder.update(messageId, (d) => {
-      moveAttempt(d, n, 'failed', iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : isChannel ? 'SB_CHANNEL_UNSUPPORTED' : 'SB_ROUTE_UNAVAILABLE', err));
-      d.timeline.push({ at: iso(), type: 'carrier_error', channel, provider, detail: `${err.kind}/${err.scope}${err.providerCode ? ` ${err.providerCode}` : ''}` });
-      if (isRecipient || (isChannel && !hasNextRung)) finalize(d, iso(), errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : 'SB_CHANNEL_UNSUPPORTED', err));
-      else d.updatedAt = iso();
-    });
-    if (isRecipient && isOptOutError(provider, err)) await suppressAfterCarrierRefusal(deps, current.to, provider, err.providerCode ?? '');
-    if (isRecipient) return 'done';
-    if (isChannel) return hasNextRung ? 'next_channel' : 'done';
+    return result.next === 'next_channel' ? 'next_channel' : 'done';
   }
 
-  const after = (await store.get(messageId))?.doc;
-  if (!after || isTerminalMessageStatus(after.status)) return 'done';
-  if (!attempted && Number.isFinite(earliestHalfOpen) && after.attempts.length < deps.config.messages.maxAttempts) {
-    await waitForBreakers(deps, messageId, earliestHalfOpen, ctx, iso);
+  if (isTerminalMessageStatus(ctx.doc.status)) {
+    await ctx.commit();
     return 'done';
   }
-  const exhausted = after.attempts.length >= deps.config.messages.maxAttempts || ctx.attemptsMade + 1 >= ctx.maxRuns;
-  if (!exhausted) throw new SendRetryLaterError(lastError?.message ?? 'no provider accepted the message');
-  await recorder.update(messageId, (d) =>
-    finalize(d, iso(), lastError ? errorInfo('SB_ROUTE_UNAVAILABLE', lastError) : { code: 'SB_ROUTE_UNAVAILABLE', message: 'no provider accepted the message' }),
-  );
+  if (!attempted && Number.isFinite(earliestHalfOpen) && ctx.doc.attempts.length < deps.config.messages.maxAttempts) {
+    await waitForBreakers(deps, ctx, earliestHalfOpen, job);
+    return 'done';
+  }
+  const end = exhaustedStep(ctx.doc, { maxAttempts: deps.config.messages.maxAttempts, canRetryJob, at: iso(), ...(lastError !== undefined ? { lastError } : {}) });
+  if (end.mutate) ctx.mutate(end.mutate);
+  await ctx.commit();
+  if (end.next === 'retry_job') throw new SendRetryLaterError(lastError?.message ?? 'no provider accepted the message');
   return 'done';
+}
+
+/** What one carrier call needs besides the context. */
+interface CarrierCall {
+  adapter: ProviderAdapter;
+  provider: ProviderId;
+  channel: Channel;
+  n: number;
+  text: string;
+  code: string | undefined;
+  /** This call is the fleet's half-open probe of the provider's breaker. */
+  probe: boolean;
+  /** The price book's effective price per segment, the cost when the carrier reports none. */
+  bookedPrice: number | undefined;
+}
+
+/**
+ * Durability point 1 and the call: commits the attempt (and everything before it: the code, the
+ * lookup, an earlier failed attempt) with the ledger at `sending`, then calls the carrier. An
+ * attempt whose ledger already says `sent` (an earlier run's record was lost) is not sent again.
+ * `aborted`: the message went terminal or disappeared meanwhile, and nothing was sent.
+ */
+async function callCarrier(deps: PipelineDeps, ctx: SendContext, c: CarrierCall): Promise<{ outcome: CarrierOutcome; replayed: boolean } | 'aborted'> {
+  const prior = ctx.ledger(c.n);
+  if (prior?.state === 'sent') {
+    return { outcome: { kind: 'accepted', providerMessageId: prior.providerMessageId, acceptedAt: new Date(deps.now()).toISOString() }, replayed: true };
+  }
+  const pre = await ctx.commit({ ledger: [{ attempt: c.n, value: { state: 'sending' } }], abortIfTerminal: true });
+  if (pre === 'terminal' || pre === 'gone') return 'aborted';
+  const ttlLeft = remainingValiditySeconds(ctx.doc, deps.now());
+  const call = await callAdapter(
+    c.adapter,
+    {
+      messageId: ctx.id,
+      attempt: c.n,
+      channel: c.channel,
+      to: ctx.doc.to,
+      body: c.text,
+      statusCallbackUrl: callbackUrlFor(deps, c.adapter, c.channel, ctx.id),
+      ...(ttlLeft !== undefined ? { validitySeconds: ttlLeft } : {}),
+      ...(ctx.doc.locale !== undefined ? { locale: ctx.doc.locale } : {}),
+      ...(c.channel === 'voice' && c.code !== undefined ? { spokenCode: c.code } : {}),
+    },
+    (fn) => deps.breakers.execute(c.provider, c.channel, c.probe, fn),
+  );
+  if (call.kind === 'breaker_open') return { outcome: call, replayed: false };
+  if (call.kind === 'error') return { outcome: { kind: 'error', error: carrierError(call.error) }, replayed: false };
+  const r = call.result;
+  // The carrier's own price when it reports one, else the price book's effective price per segment.
+  const cost = r.cost ?? (c.bookedPrice !== undefined ? { amount: Math.round(c.bookedPrice * (r.segments ?? 1) * 1e6) / 1e6, currency: 'USD' } : undefined);
+  return {
+    outcome: {
+      kind: 'accepted',
+      providerMessageId: r.providerMessageId,
+      acceptedAt: r.acceptedAt.toISOString(),
+      ...(r.segments !== undefined ? { segments: r.segments } : {}),
+      ...(cost !== undefined ? { cost } : {}),
+    },
+    replayed: false,
+  };
+}
+
+/**
+ * Durability point 2 after an acceptance: the ledger mark `sent`, volume tier and health go first in
+ * the same round trip as the outcome's commit, applied whatever the commit's fate (the carrier has
+ * the message either way); Redis trouble is ridden out for about a send lock.
+ */
+async function commitAccepted(deps: PipelineDeps, ctx: SendContext, a: { provider: ProviderId; n: number; providerMessageId: string; segments: number; replayed: boolean }): Promise<void> {
+  const country = ctx.doc.country;
+  const now = deps.now();
+  await ctx.commit({
+    persistForMs: RECORD_SENT_FOR_MS,
+    before: (p) => {
+      if (!a.replayed) {
+        p.set(deps.store.keys.ledger(ctx.id, a.n), `sent:${a.providerMessageId}`, 'EX', deps.config.messages.retentionSeconds);
+        deps.tiers.queueAdd(p, a.provider, tierMonth(now), a.segments);
+      }
+      deps.health.queueSend(p, a.provider, country, false, now);
+    },
+  });
+}
+
+/** A refusal's metrics and logs, and the writes it carries into the next commit (ledger, health). */
+function noteRefusal(deps: PipelineDeps, ctx: SendContext, provider: ProviderId, n: number, err: CarrierErrorInfo): void {
+  deps.metrics.providerErrors.inc({ provider, kind: err.kind });
+  // Only a call that certainly did not reach the carrier may be forgotten; an ambiguous one
+  // keeps `sending` so the retry is marked as a possible duplicate.
+  if (!err.ambiguous) ctx.carry({ ledger: { attempt: n, value: null } });
+  if (reflectsOnProvider(err)) {
+    const country = ctx.doc.country;
+    const now = deps.now();
+    ctx.carry({ before: (p) => deps.health.queueSend(p, provider, country, true, now) });
+  }
+  deps.log.warn({ attempt: n, provider, kind: err.kind, scope: err.scope, providerCode: err.providerCode, ambiguous: err.ambiguous }, 'carrier refused');
+  if (err.kind === 'permanent' && err.scope === 'provider') {
+    deps.log.error({ provider, providerCode: err.providerCode }, 'provider refused by configuration (geo permission, sender, registration): ops action needed');
+  }
 }
 
 /**
@@ -349,18 +429,19 @@ function callbackUrlFor(deps: PipelineDeps, adapter: ProviderAdapter, channel: C
 }
 
 /** Every breaker is open: wait for the earliest half-open, unless the message would expire first. */
-async function waitForBreakers(deps: PipelineDeps, messageId: string, retryInMs: number, ctx: SendJobContext, iso: () => string): Promise<void> {
-  const msg = (await deps.store.get(messageId))?.doc;
-  if (!msg) return;
+async function waitForBreakers(deps: PipelineDeps, ctx: SendContext, retryInMs: number, job: SendJobContext): Promise<void> {
   const wakeAt = deps.now() + Math.max(250, retryInMs);
-  if (msg.expiresAt !== undefined && wakeAt >= Date.parse(msg.expiresAt)) {
-    await deps.recorder.update(messageId, (d) =>
-      finalize(d, iso(), { code: 'SB_ROUTE_UNAVAILABLE', message: 'every provider circuit stayed open until the message expired' }),
-    );
+  const expiresAt = ctx.doc.expiresAt;
+  if (expiresAt !== undefined && wakeAt >= Date.parse(expiresAt)) {
+    const at = new Date(deps.now()).toISOString();
+    ctx.mutate((d) => finalize(d, at, { code: 'SB_ROUTE_UNAVAILABLE', message: 'every provider circuit stayed open until the message expired' }));
+    await ctx.commit();
     return;
   }
+  // What this run learnt (a breaker-failed attempt, the code) is kept before the job sleeps.
+  await ctx.commit();
   deps.log.warn({ retryInMs }, 'every provider circuit is open; waiting for a half-open probe');
-  await ctx.delay(wakeAt - deps.now());
+  await job.delay(wakeAt - deps.now());
 }
 
 /** Seconds the carrier may keep trying: the OTP TTL (or `expiresAt`) still left. */

@@ -44,7 +44,7 @@ export async function ledgerState(store: MessageStore, messageId: string, attemp
  * a restart) before it gives up and lets the job retry as an ambiguous resend: about one send lock,
  * after which another worker would take the job over anyway.
  */
-const RECORD_SENT_FOR_MS = 10_000;
+export const RECORD_SENT_FOR_MS = 10_000;
 
 async function recordSent(store: MessageStore, messageId: string, attempt: number, providerMessageId: string): Promise<void> {
   const deadline = Date.now() + RECORD_SENT_FOR_MS;
@@ -59,7 +59,48 @@ async function recordSent(store: MessageStore, messageId: string, attempt: numbe
   }
 }
 
+/** The outcome of one adapter call, before anything is written: what the ledger and the message then record. */
+export type CallOutcome =
+  | { kind: 'accepted'; result: SendResult }
+  | { kind: 'error'; error: ProviderError }
+  /** The breaker refused the call before it left: nothing was sent. */
+  | { kind: 'breaker_open' };
+
 /**
+ * One adapter call through `wrap` (the breaker), with every failure turned into a
+ * `ProviderError`: an unclassified one counts as retryable and ambiguous (it may have reached the
+ * carrier), so the retry is marked as a possible duplicate rather than silently sent twice.
+ */
+export async function callAdapter(adapter: ProviderAdapter, input: SendAttemptInput, wrap: CallWrapper = direct): Promise<CallOutcome> {
+  try {
+    const result = await wrap(() =>
+      adapter.send({
+        messageId: input.messageId,
+        attempt: input.attempt,
+        channel: input.channel,
+        to: input.to,
+        body: input.body,
+        statusCallbackUrl: input.statusCallbackUrl,
+        ...(input.validitySeconds !== undefined ? { validitySeconds: input.validitySeconds } : {}),
+        ...(input.push !== undefined ? { push: input.push } : {}),
+        ...(input.locale !== undefined ? { locale: input.locale } : {}),
+        ...(input.spokenCode !== undefined ? { spokenCode: input.spokenCode } : {}),
+      }),
+    );
+    return { kind: 'accepted', result };
+  } catch (err) {
+    if (err instanceof BreakerOpenError) return { kind: 'breaker_open' };
+    const error = isProviderError(err)
+      ? err
+      : (classifyNetworkError(adapter.id, err) ??
+        new ProviderError(`${adapter.id}: unexpected adapter failure: ${(err as Error).message}`, { kind: 'retryable', provider: adapter.id, ambiguous: true, cause: err }));
+    return { kind: 'error', error };
+  }
+}
+
+/**
+ * The carrier call behind the ledger, each ledger write its own round trip (the push rung; the
+ * carrier rungs fold the ledger into the send job's two commits instead, send-context.ts).
  * @param known the ledger entry the caller already read for this attempt (saves a round trip);
  *   read here when not given.
  */
@@ -75,39 +116,20 @@ export async function sendThroughLedger(
     return { kind: 'accepted', result: { providerMessageId: prior.providerMessageId, acceptedAt: new Date() }, replayed: true };
   }
   await store.ledgerSending(input.messageId, input.attempt);
-  let result: SendResult;
-  try {
-    result = await wrap(() =>
-      adapter.send({
-        messageId: input.messageId,
-        attempt: input.attempt,
-        channel: input.channel,
-        to: input.to,
-        body: input.body,
-        statusCallbackUrl: input.statusCallbackUrl,
-        ...(input.validitySeconds !== undefined ? { validitySeconds: input.validitySeconds } : {}),
-        ...(input.push !== undefined ? { push: input.push } : {}),
-        ...(input.locale !== undefined ? { locale: input.locale } : {}),
-        ...(input.spokenCode !== undefined ? { spokenCode: input.spokenCode } : {}),
-      }),
-    );
-  } catch (err) {
-    if (err instanceof BreakerOpenError) {
-      await store.ledgerClear(input.messageId, input.attempt);
-      return { kind: 'breaker_open' };
-    }
-    const error = isProviderError(err)
-      ? err
-      : (classifyNetworkError(adapter.id, err) ??
-        new ProviderError(`${adapter.id}: unexpected adapter failure: ${(err as Error).message}`, { kind: 'retryable', provider: adapter.id, ambiguous: true, cause: err }));
+  const outcome = await callAdapter(adapter, input, wrap);
+  if (outcome.kind === 'breaker_open') {
+    await store.ledgerClear(input.messageId, input.attempt);
+    return outcome;
+  }
+  if (outcome.kind === 'error') {
     // Only a call that certainly did not reach the carrier may be forgotten; an ambiguous one
     // keeps `sending` so the retry is marked as a possible duplicate.
-    if (!error.ambiguous) await store.ledgerClear(input.messageId, input.attempt);
-    return { kind: 'error', error };
+    if (!outcome.error.ambiguous) await store.ledgerClear(input.messageId, input.attempt);
+    return outcome;
   }
   // The carrier has it. Failing to write that down is the store's failure, not the carrier's: it
   // must neither clear the ledger nor fail over (a second, unmarked send). If Redis stays away, the
   // error fails the job, whose retry finds `sending` and resends as `ambiguous_resend`.
-  await recordSent(store, input.messageId, input.attempt, result.providerMessageId);
-  return { kind: 'accepted', result, replayed: false };
+  await recordSent(store, input.messageId, input.attempt, outcome.result.providerMessageId);
+  return { kind: 'accepted', result: outcome.result, replayed: false };
 }

@@ -62,6 +62,15 @@ export class AuditTrail {
     return out;
   }
 
+  /**
+   * What the change produced, in the shape a message commit writes (lua/commit.lua), so the trail
+   * costs no round trip of its own and a lost race writes no entry; undefined when there is none.
+   */
+  commitEntries(before: MessageRecord, after: MessageRecord): ReturnType<AuditStore['forCommit']> | undefined {
+    const entries = this.entriesFor(before, after);
+    return entries.length === 0 ? undefined : this.store.forCommit(entries);
+  }
+
   /** Appends what the change produced; never throws. */
   async record(before: MessageRecord, after: MessageRecord): Promise<void> {
     try {

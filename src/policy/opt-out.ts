@@ -75,7 +75,7 @@ export const OPT_OUT_PROVIDER_CODES: Readonly<Partial<Record<ProviderId, Readonl
 };
 
 /** Whether a send error says the recipient unsubscribed from our sender. */
-export function isOptOutError(provider: ProviderId, err: Pick<ProviderError, 'kind' | 'scope' | 'providerCode'>): boolean {
+export function isOptOutError(provider: ProviderId, err: { kind: ProviderError['kind']; scope: ProviderError['scope']; providerCode?: string | undefined }): boolean {
   if (err.kind !== 'permanent' || err.scope !== 'recipient' || err.providerCode === undefined) return false;
   return OPT_OUT_PROVIDER_CODES[provider]?.has(err.providerCode) ?? false;
 }

@@ -77,11 +77,26 @@ export class QueueSet {
   }
 
   async addExpire(messageId: string, atMs: number): Promise<void> {
-    await this.send.add(
-      'expire',
-      { messageId },
-      { jobId: jobIds.expire(messageId), delay: Math.max(0, atMs - Date.now()), removeOnComplete: true, removeOnFail: { age: 86_400 } },
-    );
+    await this.send.add('expire', { messageId }, this.expireJobOptions(messageId, atMs));
+  }
+
+  private expireJobOptions(messageId: string, atMs: number): JobsOptions {
+    return { jobId: jobIds.expire(messageId), delay: Math.max(0, atMs - Date.now()), removeOnComplete: true, removeOnFail: { age: 86_400 } };
+  }
+
+  /**
+   * Queues a newly admitted message: its send job and, when it has an expiry, its expire job, in one
+   * round trip (BullMQ's addBulk is one MULTI) — the API's hot path.
+   */
+  async addAdmitted(messageId: string, expiresAtMs?: number): Promise<void> {
+    if (expiresAtMs === undefined) {
+      await this.addSend(messageId);
+      return;
+    }
+    await this.send.addBulk([
+      { name: 'send', data: { messageId }, opts: this.sendJobOptions(messageId) },
+      { name: 'expire', data: { messageId }, opts: this.expireJobOptions(messageId, expiresAtMs) },
+    ]);
   }
 
   /**

@@ -4,7 +4,7 @@
  * burst of failures shows at once and old ones fade. Reads are cached for a second per process:
  * routing must not cost a Redis round trip per candidate per message.
  */
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { ProviderId } from '../../providers/provider.ts';
 import { NEUTRAL_HEALTH, type HealthSnapshot } from './router.ts';
 
@@ -23,6 +23,7 @@ redis.call('PEXPIRE', KEYS[1], math.floor(hl * 20))
 return 1`;
 
 type RedisWithDecay = Redis & { sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): Promise<number> };
+type PipelineWithDecay = ChainableCommander & { sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): ChainableCommander };
 
 export interface HealthOptions {
   prefix: string;
@@ -71,6 +72,15 @@ export class HealthStore {
   async recordSend(provider: ProviderId, country: string, failed: boolean, now: number): Promise<void> {
     await this.redis.sbDecay(this.key('send', provider, country), now, this.opts.errorHalfLifeMs, failed ? 1 : 0, '');
     if (failed) await this.redis.sadd(this.countriesKey(provider), country);
+  }
+
+  /**
+   * {@link recordSend} queued into a caller's pipeline (a send job's commit), so health costs no
+   * round trip of its own. The pipeline must come from the same connection as this store's.
+   */
+  queueSend(p: ChainableCommander, provider: ProviderId, country: string, failed: boolean, now: number): void {
+    (p as PipelineWithDecay).sbDecay(this.key('send', provider, country), now, this.opts.errorHalfLifeMs, failed ? 1 : 0, '');
+    if (failed) p.sadd(this.countriesKey(provider), country);
   }
 
   /**
@@ -146,6 +156,12 @@ export class TierCounter {
   async add(provider: ProviderId, month: string, segments: number): Promise<void> {
     const key = this.key(provider, month);
     await this.redis.multi().incrby(key, segments).expire(key, 40 * 86_400).exec();
+  }
+
+  /** {@link add} queued into a caller's pipeline (a send job's commit). */
+  queueAdd(p: ChainableCommander, provider: ProviderId, month: string, segments: number): void {
+    const key = this.key(provider, month);
+    p.incrby(key, segments).expire(key, 40 * 86_400);
   }
 
   async counts(providers: readonly ProviderId[], month: string, now: number): Promise<Map<ProviderId, number>> {

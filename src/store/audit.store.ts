@@ -84,6 +84,11 @@ export class AuditStore {
     return { key: this.keys.audit, maxLen: this.maxLen, fields: AuditStore.flat(entry) };
   }
 
+  /** Entries in the shape a message commit writes them (lua/commit.lua: with the change or not at all). */
+  forCommit(entries: readonly AuditEntry[]): { key: string; maxLen: number; entries: Array<Record<string, string>> } {
+    return { key: this.keys.audit, maxLen: this.maxLen, entries: entries.map((e) => AuditStore.flat(e)) };
+  }
+
   /** Appends entries (one round trip); the stream keeps about `maxLen` of the newest. */
   async append(...entries: AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;

@@ -7,6 +7,8 @@
  */
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.ts';
+import { TtlCache } from './ttl-cache.ts';
+import { utcHour, utcHours } from './utc-hour.ts';
 
 /** Hourly buckets are kept this long: a week of history plus a day of slack. */
 export const CONVERSION_RETENTION_SECONDS = 8 * 86_400;
@@ -21,7 +23,7 @@ export function numberPrefix(e164: string): string {
 
 /** The UTC hour bucket name `YYYYMMDDHH` of a time. */
 export function conversionHour(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 13).replace(/[-T]/g, '');
+  return utcHour(ms);
 }
 
 /** Messages of one dimension that converted (verified login) and that did not. */
@@ -30,14 +32,25 @@ export interface ConversionCounts {
   unconverted: number;
 }
 
+/** Options of a {@link ConversionStore}: the read cache of {@link ConversionStore.counts} (off unless `countsCacheMs` is given). */
+export interface ConversionStoreOptions {
+  /** How long this process reuses a dimension's sums (see `CONVERSION_CACHE_MS` in the pumping stage). */
+  countsCacheMs?: number;
+  /** The clock the cache's freshness is measured on (the pipeline's `now`). */
+  now?: () => number;
+}
+
 /** Hourly conversion counters in Redis; one HINCRBY transaction per reported change. */
 export class ConversionStore {
   private readonly redis: Redis;
   private readonly keys: RedisKeys;
+  /** Sums per dimension and hour range, as last read by this instance. */
+  private readonly cache: TtlCache<ConversionCounts>;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: Redis, keys: RedisKeys, opts: ConversionStoreOptions = {}) {
     this.redis = redis;
     this.keys = keys;
+    this.cache = new TtlCache({ ttlMs: opts.countsCacheMs ?? 0, now: opts.now ?? Date.now });
   }
 
   /**
@@ -58,19 +71,26 @@ export class ConversionStore {
     await tx.exec();
   }
 
-  /** Sums one dimension (`country:US`, `prefix:+14155`) over the hours in `[fromMs, toMs]`. */
+  /**
+   * Sums one dimension (`country:US`, `prefix:+14155`) over the hours in `[fromMs, toMs]`. With
+   * `countsCacheMs`, a sum read within that time for the same dimension and hours is reused, and
+   * concurrent callers share one read.
+   */
   async counts(dimension: string, fromMs: number, toMs: number): Promise<ConversionCounts> {
-    const hours: string[] = [];
-    for (let t = Math.floor(fromMs / 3_600_000) * 3_600_000; t <= toMs; t += 3_600_000) hours.push(conversionHour(t));
-    const out: ConversionCounts = { converted: 0, unconverted: 0 };
-    if (hours.length === 0) return out;
-    const pipeline = this.redis.pipeline();
-    for (const h of hours) pipeline.hmget(this.keys.conversions(h), `${dimension}:converted`, `${dimension}:unconverted`);
-    for (const [, values] of (await pipeline.exec()) ?? []) {
-      const [c, u] = (values as Array<string | null> | null) ?? [];
-      out.converted += Number(c ?? 0);
-      out.unconverted += Number(u ?? 0);
-    }
-    return out;
+    const hours = utcHours(fromMs, toMs);
+    if (hours.length === 0) return { converted: 0, unconverted: 0 };
+    const cached = await this.cache.get(`${dimension}|${hours[0] ?? ''}|${hours.length}`, async () => {
+      const out: ConversionCounts = { converted: 0, unconverted: 0 };
+      const pipeline = this.redis.pipeline();
+      for (const h of hours) pipeline.hmget(this.keys.conversions(h), `${dimension}:converted`, `${dimension}:unconverted`);
+      for (const [, values] of (await pipeline.exec()) ?? []) {
+        const [c, u] = (values as Array<string | null> | null) ?? [];
+        out.converted += Number(c ?? 0);
+        out.unconverted += Number(u ?? 0);
+      }
+      return out;
+    });
+    // A copy: the cached sums are shared by every caller within the cache time.
+    return { ...cached };
   }
 }

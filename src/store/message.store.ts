@@ -7,7 +7,7 @@
  * re-applies, which is safe because every domain transition is monotonic.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { messageIdBoundAt } from '../domain/ids.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import type { MessageRecord, MessageStatus } from '../domain/message.ts';
@@ -15,7 +15,7 @@ import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
 const lua = (name: string): string => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
 const INTAKE_LUA = lua('intake.lua');
-const CAS_LUA = lua('compare-and-set.lua');
+const COMMIT_LUA = lua('commit.lua');
 
 /** What an idempotency key remembers: the request's fingerprint and the message it created. */
 export interface IdempotencyRecord {
@@ -67,6 +67,34 @@ export interface StoredMessage {
   version: number;
 }
 
+/** What the send ledger holds for one attempt (DESIGN §6.5). */
+export type LedgerEntry = { state: 'sending' } | { state: 'sent'; providerMessageId: string };
+
+/**
+ * Everything written with a message change or not at all, in the same Lua call: the webhook
+ * events it causes, its audit-stream entries (flat field lists) and send-ledger marks of its
+ * attempts (`null` deletes the mark: the call certainly never left).
+ */
+export interface CommitWrites {
+  outbox?: readonly OutboxItem[];
+  audit?: { key: string; maxLen: number; entries: ReadonlyArray<Record<string, string>> };
+  ledger?: ReadonlyArray<{ attempt: number; value: LedgerEntry | null }>;
+}
+
+/** The outcome of one {@link MessageStore.commit}: the new version, or why nothing was written. */
+export type CommitResult = { kind: 'applied'; version: number } | { kind: 'conflict' } | { kind: 'missing' };
+
+function ledgerValue(entry: LedgerEntry | null): string {
+  if (entry === null) return '';
+  return entry.state === 'sending' ? 'sending' : `sent:${entry.providerMessageId}`;
+}
+
+function parseLedger(v: string | null | undefined): LedgerEntry | undefined {
+  if (v === null || v === undefined) return undefined;
+  if (v === 'sending') return { state: 'sending' };
+  return { state: 'sent', providerMessageId: v.slice('sent:'.length) };
+}
+
 /** Thrown when an update keeps losing races; the caller's job should retry later. */
 export class StoreContentionError extends Error {
   constructor(id: string) {
@@ -88,8 +116,9 @@ export interface ListFilter {
 
 type RedisWithScripts = Redis & {
   sbIntake(numKeys: number, ...args: Array<string | number>): Promise<Array<number | string>>;
-  sbCas(keys: string[], ...args: Array<string | number>): Promise<number>;
+  sbCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;
 };
+type PipelineWithScripts = ChainableCommander & { sbCommit(numKeys: number, ...args: Array<string | number>): ChainableCommander };
 
 export interface MessageStoreOptions {
   prefix: string;
@@ -109,7 +138,7 @@ export class MessageStore {
     if (typeof r.sbIntake !== 'function') {
       // No fixed key count: the rate-limit windows are keys too (one per limit).
       r.defineCommand('sbIntake', { lua: INTAKE_LUA });
-      r.defineCommand('sbCas', { lua: CAS_LUA, numberOfKeys: 3 });
+      r.defineCommand('sbCommit', { lua: COMMIT_LUA });
     }
     this.redis = r;
   }
@@ -176,37 +205,99 @@ export class MessageStore {
 
   async get(id: string): Promise<StoredMessage | undefined> {
     const [v, doc] = await this.redis.hmget(this.keys.message(id), 'v', 'doc');
-    if (v === null || doc === null || v === undefined || doc === undefined) return undefined;
-    return { doc: JSON.parse(doc) as MessageRecord, version: Number(v) };
+    return parseStored(v, doc);
+  }
+
+  /**
+   * The one read of a send job: the message and the ledger marks of its attempts 1..`attempts`, in
+   * one round trip (a pipeline of HMGET and MGET).
+   */
+  async load(id: string, attempts: number): Promise<{ stored: StoredMessage; ledger: Map<number, LedgerEntry> } | undefined> {
+    const ns = Array.from({ length: attempts }, (_, i) => i + 1);
+    const res = (await this.redis
+      .pipeline()
+      .hmget(this.keys.message(id), 'v', 'doc')
+      .mget(...ns.map((n) => this.keys.ledger(id, n)))
+      .exec()) ?? [];
+    const [[docErr, docReply] = [null, null], [ledgerErr, ledgerReply] = [null, null]] = res;
+    if (docErr) throw docErr;
+    if (ledgerErr) throw ledgerErr;
+    const [v, doc] = (docReply as Array<string | null>) ?? [];
+    const stored = parseStored(v, doc);
+    if (!stored) return undefined;
+    const ledger = new Map<number, LedgerEntry>();
+    ((ledgerReply as Array<string | null>) ?? []).forEach((raw, i) => {
+      const entry = parseLedger(raw);
+      if (entry) ledger.set(i + 1, entry);
+    });
+    return { stored, ledger };
+  }
+
+  /**
+   * Writes `draft` as the next version of the message if it is still at `version`, with `writes`
+   * in the same Lua call. `before` queues commands into the same round trip ahead of the commit,
+   * applied whatever the commit's outcome (facts that hold either way: a carrier's acceptance in
+   * the ledger, provider health, volume tiers).
+   */
+  async commit(id: string, version: number, draft: MessageRecord, writes: CommitWrites = {}, before?: (p: ChainableCommander) => void): Promise<CommitResult> {
+    const outbox = writes.outbox ?? [];
+    const audit = writes.audit;
+    const ledger = writes.ledger ?? [];
+    const keys = [this.keys.message(id), this.keys.acceptedIndex, this.keys.outbox, audit?.key ?? this.keys.audit, ...ledger.map((l) => this.keys.ledger(id, l.attempt))];
+    const args: Array<string | number> = [
+      keys.length,
+      ...keys,
+      version,
+      JSON.stringify(draft),
+      id,
+      draft.status === 'accepted' && !draft.final ? '1' : '0',
+      outbox.length,
+      audit?.entries.length ?? 0,
+      audit?.maxLen ?? 0,
+      this.opts.retentionSeconds,
+      ...outbox.map((o) => JSON.stringify(o)),
+      ...(audit?.entries ?? []).map((e) => JSON.stringify(Object.entries(e).flat())),
+      ...ledger.map((l) => ledgerValue(l.value)),
+    ];
+    let reply: number;
+    if (before === undefined) {
+      reply = await this.redis.sbCommit(...(args as [number, ...Array<string | number>]));
+    } else {
+      const p = this.redis.pipeline() as PipelineWithScripts;
+      before(p);
+      p.sbCommit(...(args as [number, ...Array<string | number>]));
+      const res = (await p.exec()) ?? [];
+      // The commands ahead of the commit must hold even when the commit loses: surface their errors.
+      for (const [err] of res) if (err) throw err;
+      reply = Number(res[res.length - 1]?.[1]);
+    }
+    if (reply > 0) return { kind: 'applied', version: reply };
+    return reply === 0 ? { kind: 'conflict' } : { kind: 'missing' };
   }
 
   /**
    * Applies `mutate` to a fresh copy of the message and saves it if nobody wrote in between;
    * otherwise re-reads and re-applies. `mutate` returns false to leave the message unchanged.
-   * `derive` turns the change into outbox items (webhook events), written in the same atomic step.
+   * `derive` turns the change into what is written with it (webhook events, audit entries), in
+   * the same atomic step. `known` is a copy the caller has just read (saves the first read).
    */
   async update<R>(
     id: string,
     mutate: (draft: MessageRecord) => R | false,
-    derive?: (before: MessageRecord, after: MessageRecord) => readonly OutboxItem[],
+    derive?: (before: MessageRecord, after: MessageRecord) => CommitWrites,
+    known?: StoredMessage,
   ): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
+    let current = known;
     for (let i = 0; i < 25; i++) {
-      const current = await this.get(id);
+      current ??= await this.get(id);
       if (!current) return undefined;
       const draft = structuredClone(current.doc);
       const result = mutate(draft);
       if (result === false) return undefined;
-      const outbox = derive ? derive(current.doc, draft) : [];
-      const applied = await this.redis.sbCas(
-        [this.keys.message(id), this.keys.acceptedIndex, this.keys.outbox],
-        current.version,
-        JSON.stringify(draft),
-        id,
-        draft.status === 'accepted' && !draft.final ? '1' : '0',
-        ...outbox.map((o) => JSON.stringify(o)),
-      );
-      if (applied === 1) return { before: current.doc, after: draft, result };
-      if (applied === -1) return undefined;
+      const applied = await this.commit(id, current.version, draft, derive ? derive(current.doc, draft) : {});
+      if (applied.kind === 'applied') return { before: current.doc, after: draft, result };
+      if (applied.kind === 'missing') return undefined;
+      current = undefined;
     }
     throw new StoreContentionError(id);
   }
@@ -260,11 +351,8 @@ export class MessageStore {
 
   // ---- send ledger (DESIGN §6.5): `sending` before the carrier call, `sent:<id>` after ----
 
-  async ledger(id: string, attempt: number): Promise<{ state: 'sending' } | { state: 'sent'; providerMessageId: string } | undefined> {
-    const v = await this.redis.get(this.keys.ledger(id, attempt));
-    if (v === null) return undefined;
-    if (v === 'sending') return { state: 'sending' };
-    return { state: 'sent', providerMessageId: v.slice('sent:'.length) };
+  async ledger(id: string, attempt: number): Promise<LedgerEntry | undefined> {
+    return parseLedger(await this.redis.get(this.keys.ledger(id, attempt)));
   }
 
   async ledgerSending(id: string, attempt: number): Promise<void> {
@@ -278,6 +366,11 @@ export class MessageStore {
   async ledgerClear(id: string, attempt: number): Promise<void> {
     await this.redis.del(this.keys.ledger(id, attempt));
   }
+}
+
+function parseStored(v: string | null | undefined, doc: string | null | undefined): StoredMessage | undefined {
+  if (v === null || doc === null || v === undefined || doc === undefined) return undefined;
+  return { doc: JSON.parse(doc) as MessageRecord, version: Number(v) };
 }
 
 function matches(doc: MessageRecord, f: ListFilter): boolean {

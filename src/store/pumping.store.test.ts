@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deletePrefix, testPrefix, testRedis } from '../../test/helpers/redis.ts';
-import { PumpingStore, type PumpingDimension, type PumpingLimits } from './pumping.store.ts';
+import { hourBucket, PumpingStore, TRIPWIRE_RETENTION_SECONDS, type PumpingDimension, type PumpingLimits } from './pumping.store.ts';
 import { redisKeys } from './redis-keys.ts';
 
 let redis: Redis;
@@ -81,15 +81,59 @@ describe('PumpingStore.count', () => {
 });
 
 describe('the tripwire counters', () => {
+  const H = 3_600_000;
+  const counting = (trip: PumpingDimension, t: number) => ({ dimensions: [trip], count: true, fromMs: t - H });
+
   it('count sends per UTC hour only when asked, once per message', async () => {
     const d = dim();
     const trip = dim();
     const t = t0();
-    await store.count('x1', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: [trip] });
-    await store.count('x1', t + 1, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: [trip] });
+    await store.count('x1', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: counting(trip, t) });
+    await store.count('x1', t + 1, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: counting(trip, t) });
     await store.count('x2', t + 2, [d], limits({ minSends: 100 }), { neverBlock: false });
-    await store.count('x3', t + 3, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: [trip] });
-    expect(await store.tripwireSends(trip, t - 3_600_000, t + 10)).toBe(2);
+    await store.count('x3', t + 3, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { dimensions: [trip], count: false, fromMs: t - H } });
+    await store.count('x4', t + 4, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: counting(trip, t) });
+    expect(await store.tripwireSends(trip, t - H, t + 10)).toBe(2);
+    const key = redisKeys(prefix).pumping('t', trip.token);
+    expect(await redis.hget(key, hourBucket(t))).toBe('2');
+    expect(await redis.ttl(key)).toBeGreaterThan(TRIPWIRE_RETENTION_SECONDS - 60);
+  });
+
+  it('returns each dimension’s sends over the window’s hours from the counting call, this message included', async () => {
+    const d = dim();
+    const country = dim();
+    const range = dim();
+    const t = t0() + 30 * 60_000;
+    const keys = redisKeys(prefix);
+    // History: 5 and 7 sends 3 h ago (inside a 4 h window), 100 sends 6 h ago (outside), 1 in the next hour (outside).
+    await redis.hset(keys.pumping('t', country.token), hourBucket(t - 3 * H), '5', hourBucket(t - 6 * H), '100', hourBucket(t + H), '1');
+    await redis.hset(keys.pumping('t', range.token), hourBucket(t - 3 * H), '7');
+    const tripwire = { dimensions: [country, range], count: true, fromMs: t - 4 * H };
+    const first = await store.count('s1', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire });
+    expect(first.tripwire).toEqual([
+      { label: country.label, sends: 6 },
+      { label: range.label, sends: 8 },
+    ]);
+    // The window's first hour is the one `fromMs` falls in, however late in it: the 6 h-old hour now counts.
+    const wider = await store.count('s2', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { ...tripwire, fromMs: t - 6 * H + 1 } });
+    expect(wider.tripwire.map((r) => r.sends)).toEqual([107, 9]);
+    // A retry of a counted message, or a message that is not counted, reads the same sums without moving them.
+    const retry = await store.count('s1', t + 1, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire });
+    const reader = await store.count('s3', t + 2, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { ...tripwire, count: false } });
+    expect(retry.tripwire.map((r) => r.sends)).toEqual([7, 9]);
+    expect(reader.tripwire.map((r) => r.sends)).toEqual([7, 9]);
+    // The burst readings are unaffected by the tripwire fields that follow them in the reply.
+    expect(reader.readings.map((r) => r.count)).toEqual([3]);
+  });
+
+  it('returns no tripwire sums when none are asked for, and zero for a dimension never counted', async () => {
+    const d = dim();
+    const fresh = dim();
+    const t = t0();
+    expect((await store.count('n1', t, [d], limits(), { neverBlock: false })).tripwire).toEqual([]);
+    const read = await store.count('n2', t, [d], limits(), { neverBlock: false, tripwire: { dimensions: [fresh], count: false, fromMs: t - 24 * H } });
+    expect(read.tripwire).toEqual([{ label: fresh.label, sends: 0 }]);
+    expect(await redis.exists(redisKeys(prefix).pumping('t', fresh.token))).toBe(0);
   });
 
   it('remembers which keys report conversions, for a while', async () => {
@@ -98,5 +142,38 @@ describe('the tripwire counters', () => {
     expect(await store.isReporter('reporting-key', now, 60_000)).toBe(true);
     expect(await store.isReporter('reporting-key', now, 500)).toBe(false);
     expect(await store.isReporter('silent-key', now, 60_000)).toBe(false);
+  });
+});
+
+describe('the reporter cache', () => {
+  it('reads a key’s mark from Redis once per cache time, and sees its own marks at once', async () => {
+    let clock = 1_000_000;
+    const cached = new PumpingStore(redis, redisKeys(prefix), { reporterCacheMs: 5_000, now: () => clock });
+    const elsewhere = new PumpingStore(redis, redisKeys(prefix));
+    const now = Date.now();
+    const key = `cache-key-${n}`;
+    expect(await cached.isReporter(key, now, 60_000)).toBe(false);
+    // Another process marks the key: this one keeps its cached answer until the cache time is over.
+    await elsewhere.markReporter(key, now);
+    clock += 4_999;
+    expect(await cached.isReporter(key, now, 60_000)).toBe(false);
+    clock += 1;
+    expect(await cached.isReporter(key, now, 60_000)).toBe(true);
+    // The reporting window is applied to the cached time on every call.
+    expect(await cached.isReporter(key, now + 60_001, 60_000)).toBe(false);
+    // Its own mark is seen without waiting.
+    const own = `own-key-${n}`;
+    expect(await cached.isReporter(own, now, 60_000)).toBe(false);
+    await cached.markReporter(own, now);
+    expect(await cached.isReporter(own, now, 60_000)).toBe(true);
+  });
+
+  it('reads Redis on every call without a cache time', async () => {
+    const plain = new PumpingStore(redis, redisKeys(prefix));
+    const now = Date.now();
+    const key = `plain-key-${n}`;
+    expect(await plain.isReporter(key, now, 60_000)).toBe(false);
+    await new PumpingStore(redis, redisKeys(prefix)).markReporter(key, now);
+    expect(await plain.isReporter(key, now, 60_000)).toBe(true);
   });
 });

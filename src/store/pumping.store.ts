@@ -10,6 +10,8 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import type { RedisKeys } from './redis-keys.ts';
+import { TtlCache } from './ttl-cache.ts';
+import { utcHour, utcHours } from './utc-hour.ts';
 
 const PUMPING_LUA = readFileSync(new URL('./lua/pumping.lua', import.meta.url), 'utf8');
 
@@ -40,10 +42,27 @@ export interface PumpingDimension {
   token: string;
 }
 
+/** The tripwire part of one {@link PumpingStore.count} call. */
+export interface TripwireRequest {
+  dimensions: readonly PumpingDimension[];
+  /** Count this message in each dimension's current hour (its key reports conversions); read them either way. */
+  count: boolean;
+  /** Start of the window whose sends are summed: every UTC hour overlapping `[fromMs, now]`. */
+  fromMs: number;
+}
+
+/** Sends counted for the tripwire in one dimension over the requested window. */
+export interface TripwireReading {
+  label: string;
+  sends: number;
+}
+
 /** The outcome of counting one message. */
 export interface PumpingCount {
   over: boolean;
   readings: DimensionReading[];
+  /** One per requested tripwire dimension, in order; empty when none was requested. */
+  tripwire: TripwireReading[];
 }
 
 /** Hourly tripwire buckets are kept this long (the longest window plus a day). */
@@ -51,33 +70,47 @@ export const TRIPWIRE_RETENTION_SECONDS = 8 * 86_400;
 
 /** `YYYYMMDDHH` (UTC) of a time: the tripwire's bucket, the same hours as the conversion store. */
 export function hourBucket(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 13).replace(/[-T]/g, '');
+  return utcHour(ms);
+}
+
+/** Options of a {@link PumpingStore}: the reporter cache (off unless `reporterCacheMs` is given). */
+export interface PumpingStoreOptions {
+  /** How long this process trusts a key's reporter mark it read (see `REPORTER_CACHE_MS` in the stage). */
+  reporterCacheMs?: number;
+  /** The clock the cache's freshness is measured on (the pipeline's `now`). */
+  now?: () => number;
 }
 
 export class PumpingStore {
   private readonly redis: RedisWithScript;
   private readonly keys: RedisKeys;
+  /** Last report time (ms) per key name, `null` for a key that never reported, as last read or written here. */
+  private readonly reporters: TtlCache<number | null>;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: Redis, keys: RedisKeys, opts: PumpingStoreOptions = {}) {
     const r = redis as RedisWithScript;
     if (typeof r.sbPumping !== 'function') r.defineCommand('sbPumping', { lua: PUMPING_LUA });
     this.redis = r;
     this.keys = keys;
+    this.reporters = new TtlCache({ ttlMs: opts.reporterCacheMs ?? 0, now: opts.now ?? Date.now });
   }
 
   /**
    * Counts message `id` in each burst dimension (once per window, however often it is retried)
-   * and compares each window with its baseline; counts it for the tripwire when `tripwire` is given
-   * (its key reports conversions). `neverBlock`: safe-listed, counted but never over.
+   * and compares each window with its baseline; with `tripwire`, also counts it in the tripwire
+   * dimensions when `tripwire.count` (its key reports conversions) and returns each one's sends over
+   * the tripwire window, all in the same single Lua call. `neverBlock`: safe-listed, counted but
+   * never over.
    */
   async count(
     id: string,
     nowMs: number,
     burst: readonly PumpingDimension[],
     limits: PumpingLimits,
-    opts: { neverBlock: boolean; tripwire?: readonly PumpingDimension[] },
+    opts: { neverBlock: boolean; tripwire?: TripwireRequest },
   ): Promise<PumpingCount> {
-    const tripwire = opts.tripwire ?? [];
+    const tripwire = opts.tripwire?.dimensions ?? [];
+    const hours = opts.tripwire !== undefined ? utcHours(opts.tripwire.fromMs, nowMs) : [];
     const keys = [...burst.flatMap((d) => [this.keys.pumping('w', d.token), this.keys.pumping('b', d.token)]), ...tripwire.map((d) => this.keys.pumping('t', d.token))];
     const reply = await this.redis.sbPumping(
       keys.length,
@@ -90,11 +123,12 @@ export class PumpingStore {
       limits.baselineHalfLifeMs,
       limits.warmupMs,
       opts.neverBlock ? '1' : '0',
-      tripwire.length > 0 ? '1' : '0',
-      hourBucket(nowMs),
+      opts.tripwire?.count === true && tripwire.length > 0 ? '1' : '0',
+      utcHour(nowMs),
       TRIPWIRE_RETENTION_SECONDS,
       burst.length,
       tripwire.length,
+      ...hours,
     );
     const readings = burst.map((d, i): DimensionReading => ({
       label: d.label,
@@ -103,13 +137,20 @@ export class PumpingStore {
       ageMs: Number(reply[3 + 4 * i]),
       over: reply[4 + 4 * i] === '1',
     }));
-    return { over: reply[0] === '1', readings };
+    const base = 1 + 4 * burst.length;
+    return {
+      over: reply[0] === '1',
+      readings,
+      tripwire: tripwire.map((d, j): TripwireReading => ({ label: d.label, sends: Number(reply[base + j] ?? 0) })),
+    };
   }
 
-  /** Sends counted for the tripwire in `dimension` over the UTC hours covering `[fromMs, toMs]`. */
+  /**
+   * Sends counted for the tripwire in `dimension` over the UTC hours covering `[fromMs, toMs]`
+   * (operators and tests; the guard gets these sums from {@link count}).
+   */
   async tripwireSends(dimension: PumpingDimension, fromMs: number, toMs: number): Promise<number> {
-    const hours: string[] = [];
-    for (let t = Math.floor(fromMs / 3_600_000) * 3_600_000; t <= toMs; t += 3_600_000) hours.push(hourBucket(t));
+    const hours = utcHours(fromMs, toMs);
     if (hours.length === 0) return 0;
     const values = await this.redis.hmget(this.keys.pumping('t', dimension.token), ...hours);
     return values.reduce((sum, v) => sum + Number(v ?? 0), 0);
@@ -132,14 +173,26 @@ export class PumpingStore {
       .exec();
   }
 
-  /** Marks `keyName` as a key that reports conversions (it just did). */
+  /**
+   * Marks `keyName` as a key that reports conversions (it just did). The mark is also written into
+   * this instance's reporter cache, so a process that sees the report (role `all`) counts the key's
+   * next message at once; other processes see it when their cached read expires.
+   */
   async markReporter(keyName: string, atMs: number): Promise<void> {
     await this.redis.hset(this.keys.conversionReporters, keyName, String(atMs));
+    this.reporters.set(keyName, atMs);
   }
 
-  /** Whether `keyName` reported a conversion within `withinMs` of `nowMs`. */
+  /**
+   * Whether `keyName` reported a conversion within `withinMs` of `nowMs`. The report time is read
+   * from Redis at most once per `reporterCacheMs` per key in this process (no round trip at all in
+   * the common case); the window is applied to it on every call.
+   */
   async isReporter(keyName: string, nowMs: number, withinMs: number): Promise<boolean> {
-    const at = await this.redis.hget(this.keys.conversionReporters, keyName);
-    return at !== null && nowMs - Number(at) <= withinMs;
+    const at = await this.reporters.get(keyName, async () => {
+      const raw = await this.redis.hget(this.keys.conversionReporters, keyName);
+      return raw === null ? null : Number(raw);
+    });
+    return at !== null && nowMs - at <= withinMs;
   }
 }

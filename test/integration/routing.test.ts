@@ -70,12 +70,8 @@ describe('routing across carriers', () => {
 
   it('delivers every message through another carrier when the cheapest goes down mid-stream, then returns after a probe', async () => {
     await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { latencyMs: 30 } });
-    const ids: string[] = [];
-    for (let i = 0; i < 60; i++) {
-      ids.push(await send(`+1415555${String(1000 + i)}`));
-      if (i === 15) await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { outage: true } });
-    }
-    // Watch the breaker while the stream drains: it must be seen open (2) at some point.
+    // Watch the breaker from the first send until the stream drains: it must be seen open (2) at
+    // some point (a fast pipeline can open and probe it before the last message is even posted).
     let maxState = 0;
     let watching = true;
     const watcher = (async () => {
@@ -85,6 +81,11 @@ describe('routing across carriers', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     })();
+    const ids: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      ids.push(await send(`+1415555${String(1000 + i)}`));
+      if (i === 15) await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { outage: true } });
+    }
     const results = await Promise.all(ids.map(async (id) => (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 30_000)) as unknown as Msg));
     watching = false;
     await watcher;

@@ -6,9 +6,14 @@
 --       then per tripwire dimension j (ARGV[13] of them): one HASH of sends per UTC hour (keys that
 --       report conversions only).
 -- ARGV: 1 now ms, 2 message id, 3 window ms, 4 minSends, 5 baseline multiplier, 6 baseline half-life ms,
---       7 warm-up ms, 8 '1' never block (safe list), 9 '1' count for the tripwire, 10 hour field (YYYYMMDDHH),
---       11 tripwire TTL seconds, 12 burst dimensions D, 13 tripwire dimensions T
--- Returns {over, then per burst dimension: count, threshold, age ms, '1' when over} (numbers as strings).
+--       7 warm-up ms, 8 '1' never block (safe list), 9 '1' count this message for the tripwire, 10 hour field
+--       (YYYYMMDDHH) it is counted in, 11 tripwire TTL seconds, 12 burst dimensions D, 13 tripwire dimensions T,
+--       14.. the hour fields of the tripwire window (summed for each tripwire dimension)
+-- Returns {over, then per burst dimension: count, threshold, age ms, '1' when over, then per tripwire
+-- dimension: its sends over the window's hours, this message included when counted} (numbers as strings).
+-- The tripwire dimensions are read whether or not the message is counted in them (a key that does not
+-- report conversions is still guarded by the traffic of those that do), so the guard needs no second
+-- round trip for them.
 --
 -- The baseline is an exponentially weighted average of the send counts of past (closed) windows,
 -- weighted so that its half-life is `halfLife`, and corrected for a short history (divided by
@@ -81,5 +86,16 @@ if ARGV[9] == '1' and added[1] == 1 then
     redis.call('HINCRBY', t, ARGV[10], 1)
     redis.call('EXPIRE', t, tonumber(ARGV[11]))
   end
+end
+local hours = {}
+for h = 14, #ARGV do hours[#hours + 1] = ARGV[h] end
+for j = 1, T do
+  local sends = 0
+  if #hours > 0 then
+    for _, v in ipairs(redis.call('HMGET', KEYS[2 * D + j], unpack(hours))) do
+      if v then sends = sends + tonumber(v) end
+    end
+  end
+  out[#out + 1] = tostring(sends)
 end
 return out
