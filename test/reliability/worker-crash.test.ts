@@ -4,6 +4,9 @@
  * send ledger decides what may be sent again: an attempt whose ledger said `sent` is never resent;
  * one left at `sending` (the carrier may or may not have it) is resent and marked
  * `ambiguous_resend`. Nothing is lost.
+ *
+ * The in-flight messages die between the send job's two commits (send-context.ts): the first
+ * (attempt started + ledger `sending`) has landed, the second (carrier id + ledger `sent`) has not.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duplicatesOf, freshNumber, printCounts, startCluster, type Cluster, type WorkerProcess } from '../helpers/cluster.ts';
@@ -55,6 +58,8 @@ describe('a worker killed mid-send', () => {
     const rescuer = await cluster.startWorker();
     const ids = [...before, ...inFlight];
     const ledgerAtKill = new Map(await Promise.all(ids.map(async (id) => [id, await cluster.ledger(id)] as const)));
+    // Between the two commits: the attempt is saved without a carrier id.
+    const atKill = await Promise.all(inFlight.map((id) => cluster.message(id)));
     victim.child.kill('SIGKILL');
     const killedAt = Date.now();
     expect(await victim.exited).toBeNull();
@@ -63,6 +68,9 @@ describe('a worker killed mid-send', () => {
 
     expect(before.map((id) => ledgerAtKill.get(id))).toEqual(before.map(() => expect.stringMatching(/^sent:SM/)));
     expect(inFlight.map((id) => ledgerAtKill.get(id)), 'every in-flight message is still waiting on the carrier at the kill').toEqual(inFlight.map(() => 'sending'));
+    for (const view of atKill) {
+      expect(view.attempts.map((a) => [a.n, a.status, a.providerMessageId]), 'the first commit landed, the second did not').toEqual([[1, 'queued', undefined]]);
+    }
 
     // Each in-flight message is delivered within lockDuration + stalledInterval + 2 s of the kill
     // (when the worker applied the carrier's delivery callback, from the message's own timeline).
