@@ -85,18 +85,12 @@ export class QueueSet {
   }
 
   /**
-   * Queues a newly admitted message: its send job and, when it has an expiry, its expire job, in one
-   * round trip (BullMQ's addBulk is one MULTI) — the API's hot path.
+   * Queues a newly admitted message: its send job and, when it has an expiry, its expire job, both
+   * sent at once so the API waits one round trip, not two. (BullMQ's `addBulk` would make it one
+   * MULTI, but measured about 0.4 ms more API CPU a message than two plain adds.)
    */
   async addAdmitted(messageId: string, expiresAtMs?: number): Promise<void> {
-    if (expiresAtMs === undefined) {
-      await this.addSend(messageId);
-      return;
-    }
-    await this.send.addBulk([
-      { name: 'send', data: { messageId }, opts: this.sendJobOptions(messageId) },
-      { name: 'expire', data: { messageId }, opts: this.expireJobOptions(messageId, expiresAtMs) },
-    ]);
+    await Promise.all([this.addSend(messageId), ...(expiresAtMs !== undefined ? [this.addExpire(messageId, expiresAtMs)] : [])]);
   }
 
   /**
