@@ -92,7 +92,10 @@ describe('routing across carriers', () => {
     expect(results.filter((m) => m.status !== 'delivered')).toEqual([]);
     expect(results.filter((m) => m.provider !== 'messagebird').length).toBeGreaterThan(20);
 
-    expect(maxState).toBe(2);
+    // Seen open by the scrape watcher, or in a message's routing decision (a scrape can miss a short
+    // open window on a loaded machine; a decision that excluded the carrier cannot).
+    const openInDecisions = results.some((m) => m.routing.candidates.some((c) => c.provider === 'messagebird' && c.excluded === 'breaker_open'));
+    expect(maxState === 2 || openInDecisions, `breaker state peaked at ${maxState}; no decision excluded messagebird`).toBe(true);
     const metrics = parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text());
     expect(sumOf(metrics, 'switchboard_provider_errors_total', { provider: 'messagebird', kind: 'retryable' })).toBeGreaterThan(0);
 
