@@ -23,6 +23,10 @@ beforeAll(async () => {
     overrides: {
       breaker: { halfOpenAfterMs: 1_000, maxHalfOpenAfterMs: 2_000, minimumRps: 1, sharedRefreshMs: 100 },
       send: { backoffMs: 200 },
+      // Health scoring neutral for the whole file: otherwise a carrier that fails a few sends is
+      // ranked out by its error rate before its breaker has seen enough calls to open, and the
+      // outage case below would test health routing instead of the breaker.
+      health: { minSamples: 100_000 },
     },
   });
 });
