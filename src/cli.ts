@@ -4,8 +4,10 @@
  * - ops commands `send | status | demo | queues | dlq` talk to a running gateway over HTTP.
  *
  * Roles load the whole gateway (carrier SDKs included), so they are imported only when a role
- * runs; ops commands stay quick to start.
+ * runs; ops commands stay quick to start. A role first re-executes itself once with its V8 heap
+ * flags (cli/node-flags.ts), before anything heavy is loaded.
  */
+import { reexecWithRoleFlags } from './cli/node-flags.ts';
 import { isOpsCommand, OPS_USAGE, runOpsCommand } from './cli/ops.command.ts';
 import { ROLE_NAMES, type RoleName } from './cli/role-names.ts';
 
@@ -31,6 +33,7 @@ async function run(argv: readonly string[]): Promise<number> {
     process.stderr.write(`unknown role "${first}"\n${USAGE}\n`);
     return 2;
   }
+  reexecWithRoleFlags();
   const { runRole } = await import('./cli/role.command.ts');
   return runRole(role);
 }

@@ -7,7 +7,6 @@ import type { Redis } from 'ioredis';
 import { providerModules } from '../providers/index.ts';
 import type { ProviderAdapter, ProviderId, ProviderModule } from '../providers/provider.ts';
 import { ApiKeyRing } from './api/api-keys.ts';
-import { createApiApp } from './api/api-app.ts';
 import type { Config } from './config/config.schema.ts';
 import type { Logger } from './logger.ts';
 import { IntakeSweeper } from './queues/intake-sweeper.ts';
@@ -21,7 +20,7 @@ import { CONVERSION_CACHE_MS, REPORTER_CACHE_MS } from './pipeline/pumping.stage
 import { MessageRecorder } from './pipeline/record.stage.ts';
 import { BreakerRegistry } from './resilience/breaker-registry.ts';
 import { HealthStore, TierCounter } from './routing/health.store.ts';
-import { createSandboxServer } from './sandbox/sandbox.server.ts';
+import { startSandboxListener } from './sandbox/sandbox-role.ts';
 import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
 import { createSsrfGuard, type ResolveHost } from './security/ssrf-guard.ts';
 import { AuditTrail } from './policy/audit-trail.ts';
@@ -132,19 +131,10 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
 
   try {
     if (role === 'sandbox' || (role === 'all' && config.mode === 'sandbox')) {
-      const { app, control } = createSandboxServer({
-        providers: Object.values(providerModules) as ProviderModule<unknown>[],
-        ...(config.api.publicUrl !== undefined ? { gatewayUrl: config.api.publicUrl } : {}),
-      });
-      await app.listen({ port: config.sandbox.port, host: config.sandbox.host });
-      closers.push(async () => {
-        control.close();
-        await app.close();
-      });
-      const address = app.server.address();
-      running.sandbox = app;
-      running.sandboxUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : config.sandbox.url;
-      log.info({ url: running.sandboxUrl }, 'carrier sandbox listening');
+      const sandbox = await startSandboxListener(config, log);
+      closers.push(() => sandbox.close());
+      running.sandbox = sandbox.app;
+      if (sandbox.url !== undefined) running.sandboxUrl = sandbox.url;
       if (role === 'sandbox') return running;
     }
 
@@ -293,6 +283,9 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     }
 
     if (role === 'api' || role === 'all') {
+      // Loaded only by the roles that serve HTTP: Fastify's plugins, Swagger and Bull Board are
+      // ~10 MiB a worker process has no use for.
+      const { createApiApp } = await import('./api/api-app.ts');
       const app = createApiApp({
         config,
         redis: producer,

@@ -2,10 +2,20 @@
  * `switchboard <api|worker|sandbox|all>`: runs a role of the gateway (DESIGN §2) until SIGTERM or
  * SIGINT, which drain in-flight work. Startup problems print one clear line and exit non-zero:
  * 78 for configuration, 69 when Redis is unreachable, 1 otherwise.
+ *
+ * `sandbox` needs nothing of the gateway, so it never loads the composition root (main.ts): a
+ * lighter process (sandbox/sandbox-role.ts).
  */
 import { ConfigError, loadConfig } from '../config/config.loader.ts';
 import { createLogger } from '../logger.ts';
-import { RedisUnreachableError, startSwitchboard, type Role } from '../main.ts';
+import type { Role, RunningSwitchboard } from '../main.ts';
+import { startSandboxListener } from '../sandbox/sandbox-role.ts';
+
+/** `switchboard sandbox`: the carrier sandbox listener alone. */
+async function startSandboxRole(config: ReturnType<typeof loadConfig>, log: ReturnType<typeof createLogger>): Promise<RunningSwitchboard> {
+  const sandbox = await startSandboxListener(config, log);
+  return { role: 'sandbox', sandbox: sandbox.app, ...(sandbox.url !== undefined ? { sandboxUrl: sandbox.url } : {}), close: () => sandbox.close() };
+}
 
 export async function runRole(role: Role): Promise<number> {
   let config;
@@ -19,11 +29,12 @@ export async function runRole(role: Role): Promise<number> {
     throw err;
   }
   const log = createLogger(config.logLevel, { role });
-  let running;
+  const main = role === 'sandbox' ? undefined : await import('../main.ts');
+  let running: RunningSwitchboard;
   try {
-    running = await startSwitchboard({ role, config, log });
+    running = main === undefined ? await startSandboxRole(config, log) : await main.startSwitchboard({ role, config, log });
   } catch (err) {
-    if (err instanceof RedisUnreachableError) {
+    if (main !== undefined && err instanceof main.RedisUnreachableError) {
       process.stderr.write(`switchboard: ${err.message}\n`);
       return 69;
     }
