@@ -42,7 +42,7 @@ export interface ProfileSummary {
 }
 
 const AREAS: Array<[string, RegExp]> = [
-  ['carrier SDKs (twilio, axios, …)', /^(twilio|axios|form-data|follow-redirects|https-proxy-agent|agent-base|proxy-from-env|qs|scmp|xmlbuilder|dayjs|jsonwebtoken|@sinch\/.*|firebase-admin|google-auth-library|gaxios|messagebird)$/],
+  ['carrier SDKs (twilio, undici, axios, …)', /^(twilio|undici|axios|form-data|follow-redirects|https-proxy-agent|agent-base|proxy-from-env|qs|scmp|xmlbuilder|dayjs|jsonwebtoken|@sinch\/.*|firebase-admin|google-auth-library|gaxios|messagebird)$/],
   ['Redis client (ioredis, bullmq)', /^(ioredis|bullmq|redis-parser|msgpackr|cluster-key-slot|denque|standard-as-callback|redis-errors|cron-parser|semver|uuid|node-abort-controller)$/],
   ['HTTP server (fastify)', /^(fastify|find-my-way|avvio|light-my-request|@fastify\/.*|fast-json-stringify|secure-json-parse|fast-querystring|toad-cache|process-warning|rfdc|abstract-logging|fast-uri|ajv.*|content-type|json-schema-ref-resolver)$/],
   ['validation (zod)', /^zod$/],

@@ -2,9 +2,10 @@
  * Maps what the Twilio SDK throws to Switchboard's error taxonomy (DESIGN §5, reference §1.2).
  *
  * The SDK throws `RestException` (`status`, `code`, `message`, `moreInfo`) for legacy error bodies,
- * `TwilioServiceException` (`status`, `code`, `title`, `detail`) for RFC 9457 bodies, and axios
- * errors (string `code` such as `ECONNREFUSED`) when no HTTP answer came back. Anything else is
- * classified conservatively: retryable and ambiguous, because we cannot prove the carrier never saw it.
+ * `TwilioServiceException` (`status`, `code`, `title`, `detail`) for RFC 9457 bodies, and our
+ * request client's transport errors (string `code`: socket codes such as `ECONNREFUSED`, or the
+ * axios-era `ECONNABORTED` timeout and `ERR_CANCELED` abort) when no HTTP answer came back.
+ * Anything else is classified conservatively: retryable and ambiguous, because we cannot prove the carrier never saw it.
  */
 import { ProviderError, classifyNetworkError, isProviderError, parseRetryAfterMs } from '../errors.ts';
 import type { ProviderErrorKind, ProviderErrorScope } from '../errors.ts';
@@ -72,7 +73,7 @@ function asHttpFailure(err: unknown): HttpFailure | undefined {
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as { status?: unknown; code?: unknown; message?: unknown; detail?: unknown; headers?: unknown };
   if (typeof e.status !== 'number' || !Number.isInteger(e.status) || e.status < 100) return undefined;
-  // axios errors carry a string `code` (ECONNRESET…); Twilio's are numeric.
+  // Transport errors carry a string `code` (ECONNRESET…); Twilio's are numeric.
   if (e.code !== undefined && e.code !== null && typeof e.code !== 'number') return undefined;
   const code = typeof e.code === 'number' ? e.code : undefined;
   const message =
