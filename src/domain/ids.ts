@@ -2,9 +2,27 @@
  * Identifiers (CONTRACTS §1). ULIDs sort by creation time, which the store relies on to list
  * messages newest-first with a lexicographic index and a cursor that never skips ties.
  */
+import { randomFillSync } from 'node:crypto';
 import { monotonicFactory } from 'ulid';
 
-const nextUlid = monotonicFactory();
+const POOL_BYTES = 4_096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolAt = POOL_BYTES;
+
+/**
+ * Cryptographic random bytes, one at a time, from a pool refilled 4 KiB at once. ulid's own
+ * generator asks the system for one byte per character (16 `getRandomValues` calls an id), which
+ * the API paid for twice a message; the bytes are the same quality, the calls 1/256th as many.
+ */
+export function pooledRandom(): number {
+  if (poolAt >= POOL_BYTES) {
+    randomFillSync(pool);
+    poolAt = 0;
+  }
+  return (pool[poolAt++] as number) / 256;
+}
+
+const nextUlid = monotonicFactory(pooledRandom);
 
 export const MESSAGE_ID_RE = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
 export const EVENT_ID_RE = /^evt_[0-9A-HJKMNP-TV-Z]{26}$/;

@@ -171,3 +171,12 @@ export interface MessageRecord {
   /** Last webhook event sequence number used for this message (CONTRACTS §4 `data.sequence`). */
   eventSeq?: number;
 }
+
+/**
+ * A deep copy of a message record. Records are JSON by construction (they are stored as JSON), so
+ * a JSON round trip copies them exactly, at about two thirds of `structuredClone`'s cost in V8 —
+ * and the send path copies a record at each load and commit.
+ */
+export function cloneMessage(doc: MessageRecord): MessageRecord {
+  return JSON.parse(JSON.stringify(doc)) as MessageRecord;
+}

@@ -10,7 +10,7 @@
  * (domain/status.ts), so re-applying is safe.
  */
 import type { ChainableCommander } from 'ioredis';
-import type { MessageRecord } from '../domain/message.ts';
+import { cloneMessage, type MessageRecord } from '../domain/message.ts';
 import { isTerminalMessageStatus } from '../domain/status.ts';
 import { StoreContentionError, type LedgerEntry, type MessageStore } from '../store/message.store.ts';
 import type { MessageRecorder } from './record.stage.ts';
@@ -59,12 +59,13 @@ export class SendContext {
   /** Extra writes queued for the next commit (a failed attempt's ledger mark, its health sample). */
   private carried: { ledger: Array<{ attempt: number; value: LedgerEntry | null }>; before: Array<(p: ChainableCommander) => void> } = { ledger: [], before: [] };
 
-  private constructor(deps: SendContextDeps, id: string, attempts: number, doc: MessageRecord, version: number, ledger: Map<number, LedgerEntry>) {
+  private constructor(deps: SendContextDeps, id: string, attempts: number, doc: MessageRecord, json: string, version: number, ledger: Map<number, LedgerEntry>) {
     this.deps = deps;
     this.id = id;
     this.attempts = attempts;
     this.base = doc;
-    this.draft = structuredClone(doc);
+    // Copies come from the stored text (one parse), not from a deep copy of the parsed record.
+    this.draft = JSON.parse(json) as MessageRecord;
     this.version = version;
     this.ledgerMarks = ledger;
   }
@@ -73,7 +74,7 @@ export class SendContext {
   static async load(deps: SendContextDeps, id: string, attempts: number): Promise<SendContext | undefined> {
     const loaded = await deps.store.load(id, attempts);
     if (!loaded) return undefined;
-    return new SendContext(deps, id, attempts, loaded.stored.doc, loaded.stored.version, loaded.ledger);
+    return new SendContext(deps, id, attempts, loaded.stored.doc, loaded.json, loaded.stored.version, loaded.ledger);
   }
 
   /** The draft: the message with every change so far, committed or not. Read it; change it through {@link mutate}. */
@@ -123,9 +124,10 @@ export class SendContext {
     let sendBefore = before;
     for (let race = 0; race < MAX_RACES; race++) {
       const writes = { ...this.deps.recorder.writesFor(this.base, this.draft), ledger };
+      const json = JSON.stringify(this.draft);
       let result;
       try {
-        result = await this.deps.store.commit(this.id, this.version, this.draft, writes, sendBefore);
+        result = await this.deps.store.commit(this.id, this.version, this.draft, writes, sendBefore, json);
       } catch (err) {
         if (Date.now() >= deadline) throw err;
         await new Promise((resolve) => setTimeout(resolve, 200));
@@ -146,7 +148,7 @@ export class SendContext {
         this.pending = [];
         this.carried = { ledger: [], before: [] };
         this.base = this.draft;
-        this.draft = structuredClone(this.draft);
+        this.draft = JSON.parse(json) as MessageRecord;
         await this.deps.recorder.committed(committedBase, this.base);
         const hooks = this.onCommit;
         this.onCommit = [];
@@ -158,7 +160,7 @@ export class SendContext {
       if (opts.abortIfTerminal && isTerminalMessageStatus(this.base.status)) {
         this.pending = [];
         this.onCommit = [];
-        this.draft = structuredClone(this.base);
+        this.draft = cloneMessage(this.base);
         return 'terminal';
       }
     }
@@ -175,7 +177,7 @@ export class SendContext {
     this.base = loaded.stored.doc;
     this.version = loaded.stored.version;
     this.ledgerMarks = loaded.ledger;
-    this.draft = structuredClone(this.base);
+    this.draft = JSON.parse(loaded.json) as MessageRecord;
     for (const fn of this.pending) fn(this.draft);
     return true;
   }

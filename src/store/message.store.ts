@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { messageIdBoundAt } from '../domain/ids.ts';
 import type { OutboxItem } from '../domain/events.ts';
-import type { MessageRecord, MessageStatus } from '../domain/message.ts';
+import { cloneMessage, type MessageRecord, type MessageStatus } from '../domain/message.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
 const lua = (name: string): string => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
@@ -212,7 +212,7 @@ export class MessageStore {
    * The one read of a send job: the message and the ledger marks of its attempts 1..`attempts`, in
    * one round trip (a pipeline of HMGET and MGET).
    */
-  async load(id: string, attempts: number): Promise<{ stored: StoredMessage; ledger: Map<number, LedgerEntry> } | undefined> {
+  async load(id: string, attempts: number): Promise<{ stored: StoredMessage; ledger: Map<number, LedgerEntry>; json: string } | undefined> {
     const ns = Array.from({ length: attempts }, (_, i) => i + 1);
     const res = (await this.redis
       .pipeline()
@@ -230,16 +230,25 @@ export class MessageStore {
       const entry = parseLedger(raw);
       if (entry) ledger.set(i + 1, entry);
     });
-    return { stored, ledger };
+    // The document as stored: a caller that keeps a working copy parses it again (cheaper than a deep copy).
+    return { stored, ledger, json: doc as string };
   }
 
   /**
    * Writes `draft` as the next version of the message if it is still at `version`, with `writes`
    * in the same Lua call. `before` queues commands into the same round trip ahead of the commit,
    * applied whatever the commit's outcome (facts that hold either way: a carrier's acceptance in
-   * the ledger, provider health, volume tiers).
+   * the ledger, provider health, volume tiers). `json`: `draft` already serialized, when the caller
+   * needs the text too (it parses a fresh working copy from it).
    */
-  async commit(id: string, version: number, draft: MessageRecord, writes: CommitWrites = {}, before?: (p: ChainableCommander) => void): Promise<CommitResult> {
+  async commit(
+    id: string,
+    version: number,
+    draft: MessageRecord,
+    writes: CommitWrites = {},
+    before?: (p: ChainableCommander) => void,
+    json: string = JSON.stringify(draft),
+  ): Promise<CommitResult> {
     const outbox = writes.outbox ?? [];
     const audit = writes.audit;
     const ledger = writes.ledger ?? [];
@@ -248,7 +257,7 @@ export class MessageStore {
       keys.length,
       ...keys,
       version,
-      JSON.stringify(draft),
+      json,
       id,
       draft.status === 'accepted' && !draft.final ? '1' : '0',
       outbox.length,
@@ -291,7 +300,7 @@ export class MessageStore {
     for (let i = 0; i < 25; i++) {
       current ??= await this.get(id);
       if (!current) return undefined;
-      const draft = structuredClone(current.doc);
+      const draft = cloneMessage(current.doc);
       const result = mutate(draft);
       if (result === false) return undefined;
       const applied = await this.commit(id, current.version, draft, derive ? derive(current.doc, draft) : {});
