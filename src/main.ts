@@ -100,16 +100,25 @@ export function createAdapters(config: Config): Map<ProviderId, ProviderAdapter>
   const baseUrl = config.mode === 'sandbox' ? config.sandbox.url : undefined;
   const deps = { timeoutMs: config.send.carrierTimeoutMs, ...(baseUrl !== undefined ? { baseUrl } : {}) };
   for (const id of ['twilio', 'sinch', 'messagebird', 'fcm', 'rbm'] as const) {
-    const { enabled, ...settings } = config.providers[id];
-    if (enabled === false) continue;
+    if (config.providers[id].enabled === false) continue;
     const module: ProviderModule<unknown> = providerModules[id];
-    const parsed = module.configSchema.safeParse(Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)));
-    if (!parsed.success) {
-      throw new Error(`providers.${id}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-    }
-    adapters.set(id, module.create(parsed.data, deps));
+    adapters.set(id, module.create(providerConfigOf(config, id), deps));
   }
   return adapters;
+}
+
+/**
+ * The configuration `id`'s adapter is built with: its section of the gateway configuration,
+ * validated by the provider's own schema (defaults applied). Every option the schema declares
+ * arrives here as the operator set it.
+ */
+export function providerConfigOf(config: Config, id: ProviderId): unknown {
+  const { enabled: _enabled, ...settings } = config.providers[id];
+  const parsed = providerModules[id].configSchema.safeParse(Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)));
+  if (!parsed.success) {
+    throw new Error(`providers.${id}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+  }
+  return parsed.data;
 }
 
 export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitchboard> {

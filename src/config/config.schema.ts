@@ -4,6 +4,11 @@
  * default everywhere (README, tests, docs).
  */
 import { z } from 'zod';
+import { fcmConfigSchema } from '../../providers/fcm/fcm.config.ts';
+import { messagebirdConfigSchema } from '../../providers/messagebird/messagebird.config.ts';
+import { rbmConfigSchema } from '../../providers/rbm/rbm.config.ts';
+import { sinchConfigSchema } from '../../providers/sinch/sinch.config.ts';
+import { twilioConfigSchema } from '../../providers/twilio/twilio.config.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const ms = z.coerce.number().int().min(0);
@@ -88,61 +93,25 @@ function channelRouteSchema(defaults: Array<z.infer<typeof providerIdSchema>>) {
 }
 
 /**
- * Provider sections: values only. Each provider module's own schema validates them when its adapter
- * is built. `enabled` unset means: on in sandbox mode, on in live mode when credentials are set.
+ * A provider's section of the gateway configuration, derived from the provider's own schema (its
+ * `<id>.config.ts`, the one place its options are declared): every field optional — the loader fills
+ * in sandbox credentials and decides `enabled` — with the provider's checks and defaults, and
+ * unknown keys refused. Restating the fields here once dropped options the adapters document.
  */
-export const twilioSettingsSchema = z.object({
-  enabled: z.boolean().optional(),
-  accountSid: z.string().optional(),
-  authToken: z.string().optional(),
-  from: z.string().default('+15005550006'),
-  messagingServiceSid: z.string().optional(),
-  /** Caller ID for voice OTPs (E.164); `from` when unset. */
-  voiceFrom: z.string().optional(),
-  /** The account's RCS sender (agent); without it Twilio offers no RCS. */
-  rcsSenderId: z.string().optional(),
-});
+function providerSettings<S extends z.ZodObject>(schema: S) {
+  // Field by field rather than `.partial()`, which zod refuses on schemas with refinements (Sinch
+  // checks that its OAuth2 credentials come together; the adapter's parse applies that).
+  type Optional = { [K in keyof S['shape']]: z.ZodOptional<S['shape'][K]> };
+  const fields = Object.fromEntries(Object.entries(schema.shape).map(([k, v]) => [k, v.optional()])) as Optional;
+  return z.object({ enabled: z.boolean().optional() }).extend(fields).strict();
+}
 
-export const sinchSettingsSchema = z.object({
-  enabled: z.boolean().optional(),
-  servicePlanId: z.string().optional(),
-  apiToken: z.string().optional(),
-  from: z.string().default('+15005550006'),
-  region: z.enum(['us', 'eu', 'au', 'br', 'ca']).default('us'),
-  /** HTTP Basic credentials Sinch presents on `/webhooks/sinch` (set up with Sinch). */
-  callbackUsername: z.string().optional(),
-  callbackPassword: z.string().optional(),
-  /** OAuth2 credentials (Number Lookup, Conversation/RCS): all three or none. */
-  projectId: z.string().optional(),
-  keyId: z.string().optional(),
-  keySecret: z.string().optional(),
-  /** RCS through the Conversation API: the app, and the HMAC secret its delivery receipts are signed with. */
-  appId: z.string().optional(),
-  conversationWebhookSecret: z.string().optional(),
-  conversationRegion: z.enum(['us', 'eu', 'br']).optional(),
-});
-
-export const rbmSettingsSchema = z.object({
-  enabled: z.boolean().optional(),
-  agentId: z.string().optional(),
-  /** Service-account key JSON, as a string (env only). */
-  serviceAccount: z.string().optional(),
-  baseUrl: z.string().optional(),
-});
-
-export const fcmSettingsSchema = z.object({
-  enabled: z.boolean().optional(),
-  projectId: z.string().optional(),
-  /** The service-account key file's JSON, as a string (env only). */
-  serviceAccount: z.string().optional(),
-});
-
-export const messagebirdSettingsSchema = z.object({
-  enabled: z.boolean().optional(),
-  accessKey: z.string().optional(),
-  signingKey: z.string().optional(),
-  from: z.string().default('+15005550006'),
-});
+export const twilioSettingsSchema = providerSettings(twilioConfigSchema);
+export const sinchSettingsSchema = providerSettings(sinchConfigSchema);
+export const rbmSettingsSchema = providerSettings(rbmConfigSchema);
+/** FCM's schema derives the project id from the key file after validating it: the section takes its input side. */
+export const fcmSettingsSchema = providerSettings(fcmConfigSchema.in);
+export const messagebirdSettingsSchema = providerSettings(messagebirdConfigSchema);
 
 export const configSchema = z.object({
   mode: z.enum(['sandbox', 'live']),
