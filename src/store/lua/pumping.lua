@@ -39,6 +39,7 @@ local idx = math.floor(now / window)
 local out = {'0'}
 local anyOver = false
 local added = {}
+local states = {}
 for i = 1, D do
   local w = KEYS[2 * i - 1]
   local b = KEYS[2 * i]
@@ -70,15 +71,17 @@ for i = 1, D do
   out[#out + 1] = tostring(threshold)
   out[#out + 1] = tostring(age)
   out[#out + 1] = over and '1' or '0'
-  redis.call('HSET', b, 'e', tostring(e), 'n', tostring(n), 'bucket', tostring(bucket), 'cur', tostring(cur), 'first', tostring(first))
-  redis.call('PEXPIRE', b, math.floor(halfLife * 20))
+  states[i] = {e, n, bucket, cur, first}
 end
-if anyOver then
-  out[1] = '1'
-else
-  for i = 1, D do
-    if added[i] == 1 then redis.call('HINCRBY', KEYS[2 * i], 'cur', 1) end
-  end
+if anyOver then out[1] = '1' end
+-- One write per baseline, once the verdict is known: an allowed, newly counted send feeds the open window.
+for i = 1, D do
+  local st = states[i]
+  local cur = st[4]
+  if not anyOver and added[i] == 1 then cur = cur + 1 end
+  local b = KEYS[2 * i]
+  redis.call('HSET', b, 'e', tostring(st[1]), 'n', tostring(st[2]), 'bucket', tostring(st[3]), 'cur', tostring(cur), 'first', tostring(st[5]))
+  redis.call('PEXPIRE', b, math.floor(halfLife * 20))
 end
 if ARGV[9] == '1' and added[1] == 1 then
   for j = 1, T do
