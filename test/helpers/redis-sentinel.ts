@@ -2,8 +2,8 @@
  * A Sentinel-managed Redis of the test's own on loopback: one master, one replica and three
  * sentinels (quorum 2), each on a free port in a private folder, without persistence. The master
  * and the sentinels have different passwords, as production setups often do. Tests SIGKILL the
- * master, wait for the sentinels to promote the replica, and start the old master again (the
- * sentinels turn it into a replica of the new one). `destroy()` kills everything and deletes the folder.
+ * master, wait for the sentinels to promote the replica, and start the old master again as a
+ * replica of the new one. `destroy()` kills everything and deletes the folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,8 +25,12 @@ export interface OwnSentinel {
   masterPort(): Promise<number | undefined>;
   /** SIGKILLs the server on `port` (no shutdown, no last writes). */
   kill(port: number): Promise<void>;
-  /** Starts a data server again on `port` (empty: there is no persistence). */
-  restart(port: number): Promise<void>;
+  /**
+   * Starts a data server again on `port` (empty: there is no persistence), as a replica of
+   * `replicaOf` when given — how an orchestrator brings a failed node back — or as a lone master
+   * that the sentinels convert to a replica after a few seconds.
+   */
+  restart(port: number, replicaOf?: number): Promise<void>;
   /** Resolves once `port` is a replica whose link to the master is up. */
   waitForReplica(port: number, timeoutMs: number): Promise<void>;
   /** Resolves once the sentinels name a master other than `oldPort`; returns its port. */
@@ -118,8 +122,8 @@ export async function createOwnSentinel(binary: string): Promise<OwnSentinel> {
     async kill(port) {
       await killChild(servers.get(port));
     },
-    async restart(port) {
-      startServer(port);
+    async restart(port, replicaOf) {
+      startServer(port, replicaOf);
       await until(`redis-server ${port} did not answer`, 10_000, async () => ((await ask(port, SENTINEL_DATA_PASSWORD, 'PING')) === 'PONG' ? true : undefined), () => output);
     },
     async waitForReplica(port, timeoutMs) {

@@ -94,8 +94,8 @@ describe.skipIf(binary === undefined && !underCi)('a Sentinel failover under loa
       const killedAt = Date.now();
       const newMaster = await s.waitForFailover(oldMaster, 30_000);
       const promotedAt = Date.now();
-      // The old server comes back empty and the sentinels make it a replica of the new master.
-      await s.restart(oldMaster);
+      // The old server comes back (empty) as a replica of the new master, as an orchestrator restarts it.
+      await s.restart(oldMaster, newMaster);
       await s.waitForReplica(oldMaster, 30_000);
       const replicatedAt = Date.now();
       await waitForAccepted(20, replicatedAt);
