@@ -3,7 +3,7 @@
  * (`api | worker | sandbox | all`, DESIGN §2) and hands back one `close()` that drains them in order.
  */
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './store/redis-client.ts';
 import { providerModules } from '../providers/index.ts';
 import type { ProviderAdapter, ProviderId, ProviderModule } from '../providers/provider.ts';
 import { ApiKeyRing } from './api/api-keys.ts';
@@ -11,6 +11,7 @@ import type { Config } from './config/config.schema.ts';
 import type { Logger } from './logger.ts';
 import { IntakeSweeper } from './queues/intake-sweeper.ts';
 import { QueueSet } from './queues/queue-set.ts';
+import { maskRedisUrl } from './config/redis-url.parse.ts';
 import { createRedis, pingRedis } from './queues/redis-connection.ts';
 import { WorkerSet } from './queues/worker-set.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -31,6 +32,7 @@ import { PumpingStore } from './store/pumping.store.ts';
 import { SuppressionStore } from './store/suppression.store.ts';
 import { LookupCache } from './store/lookup-cache.store.ts';
 import { MessageStore } from './store/message.store.ts';
+import { ReplicaWait } from './store/replica-wait.ts';
 import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
 import { OutboxRelay } from './webhooks/outbox-relay.ts';
 import { resolveWebhookSecrets, webhookSecretsByKey } from './webhooks/webhook-secrets.ts';
@@ -43,7 +45,7 @@ export const ROLES: readonly Role[] = ['api', 'worker', 'sandbox', 'all'];
 export class RedisUnreachableError extends Error {
   constructor(url: string) {
     super(
-      `Redis is not reachable at ${url}. Start one (e.g. \`redis-server --daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
+      `Redis is not reachable at ${maskRedisUrl(url)}. Start one (e.g. \`redis-server --daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
     );
     this.name = 'RedisUnreachableError';
   }
@@ -75,7 +77,7 @@ export interface StartOptions {
   resolveHost?: ResolveHost;
 }
 
-async function waitForRedis(client: Redis, url: string, ms: number): Promise<void> {
+async function waitForRedis(client: RedisClient, url: string, ms: number): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -320,6 +322,9 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         ssrf,
         suppression,
         audit,
+        ...(config.intake.waitReplicas > 0
+          ? { replicaWait: new ReplicaWait(producer, store.keys.acceptedIndex, config.intake.waitReplicas, config.intake.waitReplicasTimeoutMs) }
+          : {}),
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       closers.push(() => app.close());

@@ -43,7 +43,7 @@ export function isRedisUnavailable(err: unknown): boolean {
     e.name === 'MaxRetriesPerRequestError' ||
     e.code === 'ECONNREFUSED' ||
     e.code === 'ECONNRESET' ||
-    /Stream isn't writeable|Connection is closed|connect ECONNREFUSED|Command timed out|Reached the max retries/i.test(msg)
+    /Stream isn't writeable|Connection is closed|connect ECONNREFUSED|Command timed out|Reached the max retries|Cluster isn't ready|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|All sentinels are unreachable|^READONLY|^LOADING|^MASTERDOWN/i.test(msg)
   );
 }
 

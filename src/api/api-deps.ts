@@ -2,7 +2,7 @@
  * What the API needs, injected by the composition root so tests build an app around a real
  * Redis and fake nothing else.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';
 import type { Logger } from '../logger.ts';
@@ -14,12 +14,13 @@ import type { SsrfGuard } from '../security/ssrf-guard.ts';
 import type { AuditTrail } from '../policy/audit-trail.ts';
 import type { SuppressionStore } from '../store/suppression.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
+import type { ReplicaWait } from '../store/replica-wait.ts';
 import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
 import type { ApiKeyRing } from './api-keys.ts';
 
 export interface ApiDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   store: MessageStore;
   queues: QueueSet;
   adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
@@ -38,4 +39,6 @@ export interface ApiDeps {
   suppression: SuppressionStore;
   /** The audit stream: admission decisions, opt-outs, `GET /v1/audit`. */
   audit: AuditTrail;
+  /** Set when `intake.waitReplicas` > 0: a 202 waits until that many replicas hold the message. */
+  replicaWait?: ReplicaWait;
 }

@@ -36,6 +36,7 @@ export const ERROR_CATALOGUE = {
   SB_NOT_FOUND: { status: 404, description: 'No such route.' },
   SB_METHOD_NOT_ALLOWED: { status: 405, description: 'The route exists but not with this method.' },
   SB_WEBHOOK_SIGNATURE_INVALID: { status: 401, description: 'A carrier callback failed signature verification; nothing was changed.' },
+  SB_NOT_REPLICATED: { status: 503, description: 'Only with `intake.waitReplicas` set: the message was written to the Redis primary but fewer replicas acknowledged it in time, so a failover could lose it. Retry with the same Idempotency-Key (the replay answers the same message).' },
   SB_UNAVAILABLE: { status: 503, description: 'Redis (or the queue) is unreachable; nothing was created. Retry with backoff.' },
   SB_INTERNAL: { status: 500, description: 'An unexpected error; nothing is promised about state. Retry with the same Idempotency-Key.' },
   SB_SANDBOX_UNKNOWN_PROVIDER: { status: 404, description: 'Carrier sandbox only: no provider with that id (twilio, sinch, messagebird, fcm, rbm).' },

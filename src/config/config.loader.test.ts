@@ -20,6 +20,28 @@ describe('loadConfig', () => {
     expect(c.metrics.port).toBe(9464);
   });
 
+  it('puts every key under one hash tag on Redis Cluster and keeps the plain prefix elsewhere', () => {
+    expect(loadConfig({ env: { REDIS_URL: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000', SWITCHBOARD_REDIS_PREFIX: 'gw1' } }).redis).toEqual({
+      url: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000',
+      prefix: '{gw1}',
+    });
+    expect(loadConfig({ env: { REDIS_URL: 'rediss-cluster://cfg.example.com:6379' } }).redis.prefix).toBe('{sb}');
+    expect(loadConfig({ env: { REDIS_URL: 'redis+sentinel://s1:26379/main', SWITCHBOARD_REDIS_PREFIX: '{gw1}' } }).redis.prefix).toBe('{gw1}');
+    expect(loadConfig({ env: { SWITCHBOARD_WAIT_REPLICAS: '1' } }).intake).toMatchObject({ waitReplicas: 1, waitReplicasTimeoutMs: 500 });
+  });
+
+  it('refuses a malformed REDIS_URL with the accepted forms and without its password', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ env: { REDIS_URL: 'redis-cluster://:hunter2@n1:7000/3' } });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as Error).message).toMatch(/redis\.url: .*Accepted forms: redis:\/\//);
+    expect((caught as Error).message).not.toContain('hunter2');
+  });
+
   it('derives the public and sandbox URLs from PORT and SANDBOX_PORT', () => {
     const c = loadConfig({ env: { PORT: '4000', SANDBOX_PORT: '4100' } });
     expect(c.api.publicUrl).toBe('http://127.0.0.1:4000');

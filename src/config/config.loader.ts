@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
 import { apiKeyScopeSchema, configSchema, type ApiKeyRecord, type Config } from './config.schema.ts';
 import { duplicateKeyProblems, mergeKeysFile } from './keys-file.ts';
+import { effectiveKeyPrefix, parseRedisUrl, RedisUrlError } from './redis-url.parse.ts';
 
 /** Thrown when the configuration is unusable; `problems` lists every one of them. */
 export class ConfigError extends Error {
@@ -135,6 +136,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['LOG_LEVEL', 'logLevel'],
   ['REDIS_URL', 'redis.url'],
   ['SWITCHBOARD_REDIS_PREFIX', 'redis.prefix'],
+  ['SWITCHBOARD_WAIT_REPLICAS', 'intake.waitReplicas'],
   ['PORT', 'api.port'],
   ['HOST', 'api.host'],
   ['SWITCHBOARD_PUBLIC_URL', 'api.publicUrl'],
@@ -199,6 +201,14 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
   }
   const config = parsed.data;
   problems.push(...duplicateKeyProblems(config.apiKeys));
+
+  try {
+    parseRedisUrl(config.redis.url);
+  } catch (err) {
+    if (!(err instanceof RedisUrlError)) throw err;
+    problems.push(`redis.url: ${err.message}`);
+  }
+  config.redis.prefix = effectiveKeyPrefix(config.redis.url, config.redis.prefix);
 
   // Derived values: in sandbox mode everything points at this machine.
   if (config.api.publicUrl === undefined && mode === 'sandbox') config.api.publicUrl = `http://127.0.0.1:${config.api.port}`;

@@ -118,8 +118,18 @@ export const configSchema = z.object({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   redis: z
     .object({
-      url: z.string().regex(/^(rediss?|redis\+sentinel):\/\//, 'use redis://, rediss:// or redis+sentinel://').default('redis://127.0.0.1:6379'),
-      prefix: z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'prefix: 1-32 of A-Z a-z 0-9 _ - (no ":")').default('sb'),
+      url: z
+        .string()
+        .regex(/^(rediss?|rediss?\+sentinel|rediss?-cluster):\/\//, 'use redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis-cluster:// or rediss-cluster://')
+        .default('redis://127.0.0.1:6379'),
+      /**
+       * Under Redis Cluster the loader wraps it in a hash tag (`sb` → `{sb}`) so every key and
+       * queue lives in one slot; a prefix given as `{name}` is used as is on any Redis.
+       */
+      prefix: z
+        .string()
+        .regex(/^([A-Za-z0-9_-]{1,32}|\{[A-Za-z0-9_-]{1,32}\})$/, 'prefix: 1-32 of A-Z a-z 0-9 _ - (no ":"), optionally as a hash tag {name}')
+        .default('sb'),
     })
     .prefault({}),
   api: z
@@ -238,6 +248,15 @@ export const configSchema = z.object({
       /** Records left `accepted` longer than this get their job re-added by the sweeper. */
       sweepAfterMs: ms.default(30_000),
       sweepIntervalMs: ms.default(10_000),
+      /**
+       * Replicas that must hold an accepted message before the API answers 202 (Redis `WAIT`).
+       * 0 (the default) answers as soon as the primary has it: a failover may then lose the last
+       * few accepted messages (asynchronous replication). With 1 or more, a message the API
+       * accepted survives the primary's loss; a shortfall within `waitReplicasTimeoutMs` answers
+       * 503 `SB_NOT_REPLICATED` so the client retries with its Idempotency-Key.
+       */
+      waitReplicas: z.coerce.number().int().min(0).max(10).default(0),
+      waitReplicasTimeoutMs: ms.default(500),
     })
     .prefault({}),
   dlr: z

@@ -3,11 +3,11 @@
  * plain node:http, because a worker has no API listener to hang them on.
  */
 import { createServer, type Server } from 'node:http';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Registry } from 'prom-client';
 import { pingRedis } from '../queues/redis-connection.ts';
 
-export async function startOpsServer(opts: { port: number; host: string; registry: Registry; redis: Redis }): Promise<Server> {
+export async function startOpsServer(opts: { port: number; host: string; registry: Registry; redis: RedisClient }): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string): void => {

@@ -1,7 +1,7 @@
 /**
  * What the pipeline stages need, injected by the composition root (no module-level singletons).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';
 import type { Logger } from '../logger.ts';
@@ -19,7 +19,7 @@ import type { MessageRecorder } from './record.stage.ts';
 export interface PipelineDeps {
   config: Config;
   /** The producer connection, for small stage caches (RCS capability). */
-  redis: Redis;
+  redis: RedisClient;
   store: MessageStore;
   /** Every message change goes through the recorder (events + metrics). */
   recorder: MessageRecorder;

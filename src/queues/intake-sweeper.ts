@@ -3,7 +3,7 @@
  * and then adds the job, and a crash or a Redis blip between the two must not lose the message.
  * Job id = message id, so re-adding a job that exists is a no-op. One process sweeps at a time.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { QueueSet } from './queue-set.ts';
@@ -16,10 +16,10 @@ export interface SweeperOptions {
 export class IntakeSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
-  private readonly deps: { redis: Redis; store: MessageStore; queues: QueueSet; log: Logger; now: () => number };
+  private readonly deps: { redis: RedisClient; store: MessageStore; queues: QueueSet; log: Logger; now: () => number };
   private readonly opts: SweeperOptions;
 
-  constructor(deps: { redis: Redis; store: MessageStore; queues: QueueSet; log: Logger; now: () => number }, opts: SweeperOptions) {
+  constructor(deps: { redis: RedisClient; store: MessageStore; queues: QueueSet; log: Logger; now: () => number }, opts: SweeperOptions) {
     this.deps = deps;
     this.opts = opts;
   }

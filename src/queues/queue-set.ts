@@ -3,7 +3,7 @@
  * them; the API's fails fast (`enableOfflineQueue: false`) so intake answers 503 instead of hanging.
  */
 import { Queue, type JobsOptions } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import { jobIds } from '../domain/ids.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import { QUEUE_NAMES, type DlrJobData, type SendQueueJobData, type SendQueueJobName } from './queue-names.ts';
@@ -26,7 +26,7 @@ export class QueueSet {
   readonly events: Queue<OutboxItem, string, 'deliver'>;
   private readonly opts: QueueSetOptions;
 
-  constructor(connection: Redis, opts: QueueSetOptions) {
+  constructor(connection: RedisClient, opts: QueueSetOptions) {
     this.opts = opts;
     this.send = new Queue(QUEUE_NAMES.send, { connection, prefix: opts.prefix, skipWaitingForReady: true });
     this.dlr = new Queue(QUEUE_NAMES.dlr, { connection, prefix: opts.prefix, skipWaitingForReady: true });

@@ -33,3 +33,24 @@ describe('redisOptionsFromUrl', () => {
     expect(() => redisOptionsFromUrl('http://x')).toThrow(/unsupported scheme/);
   });
 });
+
+describe('createRedis', () => {
+  it('builds an ioredis Cluster for a Cluster URL, with the node options BullMQ workers require', async () => {
+    const { Cluster } = await import('ioredis');
+    const { createRedis } = await import('./redis-connection.ts');
+    const worker = createRedis('redis-cluster://:pw@127.0.0.1:1,127.0.0.1:2', 'worker', { lazyConnect: true });
+    const producer = createRedis('redis-cluster://127.0.0.1:1', 'producer', { lazyConnect: true });
+    try {
+      expect(worker).toBeInstanceOf(Cluster);
+      const w = worker as InstanceType<typeof Cluster>;
+      expect(w.options.redisOptions).toMatchObject({ password: 'pw', maxRetriesPerRequest: null });
+      expect(w.options.enableOfflineQueue).toBe(true);
+      const p = producer as InstanceType<typeof Cluster>;
+      expect(p.options.enableOfflineQueue).toBe(false);
+      expect(p.options.redisOptions).toMatchObject({ maxRetriesPerRequest: 1, connectTimeout: 2_000 });
+    } finally {
+      worker.disconnect();
+      producer.disconnect();
+    }
+  });
+});

@@ -3,78 +3,68 @@
  * must answer 503 at once, never hang), workers wait for it to come back (DESIGN §7) — so the two
  * roles get differently configured clients.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
+import { parseRedisUrl, RedisUrlError } from '../config/redis-url.parse.ts';
 
-/** Thrown for a `REDIS_URL` we cannot use; the message says what form is expected. */
-export class RedisUrlError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'RedisUrlError';
-  }
-}
+export { RedisUrlError } from '../config/redis-url.parse.ts';
+
+export type { RedisClient } from '../store/redis-client.ts';
 
 /**
  * Turns `redis://`, `rediss://` or `redis+sentinel://[:pw@]h:p[,h:p…]/<master>[/<db>]` into
- * ioredis options.
+ * ioredis options. A Cluster URL has no single-client options: use `createRedis`.
  */
 export function redisOptionsFromUrl(url: string): RedisOptions {
-  if (url.startsWith('redis+sentinel://')) {
-    const rest = url.slice('redis+sentinel://'.length);
-    const at = rest.lastIndexOf('@', rest.indexOf('/') === -1 ? undefined : rest.indexOf('/'));
-    const auth = at === -1 ? '' : rest.slice(0, at);
-    const afterAuth = at === -1 ? rest : rest.slice(at + 1);
-    const [hostList = '', master, db] = afterAuth.split('/');
-    if (!master) throw new RedisUrlError('REDIS_URL: a sentinel URL needs the master name: redis+sentinel://host:26379/mymaster');
-    const sentinels = hostList.split(',').map((hp) => {
-      const [host = '', port = '26379'] = hp.split(':');
-      if (!host) throw new RedisUrlError(`REDIS_URL: bad sentinel address "${hp}"`);
-      return { host, port: Number(port) };
-    });
-    const password = auth.includes(':') ? decodeURIComponent(auth.slice(auth.indexOf(':') + 1)) : auth ? decodeURIComponent(auth) : undefined;
-    return {
-      sentinels,
-      name: master,
-      ...(db !== undefined && db !== '' ? { db: Number(db) } : {}),
-      ...(password ? { password, sentinelPassword: password } : {}),
-    };
-  }
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new RedisUrlError(`REDIS_URL: "${url}" is not a URL (expected redis://host:6379)`);
-  }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new RedisUrlError(`REDIS_URL: unsupported scheme ${u.protocol}`);
-  const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;
-  return {
-    host: u.hostname.replace(/^\[|\]$/g, '') || '127.0.0.1',
-    port: u.port ? Number(u.port) : 6379,
-    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
-    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
-    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: {} } : {}),
-  };
+  const target = parseRedisUrl(url);
+  if (target.kind === 'cluster') throw new RedisUrlError('a Cluster URL needs a Cluster client (createRedis), not single-server options');
+  return target.options;
 }
 
 export type RedisRole = 'producer' | 'worker';
 
+const RETRY = (times: number): number => Math.min(100 * 2 ** Math.min(times, 6), 2_000);
+
+function roleOptions(role: RedisRole): RedisOptions {
+  return role === 'producer'
+    ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 5_000 }
+    : { maxRetriesPerRequest: null, enableReadyCheck: true };
+}
+
+/**
+ * Cluster client options. BullMQ's blocking worker connections need `maxRetriesPerRequest: null`
+ * on the node connections (it reads them from `redisOptions`); producers keep the fail-fast node
+ * options and no offline queue at the cluster level, so intake answers 503 while slots move
+ * instead of queueing requests in memory. TLS endpoints are dialled by the name given (certificates
+ * name the host, not the address `CLUSTER SLOTS` reports).
+ */
+function clusterOptions(role: RedisRole, nodeOptions: RedisOptions, tls: boolean, extra: RedisOptions): ClusterOptions {
+  const { maxRetriesPerRequest, enableOfflineQueue, ...nodeExtra } = extra;
+  const node = { ...nodeOptions, ...roleOptions(role), ...nodeExtra, ...(maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest } : {}) };
+  return {
+    redisOptions: node,
+    enableOfflineQueue: enableOfflineQueue ?? role === 'worker',
+    enableReadyCheck: true,
+    clusterRetryStrategy: RETRY,
+    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnTryAgain: 100,
+    slotsRefreshTimeout: 2_000,
+    ...(tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
+  };
+}
+
 /**
  * A client for `role`: producers have no offline queue and a short connect timeout so requests
- * fail fast; workers retry forever (`maxRetriesPerRequest: null`, as BullMQ requires).
+ * fail fast; workers retry forever (`maxRetriesPerRequest: null`, as BullMQ requires). A
+ * `redis-cluster://` URL gets an ioredis `Cluster` with the same split.
  */
-export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): Redis {
-  const base = redisOptionsFromUrl(url);
-  const roleOptions: RedisOptions =
-    role === 'producer'
-      ? { enableOfflineQueue: false, maxRetriesPerRequest: 1, connectTimeout: 2_000, commandTimeout: 5_000 }
-      : { maxRetriesPerRequest: null, enableReadyCheck: true };
-  const client = new Redis({
-    ...base,
-    ...roleOptions,
-    lazyConnect: false,
-    retryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 6), 2_000),
-    ...extra,
-  });
+export function createRedis(url: string, role: RedisRole, extra: RedisOptions = {}): RedisClient {
+  const target = parseRedisUrl(url);
+  const client: RedisClient =
+    target.kind === 'cluster'
+      ? new Cluster(target.nodes, clusterOptions(role, target.nodeOptions, target.tls, extra))
+      : new Redis({ ...target.options, ...roleOptions(role), lazyConnect: false, retryStrategy: RETRY, ...extra });
   // Connection errors are reported through readiness and the callers' failures; an unhandled
   // 'error' event would crash the process while Redis restarts.
   client.on('error', () => undefined);
@@ -82,7 +72,7 @@ export function createRedis(url: string, role: RedisRole, extra: RedisOptions = 
 }
 
 /** Resolves when `client` answers PING within `timeoutMs`; false otherwise. */
-export async function pingRedis(client: Redis, timeoutMs = 1_000): Promise<boolean> {
+export async function pingRedis(client: RedisClient, timeoutMs = 1_000): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
   try {
     const result = await Promise.race([

@@ -4,7 +4,7 @@
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { isRawSendJob, type RawAdmission } from '../pipeline/admit.stage.ts';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import { expire } from '../domain/status.ts';
 import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
 import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
@@ -16,7 +16,7 @@ export class WorkerSet {
   readonly send: Worker<SendQueueJobData, void, SendQueueJobName>;
   readonly dlr: Worker<DlrJobData, void, 'dlr'>;
 
-  constructor(deps: PipelineDeps, connection: Redis, admitRaw?: RawAdmission) {
+  constructor(deps: PipelineDeps, connection: RedisClient, admitRaw?: RawAdmission) {
     const { config, log } = deps;
     const prefix = config.redis.prefix;
     this.send = new Worker<SendQueueJobData, void, SendQueueJobName>(

@@ -7,7 +7,7 @@
  * The probe's outcome closes the breaker everywhere or re-opens it with a longer delay (up to 60 s).
  */
 import { BrokenCircuitError, CircuitState, ExponentialBackoff, SamplingBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import { isProviderError } from '../../providers/errors.ts';
 import type { Channel, ProviderId } from '../../providers/provider.ts';
 import type { Logger } from '../logger.ts';
@@ -41,7 +41,7 @@ export class BreakerOpenError extends Error {
 const countsAgainstBreaker = (err: unknown): boolean => isProviderError(err) && err.countsAgainstBreaker;
 
 export class BreakerRegistry {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly opts: BreakerOptions;
   private readonly log: Logger;
   private readonly local = new Map<string, CircuitBreakerPolicy>();
@@ -59,7 +59,7 @@ export class BreakerRegistry {
   private readonly onClose: (provider: ProviderId, channel: Channel) => Promise<void>;
 
   constructor(
-    redis: Redis,
+    redis: RedisClient,
     opts: BreakerOptions,
     log: Logger,
     now: () => number = Date.now,

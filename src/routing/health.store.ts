@@ -4,7 +4,8 @@
  * burst of failures shows at once and old ones fade. Reads are cached for a second per process:
  * routing must not cost a Redis round trip per candidate per message.
  */
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { ProviderId } from '../../providers/provider.ts';
 import { NEUTRAL_HEALTH, type HealthSnapshot } from './router.ts';
 
@@ -22,7 +23,7 @@ redis.call('HSET', KEYS[1], 't', now, 'n', tostring(n), 'h', tostring(h), 'l', t
 redis.call('PEXPIRE', KEYS[1], math.floor(hl * 20))
 return 1`;
 
-type RedisWithDecay = Redis & { sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): Promise<number> };
+type RedisWithDecay = RedisClient & { sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): Promise<number> };
 type PipelineWithDecay = ChainableCommander & { sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): ChainableCommander };
 
 export interface HealthOptions {
@@ -53,7 +54,7 @@ export class HealthStore {
   private readonly opts: HealthOptions;
   private readonly cache = new Map<string, { at: number; value: HealthSnapshot }>();
 
-  constructor(redis: Redis, opts: HealthOptions) {
+  constructor(redis: RedisClient, opts: HealthOptions) {
     const r = redis as RedisWithDecay;
     if (typeof r.sbDecay !== 'function') r.defineCommand('sbDecay', { lua: DECAY_LUA, numberOfKeys: 1 });
     this.redis = r;
@@ -138,12 +139,12 @@ export class HealthStore {
 
 /** Monthly accepted-segment counters per provider (volume tiers). */
 export class TierCounter {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly cache = new Map<string, { at: number; value: number }>();
   private readonly cacheMs: number;
 
-  constructor(redis: Redis, prefix: string, cacheMs: number) {
+  constructor(redis: RedisClient, prefix: string, cacheMs: number) {
     this.redis = redis;
     this.prefix = prefix;
     this.cacheMs = cacheMs;

@@ -7,7 +7,7 @@
  * its HMAC phone token (src/security/hmac.ts), which an operator can compute for a number they
  * already know (`GET /v1/audit?to=`) but cannot reverse. Entries hold no message text or code.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { IntakeAudit } from './message.store.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
@@ -60,11 +60,11 @@ export interface AuditQuery {
 const MAX_SCAN = 20_000;
 
 export class AuditStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly maxLen: number;
 
-  constructor(redis: Redis, keys: RedisKeys, maxLen: number) {
+  constructor(redis: RedisClient, keys: RedisKeys, maxLen: number) {
     this.redis = redis;
     this.keys = keys;
     this.maxLen = maxLen;

@@ -5,7 +5,7 @@
  * these counts with what was sent. Only the first report of a message and later changes of its
  * value move the counters, so a retried report is not counted twice.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { RedisKeys } from './redis-keys.ts';
 import { TtlCache } from './ttl-cache.ts';
 import { utcHour, utcHours } from './utc-hour.ts';
@@ -42,12 +42,12 @@ export interface ConversionStoreOptions {
 
 /** Hourly conversion counters in Redis; one HINCRBY transaction per reported change. */
 export class ConversionStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   /** Sums per dimension and hour range, as last read by this instance. */
   private readonly cache: TtlCache<ConversionCounts>;
 
-  constructor(redis: Redis, keys: RedisKeys, opts: ConversionStoreOptions = {}) {
+  constructor(redis: RedisClient, keys: RedisKeys, opts: ConversionStoreOptions = {}) {
     this.redis = redis;
     this.keys = keys;
     this.cache = new TtlCache({ ttlMs: opts.countsCacheMs ?? 0, now: opts.now ?? Date.now });

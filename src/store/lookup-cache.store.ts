@@ -3,7 +3,7 @@
  * type and network for days, SIM-swap facts for an hour — a lookup costs about as much as an SMS,
  * and a SIM swap is the one fact that must be fresh.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { NumberInfo } from '../../providers/provider.ts';
 
 export interface CachedLookup {
@@ -18,12 +18,12 @@ export interface CachedSimSwap {
 }
 
 export class LookupCache {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
   private readonly lineTypeTtlSeconds: number;
   private readonly simSwapTtlSeconds: number;
 
-  constructor(redis: Redis, opts: { prefix: string; lineTypeTtlSeconds: number; simSwapTtlSeconds: number }) {
+  constructor(redis: RedisClient, opts: { prefix: string; lineTypeTtlSeconds: number; simSwapTtlSeconds: number }) {
     this.redis = redis;
     this.prefix = opts.prefix;
     this.lineTypeTtlSeconds = opts.lineTypeTtlSeconds;

@@ -7,7 +7,8 @@
  * re-applies, which is safe because every domain transition is monotonic.
  */
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import { messageIdBoundAt } from '../domain/ids.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import { cloneMessage, type MessageRecord, type MessageStatus } from '../domain/message.ts';
@@ -114,7 +115,7 @@ export interface ListFilter {
   cursor?: string;
 }
 
-type RedisWithScripts = Redis & {
+type RedisWithScripts = RedisClient & {
   sbIntake(numKeys: number, ...args: Array<string | number>): Promise<Array<number | string>>;
   sbCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;
 };
@@ -131,7 +132,7 @@ export class MessageStore {
   private readonly redis: RedisWithScripts;
   private readonly opts: MessageStoreOptions;
 
-  constructor(redis: Redis, opts: MessageStoreOptions) {
+  constructor(redis: RedisClient, opts: MessageStoreOptions) {
     this.keys = redisKeys(opts.prefix);
     this.opts = opts;
     const r = redis as RedisWithScripts;

@@ -5,7 +5,7 @@
  * exactly `max` wrong codes, and a code is accepted at most once.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 const OTP_ATTEMPT_LUA = readFileSync(new URL('./lua/otp-attempt.lua', import.meta.url), 'utf8');
@@ -17,14 +17,14 @@ export type OtpAttemptOutcome =
   | { result: 'locked' }
   | { result: 'already' };
 
-type RedisWithScript = Redis & { sbOtpAttempt(key: string, matched: string, max: number, expireAtMs: number): Promise<[string, number]> };
+type RedisWithScript = RedisClient & { sbOtpAttempt(key: string, matched: string, max: number, expireAtMs: number): Promise<[string, number]> };
 
 /** Attempt counting per message code, one Lua call per guess. */
 export class OtpAttemptStore {
   private readonly redis: RedisWithScript;
   private readonly keys: RedisKeys;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     const r = redis as RedisWithScript;
     if (typeof r.sbOtpAttempt !== 'function') r.defineCommand('sbOtpAttempt', { lua: OTP_ATTEMPT_LUA, numberOfKeys: 1 });
     this.redis = r;

@@ -8,14 +8,14 @@
  * outlives its message (PII at rest): a prefix is most of a number. Countries are named in clear.
  */
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { RedisKeys } from './redis-keys.ts';
 import { TtlCache } from './ttl-cache.ts';
 import { utcHour, utcHours } from './utc-hour.ts';
 
 const PUMPING_LUA = readFileSync(new URL('./lua/pumping.lua', import.meta.url), 'utf8');
 
-type RedisWithScript = Redis & { sbPumping(numKeys: number, ...args: Array<string | number>): Promise<string[]> };
+type RedisWithScript = RedisClient & { sbPumping(numKeys: number, ...args: Array<string | number>): Promise<string[]> };
 
 /** The guard's thresholds (config `pumping`). */
 export interface PumpingLimits {
@@ -87,7 +87,7 @@ export class PumpingStore {
   /** Last report time (ms) per key name, `null` for a key that never reported, as last read or written here. */
   private readonly reporters: TtlCache<number | null>;
 
-  constructor(redis: Redis, keys: RedisKeys, opts: PumpingStoreOptions = {}) {
+  constructor(redis: RedisClient, keys: RedisKeys, opts: PumpingStoreOptions = {}) {
     const r = redis as RedisWithScript;
     if (typeof r.sbPumping !== 'function') r.defineCommand('sbPumping', { lua: PUMPING_LUA });
     this.redis = r;

@@ -13,7 +13,7 @@
  * then refuses with 21610), so a per-key list would only let other keys burn attempts into that
  * refusal; and "stop texting me" from a person is not addressed to one upstream service.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis-client.ts';
 import type { RedisKeys } from './redis-keys.ts';
 
 /** What put a number on the list (no number in it). */
@@ -28,10 +28,10 @@ export interface SuppressionEntry {
 
 /** The suppression list, one Redis string per suppressed phone token. */
 export class SuppressionStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
 
-  constructor(redis: Redis, keys: RedisKeys) {
+  constructor(redis: RedisClient, keys: RedisKeys) {
     this.redis = redis;
     this.keys = keys;
   }

@@ -2,7 +2,7 @@
  * Dead letters: webhook events that exhausted their retries, kept for ops to inspect and replay
  * (`GET /v1/webhooks/dead-letters`, `POST …/:eventId/replay`).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 
@@ -19,11 +19,11 @@ export interface DeadLetter {
 }
 
 export class DeadLetterStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
   private readonly retentionSeconds: number;
 
-  constructor(redis: Redis, keys: RedisKeys, retentionSeconds: number) {
+  constructor(redis: RedisClient, keys: RedisKeys, retentionSeconds: number) {
     this.redis = redis;
     this.keys = keys;
     this.retentionSeconds = retentionSeconds;

@@ -5,7 +5,7 @@
  * job ids, which BullMQ ignores.
  */
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import type { Logger } from '../logger.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
@@ -18,10 +18,10 @@ export class OutboxRelay {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly token = randomBytes(8).toString('hex');
-  private readonly deps: { redis: Redis; keys: RedisKeys; queues: QueueSet; log: Logger };
+  private readonly deps: { redis: RedisClient; keys: RedisKeys; queues: QueueSet; log: Logger };
   private readonly intervalMs: number;
 
-  constructor(deps: { redis: Redis; keys: RedisKeys; queues: QueueSet; log: Logger }, intervalMs: number) {
+  constructor(deps: { redis: RedisClient; keys: RedisKeys; queues: QueueSet; log: Logger }, intervalMs: number) {
     this.deps = deps;
     this.intervalMs = intervalMs;
   }

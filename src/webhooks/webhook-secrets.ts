@@ -3,7 +3,7 @@
  * a secret generated once and stored in Redis (`SET NX`) so every api and worker process signs
  * with the same one — printed once, by the process that created it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { ApiKeyRecord } from '../config/config.schema.ts';
 import { generateWebhookSecret, parseWebhookSecrets } from './webhook-signer.ts';
 
@@ -13,7 +13,7 @@ export interface ResolvedSecrets {
   generated: boolean;
 }
 
-export async function resolveWebhookSecrets(opts: { configured?: string; mode: 'sandbox' | 'live'; redis: Redis; redisKey: string }): Promise<ResolvedSecrets> {
+export async function resolveWebhookSecrets(opts: { configured?: string; mode: 'sandbox' | 'live'; redis: RedisClient; redisKey: string }): Promise<ResolvedSecrets> {
   if (opts.configured !== undefined) return { secrets: parseWebhookSecrets(opts.configured), generated: false };
   const created = await opts.redis.set(opts.redisKey, generateWebhookSecret(), 'NX');
   const stored = await opts.redis.get(opts.redisKey);

@@ -4,7 +4,7 @@
  * event that exhausted its tries as a dead letter for replay.
  */
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../store/redis-client.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
@@ -45,8 +45,8 @@ export function webhookBackoffMs(attemptsMade: number, schedule: readonly number
 }
 
 export function createWebhookWorker(
-  deps: { redis: Redis; keys: RedisKeys; deadLetters: DeadLetterStore; metrics: Metrics; log: Logger; now: () => number },
-  connection: Redis,
+  deps: { redis: RedisClient; keys: RedisKeys; deadLetters: DeadLetterStore; metrics: Metrics; log: Logger; now: () => number },
+  connection: RedisClient,
   opts: WebhookWorkerOptions,
 ): Worker<OutboxItem, string, 'deliver'> {
   const { metrics, log } = deps;

@@ -7,6 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { redisOptionsFromUrl } from '../../src/queues/redis-connection.ts';
 import { generateWebhookSecret } from '../../src/webhooks/webhook-signer.ts';
 import { writeConfigDir, type ConfigDir } from './config-dir.ts';
 import { freePort } from './free-port.ts';
@@ -109,7 +110,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   };
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2 });
+  // Sentinel URLs too: the helper reads through the same URL parsing the roles use.
+  const redis = new Redis({ ...redisOptionsFromUrl(redisUrl), maxRetriesPerRequest: 2 });
   redis.on('error', () => undefined);
   const procs: Array<{ name: string; proc: RoleProcess }> = [];
   const workers: WorkerProcess[] = [];

@@ -178,6 +178,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         'SB_VALIDATION_UNSUPPORTED',
         'SB_IDEMPOTENCY_CONFLICT',
         'SB_IDEMPOTENCY_IN_FLIGHT',
+        'SB_NOT_REPLICATED',
         'SB_POLICY_COUNTRY_NOT_ALLOWED',
         'SB_RATE_LIMITED',
         ...AUTHED,

@@ -12,6 +12,7 @@ import type { MessageRecord } from '../../domain/message.ts';
 import { recordConversion, verifyOtp, type OtpVerifierDeps } from '../../otp/otp-verifier.ts';
 import { ConversionStore } from '../../store/conversion.store.ts';
 import { OtpAttemptStore } from '../../store/otp-attempts.store.ts';
+import { NotReplicatedError } from '../../store/replica-wait.ts';
 import {
   conversionBodySchema,
   listMessagesQuerySchema,
@@ -32,6 +33,18 @@ function jsonObject(body: unknown): Record<string, unknown> {
     throw new ApiError('SB_VALIDATION_FAILED', 'the body must be a JSON object', { details: [{ path: 'body' }] });
   }
   return body as Record<string, unknown>;
+}
+
+/** With `intake.waitReplicas`: a 202 only once the replicas hold the message (a replay waits too). */
+async function confirmReplicated(deps: ApiDeps): Promise<void> {
+  try {
+    await deps.replicaWait?.confirm();
+  } catch (err) {
+    if (err instanceof NotReplicatedError) {
+      throw new ApiError('SB_NOT_REPLICATED', err.message, { headers: { 'retry-after': '1' }, details: [{ acknowledged: err.acknowledged, wanted: err.wanted }] });
+    }
+    throw err;
+  }
 }
 
 export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void {
@@ -60,6 +73,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
     const header = req.headers['idempotency-key'];
     if (Array.isArray(header)) throw new ApiError('SB_VALIDATION_FAILED', 'send one Idempotency-Key header');
     const result = await admitMessage(deps, principal, body, header);
+    await confirmReplicated(deps);
     if (result.replayed) reply.header('idempotent-replayed', 'true');
     return reply.code(202).send({ id: result.id, status: result.status });
   });
