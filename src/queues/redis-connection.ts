@@ -39,12 +39,14 @@ function roleOptions(role: RedisRole): RedisOptions {
  * name the host, not the address `CLUSTER SLOTS` reports).
  */
 function clusterOptions(role: RedisRole, nodeOptions: RedisOptions, tls: boolean, extra: RedisOptions): ClusterOptions {
-  const { maxRetriesPerRequest, enableOfflineQueue, ...nodeExtra } = extra;
+  const { maxRetriesPerRequest, enableOfflineQueue, enableAutoPipelining, ...nodeExtra } = extra;
   const node = { ...nodeOptions, ...roleOptions(role), ...nodeExtra, ...(maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest } : {}) };
   return {
     redisOptions: node,
     enableOfflineQueue: enableOfflineQueue ?? role === 'worker',
     enableReadyCheck: true,
+    // A Cluster pipelines per node itself: the option belongs here, not in the node options.
+    ...(enableAutoPipelining !== undefined ? { enableAutoPipelining } : {}),
     clusterRetryStrategy: RETRY,
     retryDelayOnFailover: 100,
     retryDelayOnClusterDown: 100,
