@@ -32,6 +32,8 @@ import { SuppressionStore } from './store/suppression.store.ts';
 import { LookupCache } from './store/lookup-cache.store.ts';
 import { MessageStore } from './store/message.store.ts';
 import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
+import { DisabledEndpointStore } from './webhooks/disabled-endpoints.store.ts';
+import { WebhookDeliveryLog } from './webhooks/webhook-delivery-log.store.ts';
 import { OutboxRelay } from './webhooks/outbox-relay.ts';
 import { resolveWebhookSecrets, webhookSecretsByKey } from './webhooks/webhook-secrets.ts';
 import { createWebhookWorker } from './webhooks/webhook.worker.ts';
@@ -156,6 +158,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     });
     closers.push(() => queues.close());
     const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);
+    const webhookLog = new WebhookDeliveryLog(producer, store.keys, config.messages.retentionSeconds);
     const adapters = createAdapters(config);
     closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
     const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, cacheMs: 1_000 });
@@ -250,7 +253,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       );
       closers.push(() => workers.close());
       const webhookWorker = createWebhookWorker(
-        { redis: producer, keys: store.keys, deadLetters, metrics, log: log.child({ role: 'webhooks' }), now },
+        { redis: producer, keys: store.keys, deadLetters, metrics, log: log.child({ role: 'webhooks' }), now, deliveryLog: webhookLog },
         workerConn,
         {
           prefix: config.redis.prefix,
@@ -302,6 +305,9 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         ssrf,
         suppression,
         audit,
+        routing: { health, tiers, breakers },
+        webhookLog,
+        webhookEndpoints: new DisabledEndpointStore(producer, store.keys),
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       closers.push(() => app.close());

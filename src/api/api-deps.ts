@@ -14,7 +14,11 @@ import type { SsrfGuard } from '../security/ssrf-guard.ts';
 import type { AuditTrail } from '../policy/audit-trail.ts';
 import type { SuppressionStore } from '../store/suppression.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
+import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
+import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
+import type { DisabledEndpointStore } from '../webhooks/disabled-endpoints.store.ts';
+import type { WebhookDeliveryLog } from '../webhooks/webhook-delivery-log.store.ts';
 import type { ApiKeyRing } from './api-keys.ts';
 
 export interface ApiDeps {
@@ -38,4 +42,10 @@ export interface ApiDeps {
   suppression: SuppressionStore;
   /** The audit stream: admission decisions, opt-outs, `GET /v1/audit`. */
   audit: AuditTrail;
+  /** What routing reads (the ops console shows breakers, health and the route each country takes now). */
+  routing: { health: HealthStore; tiers: TierCounter; breakers: BreakerRegistry };
+  /** Each webhook try's answer, per message (the ops console's message page). */
+  webhookLog: WebhookDeliveryLog;
+  /** Disabled webhook endpoints and enabling them again (the ops console's webhooks page). */
+  webhookEndpoints: DisabledEndpointStore;
 }

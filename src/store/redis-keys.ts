@@ -20,6 +20,8 @@ export interface RedisKeys {
   deadLetter(eventId: string): string;
   /** Endpoints that answered 410 Gone (member = URL). */
   disabledEndpoints: string;
+  /** LIST: the webhook delivery tries of one message's events, newest first (the ops console reads it). */
+  webhookLog(messageId: string): string;
   lock(name: string): string;
   secret(name: string): string;
   /** ZSET sliding window of one admission limit (member = message id, score = admission time). */
@@ -50,6 +52,7 @@ export function redisKeys(prefix: string): RedisKeys {
     deadLetters: `${prefix}:dlq`,
     deadLetter: (eventId) => `${prefix}:dlq:${eventId}`,
     disabledEndpoints: `${prefix}:webhooks:disabled`,
+    webhookLog: (messageId) => `${prefix}:webhooks:log:${messageId}`,
     lock: (name) => `${prefix}:lock:${name}`,
     secret: (name) => `${prefix}:secret:${name}`,
     rateLimit: (kind, keyName, token) => `${prefix}:rl:${kind}:${keyName}${token !== undefined ? `:${token}` : ''}`,

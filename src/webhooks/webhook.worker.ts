@@ -13,6 +13,7 @@ import type { RedisKeys } from '../store/redis-keys.ts';
 import type { DeadLetterStore } from './dead-letter.store.ts';
 import type { SsrfGuard } from '../security/ssrf-guard.ts';
 import { createWebhookTransport, deliverWebhook } from './webhook-delivery.ts';
+import type { DeliveryLogEntry, WebhookDeliveryLog } from './webhook-delivery-log.store.ts';
 
 /** A failed try; the worker's backoff reads `retryAfterMs`. */
 export class WebhookDeliveryError extends Error {
@@ -45,7 +46,16 @@ export function webhookBackoffMs(attemptsMade: number, schedule: readonly number
 }
 
 export function createWebhookWorker(
-  deps: { redis: Redis; keys: RedisKeys; deadLetters: DeadLetterStore; metrics: Metrics; log: Logger; now: () => number },
+  deps: {
+    redis: Redis;
+    keys: RedisKeys;
+    deadLetters: DeadLetterStore;
+    metrics: Metrics;
+    log: Logger;
+    now: () => number;
+    /** Where each try's answer is kept for the ops console; absent, nothing is kept. */
+    deliveryLog?: WebhookDeliveryLog;
+  },
   connection: Redis,
   opts: WebhookWorkerOptions,
 ): Worker<OutboxItem, string, 'deliver'> {
@@ -55,8 +65,27 @@ export function createWebhookWorker(
     QUEUE_NAMES.events,
     async (job: Job<OutboxItem, string, 'deliver'>) => {
       const item = job.data;
+      const tries = job.attemptsMade + 1;
+      // The log is for humans: a failed write never fails or repeats a delivery.
+      const note = async (entry: { outcome: DeliveryLogEntry['outcome']; status?: number | undefined; reason?: string | undefined }): Promise<void> => {
+        if (!deps.deliveryLog) return;
+        const logged: DeliveryLogEntry = {
+          eventId: item.event.id,
+          type: item.event.type,
+          url: item.url,
+          at: new Date(deps.now()).toISOString(),
+          try: tries,
+          outcome: entry.outcome,
+          ...(entry.status !== undefined ? { status: entry.status } : {}),
+          ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+        };
+        await deps.deliveryLog
+          .record(item.event.data.messageId, logged)
+          .catch((err: unknown) => log.warn({ err: (err as Error).message, eventId: item.event.id }, 'webhook delivery log write failed'));
+      };
       if ((await deps.redis.sismember(deps.keys.disabledEndpoints, item.url)) === 1) {
         metrics.webhookDeliveries.inc({ result: 'disabled' });
+        await note({ outcome: 'disabled', reason: 'endpoint disabled' });
         return 'endpoint disabled';
       }
       const result = await deliverWebhook(item.url, item.event, {
@@ -69,22 +98,26 @@ export function createWebhookWorker(
       });
       if (result.kind === 'success') {
         metrics.webhookDeliveries.inc({ result: 'success' });
+        await note({ outcome: 'success', status: result.status });
         return `delivered (${result.status})`;
       }
       if (result.kind === 'gone') {
         await deps.redis.sadd(deps.keys.disabledEndpoints, item.url);
         metrics.webhookDeliveries.inc({ result: 'disabled' });
+        await note({ outcome: 'gone', status: result.status, reason: 'endpoint answered 410 Gone: disabled' });
         log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled');
         return 'endpoint gone';
       }
       metrics.webhookDeliveries.inc({ result: 'failure' });
-      const tries = job.attemptsMade + 1;
+      const status = result.kind === 'failure' ? result.status : undefined;
       if (result.kind === 'forbidden' || tries >= (job.opts.attempts ?? 1)) {
+        await note({ outcome: 'dead_letter', status, reason: result.reason });
         await deps.deadLetters.add(item, tries, result.reason, deps.now());
         metrics.webhookDeliveries.inc({ result: 'dead_letter' });
         log.warn({ eventId: item.event.id, messageId: item.event.data.messageId, tries, reason: result.reason }, 'webhook dead-lettered');
         return 'dead letter';
       }
+      await note({ outcome: result.kind, status, reason: result.reason });
       throw new WebhookDeliveryError(result.reason, result.retryAfterMs);
     },
     {
