@@ -32,6 +32,7 @@ import { SuppressionStore } from './store/suppression.store.ts';
 import { LookupCache } from './store/lookup-cache.store.ts';
 import { MessageStore } from './store/message.store.ts';
 import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
+import { EndpointRegistryStore } from './webhooks/endpoint-registry.store.ts';
 import { OutboxRelay } from './webhooks/outbox-relay.ts';
 import { resolveWebhookSecrets, webhookSecretsByKey } from './webhooks/webhook-secrets.ts';
 import { createWebhookWorker } from './webhooks/webhook.worker.ts';
@@ -156,6 +157,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     });
     closers.push(() => queues.close());
     const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);
+    const endpoints = new EndpointRegistryStore(producer, store.keys);
     const adapters = createAdapters(config);
     closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
     const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, cacheMs: 1_000 });
@@ -250,7 +252,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       );
       closers.push(() => workers.close());
       const webhookWorker = createWebhookWorker(
-        { redis: producer, keys: store.keys, deadLetters, metrics, log: log.child({ role: 'webhooks' }), now },
+        { redis: producer, keys: store.keys, deadLetters, endpoints, metrics, log: log.child({ role: 'webhooks' }), now },
         workerConn,
         {
           prefix: config.redis.prefix,
@@ -297,6 +299,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         recorder,
         metrics,
         deadLetters,
+        endpoints,
         log: log.child({ role: 'api' }),
         now,
         ssrf,

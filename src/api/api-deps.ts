@@ -15,6 +15,7 @@ import type { AuditTrail } from '../policy/audit-trail.ts';
 import type { SuppressionStore } from '../store/suppression.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
+import type { EndpointRegistryStore } from '../webhooks/endpoint-registry.store.ts';
 import type { ApiKeyRing } from './api-keys.ts';
 
 export interface ApiDeps {
@@ -30,6 +31,8 @@ export interface ApiDeps {
   recorder: MessageRecorder;
   metrics: Metrics;
   deadLetters: DeadLetterStore;
+  /** Webhook endpoints and their enabled/disabled state. */
+  endpoints: EndpointRegistryStore;
   log: Logger;
   now: () => number;
   /** SSRF guard of `callbackUrl`s at admission (issue 10). */

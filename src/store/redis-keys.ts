@@ -18,8 +18,10 @@ export interface RedisKeys {
   /** ZSET: dead-lettered webhook events (member = event id, score = time), details in `deadLetter(id)`. */
   deadLetters: string;
   deadLetter(eventId: string): string;
-  /** Endpoints that answered 410 Gone (member = URL). */
+  /** HASH: disabled webhook endpoints (field = URL, value = JSON `{disabledAt, reason}`). */
   disabledEndpoints: string;
+  /** ZSET: webhook endpoints events were addressed to (member = URL, score = last use, ms). */
+  knownEndpoints: string;
   lock(name: string): string;
   secret(name: string): string;
   /** ZSET sliding window of one admission limit (member = message id, score = admission time). */
@@ -49,7 +51,8 @@ export function redisKeys(prefix: string): RedisKeys {
     outbox: `${prefix}:outbox`,
     deadLetters: `${prefix}:dlq`,
     deadLetter: (eventId) => `${prefix}:dlq:${eventId}`,
-    disabledEndpoints: `${prefix}:webhooks:disabled`,
+    disabledEndpoints: `${prefix}:webhooks:disabled-endpoints`,
+    knownEndpoints: `${prefix}:webhooks:endpoints`,
     lock: (name) => `${prefix}:lock:${name}`,
     secret: (name) => `${prefix}:secret:${name}`,
     rateLimit: (kind, keyName, token) => `${prefix}:rl:${kind}:${keyName}${token !== undefined ? `:${token}` : ''}`,

@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { QUEUE_NAMES } from '../queues/queue-names.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import type { DeadLetterStore } from './dead-letter.store.ts';
+import type { EndpointRegistryStore } from './endpoint-registry.store.ts';
 import type { SsrfGuard } from '../security/ssrf-guard.ts';
 import { createWebhookTransport, deliverWebhook } from './webhook-delivery.ts';
 
@@ -45,7 +46,7 @@ export function webhookBackoffMs(attemptsMade: number, schedule: readonly number
 }
 
 export function createWebhookWorker(
-  deps: { redis: Redis; keys: RedisKeys; deadLetters: DeadLetterStore; metrics: Metrics; log: Logger; now: () => number },
+  deps: { redis: Redis; keys: RedisKeys; deadLetters: DeadLetterStore; endpoints: EndpointRegistryStore; metrics: Metrics; log: Logger; now: () => number },
   connection: Redis,
   opts: WebhookWorkerOptions,
 ): Worker<OutboxItem, string, 'deliver'> {
@@ -55,9 +56,12 @@ export function createWebhookWorker(
     QUEUE_NAMES.events,
     async (job: Job<OutboxItem, string, 'deliver'>) => {
       const item = job.data;
-      if ((await deps.redis.sismember(deps.keys.disabledEndpoints, item.url)) === 1) {
+      const endpoint = await deps.endpoints.check(item.url, deps.now());
+      if (endpoint.state === 'disabled') {
         metrics.webhookDeliveries.inc({ result: 'disabled' });
-        return 'endpoint disabled';
+        await deps.deadLetters.add(item, job.attemptsMade, `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}); enable it with POST /v1/webhooks/endpoints/enable`, deps.now());
+        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+        return 'dead letter (endpoint disabled)';
       }
       const result = await deliverWebhook(item.url, item.event, {
         secrets: opts.secretsFor?.(item.keyName) ?? opts.secrets,
@@ -72,10 +76,12 @@ export function createWebhookWorker(
         return `delivered (${result.status})`;
       }
       if (result.kind === 'gone') {
-        await deps.redis.sadd(deps.keys.disabledEndpoints, item.url);
+        await deps.endpoints.disable(item.url, `HTTP ${result.status} Gone`, deps.now());
         metrics.webhookDeliveries.inc({ result: 'disabled' });
-        log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled');
-        return 'endpoint gone';
+        await deps.deadLetters.add(item, job.attemptsMade + 1, `HTTP ${result.status} Gone: endpoint disabled`, deps.now());
+        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+        log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled, event dead-lettered');
+        return 'dead letter (endpoint gone)';
       }
       metrics.webhookDeliveries.inc({ result: 'failure' });
       const tries = job.attemptsMade + 1;
