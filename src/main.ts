@@ -32,7 +32,7 @@ import { SuppressionStore } from './store/suppression.store.ts';
 import { LookupCache } from './store/lookup-cache.store.ts';
 import { MessageStore } from './store/message.store.ts';
 import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
-import { DisabledEndpointStore } from './webhooks/disabled-endpoints.store.ts';
+import { EndpointRegistryStore } from './webhooks/endpoint-registry.store.ts';
 import { WebhookDeliveryLog } from './webhooks/webhook-delivery-log.store.ts';
 import { OutboxRelay } from './webhooks/outbox-relay.ts';
 import { resolveWebhookSecrets, webhookSecretsByKey } from './webhooks/webhook-secrets.ts';
@@ -158,6 +158,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     });
     closers.push(() => queues.close());
     const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);
+    const endpoints = new EndpointRegistryStore(producer, store.keys);
     const webhookLog = new WebhookDeliveryLog(producer, store.keys, config.messages.retentionSeconds);
     const adapters = createAdapters(config);
     closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
@@ -253,7 +254,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       );
       closers.push(() => workers.close());
       const webhookWorker = createWebhookWorker(
-        { redis: producer, keys: store.keys, deadLetters, metrics, log: log.child({ role: 'webhooks' }), now, deliveryLog: webhookLog },
+        { redis: producer, keys: store.keys, deadLetters, endpoints, metrics, log: log.child({ role: 'webhooks' }), now, deliveryLog: webhookLog },
         workerConn,
         {
           prefix: config.redis.prefix,
@@ -300,6 +301,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         recorder,
         metrics,
         deadLetters,
+        endpoints,
         log: log.child({ role: 'api' }),
         now,
         ssrf,
@@ -307,7 +309,6 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         audit,
         routing: { health, tiers, breakers },
         webhookLog,
-        webhookEndpoints: new DisabledEndpointStore(producer, store.keys),
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       closers.push(() => app.close());

@@ -17,7 +17,7 @@ import type { MessageStore } from '../store/message.store.ts';
 import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
 import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
-import type { DisabledEndpointStore } from '../webhooks/disabled-endpoints.store.ts';
+import type { EndpointRegistryStore } from '../webhooks/endpoint-registry.store.ts';
 import type { WebhookDeliveryLog } from '../webhooks/webhook-delivery-log.store.ts';
 import type { ApiKeyRing } from './api-keys.ts';
 
@@ -34,6 +34,8 @@ export interface ApiDeps {
   recorder: MessageRecorder;
   metrics: Metrics;
   deadLetters: DeadLetterStore;
+  /** Webhook endpoints and their enabled/disabled state. */
+  endpoints: EndpointRegistryStore;
   log: Logger;
   now: () => number;
   /** SSRF guard of `callbackUrl`s at admission (issue 10). */
@@ -46,6 +48,4 @@ export interface ApiDeps {
   routing: { health: HealthStore; tiers: TierCounter; breakers: BreakerRegistry };
   /** Each webhook try's answer, per message (the ops console's message page). */
   webhookLog: WebhookDeliveryLog;
-  /** Disabled webhook endpoints and enabling them again (the ops console's webhooks page). */
-  webhookEndpoints: DisabledEndpointStore;
 }

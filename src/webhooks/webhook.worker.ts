@@ -11,6 +11,7 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { QUEUE_NAMES } from '../queues/queue-names.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import type { DeadLetterStore } from './dead-letter.store.ts';
+import type { EndpointRegistryStore } from './endpoint-registry.store.ts';
 import type { SsrfGuard } from '../security/ssrf-guard.ts';
 import { createWebhookTransport, deliverWebhook } from './webhook-delivery.ts';
 import type { DeliveryLogEntry, WebhookDeliveryLog } from './webhook-delivery-log.store.ts';
@@ -50,6 +51,7 @@ export function createWebhookWorker(
     redis: Redis;
     keys: RedisKeys;
     deadLetters: DeadLetterStore;
+    endpoints: EndpointRegistryStore;
     metrics: Metrics;
     log: Logger;
     now: () => number;
@@ -83,10 +85,13 @@ export function createWebhookWorker(
           .record(item.event.data.messageId, logged)
           .catch((err: unknown) => log.warn({ err: (err as Error).message, eventId: item.event.id }, 'webhook delivery log write failed'));
       };
-      if ((await deps.redis.sismember(deps.keys.disabledEndpoints, item.url)) === 1) {
+      const endpoint = await deps.endpoints.check(item.url, deps.now());
+      if (endpoint.state === 'disabled') {
         metrics.webhookDeliveries.inc({ result: 'disabled' });
-        await note({ outcome: 'disabled', reason: 'endpoint disabled' });
-        return 'endpoint disabled';
+        await note({ outcome: 'disabled', reason: `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}): dead-lettered` });
+        await deps.deadLetters.add(item, job.attemptsMade, `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}); enable it with POST /v1/webhooks/endpoints/enable`, deps.now());
+        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+        return 'dead letter (endpoint disabled)';
       }
       const result = await deliverWebhook(item.url, item.event, {
         secrets: opts.secretsFor?.(item.keyName) ?? opts.secrets,
@@ -102,11 +107,13 @@ export function createWebhookWorker(
         return `delivered (${result.status})`;
       }
       if (result.kind === 'gone') {
-        await deps.redis.sadd(deps.keys.disabledEndpoints, item.url);
+        await deps.endpoints.disable(item.url, `HTTP ${result.status} Gone`, deps.now());
         metrics.webhookDeliveries.inc({ result: 'disabled' });
-        await note({ outcome: 'gone', status: result.status, reason: 'endpoint answered 410 Gone: disabled' });
-        log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled');
-        return 'endpoint gone';
+        await note({ outcome: 'gone', status: result.status, reason: 'endpoint answered 410 Gone: disabled, event dead-lettered' });
+        await deps.deadLetters.add(item, job.attemptsMade + 1, `HTTP ${result.status} Gone: endpoint disabled`, deps.now());
+        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+        log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled, event dead-lettered');
+        return 'dead letter (endpoint gone)';
       }
       metrics.webhookDeliveries.inc({ result: 'failure' });
       const status = result.kind === 'failure' ? result.status : undefined;

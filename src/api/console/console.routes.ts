@@ -124,7 +124,7 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ApiDeps): void
 
       scope.get('/webhooks', async (req, reply) => {
         const q = parseOrThrow(webhooksQuerySchema, withoutEmptyFields(req.query), 'query');
-        const [deadLetters, endpoints] = await Promise.all([deps.deadLetters.list(q.limit), deps.webhookEndpoints.list()]);
+        const [deadLetters, endpoints] = await Promise.all([deps.deadLetters.list(q.limit), deps.endpoints.list()]);
         const notice = q.done === 'replayed' ? 'Dead letter queued for delivery again.' : q.done === 'enabled' ? 'Endpoint enabled: events are delivered to it again.' : undefined;
         return sendHtml(
           reply,
@@ -139,15 +139,15 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ApiDeps): void
         if (!dl) throw new ApiError('SB_WEBHOOK_DEAD_LETTER_NOT_FOUND', `no dead letter ${eventId} (already replayed, or past retention)`);
         // As `POST /v1/webhooks/dead-letters/:eventId/replay`: same event id, a new job id.
         await deps.queues.addEvents([dl.item], `.replay.${deps.now()}`);
-        await deps.webhookEndpoints.enable(dl.url);
+        await deps.endpoints.enable(dl.url);
         return reply.redirect(`${CONSOLE_BASE_PATH}/webhooks?done=replayed`, 303);
       });
 
       scope.post('/webhooks/endpoints/enable', async (req, reply) => {
         const { endpoint } = parseOrThrow(enableBodySchema, req.body ?? {}, 'body');
-        const match = (await deps.webhookEndpoints.list()).find((e) => e.state === 'disabled' && endpointRef(e.url) === endpoint);
+        const match = (await deps.endpoints.list()).find((e) => e.state === 'disabled' && endpointRef(e.url) === endpoint);
         if (!match) throw new ApiError('SB_NOT_FOUND', 'no disabled endpoint with that reference (already enabled?)');
-        await deps.webhookEndpoints.enable(match.url);
+        await deps.endpoints.enable(match.url);
         return reply.redirect(`${CONSOLE_BASE_PATH}/webhooks?done=enabled`, 303);
       });
     },
