@@ -10,6 +10,8 @@ import { readFileSync } from 'node:fs';
 import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../api-deps.ts';
+import { maskPhone } from '../../domain/mask.ts';
+import { normalizeRecipient } from '../admission.ts';
 import { ApiError } from '../error-catalogue.ts';
 import { isRedisUnavailable } from '../redis-unavailable.ts';
 import { deadLetterParamsSchema } from '../routes/ops.routes.ts';
@@ -104,7 +106,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ApiDeps): void
         const raw = rawQuery(req.query);
         const q = parseOrThrow(consoleMessageQuerySchema, withoutEmptyFields(req.query), 'query');
         const result = await searchMessages({ store: deps.store, audit: deps.audit }, q);
-        return sendHtml(reply, 200, renderMessageList(raw, result, providers));
+        const searched = q.to !== undefined ? maskPhone(normalizeRecipient(q.to, q.country).e164) : undefined;
+        return sendHtml(reply, 200, renderMessageList(raw, result, providers, searched));
       });
 
       scope.get('/messages/:id', async (req, reply) => {

@@ -40,17 +40,20 @@ function row(m: MessageRecord): SafeHtml {
 </tr>`;
 }
 
-/** The search page: form, then results (or an empty state). */
-export function renderMessageList(q: RawQuery, result: SearchResult | undefined, providers: readonly string[]): string {
+/**
+ * The search page: form, then results (or an empty state). A searched number is never echoed
+ * back in clear, only masked (`searchedNumber`), like everywhere else the API shows one.
+ */
+export function renderMessageList(q: RawQuery, result: SearchResult | undefined, providers: readonly string[], searchedNumber?: string): string {
   const next = result?.nextCursor
     ? `${CONSOLE_BASE_PATH}/messages?${new URLSearchParams({ ...Object.fromEntries(Object.entries(q).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')), cursor: result.nextCursor }).toString()}`
     : undefined;
-  const via = result?.via === 'number' ? 'by number (its phone token in the audit stream)' : result?.via === 'id' ? 'by id' : 'newest first';
+  const via = result?.via === 'number' ? `to ${searchedNumber ?? 'the number'} (found by its phone token in the audit stream)` : result?.via === 'id' ? 'by id' : 'newest first';
   const body = html`<h1>Messages</h1>
 <section class="card">
 <form class="search" method="get" action="${CONSOLE_BASE_PATH}/messages">
 ${input('id', 'Message id', q['id'], 'msg_…')}
-${input('to', 'Number', q['to'], '+14155550100')}
+${input('to', 'Number', undefined, searchedNumber ?? '+14155550100')}
 ${input('country', 'Country (national numbers)', q['country'], 'US')}
 ${select('status', 'Status', STATUSES, q['status'])}
 ${select('channel', 'Channel', CHANNELS, q['channel'])}

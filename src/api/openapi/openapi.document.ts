@@ -331,6 +331,23 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
     },
     {
       method: 'get',
+      path: '/console',
+      tag: 'ops',
+      summary: 'The ops console: message search and pictures, carriers, dead letters and disabled endpoints (HTML)',
+      description:
+        'Redirects to `/console/messages`. Needs the admin key as the HTTP Basic password (any user name) or as a Bearer token, like `/admin/queues`; every path under `/console/` (pages, the stylesheet, form posts) answers 401 with the Basic challenge without it. `/console/messages/:id` shows one message: every attempt with its channel, provider and status on a time axis, routing candidates, costs, webhook deliveries and audit entries.',
+      auth: 'adminBoard',
+      responses: {
+        302: { description: 'to `/console/messages`' },
+        401: {
+          description: 'no admin key: `SB_AUTH_UNAUTHORIZED` with the Basic challenge',
+          json: errorBodySchema,
+          headers: { 'WWW-Authenticate': { description: 'always `Basic realm="switchboard-admin"`', schema: { type: 'string', const: 'Basic realm="switchboard-admin"' } } },
+        },
+      },
+    },
+    {
+      method: 'get',
       path: '/metrics',
       tag: 'ops',
       summary: 'Prometheus metrics (text exposition format 0.0.4)',
