@@ -100,21 +100,25 @@ export function buildPicture(m: MessageRecord, nowMs: number): MessagePicture {
     let endMs: number;
     if (deliveredMs !== undefined) {
       const base = sentMs ?? startMs;
-      marks.push({ atMs: deliveredMs, kind: 'delivered', label: `delivered ${formatDuration(deliveredMs - base)} later` });
-      endMs = deliveredMs;
+      // Delivery times are the carrier's; some report whole seconds, so a fast delivery can carry
+      // a time before our own acceptance. Drawn at the acceptance, and said so.
+      const label =
+        deliveredMs >= base ? `delivered ${formatDuration(deliveredMs - base)} later` : `delivered (carrier time ${formatDuration(base - deliveredMs)} before acceptance)`;
+      endMs = Math.max(deliveredMs, base);
+      marks.push({ atMs: endMs, kind: 'delivered', label });
     } else if (a.status === 'failed' || a.status === 'undelivered') {
       const entries = entriesOf(m, a, next);
       const lastEntry = ms(entries[entries.length - 1]?.at);
       endMs = next?.fallback !== undefined ? (ms(next.startedAt) ?? lastEntry ?? startMs) : (lastEntry ?? startMs);
       const reason = next?.fallback?.reason;
-      const base = sentMs ?? startMs;
-      const label = reason !== undefined ? `${fallbackText(reason)} at ${formatDuration(endMs - base)}` : `${a.status}${a.error ? `: ${a.error.code}` : ''}`;
+      // Measured from the attempt's start: the ack timer (and a carrier's validity) starts before the call.
+      const label = reason !== undefined ? `${fallbackText(reason)} at ${formatDuration(endMs - startMs)}` : `${a.status}${a.error ? `: ${a.error.code}` : ''}`;
       marks.push({ atMs: endMs, kind: reason !== undefined ? 'fallback' : 'failed', label });
     } else {
       endMs = Math.max(nowMs, startMs);
     }
     if (verifiedAtMs !== undefined && a.status === 'delivered') {
-      marks.push({ atMs: verifiedAtMs, kind: 'verified', label: `verified ${formatDuration(verifiedAtMs - (deliveredMs ?? startMs))} later` });
+      marks.push({ atMs: verifiedAtMs, kind: 'verified', label: `verified ${formatDuration(verifiedAtMs - endMs)} later` });
       endMs = Math.max(endMs, verifiedAtMs);
     }
     return {

@@ -30,7 +30,11 @@ function lane(p: MessagePicture, l: Lane): SafeHtml {
 <div class="who"><b>${l.channel}</b> · ${l.provider} ${statusPill(l.status)}${l.fallbackFrom ? html`<br><span class="muted">after ${fallbackText(l.fallbackFrom.reason)}</span>` : ''}</div>
 <div class="track"></div>
 <div class="bar ch-${l.channel}" style="left:${pct(left)};width:${pct(width)}"></div>
-${l.marks.map((m) => html`<div class="mark k-${m.kind}${at(m.atMs) > 70 ? ' flip' : ''}" style="left:${pct(at(m.atMs))}" title="${new Date(m.atMs).toISOString()}"><span>${m.label}</span></div>`)}
+${l.marks.map((m, i) => {
+  // Labels of neighbouring marks alternate between two rows so close moments stay readable.
+  const row = m.kind !== 'start' && i % 2 === 0 ? ' low' : '';
+  return html`<div class="mark k-${m.kind}${at(m.atMs) > 70 ? ' flip' : ''}${row}" style="left:${pct(at(m.atMs))}" title="${new Date(m.atMs).toISOString()}"><span>${m.label}</span></div>`;
+})}
 </div>`;
 }
 
