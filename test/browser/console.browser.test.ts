@@ -180,7 +180,7 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
     expect(text).not.toContain('4155550970');
     expect(text).not.toContain(code as string);
     await screenshot('console-message.png', 1000);
-  });
+  }, 60_000);
 
   it('shows the breaker open during an outage and the route moving to the other carrier', async () => {
     await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { outage: true } });
@@ -206,7 +206,38 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
     } finally {
       await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { outage: false } });
     }
-  });
+  }, 60_000);
+
+  it('enables a disabled endpoint and replays its dead letter with the page’s buttons', async () => {
+    const gone = await startWebhookReceiver();
+    try {
+      let answer = 410;
+      gone.respond = () => ({ status: answer });
+      const sent = await gw.api('/v1/messages', { method: 'POST', json: { to: '+14155550971', body: 'receiver gone', callbackUrl: gone.url } });
+      const id = ((await sent.json()) as { id: string }).id;
+      await gw.waitForStatus(id, ['delivered'], 20_000);
+      await page.goto(`${gw.apiUrl}/console/webhooks`);
+      const deadline = Date.now() + 15_000;
+      while ((await page.$('#endpoints form button')) === null && Date.now() < deadline) await page.reload();
+      await Promise.all([page.waitForNavigation(), page.click('#endpoints form button')]);
+      expect(await page.$eval('.notice', (n) => n.textContent)).toContain('Endpoint enabled');
+      const endpoints = (await (await gw.api('/v1/webhooks/endpoints')).json()) as { items: Array<{ url: string; state: string }> };
+      expect(endpoints.items.find((e) => e.url === gone.url)?.state).toBe('enabled');
+
+      answer = 204;
+      const row = await page.waitForSelector(`xpath///tr[@data-dead-letter][.//a[text()="${id}"]]`);
+      const eventId = (await row?.evaluate((r) => r.getAttribute('data-dead-letter'))) ?? '';
+      expect(eventId).toMatch(/^evt_/);
+      const postsOf = (all: readonly { headers: Record<string, unknown> }[]): number => all.filter((r) => r.headers['webhook-id'] === eventId).length;
+      const before = postsOf(gone.received);
+      await Promise.all([page.waitForNavigation(), page.click(`tr[data-dead-letter="${eventId}"] button`)]);
+      expect(await page.$eval('.notice', (n) => n.textContent)).toContain('queued for delivery again');
+      await gone.waitFor((all) => postsOf(all) > before, 10_000);
+      expect(await page.$(`tr[data-dead-letter="${eventId}"]`)).toBeNull();
+    } finally {
+      await gone.close();
+    }
+  }, 60_000);
 
   it('renders the API docs with their operations', async () => {
     await page.goto(`${gw.apiUrl}/docs`);

@@ -19,7 +19,8 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'content-security-policy': "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: with no-referrer a browser posts forms with `Origin: null`.
+  'referrer-policy': 'same-origin',
 };
 
 /** Whether a state-changing request comes from a page of this host (or from a non-browser client). */

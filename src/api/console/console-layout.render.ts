@@ -24,7 +24,7 @@ export function renderPage(opts: { title: string; section?: ConsoleSection; body
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${opts.title} · Switchboard console</title>
 <link rel="stylesheet" href="${CONSOLE_BASE_PATH}/assets/console.css">
 </head>
