@@ -23,19 +23,24 @@ export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'same-origin',
 };
 
-/** Whether a state-changing request comes from a page of this host (or from a non-browser client). */
-export function isSameOrigin(req: Pick<FastifyRequest, 'headers'>): boolean {
+/**
+ * Whether a state-changing request comes from a page of this host (or from a non-browser client).
+ * `publicOrigins` are the origins the gateway is reached at through a proxy that rewrites `Host`
+ * (`SWITCHBOARD_PUBLIC_URL`).
+ */
+export function isSameOrigin(req: Pick<FastifyRequest, 'headers'>, publicOrigins: readonly string[] = []): boolean {
   const site = req.headers['sec-fetch-site'];
   if (typeof site === 'string' && site !== 'same-origin' && site !== 'none') return false;
   const origin = req.headers.origin;
   if (origin === undefined) return true;
+  if (publicOrigins.includes(origin)) return true;
   const host = req.headers.host;
   if (host === undefined) return false;
   return origin === `http://${host}` || origin === `https://${host}`;
 }
 
 /** The `onRequest` hook of the console scope; answers 401/403 itself, or lets the request through. */
-export function consoleGuard(keys: ApiKeyRing) {
+export function consoleGuard(keys: ApiKeyRing, publicOrigins: readonly string[] = []) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply | undefined> => {
     reply.headers(CONSOLE_SECURITY_HEADERS);
     if (adminFromAuthorization(keys, req.headers.authorization) === undefined) {
@@ -44,7 +49,7 @@ export function consoleGuard(keys: ApiKeyRing) {
         .header('www-authenticate', ADMIN_CHALLENGE)
         .send({ error: { code: 'SB_AUTH_UNAUTHORIZED', message: 'the console needs the admin key: as the Basic password (any user name) or as a Bearer token' } });
     }
-    if (req.method !== 'GET' && req.method !== 'HEAD' && !isSameOrigin(req)) {
+    if (req.method !== 'GET' && req.method !== 'HEAD' && !isSameOrigin(req, publicOrigins)) {
       return reply.code(403).send({ error: { code: 'SB_AUTH_FORBIDDEN', message: 'console forms are accepted from console pages only (cross-site request refused)' } });
     }
     return undefined;

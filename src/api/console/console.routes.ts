@@ -60,7 +60,8 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ApiDeps): void
   const providers = [...deps.adapters.keys()];
   app.register(
     async (scope) => {
-      scope.addHook('onRequest', consoleGuard(deps.keys));
+      const publicUrl = deps.config.api.publicUrl;
+      scope.addHook('onRequest', consoleGuard(deps.keys, publicUrl !== undefined ? [new URL(publicUrl).origin] : []));
 
       // Console forms post urlencoded bodies; elsewhere the API takes JSON only.
       scope.removeContentTypeParser('application/x-www-form-urlencoded');
