@@ -4,6 +4,7 @@
  * forms. What a browser sees is tested in test/browser/console.browser.test.ts.
  */
 import { createHash } from 'node:crypto';
+import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { maskPhone } from '../../src/domain/mask.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
@@ -193,6 +194,21 @@ describe('/console', () => {
     expect(unknownEnable.status).toBe(404);
     expect(await state()).toEqual(before);
     expect((await page('/console/messages/msg_01JAAAAAAAAAAAAAAAAAAAAAAA')).status).toBe(404);
+  });
+
+  it('answers every hostile search with a page or a 400, never a 5xx, and echoes nothing unescaped', async () => {
+    const fields = ['id', 'to', 'country', 'key', 'status', 'channel', 'provider', 'since', 'until', 'meta', 'limit', 'cursor', 'other'];
+    const hostile = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '%00', '../../etc', 'msg_01JAAAAAAAAAAAAAAAAAAAAAAA', '+14155550962', 'tenant=<b>', '1769846400'));
+    await fc.assert(
+      fc.asyncProperty(fc.dictionary(fc.constantFrom(...fields), hostile, { maxKeys: 4 }), async (query) => {
+        const res = await consoleFetch(`/console/messages?${new URLSearchParams(query).toString()}`, ADMIN);
+        const text = await res.text();
+        expect([200, 400]).toContain(res.status);
+        expect(text).not.toContain('<script>alert');
+        expect(text).not.toContain('<img src=x');
+      }),
+      { numRuns: 150 },
+    );
   });
 
   it('shows the webhook deliveries with their answers, replays a dead letter and enables a disabled endpoint', async () => {
