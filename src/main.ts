@@ -34,6 +34,8 @@ import { LookupCache } from './store/lookup-cache.store.ts';
 import { MessageStore } from './store/message.store.ts';
 import { ReplicaWait } from './store/replica-wait.ts';
 import { DeadLetterStore } from './webhooks/dead-letter.store.ts';
+import { EndpointRegistryStore } from './webhooks/endpoint-registry.store.ts';
+import { WebhookDeliveryLog } from './webhooks/webhook-delivery-log.store.ts';
 import { OutboxRelay } from './webhooks/outbox-relay.ts';
 import { resolveWebhookSecrets, webhookSecretsByKey } from './webhooks/webhook-secrets.ts';
 import { createWebhookWorker } from './webhooks/webhook.worker.ts';
@@ -176,6 +178,8 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     });
     closers.push(() => queues.close());
     const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);
+    const endpoints = new EndpointRegistryStore(producer, store.keys);
+    const webhookLog = new WebhookDeliveryLog(producer, store.keys, config.messages.retentionSeconds);
     const adapters = createAdapters(config);
     closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
     const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, cacheMs: 1_000 });
@@ -270,7 +274,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       );
       closers.push(() => workers.close());
       const webhookWorker = createWebhookWorker(
-        { redis: producer, keys: store.keys, deadLetters, metrics, log: log.child({ role: 'webhooks' }), now },
+        { redis: producer, keys: store.keys, deadLetters, endpoints, metrics, log: log.child({ role: 'webhooks' }), now, deliveryLog: webhookLog },
         workerConn,
         {
           prefix: config.redis.prefix,
@@ -317,6 +321,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         recorder,
         metrics,
         deadLetters,
+        endpoints,
         log: log.child({ role: 'api' }),
         now,
         ssrf,
@@ -325,6 +330,8 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
         ...(config.intake.waitReplicas > 0
           ? { replicaWait: new ReplicaWait(producer, store.keys.acceptedIndex, config.intake.waitReplicas, config.intake.waitReplicasTimeoutMs) }
           : {}),
+        routing: { health, tiers, breakers },
+        webhookLog,
       });
       await app.listen({ port: config.api.port, host: config.api.host });
       closers.push(() => app.close());

@@ -5,7 +5,9 @@
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ApiDeps } from './api-deps.ts';
 import type { ApiPrincipal } from './api-keys.ts';
+import { registerConsoleRoutes } from './console/console.routes.ts';
 import { ApiError, type ErrorCode } from './error-catalogue.ts';
+import { isRedisUnavailable } from './redis-unavailable.ts';
 import { registerAdminQueueRoutes } from './routes/admin-queues.routes.ts';
 import { registerAuditRoutes } from './routes/audit.routes.ts';
 import { registerCarrierWebhookRoutes } from './routes/carrier-webhooks.routes.ts';
@@ -34,19 +36,6 @@ declare module 'fastify' {
   }
 }
 
-/** Whether an error means Redis could not be reached (→ 503, never a hang or a 500). */
-export function isRedisUnavailable(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { name?: unknown; message?: unknown; code?: unknown };
-  const msg = typeof e.message === 'string' ? e.message : '';
-  return (
-    e.name === 'MaxRetriesPerRequestError' ||
-    e.code === 'ECONNREFUSED' ||
-    e.code === 'ECONNRESET' ||
-    /Stream isn't writeable|Connection is closed|connect ECONNREFUSED|Command timed out|Reached the max retries|Cluster isn't ready|CLUSTERDOWN|TRYAGAIN|Too many Cluster redirections|Failed to refresh slots cache|All sentinels are unreachable|^READONLY|^LOADING|^MASTERDOWN/i.test(msg)
-  );
-}
-
 const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'SB_UNSUPPORTED_MEDIA_TYPE',
   FST_ERR_CTP_BODY_TOO_LARGE: 'SB_PAYLOAD_TOO_LARGE',
@@ -55,6 +44,8 @@ const FASTIFY_CODES: Record<string, ErrorCode> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'SB_VALIDATION_FAILED',
   FST_ERR_CTP_INVALID_TYPE: 'SB_UNSUPPORTED_MEDIA_TYPE',
 };
+
+export { isRedisUnavailable };
 
 export function createApiApp(deps: ApiDeps): FastifyInstance {
   const app = Fastify({
@@ -152,5 +143,6 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
   registerCarrierWebhookRoutes(app, deps, [...deps.adapters.values()]);
   registerAdminQueueRoutes(app, deps);
   registerDocsRoutes(app, deps);
+  registerConsoleRoutes(app, deps);
   return app;
 }

@@ -15,7 +15,11 @@ import type { AuditTrail } from '../policy/audit-trail.ts';
 import type { SuppressionStore } from '../store/suppression.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { ReplicaWait } from '../store/replica-wait.ts';
+import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
+import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
+import type { EndpointRegistryStore } from '../webhooks/endpoint-registry.store.ts';
+import type { WebhookDeliveryLog } from '../webhooks/webhook-delivery-log.store.ts';
 import type { ApiKeyRing } from './api-keys.ts';
 
 export interface ApiDeps {
@@ -31,6 +35,8 @@ export interface ApiDeps {
   recorder: MessageRecorder;
   metrics: Metrics;
   deadLetters: DeadLetterStore;
+  /** Webhook endpoints and their enabled/disabled state. */
+  endpoints: EndpointRegistryStore;
   log: Logger;
   now: () => number;
   /** SSRF guard of `callbackUrl`s at admission (issue 10). */
@@ -41,4 +47,8 @@ export interface ApiDeps {
   audit: AuditTrail;
   /** Set when `intake.waitReplicas` > 0: a 202 waits until that many replicas hold the message. */
   replicaWait?: ReplicaWait;
+  /** What routing reads (the ops console shows breakers, health and the route each country takes now). */
+  routing: { health: HealthStore; tiers: TierCounter; breakers: BreakerRegistry };
+  /** Each webhook try's answer, per message (the ops console's message page). */
+  webhookLog: WebhookDeliveryLog;
 }

@@ -49,6 +49,22 @@ function decayed(raw: Array<string | null>, now: number, halfLifeMs: number): Co
   return { t, n: n * d, h: (h ?? 0) * d, l: (l ?? 0) * d, c: (c ?? 0) * d };
 }
 
+/** Decayed observations of one provider×country pair, as {@link HealthStore.observed} reads them. */
+export interface ObservedHealth {
+  provider: ProviderId;
+  country: string;
+  /** Decayed count of send outcomes (60 s half-life by default). */
+  sendSamples: number;
+  errorRate?: number;
+  /** Decayed count of final delivery reports (10 min half-life by default). */
+  dlrSamples: number;
+  dlrSuccess?: number;
+  /** Mean acceptance→report latency of the decayed reports. */
+  dlrLatencyMs?: number;
+  /** Samples below which routing treats the part as neutral. */
+  minSamples: number;
+}
+
 export class HealthStore {
   private readonly redis: RedisWithDecay;
   private readonly opts: HealthOptions;
@@ -99,6 +115,40 @@ export class HealthStore {
   /** A final delivery report: delivered or not, and the carrier's acceptance→report latency. */
   async recordDlr(provider: ProviderId, country: string, delivered: boolean, latencyMs: number | undefined, now: number): Promise<void> {
     await this.redis.sbDecay(this.key('dlr', provider, country), now, this.opts.dlrHalfLifeMs, delivered ? 1 : 0, latencyMs === undefined ? '' : String(Math.max(0, latencyMs)));
+  }
+
+  /**
+   * What was observed for each provider×country pair, uncached and without the neutral values
+   * routing substitutes below `minSamples`: operators need to see a provider's first failures,
+   * and how few samples they rest on. Absent parts are undefined.
+   */
+  async observed(pairs: ReadonlyArray<{ provider: ProviderId; country: string }>, now: number): Promise<ObservedHealth[]> {
+    if (pairs.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const { provider, country } of pairs) {
+      pipeline.hmget(this.key('send', provider, country), 't', 'n', 'h', 'l', 'c');
+      pipeline.hmget(this.key('dlr', provider, country), 't', 'n', 'h', 'l', 'c');
+    }
+    const res = (await pipeline.exec()) ?? [];
+    return pairs.map(({ provider, country }, i) => {
+      const send = decayed((res[2 * i]?.[1] as Array<string | null>) ?? [], now, this.opts.errorHalfLifeMs);
+      const dlr = decayed((res[2 * i + 1]?.[1] as Array<string | null>) ?? [], now, this.opts.dlrHalfLifeMs);
+      return {
+        provider,
+        country,
+        sendSamples: send?.n ?? 0,
+        ...(send && send.n > 0 ? { errorRate: send.h / send.n } : {}),
+        dlrSamples: dlr?.n ?? 0,
+        ...(dlr && dlr.n > 0 ? { dlrSuccess: dlr.h / dlr.n } : {}),
+        ...(dlr && dlr.c > 0 ? { dlrLatencyMs: dlr.l / dlr.c } : {}),
+        minSamples: this.opts.minSamples,
+      };
+    });
+  }
+
+  /** Countries where a provider has recorded send errors (the set {@link resetSendErrors} clears). */
+  async countriesWithErrors(provider: ProviderId): Promise<string[]> {
+    return this.redis.smembers(this.countriesKey(provider));
   }
 
   /**

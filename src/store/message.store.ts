@@ -113,6 +113,10 @@ export interface ListFilter {
   untilMs?: number;
   limit: number;
   cursor?: string;
+  /** A further condition on the document (the ops console's metadata filter); applied after the others. */
+  where?: (doc: MessageRecord) => boolean;
+  /** Most ids one page reads before it answers with a cursor (default 2,000). */
+  maxScan?: number;
 }
 
 type RedisWithScripts = RedisClient & {
@@ -323,7 +327,8 @@ export class MessageStore {
     let scanned = 0;
     let lastSeen: string | undefined;
     // Filters apply after reading; bound the work of one page and hand back a cursor instead.
-    while (items.length < filter.limit && scanned < 2_000) {
+    const maxScan = filter.maxScan ?? 2_000;
+    while (items.length < filter.limit && scanned < maxScan) {
       const ids = await this.redis.zrevrangebylex(index, max, min, 'LIMIT', 0, batch);
       if (ids.length === 0) {
         lastSeen = undefined;
@@ -388,5 +393,6 @@ function matches(doc: MessageRecord, f: ListFilter): boolean {
   const last = doc.attempts.find((a) => a.status === 'delivered') ?? doc.attempts[doc.attempts.length - 1];
   if (f.channel !== undefined && last?.channel !== f.channel) return false;
   if (f.provider !== undefined && last?.provider !== f.provider) return false;
+  if (f.where !== undefined && !f.where(doc)) return false;
   return true;
 }

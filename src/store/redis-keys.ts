@@ -18,8 +18,12 @@ export interface RedisKeys {
   /** ZSET: dead-lettered webhook events (member = event id, score = time), details in `deadLetter(id)`. */
   deadLetters: string;
   deadLetter(eventId: string): string;
-  /** Endpoints that answered 410 Gone (member = URL). */
+  /** HASH: disabled webhook endpoints (field = URL, value = JSON `{disabledAt, reason}`). */
   disabledEndpoints: string;
+  /** ZSET: webhook endpoints events were addressed to (member = URL, score = last use, ms). */
+  knownEndpoints: string;
+  /** LIST: the webhook delivery tries of one message's events, newest first (the ops console reads it). */
+  webhookLog(messageId: string): string;
   lock(name: string): string;
   secret(name: string): string;
   /** ZSET sliding window of one admission limit (member = message id, score = admission time). */
@@ -49,7 +53,9 @@ export function redisKeys(prefix: string): RedisKeys {
     outbox: `${prefix}:outbox`,
     deadLetters: `${prefix}:dlq`,
     deadLetter: (eventId) => `${prefix}:dlq:${eventId}`,
-    disabledEndpoints: `${prefix}:webhooks:disabled`,
+    disabledEndpoints: `${prefix}:webhooks:disabled-endpoints`,
+    knownEndpoints: `${prefix}:webhooks:endpoints`,
+    webhookLog: (messageId) => `${prefix}:webhooks:log:${messageId}`,
     lock: (name) => `${prefix}:lock:${name}`,
     secret: (name) => `${prefix}:secret:${name}`,
     rateLimit: (kind, keyName, token) => `${prefix}:rl:${kind}:${keyName}${token !== undefined ? `:${token}` : ''}`,

@@ -11,8 +11,10 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { QUEUE_NAMES } from '../queues/queue-names.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import type { DeadLetterStore } from './dead-letter.store.ts';
+import type { EndpointRegistryStore } from './endpoint-registry.store.ts';
 import type { SsrfGuard } from '../security/ssrf-guard.ts';
 import { createWebhookTransport, deliverWebhook } from './webhook-delivery.ts';
+import type { DeliveryLogEntry, WebhookDeliveryLog } from './webhook-delivery-log.store.ts';
 
 /** A failed try; the worker's backoff reads `retryAfterMs`. */
 export class WebhookDeliveryError extends Error {
@@ -45,7 +47,17 @@ export function webhookBackoffMs(attemptsMade: number, schedule: readonly number
 }
 
 export function createWebhookWorker(
-  deps: { redis: RedisClient; keys: RedisKeys; deadLetters: DeadLetterStore; metrics: Metrics; log: Logger; now: () => number },
+  deps: {
+    redis: RedisClient;
+    keys: RedisKeys;
+    deadLetters: DeadLetterStore;
+    endpoints: EndpointRegistryStore;
+    metrics: Metrics;
+    log: Logger;
+    now: () => number;
+    /** Where each try's answer is kept for the ops console; absent, nothing is kept. */
+    deliveryLog?: WebhookDeliveryLog;
+  },
   connection: RedisClient,
   opts: WebhookWorkerOptions,
 ): Worker<OutboxItem, string, 'deliver'> {
@@ -55,9 +67,31 @@ export function createWebhookWorker(
     QUEUE_NAMES.events,
     async (job: Job<OutboxItem, string, 'deliver'>) => {
       const item = job.data;
-      if ((await deps.redis.sismember(deps.keys.disabledEndpoints, item.url)) === 1) {
+      const tries = job.attemptsMade + 1;
+      // The log is for humans: a failed write never fails or repeats a delivery.
+      const note = async (entry: { outcome: DeliveryLogEntry['outcome']; status?: number | undefined; reason?: string | undefined }): Promise<void> => {
+        if (!deps.deliveryLog) return;
+        const logged: DeliveryLogEntry = {
+          eventId: item.event.id,
+          type: item.event.type,
+          url: item.url,
+          at: new Date(deps.now()).toISOString(),
+          try: tries,
+          outcome: entry.outcome,
+          ...(entry.status !== undefined ? { status: entry.status } : {}),
+          ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
+        };
+        await deps.deliveryLog
+          .record(item.event.data.messageId, logged)
+          .catch((err: unknown) => log.warn({ err: (err as Error).message, eventId: item.event.id }, 'webhook delivery log write failed'));
+      };
+      const endpoint = await deps.endpoints.check(item.url, deps.now());
+      if (endpoint.state === 'disabled') {
         metrics.webhookDeliveries.inc({ result: 'disabled' });
-        return 'endpoint disabled';
+        await note({ outcome: 'disabled', reason: `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}): dead-lettered` });
+        await deps.deadLetters.add(item, job.attemptsMade, `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}); enable it with POST /v1/webhooks/endpoints/enable`, deps.now());
+        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+        return 'dead letter (endpoint disabled)';
       }
       const result = await deliverWebhook(item.url, item.event, {
         secrets: opts.secretsFor?.(item.keyName) ?? opts.secrets,
@@ -69,22 +103,28 @@ export function createWebhookWorker(
       });
       if (result.kind === 'success') {
         metrics.webhookDeliveries.inc({ result: 'success' });
+        await note({ outcome: 'success', status: result.status });
         return `delivered (${result.status})`;
       }
       if (result.kind === 'gone') {
-        await deps.redis.sadd(deps.keys.disabledEndpoints, item.url);
+        await deps.endpoints.disable(item.url, `HTTP ${result.status} Gone`, deps.now());
         metrics.webhookDeliveries.inc({ result: 'disabled' });
-        log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled');
-        return 'endpoint gone';
+        await note({ outcome: 'gone', status: result.status, reason: 'endpoint answered 410 Gone: disabled, event dead-lettered' });
+        await deps.deadLetters.add(item, job.attemptsMade + 1, `HTTP ${result.status} Gone: endpoint disabled`, deps.now());
+        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+        log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled, event dead-lettered');
+        return 'dead letter (endpoint gone)';
       }
       metrics.webhookDeliveries.inc({ result: 'failure' });
-      const tries = job.attemptsMade + 1;
+      const status = result.kind === 'failure' ? result.status : undefined;
       if (result.kind === 'forbidden' || tries >= (job.opts.attempts ?? 1)) {
+        await note({ outcome: 'dead_letter', status, reason: result.reason });
         await deps.deadLetters.add(item, tries, result.reason, deps.now());
         metrics.webhookDeliveries.inc({ result: 'dead_letter' });
         log.warn({ eventId: item.event.id, messageId: item.event.data.messageId, tries, reason: result.reason }, 'webhook dead-lettered');
         return 'dead letter';
       }
+      await note({ outcome: result.kind, status, reason: result.reason });
       throw new WebhookDeliveryError(result.reason, result.retryAfterMs);
     },
     {

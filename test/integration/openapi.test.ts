@@ -46,7 +46,7 @@ afterAll(async () => {
  * JSON API and assets under its (guarded, documented) base path.
  */
 function isPlumbing(url: string): boolean {
-  return url.startsWith('/docs/static/') || url.startsWith('/admin/queues/');
+  return url.startsWith('/docs/static/') || url.startsWith('/admin/queues/') || url.startsWith('/console/');
 }
 
 describe('GET /docs/json', () => {

@@ -144,6 +144,49 @@ describe('outbound delivery-status webhooks', () => {
     expect(metrics).toMatch(/^switchboard_webhook_deliveries_total\{result="disabled"\} [1-9]/m);
   });
 
+  it('dead-letters the events of an endpoint that answered 410, lists it disabled and enables it again', async () => {
+    receiver = await startWebhookReceiver();
+    let gone = true;
+    receiver.respond = () => ({ status: gone ? 410 : 204 });
+    const url = `${receiver.url}?gone=1`;
+    const id = await send(url);
+    await gw.waitForStatus(id, ['delivered']);
+    type Dl = { eventId: string; messageId: string; type: string; url: string; lastError: string };
+    let dls: Dl[] = [];
+    const deadline = Date.now() + 5_000;
+    while (Date.now() < deadline) {
+      dls = ((await (await gw.api('/v1/webhooks/dead-letters?limit=500')).json()) as { items: Dl[] }).items.filter((d) => d.messageId === id);
+      if (dls.some((d) => d.type === 'message.delivered')) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    // Every event of the message is kept: the one answered 410 and those never posted.
+    expect(dls.map((d) => d.type).sort()).toEqual(['message.accepted', 'message.delivered', 'message.queued', 'message.sent']);
+    expect(dls.every((d) => d.url === url)).toBe(true);
+    const listed = (await (await gw.api('/v1/webhooks/endpoints')).json()) as { items: Array<{ url: string; state: string; disabledAt?: string; reason?: string }> };
+    expect(listed.items.find((e) => e.url === url)).toEqual({ url, state: 'disabled', disabledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), reason: 'HTTP 410 Gone' });
+
+    gone = false;
+    const enable = await gw.api('/v1/webhooks/endpoints/enable', { method: 'POST', json: { url } });
+    expect(enable.status).toBe(204);
+    const after = (await (await gw.api('/v1/webhooks/endpoints')).json()) as { items: Array<{ url: string; state: string }> };
+    expect(after.items.find((e) => e.url === url)).toEqual({ url, state: 'enabled' });
+    const next = await send(url);
+    await receiver.waitFor((all) => forMessage(all, next).some((e) => e.type === 'message.delivered'));
+  });
+
+  it('refuses an enable request without a valid url and changes nothing', async () => {
+    const before = await (await gw.api('/v1/webhooks/endpoints')).text();
+    const res = await gw.api('/v1/webhooks/endpoints/enable', { method: 'POST', json: { url: 'not a url' } });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SB_VALIDATION_FAILED');
+    expect(await (await gw.api('/v1/webhooks/endpoints')).text()).toBe(before);
+  });
+
+  it('refuses the endpoint routes to callers without the admin key', async () => {
+    expect((await fetch(`${gw.apiUrl}/v1/webhooks/endpoints`)).status).toBe(401);
+    expect((await fetch(`${gw.apiUrl}/v1/webhooks/endpoints/enable`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"url":"http://127.0.0.1/x"}' })).status).toBe(401);
+  });
+
   it('refuses dead-letter routes to keys without the admin scope', async () => {
     const res = await fetch(`${gw.apiUrl}/v1/webhooks/dead-letters`);
     expect(res.status).toBe(401);

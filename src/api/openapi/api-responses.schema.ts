@@ -107,6 +107,18 @@ export const deadLetterSchema = z.strictObject({
 
 export const deadLetterListSchema = z.strictObject({ items: z.array(deadLetterSchema) });
 
+/** `GET /v1/webhooks/endpoints`: every endpoint in use, with its state (CONTRACTS §3). */
+export const webhookEndpointListSchema = z.strictObject({
+  items: z.array(
+    z.strictObject({
+      url: z.string(),
+      state: z.enum(['enabled', 'disabled']),
+      disabledAt: isoTime.optional().describe('while disabled: when'),
+      reason: z.string().optional().describe('while disabled: why, e.g. `HTTP 410 Gone`'),
+    }),
+  ),
+});
+
 export const replayQueuedSchema = z.strictObject({ eventId: z.string(), status: z.literal('queued') });
 
 export const queueCountsListSchema = z.strictObject({

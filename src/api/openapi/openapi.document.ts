@@ -20,7 +20,7 @@ import {
   verifyBodySchema,
 } from '../message-request.schema.ts';
 import { auditQuerySchema } from '../routes/audit.routes.ts';
-import { deadLetterListQuerySchema, deadLetterParamsSchema } from '../routes/ops.routes.ts';
+import { deadLetterListQuerySchema, deadLetterParamsSchema, enableEndpointBodySchema } from '../routes/ops.routes.ts';
 import { pushAckBodySchema } from '../routes/push-ack.routes.ts';
 import {
   auditListSchema,
@@ -34,6 +34,7 @@ import {
   replayQueuedSchema,
   sendAcceptedSchema,
   verifyResultSchema,
+  webhookEndpointListSchema,
 } from './api-responses.schema.ts';
 
 /** A JSON Schema / OpenAPI object as emitted (plain JSON). */
@@ -101,6 +102,7 @@ const REQUEST_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['VerifyRequest', verifyBodySchema],
   ['ConversionRequest', conversionBodySchema],
   ['PushAckRequest', pushAckBodySchema],
+  ['EnableEndpointRequest', enableEndpointBodySchema],
 ];
 
 /** Response schemas (described as the gateway answers them). */
@@ -111,6 +113,7 @@ const RESPONSE_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['VerifyResult', verifyResultSchema],
   ['DeadLetterList', deadLetterListSchema],
   ['ReplayQueued', replayQueuedSchema],
+  ['WebhookEndpointList', webhookEndpointListSchema],
   ['QueueCounts', queueCountsListSchema],
   ['AuditList', auditListSchema],
   ['Health', healthSchema],
@@ -267,6 +270,29 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
     },
     {
       method: 'get',
+      path: '/v1/webhooks/endpoints',
+      tag: 'webhooks',
+      summary: 'Webhook endpoints in use and their state (disabled first)',
+      description: 'An endpoint that answered 410 Gone is `disabled`: its events are dead-lettered, never dropped, until it is enabled again.',
+      auth: 'apiKey',
+      scope: 'admin',
+      responses: { 200: { description: 'endpoints', json: webhookEndpointListSchema } },
+      errors: AUTHED,
+    },
+    {
+      method: 'post',
+      path: '/v1/webhooks/endpoints/enable',
+      tag: 'webhooks',
+      summary: 'Enable a disabled webhook endpoint',
+      description: 'Idempotent. Events dead-lettered while it was disabled stay dead letters: replay them with `POST /v1/webhooks/dead-letters/:eventId/replay`.',
+      auth: 'apiKey',
+      scope: 'admin',
+      body: enableEndpointBodySchema,
+      responses: { 204: { description: 'enabled' } },
+      errors: ['SB_VALIDATION_FAILED', 'SB_VALIDATION_JSON', ...AUTHED],
+    },
+    {
+      method: 'get',
       path: '/v1/admin/queues',
       tag: 'ops',
       summary: 'Jobs per queue (send, dlr, events) and state',
@@ -297,6 +323,23 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       auth: 'adminBoard',
       responses: {
         200: { description: 'the board (HTML)', content: { 'text/html': { type: 'string' } } },
+        401: {
+          description: 'no admin key: `SB_AUTH_UNAUTHORIZED` with the Basic challenge',
+          json: errorBodySchema,
+          headers: { 'WWW-Authenticate': { description: 'always `Basic realm="switchboard-admin"`', schema: { type: 'string', const: 'Basic realm="switchboard-admin"' } } },
+        },
+      },
+    },
+    {
+      method: 'get',
+      path: '/console',
+      tag: 'ops',
+      summary: 'The ops console: message search and pictures, carriers, dead letters and disabled endpoints (HTML)',
+      description:
+        'Redirects to `/console/messages`. Needs the admin key as the HTTP Basic password (any user name) or as a Bearer token, like `/admin/queues`; every path under `/console/` (pages, the stylesheet, form posts) answers 401 with the Basic challenge without it. `/console/messages/:id` shows one message: every attempt with its channel, provider and status on a time axis, routing candidates, costs, webhook deliveries and audit entries.',
+      auth: 'adminBoard',
+      responses: {
+        302: { description: 'to `/console/messages`' },
         401: {
           description: 'no admin key: `SB_AUTH_UNAUTHORIZED` with the Basic challenge',
           json: errorBodySchema,
