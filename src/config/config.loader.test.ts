@@ -20,6 +20,12 @@ describe('loadConfig', () => {
     expect(c.metrics.port).toBe(9464);
   });
 
+  it('enforces the OTP limits by default in sandbox mode, as in live mode', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.mode).toBe('sandbox');
+    expect(c.rateLimits).toMatchObject({ otpMode: 'enforce', otpPerUserPerHour: 3, otpPerNumberPerHour: 5 });
+  });
+
   it('derives the public and sandbox URLs from PORT and SANDBOX_PORT', () => {
     const c = loadConfig({ env: { PORT: '4000', SANDBOX_PORT: '4100' } });
     expect(c.api.publicUrl).toBe('http://127.0.0.1:4000');
