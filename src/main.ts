@@ -11,7 +11,7 @@ import type { Config } from './config/config.schema.ts';
 import type { Logger } from './logger.ts';
 import { IntakeSweeper } from './queues/intake-sweeper.ts';
 import { QueueSet } from './queues/queue-set.ts';
-import { createRedis, pingRedis } from './queues/redis-connection.ts';
+import { createRedis, pingRedis, redactRedisUrl } from './queues/redis-connection.ts';
 import { WorkerSet } from './queues/worker-set.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { startOpsServer } from './metrics/ops-server.ts';
@@ -44,7 +44,7 @@ export const ROLES: readonly Role[] = ['api', 'worker', 'sandbox', 'all'];
 export class RedisUnreachableError extends Error {
   constructor(url: string) {
     super(
-      `Redis is not reachable at ${url}. Start one (e.g. \`redis-server --daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
+      `Redis is not reachable at ${redactRedisUrl(url)}. Start one (e.g. \`redis-server --daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
     );
     this.name = 'RedisUnreachableError';
   }

@@ -77,6 +77,17 @@ describe('loadConfig', () => {
     expect(problems).toContain('SWITCHBOARD_TWILIO_AUTH_TOKEN');
   });
 
+  it('refuses live mode without SWITCHBOARD_WEBHOOK_SECRET instead of generating and printing one', () => {
+    const env = {
+      SWITCHBOARD_TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`,
+      SWITCHBOARD_TWILIO_AUTH_TOKEN: 'tok',
+      SWITCHBOARD_PUBLIC_URL: 'https://sb.example.com',
+      SWITCHBOARD_API_KEYS: 'svc:k1',
+      SWITCHBOARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+    };
+    expect(() => loadConfig({ env })).toThrow(/SWITCHBOARD_WEBHOOK_SECRET: required in live mode/);
+  });
+
   it('starts live with everything live needs, without the sandbox credentials', () => {
     const c = loadConfig({
       env: {
@@ -85,6 +96,7 @@ describe('loadConfig', () => {
         SWITCHBOARD_PUBLIC_URL: 'https://sb.example.com',
         SWITCHBOARD_API_KEYS: 'svc:k1',
         SWITCHBOARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+        SWITCHBOARD_WEBHOOK_SECRET: `whsec_${Buffer.alloc(24, 1).toString('base64')}`,
       },
     });
     expect(c.mode).toBe('live');

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { RedisUrlError, redisOptionsFromUrl } from './redis-connection.ts';
+import { RedisUrlError, redactRedisUrl, redisOptionsFromUrl } from './redis-connection.ts';
+
+describe('redactRedisUrl', () => {
+  it('hides the password of every URL form and leaves the rest readable', () => {
+    expect(redactRedisUrl('redis://u:p%40ss@cache:6380/3')).toBe('redis://u:***@cache:6380/3');
+    expect(redactRedisUrl('rediss://:only-pw@cache:6380')).toBe('rediss://:***@cache:6380');
+    expect(redactRedisUrl('redis://legacy-pw@cache')).toBe('redis://***@cache');
+    expect(redactRedisUrl('redis+sentinel://:pw@s1:26379,s2:26380/mymaster')).toBe('redis+sentinel://:***@s1:26379,s2:26380/mymaster');
+    expect(redactRedisUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+});
 
 describe('redisOptionsFromUrl', () => {
   it('reads host, port, db and credentials from redis:// and rediss://', () => {

@@ -14,6 +14,17 @@ export class RedisUrlError extends Error {
 }
 
 /**
+ * `url` fit for a log line or an error message: the password (of `user:pw@` or `:pw@`) is
+ * replaced by `***`, so a failed start never prints the credential it was given.
+ */
+export function redactRedisUrl(url: string): string {
+  return url.replace(/^([A-Za-z][A-Za-z0-9+.-]*:\/\/)([^@/]*)@/, (_m, scheme: string, auth: string) => {
+    const colon = auth.indexOf(':');
+    return colon === -1 ? `${scheme}***@` : `${scheme}${auth.slice(0, colon)}:***@`;
+  });
+}
+
+/**
  * Turns `redis://`, `rediss://` or `redis+sentinel://[:pw@]h:p[,h:p…]/<master>[/<db>]` into
  * ioredis options.
  */
@@ -42,7 +53,7 @@ export function redisOptionsFromUrl(url: string): RedisOptions {
   try {
     u = new URL(url);
   } catch {
-    throw new RedisUrlError(`REDIS_URL: "${url}" is not a URL (expected redis://host:6379)`);
+    throw new RedisUrlError(`REDIS_URL: "${redactRedisUrl(url)}" is not a URL (expected redis://host:6379)`);
   }
   if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new RedisUrlError(`REDIS_URL: unsupported scheme ${u.protocol}`);
   const db = u.pathname.length > 1 ? Number(u.pathname.slice(1)) : undefined;

@@ -104,7 +104,9 @@ async function processRawJob(job: Job<unknown, RawSendJobResult>, token: string 
     if ('admittedAs' in settled) return { messageId: settled.admittedAs };
     throw new UnrecoverableError(settled.refused);
   }
-  const refuse = async (reason: string): Promise<never> => {
+  const refuse = async (text: string): Promise<never> => {
+    // The reason is kept on the job (failedReason) and logged: no number in clear in either.
+    const reason = maskPhonesInText(text);
     await job.updateData({ ...keyOf(job.data), refused: reason }).catch(() => undefined);
     throw new UnrecoverableError(reason);
   };

@@ -96,6 +96,14 @@ describe('raw Queue.add jobs', () => {
     for (const j of [noRequest, noKey, numericKey]) expect(JSON.stringify((await queue.getJob(String(j.id)))?.data)).not.toMatch(/415555111\d/);
   });
 
+  it('keeps no number in the failedReason of a malformed raw job that quotes one', async () => {
+    const job = await queue.add('send', { request: { to: '+14155551119', body: 'x' }, key: 'sandbox', '+14155551119': true });
+    const end = await finished(String(job.id));
+    expect(end.failedReason).toMatch(/^SB_VALIDATION_JOB: /);
+    expect(end.failedReason).not.toContain('4155551119');
+    expect(JSON.stringify((await queue.getJob(String(job.id)))?.data)).not.toContain('4155551119');
+  });
+
   it('rejects a non-string idempotencyKey with SB_VALIDATION_JOB instead of crashing', async () => {
     const job = await queue.add('send', { request: { to: '+14155551113', body: 'x' }, key: 'sandbox', idempotencyKey: 42 });
     const end = await finished(String(job.id));
