@@ -19,10 +19,13 @@ export interface SendRequest {
   to: string;
   country?: string;
   channels?: Channel[];
-  /** ≤ 1,600 chars; must hold `{{code}}` when `otp` is given. */
+  /** ≤ 1,600 chars; must hold `{{code}}` when `otp` is given, and only then. */
   body?: string;
+  /** A named template (`GET /v1/templates`); one holding `{{code}}` implies `otp`. */
   template?: string;
+  /** BCP 47; exact, then its language; the template's default when unset. */
   locale?: string;
+  /** Every var the template names, and no other. */
   vars?: Record<string, string | number>;
   otp?: { length?: number; ttlSeconds?: number };
   purpose?: 'otp' | 'transactional';

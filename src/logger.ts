@@ -3,7 +3,9 @@
  * text or code: callers log ids and masked numbers only.
  */
 import { pino, type Logger } from 'pino';
-import { maskPhone } from './domain/mask.ts';
+import { maskPhone, maskPhonesInText } from './domain/mask.ts';
+
+export { maskPhonesInText };
 
 export type { Logger };
 
@@ -23,10 +25,33 @@ export const REDACT_PATHS = [
 /** Fields that may hold a phone number: logged masked, never in full. */
 export const PHONE_PATHS = ['to', 'e164', 'recipient', '*.to', '*.e164', '*.recipient'];
 
+/**
+ * Free-text fields that may quote a number (carrier and SDK error messages, lookup failures, a
+ * failed job's reason): any phone-like run of digits in them is masked before the line is written.
+ */
+export const TEXT_FIELDS = ['err', 'error', 'reason', 'lastError', 'failedReason'] as const;
+
+function maskTextFields(obj: Record<string, unknown>): Record<string, unknown> {
+  let out: Record<string, unknown> | undefined;
+  for (const field of TEXT_FIELDS) {
+    const v = obj[field];
+    if (typeof v === 'string') {
+      out ??= { ...obj };
+      out[field] = maskPhonesInText(v);
+    } else if (typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string') {
+      out ??= { ...obj };
+      const e = v as { message: string; stack?: unknown };
+      out[field] = { ...e, message: maskPhonesInText(e.message), ...(typeof e.stack === 'string' ? { stack: maskPhonesInText(e.stack) } : {}) };
+    }
+  }
+  return out ?? obj;
+}
+
 export function createLogger(level: string, bindings: Record<string, unknown> = {}, destination?: pino.DestinationStream): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { service: 'switchboard', ...bindings },
+    formatters: { log: maskTextFields },
     redact: {
       paths: [...REDACT_PATHS, ...PHONE_PATHS],
       censor: (value: unknown, path: string[]) =>
@@ -36,7 +61,3 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
   return destination ? pino(options, destination) : pino(options);
 }
 
-/** Masks anything that looks like a phone number inside free text (carrier error messages). */
-export function maskPhonesInText(text: string): string {
-  return text.replace(/\+?\d[\d ()-]{6,18}\d/g, (m) => maskPhone(`+${m.replace(/\D/g, '')}`));
-}

@@ -27,17 +27,9 @@ import type { QueueSet } from '../queues/queue-set.ts';
 import type { IdempotencyRecord, IntakeLimit, MessageStore } from '../store/message.store.ts';
 import type { ApiPrincipal } from './api-keys.ts';
 import { ApiError } from './error-catalogue.ts';
-import type { SendMessageBody } from './message-request.schema.ts';
+import { otpRequestSchema, type SendMessageBody } from './message-request.schema.ts';
+import { CODE_PLACEHOLDER, renderTemplate, type TemplateCatalogue } from '../domain/template-render.ts';
 import { channelProviders } from '../pipeline/route.stage.ts';
-
-/** Built-in OTP texts per locale; `{{code}}` is filled in by the worker. */
-export const OTP_TEMPLATES: Readonly<Record<string, string>> = {
-  en: 'Your verification code is {{code}}. Do not share it with anyone.',
-  es: 'Tu código de verificación es {{code}}. No lo compartas con nadie.',
-  fr: 'Votre code de vérification est {{code}}. Ne le partagez avec personne.',
-  de: 'Ihr Bestätigungscode lautet {{code}}. Geben Sie ihn niemandem weiter.',
-  pt: 'Seu código de verificação é {{code}}. Não o compartilhe com ninguém.',
-};
 
 /** A replay of the same key and body within this window is still being admitted. */
 const IN_FLIGHT_MS = 5_000;
@@ -143,20 +135,40 @@ export function normalizeRecipient(to: string, country: string | undefined): { e
   return { e164: parsed.number, country: parsed.country ?? 'ZZ' };
 }
 
-function resolveBody(body: SendMessageBody): string {
-  if (body.template !== undefined) {
-    if (body.template !== 'otp') {
-      throw new ApiError('SB_VALIDATION_UNSUPPORTED', `unknown template "${body.template}" (built in: otp)`, { details: [{ path: 'template' }] });
-    }
-  }
+/** The text a request sends and the OTP settings it gets (a template holding `{{code}}` implies `otp`). */
+interface ResolvedText {
+  text: string;
+  otp: SendMessageBody['otp'];
+}
+
+/**
+ * The text of a request (CONTRACTS §3 "Templates"): `body` as given, or the named template (the
+ * `otp` template when only `otp` is given) rendered with `vars`. `{{code}}` must appear exactly
+ * when an OTP is generated, so the literal text `{{code}}` never reaches a carrier.
+ */
+export function resolveText(templates: TemplateCatalogue, body: SendMessageBody): ResolvedText {
   if (body.body !== undefined) {
-    if (body.otp !== undefined && !body.body.includes('{{code}}')) {
-      throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', '`body` must hold {{code}} when `otp` is given', { details: [{ path: 'body' }] });
+    if (body.vars !== undefined) {
+      throw new ApiError('SB_VALIDATION_TEMPLATE', '`vars` fill a `template`; a `body` is sent as given', { details: [{ path: 'vars', message: 'only with template' }] });
     }
-    return body.body;
+    const hasCode = body.body.includes(CODE_PLACEHOLDER);
+    if (body.otp !== undefined && !hasCode) {
+      throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', '`body` must hold {{code}} when `otp` is given', { details: [{ path: 'body', message: 'missing {{code}}' }] });
+    }
+    if (body.otp === undefined && hasCode) {
+      throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', '`body` holds {{code}} but no code is generated; add `otp` (e.g. `"otp": {}`) or remove {{code}}', {
+        details: [{ path: 'otp', message: 'required when body holds {{code}}' }],
+      });
+    }
+    return { text: body.body, otp: body.otp };
   }
-  const lang = (body.locale ?? 'en').split('-')[0] as string;
-  return OTP_TEMPLATES[lang] ?? (OTP_TEMPLATES['en'] as string);
+  const name = body.template ?? 'otp';
+  const rendered = renderTemplate(templates, name, body.locale, body.vars);
+  if (!rendered.ok) throw new ApiError('SB_VALIDATION_TEMPLATE', rendered.message, { details: rendered.problems });
+  if (!rendered.otp && body.otp !== undefined) {
+    throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', `template "${name}" holds no {{code}}, so it cannot carry \`otp\``, { details: [{ path: 'otp', message: 'template has no {{code}}' }] });
+  }
+  return { text: rendered.text, otp: rendered.otp ? (body.otp ?? otpRequestSchema.parse({})) : undefined };
 }
 
 /**
@@ -194,7 +206,7 @@ export async function admitMessage(
       details: [{ path: body.callbackUrl !== undefined ? 'callbackUrl' : 'apiKey.callbackUrl', reason: callbackRefusal.reason }],
     });
   }
-  const text = resolveBody(body);
+  const { text, otp } = resolveText(deps.config.templates, body);
   const usable = body.channels.filter((c: Channel) => channelProviders(c, country, deps.config, deps.adapters).length > 0);
   if (usable.length === 0) {
     throw new ApiError('SB_VALIDATION_UNSUPPORTED', `no enabled provider serves ${body.channels.join(', ')} yet (available: sms)`, {
@@ -206,7 +218,7 @@ export async function admitMessage(
   if (expiresMs !== undefined && expiresMs <= now) {
     throw new ApiError('SB_VALIDATION_FAILED', '`expiresAt` is in the past', { details: [{ path: 'expiresAt' }] });
   }
-  if (body.otp !== undefined) expiresMs = Math.min(expiresMs ?? Infinity, now + body.otp.ttlSeconds * 1000);
+  if (otp !== undefined) expiresMs = Math.min(expiresMs ?? Infinity, now + otp.ttlSeconds * 1000);
 
   const { idempotencyKey: _ignored, ...fingerprinted } = body;
   const requestHash = sha256(canonicalJson(fingerprinted));
@@ -222,11 +234,11 @@ export async function admitMessage(
     channels: body.channels,
     ...(body.push !== undefined ? { push: { enabled: body.push.enabled, ackTimeoutMs: body.push.ackTimeoutMs, ...(body.push.token !== undefined ? { token: body.push.token } : {}) } } : {}),
     ...(body.locale !== undefined ? { locale: body.locale } : {}),
-    purpose: body.purpose ?? (body.otp !== undefined ? 'otp' : 'transactional'),
+    purpose: body.purpose ?? (otp !== undefined ? 'otp' : 'transactional'),
     // The key's policies travel with the message, so workers apply them without a key store.
     policy: { lookup: principal.policy.lookup, simSwap: principal.policy.simSwap, autoUpgradeRcs: principal.policy.autoUpgradeRcs },
     body: text,
-    ...(body.otp !== undefined ? { otp: { length: body.otp.length, ttlSeconds: body.otp.ttlSeconds } } : {}),
+    ...(otp !== undefined ? { otp: { length: otp.length, ttlSeconds: otp.ttlSeconds } } : {}),
     ...(body.userId !== undefined ? { userId: body.userId } : {}),
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
     ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),

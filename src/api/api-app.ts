@@ -16,6 +16,7 @@ import { registerHealthRoutes } from './routes/health.routes.ts';
 import { registerMessageRoutes } from './routes/messages.routes.ts';
 import { registerOpsRoutes } from './routes/ops.routes.ts';
 import { registerPushAckRoutes } from './routes/push-ack.routes.ts';
+import { registerTemplateRoutes } from './routes/templates.routes.ts';
 
 /** A route as registered (method upper-case, Fastify path syntax). */
 export interface RegisteredRoute {
@@ -137,6 +138,7 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
 
   registerHealthRoutes(app, deps.redis);
   registerMessageRoutes(app, deps);
+  registerTemplateRoutes(app, deps);
   registerOpsRoutes(app, deps);
   registerAuditRoutes(app, deps);
   registerPushAckRoutes(app, deps);

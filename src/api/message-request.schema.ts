@@ -11,6 +11,12 @@ const metadataSchema = z
   .record(z.string().max(64), z.unknown())
   .refine((m) => Buffer.byteLength(JSON.stringify(m), 'utf8') <= 2048, 'metadata must be at most 2 KB as JSON');
 
+/** `otp` settings; `{}` gives the defaults a template holding `{{code}}` implies. */
+export const otpRequestSchema = z.strictObject({
+  length: z.number().int().min(4).max(10).default(6),
+  ttlSeconds: z.number().int().min(30).max(86_400).default(300),
+});
+
 export const sendMessageBodySchema = z
   .strictObject({
     to: z.string().min(3).max(32),
@@ -31,12 +37,7 @@ export const sendMessageBodySchema = z
       .regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'a locale such as en or pt-BR')
       .optional(),
     vars: z.record(z.string().max(64), z.union([z.string().max(256), z.number()])).optional(),
-    otp: z
-      .strictObject({
-        length: z.number().int().min(4).max(10).default(6),
-        ttlSeconds: z.number().int().min(30).max(86_400).default(300),
-      })
-      .optional(),
+    otp: otpRequestSchema.optional(),
     purpose: z.enum(['otp', 'transactional']).optional(),
     push: z
       .strictObject({

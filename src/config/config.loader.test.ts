@@ -42,6 +42,12 @@ describe('loadConfig', () => {
     expect((caught as Error).message).not.toContain('hunter2');
   });
 
+  it('enforces the OTP limits by default in sandbox mode, as in live mode', () => {
+    const c = loadConfig({ env: {} });
+    expect(c.mode).toBe('sandbox');
+    expect(c.rateLimits).toMatchObject({ otpMode: 'enforce', otpPerUserPerHour: 3, otpPerNumberPerHour: 5 });
+  });
+
   it('derives the public and sandbox URLs from PORT and SANDBOX_PORT', () => {
     const c = loadConfig({ env: { PORT: '4000', SANDBOX_PORT: '4100' } });
     expect(c.api.publicUrl).toBe('http://127.0.0.1:4000');
@@ -93,6 +99,17 @@ describe('loadConfig', () => {
     expect(problems).toContain('SWITCHBOARD_TWILIO_AUTH_TOKEN');
   });
 
+  it('refuses live mode without SWITCHBOARD_WEBHOOK_SECRET instead of generating and printing one', () => {
+    const env = {
+      SWITCHBOARD_TWILIO_ACCOUNT_SID: `AC${'1'.repeat(32)}`,
+      SWITCHBOARD_TWILIO_AUTH_TOKEN: 'tok',
+      SWITCHBOARD_PUBLIC_URL: 'https://sb.example.com',
+      SWITCHBOARD_API_KEYS: 'svc:k1',
+      SWITCHBOARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+    };
+    expect(() => loadConfig({ env })).toThrow(/SWITCHBOARD_WEBHOOK_SECRET: required in live mode/);
+  });
+
   it('starts live with everything live needs, without the sandbox credentials', () => {
     const c = loadConfig({
       env: {
@@ -101,6 +118,7 @@ describe('loadConfig', () => {
         SWITCHBOARD_PUBLIC_URL: 'https://sb.example.com',
         SWITCHBOARD_API_KEYS: 'svc:k1',
         SWITCHBOARD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+        SWITCHBOARD_WEBHOOK_SECRET: `whsec_${Buffer.alloc(24, 1).toString('base64')}`,
       },
     });
     expect(c.mode).toBe('live');

@@ -219,6 +219,9 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     if (config.api.publicUrl === undefined) problems.push('SWITCHBOARD_PUBLIC_URL: required in live mode (carriers post callbacks there)');
     if (config.apiKeys.length === 0) problems.push('SWITCHBOARD_API_KEYS: live mode needs at least one API key');
     if (config.secrets.encryptionKey === undefined) problems.push('SWITCHBOARD_ENCRYPTION_KEY: required in live mode (32 bytes, base64)');
+    // Live never invents a signing secret: a generated one would be printed to a log, and receivers
+    // could not have it configured in advance.
+    if (config.secrets.webhookSecret === undefined) problems.push('SWITCHBOARD_WEBHOOK_SECRET: required in live mode (whsec_<base64>; several space-separated during a rotation)');
     for (const { id, missing } of missingCredentials(config)) {
       problems.push(`${missing.join(' / ')}: ${id} is enabled but lacks credentials (set them, or providers.${id}.enabled: false)`);
     }  }

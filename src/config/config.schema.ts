@@ -9,6 +9,7 @@ import { messagebirdConfigSchema } from '../../providers/messagebird/messagebird
 import { rbmConfigSchema } from '../../providers/rbm/rbm.config.ts';
 import { sinchConfigSchema } from '../../providers/sinch/sinch.config.ts';
 import { twilioConfigSchema } from '../../providers/twilio/twilio.config.ts';
+import { definitionProblems, type TemplateDefinition } from '../domain/template-render.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const ms = z.coerce.number().int().min(0);
@@ -112,6 +113,73 @@ export const rbmSettingsSchema = providerSettings(rbmConfigSchema);
 /** FCM's schema derives the project id from the key file after validating it: the section takes its input side. */
 export const fcmSettingsSchema = providerSettings(fcmConfigSchema.in);
 export const messagebirdSettingsSchema = providerSettings(messagebirdConfigSchema);
+
+/**
+ * The templates every deployment ships (CONTRACTS §3): `otp` (what `otp` alone sends), `otp-app`
+ * (the same with the app's name) and `login-alert` (transactional, no code). Config may add
+ * templates and locales or replace texts; these stay unless replaced.
+ */
+export const BUILT_IN_TEMPLATES: Readonly<Record<string, TemplateDefinition>> = {
+  otp: {
+    defaultLocale: 'en',
+    locales: {
+      en: 'Your verification code is {{code}}. Do not share it with anyone.',
+      es: 'Tu código de verificación es {{code}}. No lo compartas con nadie.',
+      fr: 'Votre code de vérification est {{code}}. Ne le partagez avec personne.',
+      de: 'Ihr Bestätigungscode lautet {{code}}. Geben Sie ihn niemandem weiter.',
+      pt: 'Seu código de verificação é {{code}}. Não o compartilhe com ninguém.',
+      hi: 'आपका सत्यापन कोड {{code}} है। इसे किसी के साथ साझा न करें।',
+      ar: 'رمز التحقق الخاص بك هو {{code}}. لا تشاركه مع أي شخص.',
+    },
+  },
+  'otp-app': {
+    defaultLocale: 'en',
+    locales: {
+      en: '{{code}} is your {{app}} verification code. Do not share it.',
+      es: '{{code}} es tu código de verificación de {{app}}. No lo compartas.',
+      fr: '{{code}} est votre code de vérification {{app}}. Ne le partagez pas.',
+      de: '{{code}} ist Ihr {{app}}-Bestätigungscode. Geben Sie ihn nicht weiter.',
+      pt: '{{code}} é o seu código de verificação do {{app}}. Não o compartilhe.',
+      hi: '{{code}} आपका {{app}} सत्यापन कोड है। इसे साझा न करें।',
+      ar: '{{code}} هو رمز التحقق الخاص بك في {{app}}. لا تشاركه.',
+    },
+  },
+  'login-alert': {
+    defaultLocale: 'en',
+    locales: {
+      en: 'New sign-in to {{app}} from {{device}}. If this was not you, reset your password.',
+      es: 'Nuevo inicio de sesión en {{app}} desde {{device}}. Si no fuiste tú, restablece tu contraseña.',
+      fr: 'Nouvelle connexion à {{app}} depuis {{device}}. Si ce n’était pas vous, réinitialisez votre mot de passe.',
+      de: 'Neue Anmeldung bei {{app}} von {{device}}. Wenn Sie das nicht waren, setzen Sie Ihr Passwort zurück.',
+      pt: 'Novo acesso ao {{app}} a partir de {{device}}. Se não foi você, redefina sua senha.',
+      hi: '{{device}} से {{app}} में नया साइन-इन। अगर यह आप नहीं थे, तो अपना पासवर्ड रीसेट करें।',
+      ar: 'تسجيل دخول جديد إلى {{app}} من {{device}}. إذا لم تكن أنت، فأعد تعيين كلمة المرور.',
+    },
+  },
+};
+
+const localeTag = z.string().regex(/^[a-z]{2,3}(-[A-Z]{2})?$/, 'a locale such as en or pt-BR');
+
+/** One configured template; `defaultLocale` unset keeps the built-in's (or `en`). */
+const templateConfigSchema = z.strictObject({
+  defaultLocale: localeTag.optional(),
+  locales: z.record(localeTag, z.string().min(1).max(1600)),
+});
+
+/** Built-ins merged with config: a configured template adds locales to a built-in of the same name or replaces its texts. */
+const templatesSchema = z
+  .record(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'template names are 1-64 of a-z 0-9 _ -'), templateConfigSchema)
+  .default({})
+  .transform((configured, ctx): Record<string, TemplateDefinition> => {
+    const out: Record<string, TemplateDefinition> = { ...BUILT_IN_TEMPLATES };
+    for (const [name, t] of Object.entries(configured)) {
+      const base = Object.hasOwn(BUILT_IN_TEMPLATES, name) ? BUILT_IN_TEMPLATES[name] : undefined;
+      const def: TemplateDefinition = { defaultLocale: t.defaultLocale ?? base?.defaultLocale ?? 'en', locales: { ...base?.locales, ...t.locales } };
+      for (const message of definitionProblems(name, def)) ctx.issues.push({ code: 'custom', message, input: t, path: [name] });
+      out[name] = def;
+    }
+    return out;
+  });
 
 export const configSchema = z.object({
   mode: z.enum(['sandbox', 'live']),
@@ -276,6 +344,8 @@ export const configSchema = z.object({
       maxAttempts: z.number().int().min(1).max(10).default(3),
     })
     .prefault({}),
+  /** Named templates (CONTRACTS §3), the built-ins included; `GET /v1/templates` lists them. */
+  templates: templatesSchema,
   otp: z
     .object({
       length: z.number().int().min(4).max(10).default(6),

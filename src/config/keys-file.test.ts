@@ -65,7 +65,7 @@ keys:
       },
       { name: 'reporting', sha256: sha('k-rep'), scopes: ['read'] },
     ]);
-    expect(c.rateLimits).toEqual({ requestsPerSecond: 100, otpPerUserPerHour: 3, otpPerNumberPerHour: 5, otpMode: 'shadow' });
+    expect(c.rateLimits).toEqual({ requestsPerSecond: 100, otpPerUserPerHour: 3, otpPerNumberPerHour: 5, otpMode: 'enforce' });
     expect(c.keyDefaults).toEqual({ lookup: 'first-contact', simSwap: 'allow-and-flag', autoUpgradeRcs: false });
   });
 

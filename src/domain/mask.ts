@@ -9,3 +9,8 @@ export function maskPhone(e164: string): string {
   const tail = digits.slice(-4);
   return `+${head}${'*'.repeat(digits.length - head.length - tail.length)}${tail}`;
 }
+
+/** Masks anything that looks like a phone number inside free text (carrier error messages, lookup failures). */
+export function maskPhonesInText(text: string): string {
+  return text.replace(/\+?\d[\d ()-]{6,18}\d/g, (m) => maskPhone(`+${m.replace(/\D/g, '')}`));
+}

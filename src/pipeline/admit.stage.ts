@@ -4,44 +4,61 @@
  * The worker runs the very same admission as the API on it; a refusal fails the raw job with the
  * same `SB_*` code (BullMQ `UnrecoverableError`, no retry), an admitted request becomes a normal
  * message whose own job (id = message id) the admission queues.
+ *
+ * Without an `idempotencyKey` the job's own id is the idempotency key, so a job that stalls after
+ * its admission (worker killed before the job completed) is answered with the same message when
+ * it runs again, never admitted twice.
  */
 import { UnrecoverableError } from 'bullmq';
 import { admitMessage, type AdmissionDeps } from '../api/admission.ts';
 import type { ApiKeyRing } from '../api/api-keys.ts';
 import { ApiError } from '../api/error-catalogue.ts';
 import { sendMessageBodySchema } from '../api/message-request.schema.ts';
+import type { RawSendJobEnvelope } from '../queues/raw-job.schema.ts';
 
-/** What an upstream puts on the `send` queue itself: the API body, the key it acts for, optionally an idempotency key. */
-export interface RawSendJobData {
-  request: unknown;
-  /** Name of the API key (config) whose policies and limits apply; the message belongs to it. */
-  key: string;
-  idempotencyKey?: string;
+/** A refused raw job: `message` starts with the `SB_*` code; BullMQ fails it without retrying. */
+export class RawJobRefusedError extends UnrecoverableError {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'RawJobRefusedError';
+    this.code = code;
+  }
 }
 
-export function isRawSendJob(data: unknown): data is RawSendJobData {
-  return typeof data === 'object' && data !== null && !('messageId' in data) && 'request' in data && typeof (data as { key?: unknown }).key === 'string';
+/** The first admission with this idempotency key is still running: the worker delays the job (not a failure). */
+export class RawJobInFlightError extends Error {
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number) {
+    super('SB_IDEMPOTENCY_IN_FLIGHT: the first job with this idempotency key is still being admitted; delayed');
+    this.name = 'RawJobInFlightError';
+    this.retryAfterMs = retryAfterMs;
+  }
 }
 
-export type RawAdmission = (data: RawSendJobData) => Promise<string>;
+/**
+ * Admits one raw job's request; resolves with the message id (the first one on a replay).
+ * `jobKey` is the idempotency key used when neither the job nor its request carries one.
+ */
+export type RawAdmission = (data: RawSendJobEnvelope, jobKey: string) => Promise<string>;
 
 export function createRawAdmission(deps: AdmissionDeps, keys: ApiKeyRing): RawAdmission {
-  return async (data) => {
+  return async (data, jobKey) => {
     const principal = keys.byKeyName(data.key);
-    if (!principal) throw new UnrecoverableError(`SB_AUTH_UNAUTHORIZED: no API key named "${data.key}"`);
-    if (!principal.scopes.has('send') && !principal.scopes.has('admin')) throw new UnrecoverableError(`SB_AUTH_FORBIDDEN: key "${data.key}" lacks the send scope`);
+    if (!principal) throw new RawJobRefusedError('SB_AUTH_UNAUTHORIZED', `no API key named "${data.key}"; use the name of a key from config`);
+    if (!principal.scopes.has('send') && !principal.scopes.has('admin')) throw new RawJobRefusedError('SB_AUTH_FORBIDDEN', `key "${data.key}" lacks the send scope`);
     const parsed = sendMessageBodySchema.safeParse(data.request);
     if (!parsed.success) {
-      throw new UnrecoverableError(`SB_VALIDATION_FAILED: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new RawJobRefusedError('SB_VALIDATION_FAILED', parsed.error.issues.map((i) => `request.${i.path.join('.')}: ${i.message}`).join('; '));
     }
+    const idempotencyKey = data.idempotencyKey ?? (parsed.data.idempotencyKey === undefined ? jobKey : undefined);
     try {
-      const result = await admitMessage(deps, principal, parsed.data, data.idempotencyKey);
+      const result = await admitMessage(deps, principal, parsed.data, idempotencyKey);
       return result.id;
     } catch (err) {
       if (err instanceof ApiError) {
-        // In flight (the same idempotency key is being admitted): let BullMQ retry shortly.
-        if (err.code === 'SB_IDEMPOTENCY_IN_FLIGHT') throw err;
-        throw new UnrecoverableError(`${err.code}: ${err.message}`);
+        if (err.code === 'SB_IDEMPOTENCY_IN_FLIGHT') throw new RawJobInFlightError(1_000);
+        throw new RawJobRefusedError(err.code, err.message);
       }
       throw err;
     }

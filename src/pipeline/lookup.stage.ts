@@ -6,6 +6,7 @@
  */
 import { isProviderError } from '../../providers/errors.ts';
 import type { NumberInfo, ProviderId } from '../../providers/provider.ts';
+import { maskPhonesInText } from '../domain/mask.ts';
 import type { LookupResult, MessageRecord } from '../domain/message.ts';
 import { phoneToken } from '../security/hmac.ts';
 import type { LookupCache } from '../store/lookup-cache.store.ts';
@@ -57,7 +58,8 @@ export async function lookupNumber(deps: LookupDeps, msg: MessageRecord): Promis
     info = await withTimeout(adapter.lookup(msg.to), deps.config.lookup.timeoutMs);
   } catch (err) {
     deps.metrics.lookups.inc({ provider, result: 'error', cache: 'miss' });
-    const reason = isProviderError(err) ? `${err.kind}: ${err.message}` : (err as Error).message;
+    // Carrier messages may quote the number (a lookup URL holds it): masked before it is logged or kept.
+    const reason = maskPhonesInText(isProviderError(err) ? `${err.kind}: ${err.message}` : (err as Error).message);
     deps.log.warn({ provider, err: reason }, 'lookup failed; sending without it');
     return { provider, cache: 'miss', valid: true, lineType: 'unknown', error: reason.slice(0, 200) };
   }

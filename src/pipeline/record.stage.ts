@@ -3,6 +3,7 @@
  * with its webhook events atomically (the outbox) and counted in the metrics exactly once —
  * in the process whose compare-and-set won.
  */
+import { messageOutcome } from '../domain/message-outcome.ts';
 import { deriveEvents } from '../domain/events.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import { isTerminalMessageStatus } from '../domain/status.ts';
@@ -94,7 +95,7 @@ export class MessageRecorder {
         channel: current?.channel ?? 'none',
         provider: current?.provider ?? 'none',
         country: after.country || 'ZZ',
-        outcome: after.status === 'accepted' || after.status === 'queued' || after.status === 'sent' ? 'failed' : after.status,
+        outcome: messageOutcome(after),
       });
     }
   }

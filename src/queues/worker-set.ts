@@ -3,49 +3,37 @@
  * Short locks on `send` (DESIGN §7): a killed worker's OTP is picked up again within 5–15 s.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import { isRawSendJob, type RawAdmission } from '../pipeline/admit.stage.ts';
+import { RawJobInFlightError, type RawAdmission } from '../pipeline/admit.stage.ts';
 import type { RedisClient } from '../store/redis-client.ts';
+import { maskPhonesInText, type Logger } from '../logger.ts';
 import { expire } from '../domain/status.ts';
 import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
 import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
 import { processFallbackCheck } from '../pipeline/push.stage.ts';
 import { processSendJob } from '../pipeline/send-job.processor.ts';
+import { isInternalSendJob, rawJobProblems, settledRawJob, type RawSendJobEnvelope, type RawSendJobResult } from './raw-job.schema.ts';
 import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName } from './queue-names.ts';
 
 export class WorkerSet {
-  readonly send: Worker<SendQueueJobData, void, SendQueueJobName>;
+  readonly send: Worker<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>;
   readonly dlr: Worker<DlrJobData, void, 'dlr'>;
 
   constructor(deps: PipelineDeps, connection: RedisClient, admitRaw?: RawAdmission) {
     const { config, log } = deps;
     const prefix = config.redis.prefix;
-    this.send = new Worker<SendQueueJobData, void, SendQueueJobName>(
+    this.send = new Worker<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>(
       QUEUE_NAMES.send,
-      async (job: Job<SendQueueJobData, void, SendQueueJobName>, token?: string) => {
-        if (isRawSendJob(job.data)) {
-          if (!admitRaw) throw new UnrecoverableError('SB_UNAVAILABLE: this worker cannot admit raw jobs');
-          let messageId: string;
-          try {
-            messageId = await admitRaw(job.data);
-          } catch (err) {
-            // A refused raw job stays as a failed job for ops: keep its reason, drop the number and text.
-            if (err instanceof UnrecoverableError) await job.updateData({ key: job.data.key, request: { redacted: true } } as unknown as SendQueueJobData).catch(() => undefined);
-            throw err;
-          }
-          // The raw payload holds the number and text in clear: keep only the reference to the message.
-          await job.updateData({ key: job.data.key, admittedAs: messageId } as unknown as SendQueueJobData);
-          deps.log.info({ jobId: job.id, messageId }, 'admitted a raw send job');
-          return;
-        }
+      async (job: Job<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>, token?: string) => {
         if (job.name === 'fallback-check') {
           const data = job.data as FallbackCheckJobData;
           await processFallbackCheck(deps, data.messageId, data.attempt, data.ackTimeoutMs);
-          return;
+          return undefined;
         }
         if (job.name === 'expire') {
           await deps.recorder.update(job.data.messageId, (d) => expire(d, new Date(deps.now()).toISOString()));
-          return;
+          return undefined;
         }
+        if (!isInternalSendJob(job.name, job.data)) return processRawJob(job as unknown as Job<unknown, RawSendJobResult>, token, deps.log, admitRaw);
         const log = deps.log.child({ queue: 'send', jobId: job.id, messageId: job.data.messageId, run: job.attemptsMade + 1 });
         await processSendJob({ ...deps, log }, job.data.messageId, {
           attemptsMade: job.attemptsMade,
@@ -55,6 +43,7 @@ export class WorkerSet {
             throw new DelayedError();
           },
         });
+        return undefined;
       },
       {
         connection,
@@ -81,7 +70,7 @@ export class WorkerSet {
       },
     );
     for (const w of [this.send, this.dlr] as const) {
-      w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: err.message }, 'job failed'));
+      w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: maskPhonesInText(err.message) }, 'job failed'));
       w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
     }
   }
@@ -94,4 +83,49 @@ export class WorkerSet {
   async close(): Promise<void> {
     await Promise.all([this.send.close(), this.dlr.close()]);
   }
+}
+
+/** What a settled raw job keeps: the key name when it is one, never the request. */
+function keyOf(data: unknown): { key?: string } {
+  const key = typeof data === 'object' && data !== null ? (data as { key?: unknown }).key : undefined;
+  return typeof key === 'string' && /^[A-Za-z0-9_.-]{1,64}$/.test(key) ? { key } : {};
+}
+
+/**
+ * A job an upstream added to `send` itself (CONTRACTS §3): the envelope is checked
+ * (`SB_VALIDATION_JOB`), then the request is admitted like an API call. Admitted → completes with
+ * `{messageId}`; refused → fails with the `SB_*` code; in flight → delayed, whatever `attempts` is.
+ * Once settled, the job data keeps no number or text, only the outcome (so a run after a stall
+ * answers the same).
+ */
+async function processRawJob(job: Job<unknown, RawSendJobResult>, token: string | undefined, log: Logger, admitRaw: RawAdmission | undefined): Promise<RawSendJobResult> {
+  const settled = settledRawJob(job.data);
+  if (settled !== undefined) {
+    if ('admittedAs' in settled) return { messageId: settled.admittedAs };
+    throw new UnrecoverableError(settled.refused);
+  }
+  const refuse = async (text: string): Promise<never> => {
+    // The reason is kept on the job (failedReason) and logged: no number in clear in either.
+    const reason = maskPhonesInText(text);
+    await job.updateData({ ...keyOf(job.data), refused: reason }).catch(() => undefined);
+    throw new UnrecoverableError(reason);
+  };
+  const problems = rawJobProblems(job.name, job.data);
+  if (problems.length > 0) return refuse(`SB_VALIDATION_JOB: ${problems.join('; ')}; see docs/raw-send-job.schema.json`);
+  if (!admitRaw) throw new UnrecoverableError('SB_UNAVAILABLE: this worker cannot admit raw jobs');
+  let messageId: string;
+  try {
+    messageId = await admitRaw(job.data as RawSendJobEnvelope, `bullmq-job:${job.id ?? ''}`);
+  } catch (err) {
+    if (err instanceof RawJobInFlightError) {
+      await job.moveToDelayed(Date.now() + err.retryAfterMs, token);
+      throw new DelayedError();
+    }
+    if (err instanceof UnrecoverableError) return refuse(err.message);
+    throw err;
+  }
+  // The raw payload holds the number and text in clear: keep only the reference to the message.
+  await job.updateData({ ...keyOf(job.data), admittedAs: messageId });
+  log.info({ jobId: job.id, messageId }, 'admitted a raw send job');
+  return { messageId };
 }

@@ -13,6 +13,11 @@ import type { RedisKeys } from '../store/redis-keys.ts';
 /** How many endpoints are remembered; the least recently used fall off first. */
 export const KNOWN_ENDPOINTS_CAP = 10_000;
 
+/** A delivery refreshes its endpoint's last use at most this often per process (one HGET otherwise). */
+const TOUCH_EVERY_MS = 60_000;
+/** Endpoints whose last refresh this process remembers. */
+const TOUCH_CACHE_SIZE = 1_000;
+
 export type EndpointState = 'enabled' | 'disabled';
 
 /** One endpoint as ops see it; `disabledAt` and `reason` only while disabled. */
@@ -50,21 +55,32 @@ function parseEntry(raw: string): DisabledEntry {
 export class EndpointRegistryStore {
   private readonly redis: RedisClient;
   private readonly keys: RedisKeys;
+  /** url → when this process last recorded it as in use. */
+  private readonly touched = new Map<string, number>();
 
   constructor(redis: RedisClient, keys: RedisKeys) {
     this.redis = redis;
     this.keys = keys;
   }
 
-  /** Whether `url` may be posted to now; records it as in use (one MULTI). */
+  /**
+   * Whether `url` may be posted to now. One round trip; it also records the endpoint as in use,
+   * at most once a minute per process, so a busy endpoint costs one HGET per delivery.
+   */
   async check(url: string, nowMs: number): Promise<EndpointCheck> {
-    const res = await this.redis
-      .multi()
-      .hget(this.keys.disabledEndpoints, url)
-      .zadd(this.keys.knownEndpoints, nowMs, url)
-      .zremrangebyrank(this.keys.knownEndpoints, 0, -(KNOWN_ENDPOINTS_CAP + 1))
-      .exec();
-    const raw = res?.[0]?.[1];
+    const last = this.touched.get(url);
+    let raw: unknown;
+    if (last !== undefined && nowMs - last < TOUCH_EVERY_MS) {
+      raw = await this.redis.hget(this.keys.disabledEndpoints, url);
+    } else {
+      const res = await this.redis.multi().hget(this.keys.disabledEndpoints, url).zadd(this.keys.knownEndpoints, nowMs, url).exec();
+      raw = res?.[0]?.[1];
+      this.touched.delete(url);
+      this.touched.set(url, nowMs);
+      if (this.touched.size > TOUCH_CACHE_SIZE) this.touched.delete(this.touched.keys().next().value as string);
+      // A new endpoint: keep the list bounded (rare, so not on every delivery).
+      if (res?.[1]?.[1] === 1) await this.redis.zremrangebyrank(this.keys.knownEndpoints, 0, -(KNOWN_ENDPOINTS_CAP + 1));
+    }
     if (typeof raw !== 'string') return { state: 'enabled' };
     return { state: 'disabled', ...parseEntry(raw) };
   }

@@ -1,7 +1,8 @@
 /**
  * Where the signing secrets come from: `SWITCHBOARD_WEBHOOK_SECRET` when set; in sandbox mode,
  * a secret generated once and stored in Redis (`SET NX`) so every api and worker process signs
- * with the same one — printed once, by the process that created it.
+ * with the same one — printed once, by the process that created it. Live mode never generates
+ * one (the config loader refuses to start without it).
  */
 import type { RedisClient } from '../store/redis-client.ts';
 import type { ApiKeyRecord } from '../config/config.schema.ts';
@@ -15,6 +16,7 @@ export interface ResolvedSecrets {
 
 export async function resolveWebhookSecrets(opts: { configured?: string; mode: 'sandbox' | 'live'; redis: RedisClient; redisKey: string }): Promise<ResolvedSecrets> {
   if (opts.configured !== undefined) return { secrets: parseWebhookSecrets(opts.configured), generated: false };
+  if (opts.mode === 'live') throw new Error('SWITCHBOARD_WEBHOOK_SECRET is required in live mode; set it to a whsec_… secret your receivers know');
   const created = await opts.redis.set(opts.redisKey, generateWebhookSecret(), 'NX');
   const stored = await opts.redis.get(opts.redisKey);
   if (stored === null) throw new Error('could not read the sandbox webhook secret back from Redis');

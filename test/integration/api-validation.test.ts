@@ -44,7 +44,7 @@ const cases: Case[] = [
   { name: 'an otp length out of range', status: 400, code: 'SB_VALIDATION_FAILED', init: { method: 'POST', headers: json, body: JSON.stringify({ to: ok.to, otp: { length: 3 } }) } },
   { name: 'metadata over 2 KB', status: 400, code: 'SB_VALIDATION_FAILED', init: { method: 'POST', headers: json, body: JSON.stringify({ ...ok, metadata: { a: 'x'.repeat(2100) } }) } },
   { name: 'a past expiresAt', status: 400, code: 'SB_VALIDATION_FAILED', init: { method: 'POST', headers: json, body: JSON.stringify({ ...ok, expiresAt: '2001-01-01T00:00:00Z' }) } },
-  { name: 'an unknown template', status: 400, code: 'SB_VALIDATION_UNSUPPORTED', init: { method: 'POST', headers: json, body: JSON.stringify({ to: ok.to, template: 'welcome' }) } },
+  { name: 'an unknown template', status: 400, code: 'SB_VALIDATION_TEMPLATE', init: { method: 'POST', headers: json, body: JSON.stringify({ to: ok.to, template: 'welcome' }) } },
   { name: 'no API key', status: 401, code: 'SB_AUTH_UNAUTHORIZED', init: { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ok) } },
   { name: 'a wrong API key', status: 401, code: 'SB_AUTH_UNAUTHORIZED', init: { method: 'POST', headers: { ...json, authorization: 'Bearer nope' }, body: JSON.stringify(ok) } },
   { name: 'a form body', status: 415, code: 'SB_UNSUPPORTED_MEDIA_TYPE', init: { method: 'POST', headers: { ...auth, 'content-type': 'application/x-www-form-urlencoded' }, body: 'to=%2B14155550100&body=x' } },

@@ -58,6 +58,14 @@ describe('node src/cli.ts all', () => {
     expect(proc.output()).toMatch(/Redis is not reachable at redis:\/\/127\.0\.0\.1:\d+\. Start one/);
   });
 
+  it('never prints the REDIS_URL password when Redis is not reachable', async () => {
+    const deadPort = await freePort();
+    const proc = start({ REDIS_URL: `redis://app:s3cret-pw@127.0.0.1:${deadPort}/0`, PORT: String(await freePort()), SANDBOX_PORT: String(await freePort()) });
+    expect(await proc.exited).not.toBe(0);
+    expect(proc.output()).toMatch(/Redis is not reachable at redis:\/\/\*\*\*@127\.0\.0\.1:\d+\/0\./);
+    expect(proc.output()).not.toContain('s3cret-pw');
+  });
+
   it('lists every configuration problem at once', async () => {
     const proc = start({ REDIS_URL: 'http://nope', PORT: 'eighty', SWITCHBOARD_REDIS_PREFIX: 'has:colon' });
     const code = await proc.exited;

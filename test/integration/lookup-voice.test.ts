@@ -6,6 +6,12 @@ import { createHash } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCodeFromTwiml } from '../../providers/index.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
+import { parsePrometheusText, sumOf } from '../helpers/prometheus-text.ts';
+
+/** `switchboard_messages_total` summed for one outcome. */
+async function outcomes(gw: TestGateway, outcome: string): Promise<number> {
+  return sumOf(parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text()), 'switchboard_messages_total', { outcome });
+}
 
 interface LogEntry {
   provider: string;
@@ -88,6 +94,16 @@ describe('number lookups', () => {
     expect([...(await log(gw, landline)), ...(await log(gw, invalid))].filter(isSend)).toEqual([]);
   });
 
+  it('counts an invalid number stopped by the lookup as outcome="refused", not failed', async () => {
+    const gw = await gateway('lk-refused');
+    const invalid = '+14155550906';
+    await gw.sandbox(`/_sandbox/numbers/${encodeURIComponent(invalid)}`, { method: 'PUT', json: { valid: false } });
+    const msg = (await gw.waitForStatus(await send(gw, { to: invalid }), ['failed', 'delivered'])) as unknown as Msg;
+    expect(msg.error?.code).toBe('SB_RECIPIENT_INVALID');
+    expect(await outcomes(gw, 'refused')).toBe(1);
+    expect(await outcomes(gw, 'failed')).toBe(0);
+  });
+
   it('applies the key SIM-swap policy: block refuses, push-only sends by push alone', async () => {
     const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
     const gw = await gateway('lk-swap', {
@@ -103,6 +119,9 @@ describe('number lookups', () => {
     });
     const blocked = (await gw.waitForStatus(await send(gw, { to: swapped }), ['failed', 'delivered'])) as unknown as Msg;
     expect(blocked).toMatchObject({ status: 'failed', error: { code: 'SB_POLICY_SIM_SWAP' } });
+    // A policy stop in the worker is a refusal, like the API's (CONTRACTS §7).
+    expect(await outcomes(gw, 'refused')).toBe(1);
+    expect(await outcomes(gw, 'failed')).toBe(0);
 
     await gw.sandbox('/_sandbox/push/tok-swap', { method: 'PUT', json: { result: 'ok', autoAckMs: 50 } });
     const res = await gw.api('/v1/messages', {

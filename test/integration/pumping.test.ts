@@ -91,6 +91,10 @@ describe('block mode', () => {
     }
     expect((await finalViews(gw, others)).map((v) => v.status)).toEqual(OTHER_PREFIXES.map(() => 'delivered'));
     expect(await pumpingBlocks(gw)).toBe(before + BURST - MIN_SENDS);
+    // Blocked messages are refusals (CONTRACTS §7), not carrier failures.
+    const messages = parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text());
+    expect(sumOf(messages, 'switchboard_messages_total', { outcome: 'refused' })).toBeGreaterThanOrEqual(BURST - MIN_SENDS);
+    expect(sumOf(messages, 'switchboard_messages_total', { outcome: 'failed' })).toBe(0);
 
     // The failed event names the reason; the audit stream has the failures with their code.
     const failedEvents = await receiver.waitFor((all) => all.filter((r) => r.body.includes('"message.failed"')).length >= BURST - MIN_SENDS);

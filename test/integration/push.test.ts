@@ -38,8 +38,12 @@ beforeEach(async () => {
   await gw.sandbox('/_sandbox/reset', { method: 'POST' });
 });
 
+let numberSeq = 0;
+/** Fresh numbers: the OTP limits (5 per number per hour) are enforced and lookups are cached per number. */
+const freshNumber = (): string => `+1415555${String(8200 + numberSeq++).padStart(4, '0')}`;
+
 async function send(body: Record<string, unknown>): Promise<string> {
-  const res = await gw.api('/v1/messages', { method: 'POST', json: { to: '+14155550800', otp: {}, callbackUrl: receiver.url, ...body } });
+  const res = await gw.api('/v1/messages', { method: 'POST', json: { to: freshNumber(), otp: {}, callbackUrl: receiver.url, ...body } });
   expect(res.status, await res.clone().text()).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }

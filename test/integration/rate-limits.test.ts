@@ -12,12 +12,12 @@ const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 let gw: TestGateway;
 
 beforeAll(async () => {
-  // API only: admission is all this suite exercises, and nothing sends.
+  // API only: admission is all this suite exercises, and nothing sends. No `otpMode` here: the
+  // OTP limits are enforced by default, sandbox mode included (what `npm start` runs).
   gw = await startTestGateway({
     label: 'rl',
     role: 'api',
     overrides: {
-      rateLimits: { otpMode: 'enforce' },
       apiKeys: [
         { name: 'sandbox', sha256: sha('sandbox-key'), scopes: ['send', 'read', 'verify', 'admin'] },
         { name: 'slow', sha256: sha('slow-key'), scopes: ['send', 'read'], rateLimits: { requestsPerSecond: 3 } },

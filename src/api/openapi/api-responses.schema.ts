@@ -107,6 +107,18 @@ export const deadLetterSchema = z.strictObject({
 
 export const deadLetterListSchema = z.strictObject({ items: z.array(deadLetterSchema) });
 
+/** `GET /v1/templates`: the named templates, their locales and vars (CONTRACTS §3). */
+export const templateListSchema = z.strictObject({
+  items: z.array(
+    z.strictObject({
+      name: z.string(),
+      locales: z.array(z.string()),
+      vars: z.array(z.string()).describe('names a request must give in `vars` (`{{code}}` excluded: it is generated)'),
+      otp: z.boolean().describe('the text holds `{{code}}`: using the template generates an OTP'),
+    }),
+  ),
+});
+
 /** `GET /v1/webhooks/endpoints`: every endpoint in use, with its state (CONTRACTS §3). */
 export const webhookEndpointListSchema = z.strictObject({
   items: z.array(

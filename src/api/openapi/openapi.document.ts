@@ -34,6 +34,7 @@ import {
   replayQueuedSchema,
   sendAcceptedSchema,
   verifyResultSchema,
+  templateListSchema,
   webhookEndpointListSchema,
 } from './api-responses.schema.ts';
 
@@ -114,6 +115,7 @@ const RESPONSE_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['DeadLetterList', deadLetterListSchema],
   ['ReplayQueued', replayQueuedSchema],
   ['WebhookEndpointList', webhookEndpointListSchema],
+  ['TemplateList', templateListSchema],
   ['QueueCounts', queueCountsListSchema],
   ['AuditList', auditListSchema],
   ['Health', healthSchema],
@@ -160,8 +162,8 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       summary: 'Send a message (OTP, login approval or transactional text)',
       description:
         'Admission (authentication, idempotency, rate limits, key policy) runs before anything is created; a refusal creates nothing. ' +
-        '`to` is E.164 (or national with `country`); `channels` is the order of preference (default `["sms"]`); `body` (≤ 1,600 characters, must hold `{{code}}` with `otp`) ' +
-        'or `template` + `locale` + `vars`; `otp` makes the worker generate the code (it is never returned); `push.ackTimeoutMs` is how long an unacknowledged push waits before falling back; ' +
+        '`to` is E.164 (or national with `country`); `channels` is the order of preference (default `["sms"]`); `body` (≤ 1,600 characters, must hold `{{code}}` with `otp` and only then) ' +
+        'or `template` + `locale` + `vars` (see `GET /v1/templates`; a template holding `{{code}}` implies `otp`; `otp` alone uses the locale\'s `otp` template); `otp` makes the worker generate the code (it is never returned); `push.ackTimeoutMs` is how long an unacknowledged push waits before falling back; ' +
         '`metadata` (≤ 2 KB as JSON) is echoed on the message and its webhooks. Unknown fields are refused.',
       auth: 'apiKey',
       scope: 'send',
@@ -178,6 +180,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         ...JSON_BODY,
         'SB_VALIDATION_PHONE_NUMBER',
         'SB_VALIDATION_CODE_PLACEHOLDER',
+        'SB_VALIDATION_TEMPLATE',
         'SB_VALIDATION_UNSUPPORTED',
         'SB_IDEMPOTENCY_CONFLICT',
         'SB_IDEMPOTENCY_IN_FLIGHT',
@@ -267,6 +270,16 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       params: deadLetterParamsSchema,
       responses: { 202: { description: 'queued', json: replayQueuedSchema } },
       errors: ['SB_VALIDATION_FAILED', 'SB_WEBHOOK_DEAD_LETTER_NOT_FOUND', ...AUTHED],
+    },
+    {
+      method: 'get',
+      path: '/v1/templates',
+      tag: 'messages',
+      summary: 'Named templates: locales, vars, whether they generate an OTP',
+      description: 'Use one with `template` + `locale` + `vars` in `POST /v1/messages`. A missing or unknown var, an unknown template or locale → 400 `SB_VALIDATION_TEMPLATE`.',
+      auth: 'apiKey',
+      responses: { 200: { description: 'templates by name', json: templateListSchema } },
+      errors: ['SB_AUTH_UNAUTHORIZED', 'SB_UNAVAILABLE', 'SB_INTERNAL'],
     },
     {
       method: 'get',
