@@ -33,7 +33,7 @@ describe('sandbox scenario API', () => {
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({
         id: 'sinch',
-        settings: { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200 },
+        settings: { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, callbacks: 'post', callbackRetry: 'carrier' },
         counters: { requests: 0, accepted: 0, rejected: 0, byStatus: {}, callbacksSent: 0, callbacksFailed: 0 },
       });
     });
