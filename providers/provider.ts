@@ -181,10 +181,11 @@ export interface ProviderAdapter {
   /**
    * Reads the carrier's current status of a sent message through its status API, normalised
    * exactly like a callback so the gateway applies it the same monotonic way. Present when the
-   * carrier offers a status read for some channel; resolves `undefined` when it has none for this
-   * channel or does not know the message (404). Rejects only with `ProviderError`.
+   * carrier offers a status read for some channel; resolves `unsupported` when it has none for
+   * this channel, `not_found` when it does not know the message (404). Rejects only with
+   * `ProviderError`.
    */
-  readStatus?(req: StatusReadRequest): Promise<DeliveryEvent | undefined>;
+  readStatus?(req: StatusReadRequest): Promise<DeliveryEvent | 'not_found' | 'unsupported'>;
   /** Checks the carrier's signature over the raw request. Never throws: false means 401. */
   verifyWebhook(raw: WebhookRequest): Promise<boolean>;
   /** Pure: maps a verified callback to events. Unknown statuses become `unknown`; never throws. */

@@ -8,10 +8,10 @@ import type { MessageBirdClient } from './messagebird.client.ts';
 import { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messagebird.errors.ts';
 import { mapMessageBirdStatus } from './messagebird.webhook.ts';
 
-/** Builds `readStatus` for the client; `timeoutMs` bounds each read. Undefined for an id MessageBird does not know. */
-export function createMessageBirdStatusReader(client: MessageBirdClient, timeoutMs: number): (req: StatusReadRequest) => Promise<DeliveryEvent | undefined> {
+/** Builds `readStatus` for the client; `timeoutMs` bounds each read. `not_found` for an id MessageBird does not know. */
+export function createMessageBirdStatusReader(client: MessageBirdClient, timeoutMs: number): (req: StatusReadRequest) => Promise<DeliveryEvent | 'not_found' | 'unsupported'> {
   return async (req) => {
-    if (req.channel !== 'sms') return undefined;
+    if (req.channel !== 'sms') return 'unsupported';
     const timeout = AbortSignal.timeout(timeoutMs);
     const signal = req.signal === undefined ? timeout : AbortSignal.any([timeout, req.signal]);
     let message;
@@ -19,13 +19,13 @@ export function createMessageBirdStatusReader(client: MessageBirdClient, timeout
       message = await client.getMessage(req.providerMessageId, signal);
     } catch (err) {
       const classified = classifyMessageBirdError(err);
-      if (classified.httpStatus === 404) return undefined;
+      if (classified.httpStatus === 404) return 'not_found';
       throw classified;
     }
     const msisdn = req.to.replace(/^\+/, '');
     const items = message.recipients?.items ?? [];
     const item = items.find((i) => String(i.recipient) === msisdn) ?? items[0];
-    if (item === undefined) return undefined;
+    if (item === undefined) return 'not_found';
     const at = item.statusDatetime === undefined || item.statusDatetime === null ? Number.NaN : Date.parse(item.statusDatetime);
     const event: DeliveryEvent = {
       provider: 'messagebird',

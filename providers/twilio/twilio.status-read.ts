@@ -16,8 +16,8 @@ function isNotFound(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (err as { status?: unknown }).status === 404;
 }
 
-/** Builds `readStatus` for a Twilio client. Resolves undefined for a SID Twilio does not know. */
-export function createTwilioStatusReader(client: Twilio): (req: StatusReadRequest) => Promise<DeliveryEvent | undefined> {
+/** Builds `readStatus` for a Twilio client. Resolves `not_found` for a SID Twilio does not know. */
+export function createTwilioStatusReader(client: Twilio): (req: StatusReadRequest) => Promise<DeliveryEvent | 'not_found' | 'unsupported'> {
   return async (req) => {
     const ctx: TwilioCallContext = {};
     if (req.signal !== undefined) ctx.signal = req.signal;
@@ -39,7 +39,7 @@ export function createTwilioStatusReader(client: Twilio): (req: StatusReadReques
       const message = await runTwilioCall(ctx, () => client.messages(req.providerMessageId).fetch());
       const rawStatus = String(message.status);
       const status = mapTwilioStatus(rawStatus);
-      if (status === null) return undefined;
+      if (status === null) return 'unsupported';
       // Our clock: `date_updated` has whole seconds and Twilio's clock (as for acceptance times).
       const event: DeliveryEvent = { provider: 'twilio', providerMessageId: req.providerMessageId, messageId: req.messageId, status, rawStatus, occurredAt: new Date() };
       const code = message.errorCode;
@@ -50,7 +50,7 @@ export function createTwilioStatusReader(client: Twilio): (req: StatusReadReques
       }
       return event;
     } catch (err) {
-      if (isNotFound(err)) return undefined;
+      if (isNotFound(err)) return 'not_found';
       throw classifyTwilioError(err);
     }
   };

@@ -8,6 +8,7 @@
  * record. A replay is answered before any limit is looked at, so it never counts; a refusal writes
  * nothing but its audit-stream entry (and an accepted request's entry is written in the same call).
  */
+import { firstWatchAt } from '../domain/watch-plan.ts';
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
@@ -226,7 +227,9 @@ export async function admitMessage(
     // The key's policies travel with the message, so workers apply them without a key store.
     policy: { lookup: principal.policy.lookup, simSwap: principal.policy.simSwap, autoUpgradeRcs: principal.policy.autoUpgradeRcs },
     body: text,
-    ...(body.otp !== undefined ? { otp: { length: body.otp.length, ttlSeconds: body.otp.ttlSeconds } } : {}),
+    ...(body.otp !== undefined
+      ? { otp: { length: body.otp.length, ttlSeconds: body.otp.ttlSeconds, deliveryTimeoutMs: body.otp.deliveryTimeoutMs ?? principal.policy.otpDeliveryTimeoutMs ?? deps.config.otp.deliveryTimeoutMs } }
+      : {}),
     ...(body.userId !== undefined ? { userId: body.userId } : {}),
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
     ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
@@ -267,7 +270,7 @@ export async function admitMessage(
     deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
   }
 
-  await deps.queues.addAdmitted(id, expiresMs);
+  await deps.queues.addAdmitted(id, firstWatchAt(doc, { reconcileAfterMs: deps.config.dlr.reconcileAfterMs, deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs }));
   if (keyHash !== undefined) {
     const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };
     await deps.store.markIdempotencyDone(principal.name, keyHash, record);

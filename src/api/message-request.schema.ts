@@ -35,6 +35,8 @@ export const sendMessageBodySchema = z
       .strictObject({
         length: z.number().int().min(4).max(10).default(6),
         ttlSeconds: z.number().int().min(30).max(86_400).default(300),
+        /** Unset: the key's, else `otp.deliveryTimeoutMs` (20 s). */
+        deliveryTimeoutMs: z.number().int().min(5_000).max(300_000).optional(),
       })
       .optional(),
     purpose: z.enum(['otp', 'transactional']).optional(),

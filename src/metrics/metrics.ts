@@ -31,8 +31,15 @@ export const FALLBACK_REASONS = [
   'landline',
   'provider_error',
   'undelivered',
+  'dlr_timeout',
   'sim_swap_push_only',
 ] as const;
+/**
+ * What a carrier status read (reconciliation) found: the final status it applied, `pending` (not
+ * final yet, or nothing new), `not_found` (the carrier does not know the id), `error` (the read
+ * failed), `unsupported` (the carrier offers no status read for the channel).
+ */
+export const METRIC_RECONCILIATION_RESULTS = ['delivered', 'undelivered', 'failed', 'pending', 'not_found', 'error', 'unsupported'] as const;
 
 const PREFIX = 'switchboard_';
 
@@ -57,6 +64,7 @@ export interface Metrics {
   policyBlocks: Counter<'reason'>;
   redisUp: Gauge;
   rcsChecks: Counter<'result' | 'cache'>;
+  reconciliations: Counter<'provider' | 'result'>;
 }
 
 export interface MetricsOptions {
@@ -245,6 +253,16 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     for (const cache of ['hit', 'miss'] as const) rcsChecks.inc({ result, cache }, 0);
   }
 
+  const reconciliations = new Counter({
+    name: `${PREFIX}reconciliations_total`,
+    help: 'Carrier status reads of attempts without a final callback, by provider and what they found.',
+    labelNames: ['provider', 'result'] as const,
+    registers,
+  });
+  for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
+    for (const result of METRIC_RECONCILIATION_RESULTS) reconciliations.inc({ provider, result }, 0);
+  }
+
   for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
   for (const reason of METRIC_POLICY_REASONS) policyBlocks.inc({ reason }, 0);
   for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
@@ -281,5 +299,6 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     policyBlocks,
     redisUp,
     rcsChecks,
+    reconciliations,
   };
 }
