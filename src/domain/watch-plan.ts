@@ -114,7 +114,7 @@ export function planWatch(msg: MessageRecord, schedule: ReadSchedule, s: WatchSe
   for (const a of msg.attempts) {
     if (!isReadable(a) || a.acceptedAt === undefined) continue;
     const slot = schedule[String(a.n)] ?? { nextAt: Date.parse(a.acceptedAt) + s.reconcileAfterMs, gapMs: s.reconcileAfterMs };
-    const due = slot.nextAt <= now + DUE_SLACK_MS || (dlrDue && candidate?.attempt.n === a.n) || expire;
+    const due = (slot.nextAt <= now + DUE_SLACK_MS && slot.nextAt <= horizon) || (dlrDue && candidate?.attempt.n === a.n) || expire;
     if (due) {
       reads.push(a.n);
       const gapMs = Math.min(MAX_READ_GAP_MS, slot.gapMs * 2);
