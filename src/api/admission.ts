@@ -8,7 +8,6 @@
  * record. A replay is answered before any limit is looked at, so it never counts; a refusal writes
  * nothing but its audit-stream entry (and an accepted request's entry is written in the same call).
  */
-import { firstWatchAt } from '../domain/watch-plan.ts';
 import { createHash } from 'node:crypto';
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
@@ -24,6 +23,7 @@ import type { SuppressionStore } from '../store/suppression.store.ts';
 import { deriveEvents } from '../domain/events.ts';
 import { newMessageId } from '../domain/ids.ts';
 import type { MessageRecord } from '../domain/message.ts';
+import { firstWatchAt } from '../domain/watch-plan.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
 import type { IdempotencyRecord, IntakeLimit, MessageStore } from '../store/message.store.ts';
 import type { ApiPrincipal } from './api-keys.ts';

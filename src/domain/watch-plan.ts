@@ -37,6 +37,21 @@ export const MAX_WAKE_GAP_MS = 10 * 60_000;
  * longest of the carriers'), after which no carrier still tries to deliver it.
  */
 export const NO_EXPIRY_HORIZON_MS = 3 * 86_400_000;
+/**
+ * A message still open this long after a carrier accepted its oldest open attempt is "stuck in
+ * sent" (the `switchboard_messages_stuck_sent` gauge): reconciliation should have settled it.
+ */
+export const STUCK_AFTER_MS = 5 * 60_000;
+
+/** When the oldest open, carrier-accepted attempt of an open message was accepted, if it was long enough ago to count as stuck. */
+export function stuckSince(msg: MessageRecord, now: number): number | undefined {
+  if (isTerminalMessageStatus(msg.status)) return undefined;
+  const accepted = msg.attempts.filter((a) => isReadable(a) && a.acceptedAt !== undefined).map((a) => Date.parse(a.acceptedAt as string));
+  if (accepted.length === 0) return undefined;
+  const oldest = Math.min(...accepted);
+  return now - oldest >= STUCK_AFTER_MS ? oldest : undefined;
+}
+
 /** A deadline this close counts as due now (the watch fires at admission time + timeout, acceptance comes a few ms later). */
 export const DUE_SLACK_MS = 500;
 

@@ -65,6 +65,7 @@ export interface Metrics {
   redisUp: Gauge;
   rcsChecks: Counter<'result' | 'cache'>;
   reconciliations: Counter<'provider' | 'result'>;
+  messagesStuckSent: Gauge;
 }
 
 export interface MetricsOptions {
@@ -80,6 +81,8 @@ export interface MetricsOptions {
    * time: `/metrics` keeps answering while Redis is down, so `up` alone cannot raise that alarm.
    */
   redisUp?: () => Promise<boolean>;
+  /** Collects `switchboard_messages_stuck_sent` at scrape time (the `api` role only, like queue depth). */
+  stuckSent?: () => Promise<number>;
 }
 
 function cross<A extends string, B extends string>(as: readonly A[], bs: readonly B[]): Array<[A, B]> {
@@ -263,6 +266,20 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     for (const result of METRIC_RECONCILIATION_RESULTS) reconciliations.inc({ provider, result }, 0);
   }
 
+  const stuckSent = opts.stuckSent;
+  const messagesStuckSent = new Gauge({
+    name: `${PREFIX}messages_stuck_sent`,
+    help: 'Messages still not final 5 minutes or more after a carrier accepted them (reconciliation has not settled them), read from Redis at scrape time.',
+    registers,
+    ...(stuckSent
+      ? {
+          async collect(this: Gauge) {
+            this.set(await stuckSent().catch(() => 0));
+          },
+        }
+      : {}),
+  });
+
   for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
   for (const reason of METRIC_POLICY_REASONS) policyBlocks.inc({ reason }, 0);
   for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
@@ -300,5 +317,6 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     redisUp,
     rcsChecks,
     reconciliations,
+    messagesStuckSent,
   };
 }

@@ -10,8 +10,10 @@
  */
 import type { MessageRecord } from '../domain/message.ts';
 import { expire } from '../domain/status.ts';
-import { planWatch, type ReadSchedule, type WatchSettings } from '../domain/watch-plan.ts';
+import { isTerminalMessageStatus } from '../domain/status.ts';
+import { planWatch, stuckSince, type ReadSchedule, type WatchSettings } from '../domain/watch-plan.ts';
 import type { WatchJobData } from '../queues/queue-names.ts';
+import { StuckIndex } from '../store/stuck-index.store.ts';
 import { ensureDlrTimeoutResend, failOverAfterDlrTimeout } from './dlr-timeout.stage.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import { reconcileAttempt } from './reconcile.stage.ts';
@@ -30,6 +32,21 @@ export function watchSettings(deps: Pick<PipelineDeps, 'config' | 'now'>): Watch
 }
 
 export async function processWatchJob(deps: PipelineDeps, data: WatchJobData): Promise<WatchOutcome> {
+  const stuck = new StuckIndex(deps.redis, deps.store.keys);
+  const outcome = await watchOnce(deps, data);
+  // The stuck index holds only messages a watch put there: each leaves it when its watch ends or it settles.
+  if (outcome.kind === 'done') {
+    if (data.stuck === true) await stuck.remove(data.messageId);
+    return outcome;
+  }
+  if (outcome.stuckSince !== undefined && data.stuck !== true) await stuck.add(data.messageId, outcome.stuckSince);
+  if (outcome.stuckSince === undefined && data.stuck === true) await stuck.remove(data.messageId);
+  return { kind: 'again', nextAt: outcome.nextAt, data: { ...outcome.data, ...(outcome.stuckSince !== undefined ? { stuck: true } : {}) } };
+}
+
+type WatchStep = { kind: 'done' } | { kind: 'again'; nextAt: number; data: WatchJobData; stuckSince?: number };
+
+async function watchOnce(deps: PipelineDeps, data: WatchJobData): Promise<WatchStep> {
   const id = data.messageId;
   const stored = await deps.store.get(id);
   if (!stored) return { kind: 'done' };
@@ -52,6 +69,7 @@ export async function processWatchJob(deps: PipelineDeps, data: WatchJobData): P
     await deps.recorder.update(id, (d) => expire(d, new Date(deps.now()).toISOString()));
     return { kind: 'done' };
   }
+  if (isTerminalMessageStatus(msg.status)) return { kind: 'done' };
   if (plan.dlrTimeout !== undefined && (await failOverAfterDlrTimeout(deps, id, plan.dlrTimeout))) {
     const fresh = await deps.store.get(id);
     if (!fresh) return { kind: 'done' };
@@ -61,8 +79,10 @@ export async function processWatchJob(deps: PipelineDeps, data: WatchJobData): P
   }
 
   // The next deadline, from the message as it now stands and the read slots just used.
-  const after = planWatch(msg, plan.schedule, { ...watchSettings(deps), now: deps.now() });
+  const now = deps.now();
+  const after = planWatch(msg, plan.schedule, { ...watchSettings(deps), now });
   if (after.done || after.nextAt === undefined) return { kind: 'done' };
   const reads: ReadSchedule = { ...plan.schedule };
-  return { kind: 'again', nextAt: after.nextAt, data: { messageId: id, reads } };
+  const since = stuckSince(msg, now);
+  return { kind: 'again', nextAt: after.nextAt, data: { messageId: id, reads }, ...(since !== undefined ? { stuckSince: since } : {}) };
 }

@@ -22,6 +22,8 @@ export interface SendJobData {
 export interface WatchJobData {
   messageId: string;
   reads?: Record<string, { nextAt: number; gapMs: number }>;
+  /** Set while the message is in the stuck index (so only those messages are removed from it). */
+  stuck?: boolean;
 }
 
 /** The delayed check that falls back from an unacknowledged push (DESIGN §6.3). */
