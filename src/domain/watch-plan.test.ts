@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Attempt, MessageRecord } from './message.ts';
-import { DUE_SLACK_MS, MAX_READ_GAP_MS, NO_EXPIRY_HORIZON_MS, dlrTimeoutCandidate, firstWatchAt, planWatch, type WatchSettings } from './watch-plan.ts';
+import { DUE_SLACK_MS, MAX_READ_GAP_MS, NO_EXPIRY_HORIZON_MS, STUCK_AFTER_MS, dlrTimeoutCandidate, firstWatchAt, planWatch, stuckSince, type WatchSettings } from './watch-plan.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -118,5 +118,15 @@ describe('firstWatchAt', () => {
     expect(firstWatchAt(message({ otp: undefined }), SETTINGS)).toBe(T0 + 30_000);
     expect(firstWatchAt(message({ expiresAt: iso(T0 + 10_000) }), SETTINGS)).toBe(T0 + 10_000);
     expect(firstWatchAt(message({ otp: { length: 6, ttlSeconds: 300 } }), { ...SETTINGS, deliveryTimeoutMs: 7_000 })).toBe(T0 + 7_000);
+  });
+});
+
+describe('stuckSince', () => {
+  it('names the oldest open acceptance of a message open past the threshold, and nothing before it or once terminal', () => {
+    const msg = message({ attempts: [attempt(1, { dlrTimeout: { at: iso(T0), next: 'provider' } }), attempt(2, { provider: 'sinch', acceptedAt: iso(T0 + 20_000) })] });
+    expect(stuckSince(msg, T0 + STUCK_AFTER_MS - 1)).toBeUndefined();
+    expect(stuckSince(msg, T0 + STUCK_AFTER_MS)).toBe(T0);
+    expect(stuckSince({ ...msg, status: 'delivered' }, T0 + STUCK_AFTER_MS)).toBeUndefined();
+    expect(stuckSince(message({ attempts: [attempt(1, { channel: 'push', provider: 'fcm' })] }), T0 + STUCK_AFTER_MS)).toBeUndefined();
   });
 });

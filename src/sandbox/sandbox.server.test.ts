@@ -48,6 +48,13 @@ describe('sandbox scenario API', () => {
       expect(got.json<{ settings: unknown }>().settings).toEqual(second.json());
     });
 
+    it('sets lost callbacks and a retry schedule, and restores the carrier schedule with null', async () => {
+      const set = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/sinch', payload: { callbacks: 'drop', callbackRetry: [100, 1_000] } });
+      expect(set.json()).toEqual({ ...defaultScenario(), callbacks: 'drop', callbackRetry: [100, 1_000] });
+      const back = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/sinch', payload: { callbacks: 'post', callbackRetry: null } });
+      expect(back.json()).toEqual(defaultScenario());
+    });
+
     it('clears an optional setting with null', async () => {
       await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/twilio', payload: { retryAfterSec: 3 } });
       const res = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/twilio', payload: { retryAfterSec: null } });
@@ -67,6 +74,8 @@ describe('sandbox scenario API', () => {
       ['a non-error status', { errorStatus: 200 }],
       ['an unknown field', { latency: 10 }],
       ['a wrongly typed outage', { outage: 'yes' }],
+      ['an unknown callbacks mode', { callbacks: 'lose' }],
+      ['a negative callback retry delay', { callbackRetry: [-1] }],
     ])('refuses %s with 400 SB_VALIDATION_FAILED', async (_name, payload) => {
       const res = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/twilio', payload });
       expect(res.statusCode).toBe(400);
