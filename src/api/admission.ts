@@ -270,7 +270,7 @@ export async function admitMessage(
     deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
   }
 
-  await deps.queues.addAdmitted(id, firstWatchAt(doc, { reconcileAfterMs: deps.config.dlr.reconcileAfterMs, deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs }));
+  await deps.queues.addAdmitted(id, firstWatchAt(doc, { reconcileAfterMs: deps.config.dlr.reconcileAfterMs, deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs }) - now);
   if (keyHash !== undefined) {
     const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };
     await deps.store.markIdempotencyDone(principal.name, keyHash, record);

@@ -49,13 +49,13 @@ export class IntakeSweeper {
       if (existing) {
         const state = await existing.getState();
         if (state !== 'completed' && state !== 'failed') {
-          await queues.addWatch(id, now() + 1_000);
+          await queues.addWatch(id, 1_000);
           continue;
         }
         await existing.remove().catch(() => undefined);
       }
       // The watch was added with the send job: if one was lost, so may the other have been.
-      await Promise.all([queues.addSend(id), queues.addWatch(id, now() + 1_000)]);
+      await Promise.all([queues.addSend(id), queues.addWatch(id, 1_000)]);
       added++;
     }
     if (added > 0) log.warn({ added }, 'sweeper re-queued messages left accepted');

@@ -48,7 +48,8 @@ export class WorkerSet {
           if (next.kind === 'done') return;
           // Same job, next deadline: its back-off state rides in its data.
           await job.updateData(next.data);
-          await job.moveToDelayed(next.nextAt, token);
+          // Deadlines are on the pipeline's clock; BullMQ delays on the wall clock.
+          await job.moveToDelayed(Date.now() + Math.max(0, next.nextAt - deps.now()), token);
           throw new DelayedError();
         }
         const log = deps.log.child({ queue: 'send', jobId: job.id, messageId: job.data.messageId, run: job.attemptsMade + 1 });
