@@ -48,6 +48,22 @@ export interface SendResult {
   status?: CarrierStatus;
 }
 
+/**
+ * One sent message to look up at the carrier (reconciliation, CONTRACTS §4 "Never stuck"): a
+ * callback can be lost (the gateway was down, the carrier gave up retrying), so the gateway asks
+ * the carrier's status API for what the callback would have said.
+ */
+export interface StatusReadRequest {
+  /** The carrier's id of the message (Twilio SID, Sinch batch id, MessageBird id). */
+  providerMessageId: string;
+  channel: Channel;
+  /** E.164 recipient (Sinch reads a delivery report per batch and recipient). */
+  to: string;
+  /** Our message id, echoed on the event like a callback's. */
+  messageId: string;
+  signal?: AbortSignal;
+}
+
 /** The raw inbound HTTP request, exactly as received, so signatures can be checked over the bytes. */
 export interface WebhookRequest {
   method: string;
@@ -162,6 +178,14 @@ export interface ProviderAdapter {
   rcsCapable?(e164: string): Promise<boolean>;
   /** The full RCS capability answer behind `rcsCapable` (why not capable, features). Never rejects. */
   checkCapability?(e164: string): Promise<RcsCapability>;
+  /**
+   * Reads the carrier's current status of a sent message through its status API, normalised
+   * exactly like a callback so the gateway applies it the same monotonic way. Present when the
+   * carrier offers a status read for some channel; resolves `unsupported` when it has none for
+   * this channel, `not_found` when it does not know the message (404). Rejects only with
+   * `ProviderError`.
+   */
+  readStatus?(req: StatusReadRequest): Promise<DeliveryEvent | 'not_found' | 'unsupported'>;
   /** Checks the carrier's signature over the raw request. Never throws: false means 401. */
   verifyWebhook(raw: WebhookRequest): Promise<boolean>;
   /** Pure: maps a verified callback to events. Unknown statuses become `unknown`; never throws. */
@@ -233,6 +257,24 @@ export interface ProviderScenario {
   dlr: 'delivered' | 'undelivered' | 'none';
   dlrErrorCode?: string;
   dlrDelayMs: number;
+  /**
+   * `post`: callbacks are posted; `drop`: they are lost on the way while the carrier's own state
+   * (what its status API answers) advances as usual — a lost DLR.
+   */
+  callbacks: 'post' | 'drop';
+  /**
+   * Delays (ms) between the tries of a callback that failed, or `carrier`: the schedule the
+   * emulated carrier documents (each emulator says which).
+   */
+  callbackRetry: 'carrier' | readonly number[];
+}
+
+/**
+ * The retry delays of a callback under `scenario`: its own list, or the carrier's documented
+ * schedule when `carrier`.
+ */
+export function callbackRetryDelays(scenario: Pick<ProviderScenario, 'callbackRetry'>, carrierSchedule: readonly number[]): readonly number[] {
+  return scenario.callbackRetry === 'carrier' ? carrierSchedule : scenario.callbackRetry;
 }
 
 export interface SandboxNumber {

@@ -28,6 +28,7 @@ import { AuditTrail } from './policy/audit-trail.ts';
 import { ConversionReporters } from './policy/conversion-reporters.ts';
 import { AuditStore } from './store/audit.store.ts';
 import { ConversionStore } from './store/conversion.store.ts';
+import { StuckIndex } from './store/stuck-index.store.ts';
 import { PumpingStore } from './store/pumping.store.ts';
 import { SuppressionStore } from './store/suppression.store.ts';
 import { LookupCache } from './store/lookup-cache.store.ts';
@@ -195,6 +196,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       // Queue depth is reported by the api role only (CONTRACTS §7), so replicas do not multiply it.
       ...(role === 'api' || role === 'all'
         ? {
+            stuckSent: async () => new StuckIndex(producer, store.keys).count(),
             queueCounts: async () =>
               Promise.all(
                 [queues.send, queues.dlr, queues.events].map(async (q) => ({

@@ -67,6 +67,21 @@ describe('createMessageBirdAdapter against the emulator', () => {
     await receiver.close();
   });
 
+  it('reads a message whose status report was lost through GET /messages/:id, normalised like the report', async () => {
+    emulator.control.set('messagebird', { callbacks: 'drop', dlr: 'undelivered', dlrErrorCode: '27', dlrDelayMs: 20 });
+    try {
+      const req = request('+14155550190');
+      const sent = await adapter.send(req);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const read = await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'sms', to: req.to, messageId: req.messageId });
+      expect(read).toMatchObject({ provider: 'messagebird', providerMessageId: sent.providerMessageId, messageId: req.messageId, status: 'undelivered', rawStatus: 'delivery_failed', errorCode: '27', transient: true });
+      expect(receiver.received).toHaveLength(0);
+      expect(await adapter.readStatus?.({ providerMessageId: '0'.repeat(32), channel: 'sms', to: req.to, messageId: req.messageId })).toBe('not_found');
+    } finally {
+      emulator.control.set('messagebird', { callbacks: 'post' });
+    }
+  });
+
   it('returns the message id, sent and the part count', async () => {
     emulator.control.set('messagebird', { dlr: 'none' });
     const before = Date.now();

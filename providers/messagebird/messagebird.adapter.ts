@@ -10,6 +10,7 @@ import type { MessageBirdCreateMessage } from './messagebird.client.ts';
 import type { MessageBirdConfig } from './messagebird.config.ts';
 import { classifyMessageBirdError } from './messagebird.errors.ts';
 import { createMessageBirdLookup } from './messagebird.lookup.ts';
+import { createMessageBirdStatusReader } from './messagebird.status-read.ts';
 import { mapMessageBirdStatus, parseMessageBirdWebhook, verifyMessageBirdWebhook } from './messagebird.webhook.ts';
 
 const CHANNELS: readonly Channel[] = ['sms'];
@@ -82,6 +83,7 @@ export function createMessageBirdAdapter(config: MessageBirdConfig, deps: Provid
     channels: CHANNELS,
     send,
     lookup: createMessageBirdLookup(client, config, deps),
+    readStatus: createMessageBirdStatusReader(client, deps.timeoutMs),
     verifyWebhook: (raw) => verifyMessageBirdWebhook(config.signingKey, raw),
     parseWebhook: (raw) => parseMessageBirdWebhook(raw),
   };

@@ -30,6 +30,10 @@ export interface MessageBirdRecipientItem {
   status: string;
   statusDatetime?: string | null;
   messagePartCount?: number;
+  /** Why a recipient is in its status (`successfully delivered`, `unknown subscriber`…), as in status reports. */
+  statusReason?: string;
+  /** The GSM/MAP error code behind a failure, as in status reports. */
+  statusErrorCode?: number | string | null;
 }
 
 /** The message resource MessageBird answers with (the fields Switchboard reads). */
@@ -123,6 +127,8 @@ export interface MessageBirdHlr {
 export interface MessageBirdClient {
   /** `POST /messages`; rejects with `MessageBirdApiError`, `MessageBirdResponseError` or fetch's own errors. */
   createMessage(params: MessageBirdCreateMessage, signal?: AbortSignal): Promise<MessageBirdMessage>;
+  /** `GET /messages/{id}`: the message with each recipient's current status; rejects like `createMessage`. */
+  getMessage(id: string, signal?: AbortSignal): Promise<MessageBirdMessage>;
   /** `POST /hlr` → 201 with status `sent`; rejects like `createMessage`. */
   createHlr(params: MessageBirdCreateHlr, signal?: AbortSignal): Promise<MessageBirdHlr>;
   /** `GET /hlr/{id}`; rejects like `createMessage`. */
@@ -169,6 +175,9 @@ function asMessage(value: unknown): MessageBirdMessage | undefined {
       const parsed: MessageBirdRecipientItem = { recipient: typeof recipient === 'number' || typeof recipient === 'string' ? recipient : '', status: item['status'] };
       if (typeof item['statusDatetime'] === 'string') parsed.statusDatetime = item['statusDatetime'];
       if (typeof item['messagePartCount'] === 'number') parsed.messagePartCount = item['messagePartCount'];
+      if (typeof item['statusReason'] === 'string') parsed.statusReason = item['statusReason'];
+      const code = item['statusErrorCode'];
+      if (typeof code === 'number' || typeof code === 'string') parsed.statusErrorCode = code;
       items.push(parsed);
     }
     message.recipients = { items };
@@ -237,6 +246,12 @@ export function createMessageBirdClient(options: MessageBirdClientOptions): Mess
   return {
     async createMessage(params, signal) {
       const { status, value } = await call('POST', '/messages', params, signal);
+      const message = asMessage(value);
+      if (message === undefined) throw new MessageBirdResponseError(status, `messagebird: HTTP ${status} without a message id`);
+      return message;
+    },
+    async getMessage(id, signal) {
+      const { status, value } = await call('GET', `/messages/${encodeURIComponent(id)}`, undefined, signal);
       const message = asMessage(value);
       if (message === undefined) throw new MessageBirdResponseError(status, `messagebird: HTTP ${status} without a message id`);
       return message;

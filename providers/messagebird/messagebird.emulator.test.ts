@@ -194,7 +194,10 @@ describe('registerMessageBirdEmulator', () => {
     expect((after.byStatus['422'] ?? 0) - (before.byStatus['422'] ?? 0)).toBe(1);
     const [second, first] = emulator.control.entries.slice(-2).reverse();
     expect(first).toMatchObject({ provider: 'messagebird', method: 'POST', path: '/messages', to: '+14155550120', reference: 'msg_ref1', status: 201 });
+    // The text the handset shows, on accepted sends only.
+    expect(first?.body).toBe(String(message({})['body']));
     expect(second).toMatchObject({ to: '+15005550001', reference: 'msg_ref2', status: 422 });
+    expect(second?.body).toBeUndefined();
   });
 
   it('GETs signed reports sent then delivered, with the report in the query string', async () => {

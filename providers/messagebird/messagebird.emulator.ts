@@ -23,7 +23,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SignJWT } from 'jose';
 import { ensureFormBodyParser } from '../form-body.ts';
-import { MAGIC_NUMBERS } from '../provider.ts';
+import { MAGIC_NUMBERS, callbackRetryDelays } from '../provider.ts';
 import type { SandboxControl } from '../provider.ts';
 import type { MessageBirdApiErrorEntry } from './messagebird.client.ts';
 import { registerMessageBirdLookupEmulator } from './messagebird.lookup-emulator.ts';
@@ -31,8 +31,12 @@ import { MESSAGEBIRD_DEFAULT_BASE_URL, MESSAGEBIRD_SANDBOX_CREDENTIALS } from '.
 
 /** How many messages `GET /messages/:id` remembers (oldest dropped first). */
 const MAX_STORED_MESSAGES = 10_000;
-/** A status report that did not get a 2xx is retried after these delays (compressed from MessageBird's schedule). */
-const CALLBACK_RETRY_DELAYS_MS = [500, 2_000] as const;
+/**
+ * The retry of a status report that did not get a 2xx (`callbackRetry: "carrier"`). MessageBird's
+ * (Bird Connectivity Platform) documentation gives no retry schedule for SMS status reports, so the
+ * emulator keeps two short retries; set `callbackRetry` to model another schedule.
+ */
+export const MESSAGEBIRD_CALLBACK_RETRY_DELAYS_MS: readonly number[] = [500, 2_000];
 /** We give up on a slow receiver sooner than a carrier would, so a dead one does not pile up sockets. */
 const CALLBACK_TIMEOUT_MS = 10_000;
 /** Lifetime of a signature JWT, as in MessageBird's own tokens (`exp` = `nbf` + 60 s). */
@@ -73,7 +77,7 @@ export interface MessageBirdMessageJson {
     totalSentCount: number;
     totalDeliveredCount: number;
     totalDeliveryFailedCount: number;
-    items: { recipient: number; status: string; statusDatetime: string; messagePartCount: number }[];
+    items: { recipient: number; status: string; statusDatetime: string; messagePartCount: number; statusReason?: string; statusErrorCode?: number | null }[];
   };
 }
 
@@ -200,6 +204,9 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
 
   /** GETs one signed status report, retrying a non-2xx briefly (re-signed each time); counts each try. */
   async function getReport(url: string, retry: number): Promise<void> {
+    const scenario = control.scenario('messagebird');
+    // A lost report: the message resource already moved (`GET /messages/:id` answers it).
+    if (scenario.callbacks === 'drop') return;
     let ok = false;
     try {
       const res = await fetch(url, {
@@ -214,7 +221,7 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
       ok = false;
     }
     control.callbackResult('messagebird', ok);
-    const delay = CALLBACK_RETRY_DELAYS_MS[retry];
+    const delay = callbackRetryDelays(scenario, MESSAGEBIRD_CALLBACK_RETRY_DELAYS_MS)[retry];
     if (!ok && delay !== undefined) control.schedule(delay, () => getReport(url, retry + 1));
   }
 
@@ -222,15 +229,19 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
   function report(id: string, recipient: string, status: MessageBirdReportStatus, reason: string, errorCode: string): () => Promise<void> {
     return async () => {
       const message = messages.get(id);
-      if (message === undefined || message.reportUrl === null || message.reference === null) return;
+      if (message === undefined) return;
       const now = new Date();
       const item = message.recipients.items.find((i) => String(i.recipient) === recipient);
       if (item !== undefined) {
         item.status = status;
         item.statusDatetime = messagebirdDatetime(now);
+        item.statusReason = reason;
+        item.statusErrorCode = errorCode === '' ? null : Number(errorCode);
       }
       if (status === 'delivered') message.recipients.totalDeliveredCount += 1;
       if (status === 'delivery_failed') message.recipients.totalDeliveryFailedCount += 1;
+      // The resource moves either way; only a message with a report URL and a reference is reported.
+      if (message.reportUrl === null || message.reference === null || !/^https?:\/\//i.test(message.reportUrl)) return;
       const number = control.number(`+${recipient}`);
       const url = new URL(message.reportUrl);
       const params: [string, string][] = [
@@ -251,7 +262,6 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
   }
 
   function scheduleReports(message: MessageBirdMessageJson): void {
-    if (message.reportUrl === null || message.reference === null || !/^https?:\/\//i.test(message.reportUrl)) return;
     const scenario = control.scenario('messagebird');
     if (scenario.dlr === 'none') return;
     const delay = Math.max(0, scenario.dlrDelayMs);
@@ -356,7 +366,7 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
     store(message);
     scheduleReports(message);
     // Serialise a snapshot: reports may mutate the stored object before the reply is written.
-    return answer(reply, request, 201, JSON.stringify(message), log);
+    return answer(reply, request, 201, JSON.stringify(message), { ...log, body: text });
   });
 
   app.get<{ Params: { id: string } }>('/messages/:id', async (request, reply) => {

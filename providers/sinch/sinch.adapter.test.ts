@@ -73,6 +73,21 @@ describe('createSinchAdapter against the emulator', () => {
     await receiver.close();
   });
 
+  it('reads a recipient whose delivery report was lost through the SDK\'s delivery report read, normalised like the report', async () => {
+    emulator.control.set('sinch', { callbacks: 'drop', dlrDelayMs: 20 });
+    try {
+      const req = request('+14155550191');
+      const sent = await adapter.send(req);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const read = await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'sms', to: req.to, messageId: req.messageId });
+      expect(read).toMatchObject({ provider: 'sinch', providerMessageId: sent.providerMessageId, messageId: req.messageId, status: 'delivered', rawStatus: 'Delivered' });
+      expect(await adapter.readStatus?.({ providerMessageId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', channel: 'sms', to: req.to, messageId: req.messageId })).toBe('not_found');
+      expect(await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'rcs', to: req.to, messageId: req.messageId })).toBe('unsupported');
+    } finally {
+      emulator.control.set('sinch', { callbacks: 'post' });
+    }
+  });
+
   it('returns the batch id and queued', async () => {
     emulator.control.set('sinch', { dlr: 'none' });
     const before = Date.now();

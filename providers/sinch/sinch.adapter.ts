@@ -14,6 +14,7 @@ import { createSinchConversationSender } from './sinch.conversation.ts';
 import { parseSinchConversationWebhook, verifySinchConversationWebhook } from './sinch.conversation-webhook.ts';
 import { createSinchLookup } from './sinch.lookup.ts';
 import { AbortSignalRequestPlugin, runSinchCall } from './sinch.request-plugin.ts';
+import { createSinchStatusReader } from './sinch.status-read.ts';
 import { parseSinchWebhook, verifySinchWebhook } from './sinch.webhook.ts';
 
 /** Sinch keeps trying for at most 3 days after `send_at` (reference §2.1); longer validity is clamped. */
@@ -108,6 +109,7 @@ export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): Pro
     id: 'sinch',
     channels,
     send,
+    readStatus: createSinchStatusReader(client, deps.timeoutMs),
     verifyWebhook: (raw) => Promise.resolve(verifySinchWebhook(config, raw)),
     parseWebhook: (raw) => parseSinchWebhook(raw),
   };

@@ -28,14 +28,18 @@ import { createEmulatorResponder } from '../emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
-import { MAGIC_NUMBERS } from '../provider.ts';
+import { MAGIC_NUMBERS, callbackRetryDelays } from '../provider.ts';
 import type { SandboxControl, SandboxNumber } from '../provider.ts';
 import { sinchConversationSignatureHeaders } from './sinch.conversation-webhook.ts';
 import type { SinchIssuedTokens } from './sinch.lookup-emulator.ts';
 
 /** Paths as the SDK writes them; the `:` of `messages:send` is literal (escaped for Fastify). */
 const SEND_ROUTE = '/v1/projects/:projectId/messages::send';
-const CALLBACK_RETRY_DELAYS_MS = [500, 2_000] as const;
+/**
+ * Retry of a failed delivery receipt under `callbackRetry: "carrier"`: the reference documents no
+ * schedule for Conversation API callbacks, so two short retries; `callbackRetry` sets another.
+ */
+const CALLBACK_RETRY_DELAYS_MS: readonly number[] = [500, 2_000];
 const CALLBACK_TIMEOUT_MS = 10_000;
 const MSISDN = /^\+?[1-9]\d{1,14}$/;
 /** Channels the sandbox app has configured. */
@@ -169,6 +173,8 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
   }
 
   async function postReceipt(url: string, receipt: SinchDeliveryReceiptJson, retry: number): Promise<void> {
+    // A lost receipt (scenario `callbacks: "drop"`).
+    if (control.scenario('sinch').callbacks === 'drop') return;
     let ok = false;
     let retryable = true;
     const raw = JSON.stringify(receipt);
@@ -192,7 +198,7 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
       ok = false;
     }
     control.callbackResult('sinch', ok);
-    const delay = CALLBACK_RETRY_DELAYS_MS[retry];
+    const delay = callbackRetryDelays(control.scenario('sinch'), CALLBACK_RETRY_DELAYS_MS)[retry];
     if (!ok && retryable && delay !== undefined) control.schedule(delay, () => postReceipt(url, receipt, retry + 1));
   }
 

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { SINCH_DLR_CODES } from './sinch.emulator.ts';
+import { SINCH_CALLBACK_RETRY_DELAYS_MS, SINCH_DLR_CODES } from './sinch.emulator.ts';
 import { startCallbackReceiver, startSinchEmulator } from './sinch.fixtures.ts';
 import type { CallbackReceiver, RunningEmulator } from './sinch.fixtures.ts';
 import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
@@ -212,10 +212,42 @@ describe('registerSinchEmulator', () => {
     expect(receiver.forRef('msg_none')).toHaveLength(0);
   });
 
+  it('retries callbacks on Sinch\'s documented schedule by default: 5 s, doubling, the last 81 920 s after the first failure', () => {
+    expect(SINCH_CALLBACK_RETRY_DELAYS_MS[0]).toBe(5_000);
+    expect(SINCH_CALLBACK_RETRY_DELAYS_MS.at(-1)).toBe(81_920_000);
+    expect(SINCH_CALLBACK_RETRY_DELAYS_MS.every((d, i) => i === 0 || d === 2 * (SINCH_CALLBACK_RETRY_DELAYS_MS[i - 1] ?? 0))).toBe(true);
+  });
+
+  it('answers the recipient delivery report read from the state its reports come from, also when they are dropped', async () => {
+    const own = await startSinchEmulator();
+    own.control.set('sinch', { dlrDelayMs: 20, callbacks: 'drop' });
+    try {
+      const res = await own.app.inject({
+        method: 'POST',
+        url: PATH,
+        headers: { authorization: AUTH, 'content-type': 'application/json' },
+        payload: JSON.stringify(batch({ delivery_report: 'per_recipient', callback_url: `${receiver.origin}/cb?sb=msg_sinch_drop`, client_reference: 'msg_sinch_drop' })),
+      });
+      const id = (JSON.parse(res.body) as { id: string }).id;
+      const recipient = (JSON.parse(res.body) as { to: string[] }).to[0]?.replace(/^\+/, '') ?? '';
+      const first = await own.app.inject({ method: 'GET', url: `${PATH}/${id}/delivery_report/${recipient}`, headers: { authorization: AUTH } });
+      expect(first.statusCode).toBe(200);
+      expect(JSON.parse(first.body)).toMatchObject({ type: 'recipient_delivery_report_sms', batch_id: id, status: 'Queued', client_reference: 'msg_sinch_drop' });
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const later = await own.app.inject({ method: 'GET', url: `${PATH}/${id}/delivery_report/${recipient}`, headers: { authorization: AUTH } });
+      expect(JSON.parse(later.body)).toMatchObject({ status: 'Delivered', code: 0 });
+      expect(receiver.forRef('msg_sinch_drop')).toHaveLength(0);
+      const unknown = await own.app.inject({ method: 'GET', url: `${PATH}/${id}/delivery_report/15550000000`, headers: { authorization: AUTH } });
+      expect(unknown.statusCode).toBe(404);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('retries a 5xx callback but never a 401, counting each try', async () => {
     // A fresh emulator, so callbacks of earlier tests cannot land in these counters.
     const own = await startSinchEmulator();
-    own.control.set('sinch', { dlrDelayMs: 20 });
+    own.control.set('sinch', { dlrDelayMs: 20, callbackRetry: [100, 200] });
     const send = (ref: string) =>
       own.app.inject({
         method: 'POST',

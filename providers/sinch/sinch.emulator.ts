@@ -19,7 +19,7 @@ import { createEmulatorResponder } from '../emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
-import { MAGIC_NUMBERS } from '../provider.ts';
+import { MAGIC_NUMBERS, callbackRetryDelays } from '../provider.ts';
 import type { SandboxControl } from '../provider.ts';
 import type { SinchErrorBody } from './sinch.errors.ts';
 import { registerSinchConversationEmulator } from './sinch.conversation-emulator.ts';
@@ -30,11 +30,11 @@ import { SINCH_SANDBOX_CREDENTIALS, SINCH_SANDBOX_FROM } from './sinch.sandbox.t
 /** How many batches `GET …/batches/:id` remembers (oldest dropped first). */
 const MAX_STORED_BATCHES = 10_000;
 /**
- * A failed callback (5xx, 429 or no answer) is retried after these delays. Sinch retries the same
- * cases from 5 s doubling up to ~22 h (reference §2.2); the sandbox compresses the schedule, and
- * like Sinch never retries another 4xx (a 401 from an unverified callback stays failed).
+ * Sinch's own retry of a delivery report (`callbackRetry: "carrier"`): after a 5xx, a 429 or no
+ * answer, 5 s after the first try, then doubling, the last one 81 920 s (~22 h 45 min) after the
+ * first failure; another 4xx is never retried (reference §2.2, Sinch SMS REST API "Callbacks").
  */
-const CALLBACK_RETRY_DELAYS_MS = [500, 2_000] as const;
+export const SINCH_CALLBACK_RETRY_DELAYS_MS: readonly number[] = Array.from({ length: 15 }, (_, i) => 5_000 * 2 ** i);
 /** We give up on a slow receiver sooner than a carrier would, so a dead one does not pile up sockets. */
 const CALLBACK_TIMEOUT_MS = 10_000;
 /** Sinch's default (and maximum) validity: 3 days after `send_at` (reference §2.1). */
@@ -48,7 +48,7 @@ export const SINCH_MAGIC_NUMBERS = {
 } as const;
 
 /** Per-recipient delivery report statuses the emulator sends (reference §2.2). */
-export type SinchDlrStatus = 'Dispatched' | 'Delivered' | 'Failed' | 'Rejected';
+export type SinchDlrStatus = 'Queued' | 'Dispatched' | 'Delivered' | 'Failed' | 'Rejected';
 
 /** Detailed DLR codes used by the emulator (reference §2.2). */
 export const SINCH_DLR_CODES = {
@@ -195,6 +195,9 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
 
   /** POSTs one delivery report, retrying 5xx/429/no answer briefly (never another 4xx); counts each try. */
   async function postReport(url: string, report: SinchRecipientReportJson | SinchBatchReportJson, retry: number): Promise<void> {
+    const scenario = control.scenario('sinch');
+    // A lost report: the recipient's state already moved (the delivery report read answers it).
+    if (scenario.callbacks === 'drop') return;
     let ok = false;
     let retryable = true;
     try {
@@ -212,35 +215,56 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
       ok = false;
     }
     control.callbackResult('sinch', ok);
-    const delay = CALLBACK_RETRY_DELAYS_MS[retry];
+    const delay = callbackRetryDelays(scenario, SINCH_CALLBACK_RETRY_DELAYS_MS)[retry];
     if (!ok && retryable && delay !== undefined) {
       control.schedule(delay, () => postReport(url, report, retry + 1));
     }
   }
 
-  function recipientReport(batch: SinchBatchJson, recipient: string, status: SinchDlrStatus, code: number, defaultOriginator: boolean): () => Promise<void> {
+  /** What `GET …/batches/:id/delivery_report/:msisdn` answers: each recipient's latest report (Sinch keeps them). */
+  const recipientStates = new Map<string, Map<string, SinchRecipientReportJson>>();
+
+  /** The recipient's report as Sinch would now answer it (the initial `Queued`, code 400, until a report moved it). */
+  function setRecipientState(batch: SinchBatchJson, recipient: string, status: SinchDlrStatus, code: number, defaultOriginator: boolean): SinchRecipientReportJson {
+    const now = new Date().toISOString();
+    const report: SinchRecipientReportJson = {
+      type: 'recipient_delivery_report_sms',
+      batch_id: batch.id,
+      // Sinch writes recipients without the `+` (reference §2.2).
+      recipient: recipient.replace(/^\+/, ''),
+      code,
+      status,
+      at: now,
+    };
+    if (status !== 'Dispatched' && status !== 'Rejected' && status !== 'Queued') report.operator_status_at = now;
+    if (batch.client_reference !== undefined) report.client_reference = batch.client_reference;
+    if (defaultOriginator) report.applied_originator = batch.from;
+    let states = recipientStates.get(batch.id);
+    if (states === undefined) {
+      states = new Map();
+      recipientStates.set(batch.id, states);
+      if (recipientStates.size > MAX_STORED_BATCHES) {
+        const oldest = recipientStates.keys().next();
+        if (oldest.done !== true) recipientStates.delete(oldest.value);
+      }
+    }
+    states.set(report.recipient, report);
+    return report;
+  }
+
+  /** Moves the recipient's state, then reports it when the batch asked for per-recipient reports. */
+  function recipientReport(batch: SinchBatchJson, recipient: string, status: SinchDlrStatus, code: number, defaultOriginator: boolean, post: boolean): () => Promise<void> {
     return async () => {
-      const now = new Date().toISOString();
-      const report: SinchRecipientReportJson = {
-        type: 'recipient_delivery_report_sms',
-        batch_id: batch.id,
-        // Sinch writes recipients without the `+` (reference §2.2).
-        recipient: recipient.replace(/^\+/, ''),
-        code,
-        status,
-        at: now,
-      };
-      if (status !== 'Dispatched' && status !== 'Rejected') report.operator_status_at = now;
-      if (batch.client_reference !== undefined) report.client_reference = batch.client_reference;
-      if (defaultOriginator) report.applied_originator = batch.from;
-      await postReport(batch.callback_url ?? '', report, 0);
+      const report = setRecipientState(batch, recipient, status, code, defaultOriginator);
+      if (post) await postReport(batch.callback_url ?? '', report, 0);
     };
   }
 
-  function batchReport(batch: SinchBatchJson, outcomes: { recipient: string; status: SinchDlrStatus; code: number }[], full: boolean): () => Promise<void> {
+  function batchReport(batch: SinchBatchJson, outcomes: { recipient: string; status: SinchDlrStatus; code: number }[], full: boolean, defaultOriginator: boolean): () => Promise<void> {
     return async () => {
       const groups = new Map<string, { code: number; status: SinchDlrStatus; count: number; recipients: string[] }>();
       for (const o of outcomes) {
+        setRecipientState(batch, o.recipient, o.status, o.code, defaultOriginator);
         const key = `${o.status}:${o.code}`;
         const group = groups.get(key) ?? { code: o.code, status: o.status, count: 0, recipients: [] };
         group.count += 1;
@@ -258,13 +282,19 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
     };
   }
 
+  /**
+   * Every recipient starts `Queued`; unless the scenario says `dlr: "none"` its state then moves
+   * (`Dispatched`, then the final one) whether or not a report is posted: the delivery-report read
+   * answers from this state, the callbacks report the same moves.
+   */
   function scheduleReports(batch: SinchBatchJson, defaultOriginator: boolean): void {
+    for (const recipient of batch.to) setRecipientState(batch, recipient, 'Queued', 400, defaultOriginator);
     const url = batch.callback_url;
-    if (url === undefined || !/^https?:\/\//i.test(url)) return;
     const scenario = control.scenario('sinch');
     if (scenario.dlr === 'none') return;
     const kind = batch.delivery_report;
-    if (kind !== 'per_recipient' && kind !== 'per_recipient_final' && kind !== 'summary' && kind !== 'full') return;
+    const reachable = url !== undefined && /^https?:\/\//i.test(url);
+    const perRecipient = reachable && (kind === 'per_recipient' || kind === 'per_recipient_final');
     const delay = Math.max(0, scenario.dlrDelayMs);
     const failedCode = Number(scenario.dlrErrorCode);
     const finals = batch.to.map((recipient) => {
@@ -279,15 +309,16 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
         at: delay,
       };
     });
-    if (kind === 'summary' || kind === 'full') {
-      control.schedule(delay, batchReport(batch, finals, kind === 'full'));
+    if (reachable && (kind === 'summary' || kind === 'full')) {
+      control.schedule(delay, batchReport(batch, finals, kind === 'full', defaultOriginator));
       return;
     }
     for (const final of finals) {
-      if (kind === 'per_recipient' && final.status !== 'Rejected') {
-        control.schedule(Math.floor(delay / 2), recipientReport(batch, final.recipient, 'Dispatched', SINCH_DLR_CODES.dispatched, defaultOriginator));
+      if (final.status !== 'Rejected') {
+        // `per_recipient_final` reports only the final state; the state itself passes `Dispatched` either way.
+        control.schedule(Math.floor(delay / 2), recipientReport(batch, final.recipient, 'Dispatched', SINCH_DLR_CODES.dispatched, defaultOriginator, perRecipient && kind === 'per_recipient'));
       }
-      control.schedule(final.at, recipientReport(batch, final.recipient, final.status, final.code, defaultOriginator));
+      control.schedule(final.at, recipientReport(batch, final.recipient, final.status, final.code, defaultOriginator, perRecipient));
     }
   }
 
@@ -374,7 +405,7 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
     if (log.reference !== undefined) batch.client_reference = log.reference;
     store(batch);
     scheduleReports(batch, from === undefined);
-    return answer(reply, request, 201, JSON.stringify(batch), log);
+    return answer(reply, request, 201, JSON.stringify(batch), { ...log, body: batch.body });
   });
 
   app.get<{ Params: { servicePlanId: string; batchId: string } }>('/xms/v1/:servicePlanId/batches/:batchId', async (request, reply) => {
@@ -392,6 +423,25 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
       return answer(reply, request, 404, sinchErrorBody('not_found', `Batch ${request.params.batchId} not found`), {});
     }
     return answer(reply, request, 200, JSON.stringify(batch), { to: batch.to[0] === undefined ? undefined : e164(batch.to[0]), reference: batch.client_reference });
+  });
+
+  app.get<{ Params: { servicePlanId: string; batchId: string; msisdn: string } }>('/xms/v1/:servicePlanId/batches/:batchId/delivery_report/:msisdn', async (request, reply) => {
+    const recipient = decodeURIComponent(request.params.msisdn).replace(/^\+/, '');
+    const log = { to: e164(recipient) };
+    if (control.scenario('sinch').outage) {
+      const f = failure(503);
+      return answer(reply, request, 503, f.body, log, f.headers);
+    }
+    await control.delay('sinch');
+    if (!authorized(request, request.params.servicePlanId)) {
+      const f = failure(401);
+      return answer(reply, request, 401, f.body, log, f.headers);
+    }
+    const report = recipientStates.get(request.params.batchId)?.get(recipient);
+    if (report === undefined) {
+      return answer(reply, request, 404, sinchErrorBody('not_found', `No delivery report for ${recipient} in batch ${request.params.batchId}`), log);
+    }
+    return answer(reply, request, 200, JSON.stringify(report), { ...log, reference: report.client_reference });
   });
 
   const tokens = registerSinchLookupEmulator(app, control, options.oauth);

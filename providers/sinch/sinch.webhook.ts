@@ -91,7 +91,8 @@ function messageIdOf(body: Record<string, unknown>, raw: WebhookRequest): string
   }
 }
 
-function event(batchId: string, rawStatus: string, code: unknown, occurredAt: Date, messageId: string | undefined): DeliveryEvent {
+/** One recipient report (a callback's, or the delivery-report read's) as an event. */
+export function sinchReportEvent(batchId: string, rawStatus: string, code: unknown, occurredAt: Date, messageId: string | undefined): DeliveryEvent {
   const e: DeliveryEvent = { provider: 'sinch', providerMessageId: batchId, status: mapSinchStatus(rawStatus), rawStatus, occurredAt };
   if (messageId !== undefined) e.messageId = messageId;
   const numeric = typeof code === 'number' ? code : typeof code === 'string' && code.trim() !== '' ? Number(code) : Number.NaN;
@@ -121,7 +122,7 @@ export function parseSinchWebhook(raw: WebhookRequest, now: Date = new Date()): 
     const messageId = messageIdOf(body, raw);
     if (body['type'] === 'recipient_delivery_report_sms') {
       const status = typeof body['status'] === 'string' ? body['status'] : '';
-      return [event(batchId, status, body['code'], dateOr(body['at'], now), messageId)];
+      return [sinchReportEvent(batchId, status, body['code'], dateOr(body['at'], now), messageId)];
     }
     if (body['type'] === 'delivery_report_sms') {
       const statuses = Array.isArray(body['statuses']) ? (body['statuses'] as unknown[]) : [];
@@ -129,7 +130,7 @@ export function parseSinchWebhook(raw: WebhookRequest, now: Date = new Date()): 
       for (const entry of statuses) {
         if (typeof entry !== 'object' || entry === null) continue;
         const s = entry as Record<string, unknown>;
-        out.push(event(batchId, typeof s['status'] === 'string' ? s['status'] : '', s['code'], now, messageId));
+        out.push(sinchReportEvent(batchId, typeof s['status'] === 'string' ? s['status'] : '', s['code'], now, messageId));
       }
       return out;
     }

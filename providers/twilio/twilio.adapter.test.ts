@@ -57,6 +57,21 @@ describe('createTwilioAdapter against the emulator', () => {
     await receiver.close();
   });
 
+  it('reads a message whose callbacks were lost through the SDK\'s Messages fetch, normalised like its StatusCallback', async () => {
+    emulator.control.set('twilio', { callbacks: 'drop', dlr: 'undelivered', dlrErrorCode: '30003', dlrDelayMs: 20 });
+    try {
+      const req = request('+14155550192');
+      const sent = await adapter.send(req);
+      await new Promise((resolve) => setTimeout(resolve, 120));
+      const read = await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'sms', to: req.to, messageId: req.messageId });
+      expect(read).toMatchObject({ provider: 'twilio', providerMessageId: sent.providerMessageId, messageId: req.messageId, status: 'undelivered', rawStatus: 'undelivered', errorCode: '30003', transient: true });
+      expect(receiver.received).toHaveLength(0);
+      expect(await adapter.readStatus?.({ providerMessageId: 'SM' + '0'.repeat(32), channel: 'sms', to: req.to, messageId: req.messageId })).toBe('not_found');
+    } finally {
+      emulator.control.set('twilio', { callbacks: 'post' });
+    }
+  });
+
   it('returns an SM sid, the segment count and queued', async () => {
     emulator.control.set('twilio', { dlr: 'none' });
     const before = Date.now();

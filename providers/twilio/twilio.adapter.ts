@@ -11,6 +11,7 @@ import { classifyTwilioError } from './twilio.errors.ts';
 import { createTwilioLookup } from './twilio.lookup.ts';
 import { BaseUrlRequestClient, runTwilioCall } from './twilio.request-client.ts';
 import type { TwilioCallContext } from './twilio.request-client.ts';
+import { createTwilioStatusReader } from './twilio.status-read.ts';
 import { createTwilioVoiceSender } from './twilio.voice.ts';
 import { mapTwilioStatus, parseTwilioWebhook, verifyTwilioWebhook } from './twilio.webhook.ts';
 
@@ -118,6 +119,7 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
     channels,
     send,
     lookup: (e164: string): Promise<NumberInfo> => (E164.test(e164) ? twilioLookup(e164) : Promise.resolve({ valid: false, lineType: 'unknown' })),
+    readStatus: createTwilioStatusReader(client),
     verifyWebhook: (raw) => Promise.resolve(verifyTwilioWebhook(config.authToken, raw)),
     parseWebhook: (raw) => parseTwilioWebhook(raw),
   };

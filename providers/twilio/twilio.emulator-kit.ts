@@ -8,12 +8,18 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
 import type { FormFields } from '../form-body.ts';
+import { callbackRetryDelays } from '../provider.ts';
 import type { Channel, SandboxControl } from '../provider.ts';
 
 /** Twilio's REST API version in every path and callback. */
 export const TWILIO_API_VERSION = '2010-04-01';
-/** A failed callback is retried this many times, after these delays (Twilio retries too, briefly). */
-const CALLBACK_RETRY_DELAYS_MS = [500, 2_000] as const;
+/**
+ * Twilio's own retry of a status callback (`callbackRetry: "carrier"`): its webhook connection
+ * defaults are one retry (`rc=1`) under the policy `rp=ct`, i.e. only when the connection could not
+ * be made or timed out — an HTTP error answer (a 503 from a gateway whose Redis is down) is not
+ * retried at all. https://www.twilio.com/docs/usage/webhooks/webhooks-connection-overrides
+ */
+export const TWILIO_CALLBACK_RETRY_DELAYS_MS: readonly number[] = [1_000];
 /** Twilio gives a webhook 15 s; we give up sooner so a dead receiver does not pile up sockets. */
 const CALLBACK_TIMEOUT_MS = 10_000;
 
@@ -129,7 +135,11 @@ export function createTwilioEmulatorKit(control: SandboxControl, credentials: { 
   }
 
   async function postCallback(url: string, params: Record<string, string>, idempotencyToken: string, retry = 0): Promise<void> {
+    const scenario = control.scenario('twilio');
+    // A lost callback: the message resource already moved (the status read answers it), nobody is told.
+    if (scenario.callbacks === 'drop') return;
     let ok = false;
+    let answered = false;
     try {
       const res = await fetch(url, {
         method: 'POST',
@@ -144,13 +154,16 @@ export function createTwilioEmulatorKit(control: SandboxControl, credentials: { 
         signal: AbortSignal.timeout(CALLBACK_TIMEOUT_MS),
       });
       ok = res.status >= 200 && res.status < 300;
+      answered = true;
       await res.arrayBuffer().catch(() => undefined);
     } catch {
       ok = false;
     }
     control.callbackResult('twilio', ok);
-    const delay = CALLBACK_RETRY_DELAYS_MS[retry];
-    if (!ok && delay !== undefined) {
+    // Twilio's default policy retries a failed connection only; an explicit schedule retries any failure.
+    const retryable = scenario.callbackRetry !== 'carrier' || !answered;
+    const delay = callbackRetryDelays(scenario, TWILIO_CALLBACK_RETRY_DELAYS_MS)[retry];
+    if (!ok && retryable && delay !== undefined) {
       control.schedule(delay, () => postCallback(url, params, idempotencyToken, retry + 1));
     }
   }

@@ -174,10 +174,10 @@ describe('registerTwilioEmulator', () => {
     expect(missing.json()).toMatchObject({ code: 20404, status: 404 });
   });
 
-  it('retries a failed callback with the same idempotency token and counts each try', async () => {
+  it('retries a failed callback on the callbackRetry schedule with the same idempotency token and counts each try', async () => {
     // A fresh emulator, so callbacks of earlier tests cannot land in these counters.
     const own = await startTwilioEmulator();
-    own.control.set('twilio', { dlrDelayMs: 20 });
+    own.control.set('twilio', { dlrDelayMs: 20, callbackRetry: [100] });
     receiver.status = 500;
     await own.app.inject({
       method: 'POST',
@@ -195,6 +195,48 @@ describe('registerTwilioEmulator', () => {
     await own.close();
     expect(counters.callbacksFailed).toBe(2);
     expect(counters.callbacksSent).toBe(2);
+  });
+
+  it('does not retry a callback answered with a 5xx under Twilio\'s own policy (retry on connection failure only)', async () => {
+    const own = await startTwilioEmulator();
+    own.control.set('twilio', { dlrDelayMs: 20 });
+    receiver.status = 503;
+    try {
+      await own.app.inject({
+        method: 'POST',
+        url: PATH,
+        headers: { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ To: '+14155550100', From: '+15005550006', Body: 'hi', StatusCallback: `${receiver.origin}/cb?sb=msg_twilio_policy` }),
+      });
+      await receiver.waitFor(2, { ref: 'msg_twilio_policy' });
+      await new Promise((resolve) => setTimeout(resolve, 1_300));
+      expect(receiver.forRef('msg_twilio_policy')).toHaveLength(2);
+      expect(own.control.counters('twilio')).toMatchObject({ callbacksFailed: 2, callbacksSent: 0 });
+    } finally {
+      receiver.status = 204;
+      await own.close();
+    }
+  });
+
+  it('drops callbacks while the message resource still advances to its final status', async () => {
+    const own = await startTwilioEmulator();
+    own.control.set('twilio', { dlrDelayMs: 20, callbacks: 'drop' });
+    try {
+      const res = await own.app.inject({
+        method: 'POST',
+        url: PATH,
+        headers: { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' },
+        payload: form({ To: '+14155550100', From: '+15005550006', Body: 'hi', StatusCallback: `${receiver.origin}/cb?sb=msg_dropped` }),
+      });
+      const sid = (JSON.parse(res.body) as { sid: string }).sid;
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      const read = await own.app.inject({ method: 'GET', url: `${PATH.replace('Messages.json', `Messages/${sid}.json`)}`, headers: { authorization: AUTH } });
+      expect((JSON.parse(read.body) as { status: string }).status).toBe('delivered');
+      expect(receiver.forRef('msg_dropped')).toHaveLength(0);
+      expect(own.control.counters('twilio')).toMatchObject({ callbacksFailed: 0, callbacksSent: 0 });
+    } finally {
+      await own.close();
+    }
   });
 
   it('writes RFC 2822 dates with a +0000 zone', () => {

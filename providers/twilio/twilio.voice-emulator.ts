@@ -239,7 +239,8 @@ export function registerTwilioVoiceEmulator(app: FastifyInstance, kit: TwilioEmu
     store(call);
     scheduleProgress(sid, statusCallback, formValues(fields, 'StatusCallbackEvent'));
     // Serialise a snapshot: callbacks may mutate the stored object before the reply is written.
-    return answer(reply, request, 201, JSON.stringify(call), { ...log, content: formField(fields, 'Twiml') });
+    const twiml = formField(fields, 'Twiml');
+    return answer(reply, request, 201, JSON.stringify(call), { ...log, content: twiml, body: twiml === undefined ? undefined : spokenText(twiml) });
   });
 
   app.get<{ Params: { sid: string; csid: string } }>(`/${TWILIO_API_VERSION}/Accounts/:sid/Calls/:csid`, async (request, reply) => {
@@ -251,4 +252,9 @@ export function registerTwilioVoiceEmulator(app: FastifyInstance, kit: TwilioEmu
     }
     return answer(reply, request, 200, JSON.stringify(call), { to: call.to, channel: 'voice' });
   });
+}
+
+/** What the callee hears: the text of every `<Say>` of the TwiML, in order (the sandbox log's `body`). */
+export function spokenText(twiml: string): string {
+  return [...twiml.matchAll(/<Say\b[^>]*>([^<]*)<\/Say>/g)].map((m) => (m[1] ?? '').trim()).filter((t) => t !== '').join(' ');
 }

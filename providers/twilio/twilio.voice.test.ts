@@ -168,15 +168,25 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
     expect(languages(String(sent?.body['Twiml']))).toContain('fr-FR');
   });
 
-  it('logs the TwiML as what the handset gets, so a sandbox test can read the code', async () => {
+  it('logs the TwiML and the words it speaks as what the handset gets, so a sandbox test can read the code', async () => {
     emulator.control.set('twilio', { dlr: 'none' });
     const req = request('+14155550131');
     await adapter.send(req);
     const entry = emulator.control.entries.find((e) => e.reference === req.messageId);
     expect(entry).toMatchObject({ provider: 'twilio', method: 'POST', to: '+14155550131', channel: 'voice', status: 201 });
-    expect(entry?.body).toBeUndefined();
+    expect(entry?.body).toContain('2, 4, 6, 8, 1, 0.');
+    expect(entry?.body).not.toContain('<');
     expect(readCodeFromTwiml(entry?.content ?? '')).toBe('246810');
     expect(emulator.control.counters('twilio').accepted).toBeGreaterThanOrEqual(1);
+  });
+
+  it('reads a call\'s status through the SDK, normalised like its status callback', async () => {
+    emulator.control.set('twilio', { dlr: 'none' });
+    const req = request('+14155550133');
+    const result = await adapter.send(req);
+    const read = await adapter.readStatus?.({ providerMessageId: result.providerMessageId, channel: 'voice', to: req.to, messageId: req.messageId });
+    expect(read).toMatchObject({ provider: 'twilio', providerMessageId: result.providerMessageId, messageId: req.messageId, status: 'queued', rawStatus: 'queued' });
+    expect(await adapter.readStatus?.({ providerMessageId: 'CA' + '0'.repeat(32), channel: 'voice', to: req.to, messageId: req.messageId })).toBe('not_found');
   });
 
   it('calls from voiceFrom when set, and fetches the call back through the SDK', async () => {

@@ -23,6 +23,7 @@ import type { SuppressionStore } from '../store/suppression.store.ts';
 import { deriveEvents } from '../domain/events.ts';
 import { newMessageId } from '../domain/ids.ts';
 import type { MessageRecord } from '../domain/message.ts';
+import { firstWatchAt } from '../domain/watch-plan.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
 import type { IdempotencyRecord, IntakeLimit, MessageStore } from '../store/message.store.ts';
 import type { ApiPrincipal } from './api-keys.ts';
@@ -238,7 +239,9 @@ export async function admitMessage(
     // The key's policies travel with the message, so workers apply them without a key store.
     policy: { lookup: principal.policy.lookup, simSwap: principal.policy.simSwap, autoUpgradeRcs: principal.policy.autoUpgradeRcs },
     body: text,
-    ...(otp !== undefined ? { otp: { length: otp.length, ttlSeconds: otp.ttlSeconds } } : {}),
+    ...(otp !== undefined
+      ? { otp: { length: otp.length, ttlSeconds: otp.ttlSeconds, deliveryTimeoutMs: otp.deliveryTimeoutMs ?? principal.policy.otpDeliveryTimeoutMs ?? deps.config.otp.deliveryTimeoutMs } }
+      : {}),
     ...(body.userId !== undefined ? { userId: body.userId } : {}),
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
     ...(body.metadata !== undefined ? { metadata: body.metadata } : {}),
@@ -279,7 +282,7 @@ export async function admitMessage(
     deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
   }
 
-  await deps.queues.addAdmitted(id, expiresMs);
+  await deps.queues.addAdmitted(id, firstWatchAt(doc, { reconcileAfterMs: deps.config.dlr.reconcileAfterMs, deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs }) - now);
   if (keyHash !== undefined) {
     const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };
     await deps.store.markIdempotencyDone(principal.name, keyHash, record);

@@ -26,6 +26,8 @@ export interface KeyPolicy {
   lookup: Config['keyDefaults']['lookup'];
   simSwap: Config['keyDefaults']['simSwap'];
   autoUpgradeRcs: boolean;
+  /** The key's OTP delivery timeout; undefined: the deployment's `otp.deliveryTimeoutMs`. */
+  otpDeliveryTimeoutMs?: number;
 }
 
 /** The authenticated caller: its key's name (message ownership), scopes, defaults and policy. */
@@ -52,6 +54,7 @@ export function resolveKeyPolicy(record: ApiKeyRecord, defaults: KeyPolicyDefaul
     lookup: record.lookup ?? defaults.keyDefaults.lookup,
     simSwap: record.simSwap ?? defaults.keyDefaults.simSwap,
     autoUpgradeRcs: record.autoUpgradeRcs ?? defaults.keyDefaults.autoUpgradeRcs,
+    ...(record.otpDeliveryTimeoutMs !== undefined ? { otpDeliveryTimeoutMs: record.otpDeliveryTimeoutMs } : {}),
   };
 }
 

@@ -15,6 +15,8 @@ const metadataSchema = z
 export const otpRequestSchema = z.strictObject({
   length: z.number().int().min(4).max(10).default(6),
   ttlSeconds: z.number().int().min(30).max(86_400).default(300),
+  /** Unset: the key's, else `otp.deliveryTimeoutMs` (20 s). */
+  deliveryTimeoutMs: z.number().int().min(5_000).max(300_000).optional(),
 });
 
 export const sendMessageBodySchema = z

@@ -72,6 +72,8 @@ export const apiKeySchema = z.strictObject({
   lookup: lookupPolicySchema.optional(),
   simSwap: simSwapPolicySchema.optional(),
   autoUpgradeRcs: z.boolean().optional(),
+  /** This key's OTP delivery timeout (`otp.deliveryTimeoutMs` when unset); a request's own wins. */
+  otpDeliveryTimeoutMs: z.number().int().min(5_000).max(300_000).optional(),
 });
 export type ApiKeyRecord = z.infer<typeof apiKeySchema>;
 
@@ -331,6 +333,12 @@ export const configSchema = z.object({
     .object({
       /** A callback for a message we cannot find yet is retried this long, then parked. */
       unknownRetryForMs: ms.default(600_000),
+      /**
+       * An attempt with a carrier id and no final callback this long after the carrier accepted it
+       * is looked up at the carrier's status API (CONTRACTS §4 "Never stuck"), then again on a
+       * doubling back-off until the message's validity ends.
+       */
+      reconcileAfterMs: ms.default(30_000),
     })
     .prefault({}),
   messages: z
@@ -352,6 +360,12 @@ export const configSchema = z.object({
       ttlSeconds: z.number().int().min(30).max(86_400).default(300),
       /** Wrong codes accepted by `POST /v1/messages/:id/verify` before the code locks. */
       maxVerifyAttempts: z.number().int().min(1).max(20).default(5),
+      /**
+       * An OTP attempt without `delivered` this long after the carrier accepted it, not verified and
+       * not expired, sends the same code once more elsewhere (fallback reason `dlr_timeout`). A
+       * request's `otp.deliveryTimeoutMs`, then its key's `otpDeliveryTimeoutMs`, override it.
+       */
+      deliveryTimeoutMs: ms.default(20_000),
     })
     .prefault({}),
   webhooks: z

@@ -56,5 +56,6 @@ export const jobIds = {
   send: (messageId: string): string => messageId,
   attempt: (messageId: string, n: number): string => `${messageId}.attempt.${n}`,
   fallback: (messageId: string, n: number): string => `${messageId}.fallback.${n}`,
-  expire: (messageId: string): string => `${messageId}.expire`,
+  /** The message's deadline watch (reconciliation, DLR timeout, expiry). */
+  watch: (messageId: string): string => `${messageId}.watch`,
 };

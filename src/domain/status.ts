@@ -133,10 +133,13 @@ export function moveAttempt(msg: MessageRecord, n: number, status: AttemptStatus
   return true;
 }
 
-/** Applies a carrier callback to the attempt that carries `providerMessageId`. */
+/**
+ * Applies a carrier callback to the attempt that carries `providerMessageId`; a status read of the
+ * carrier (`source: 'reconciled'`) is applied the very same way, only its timeline entry differs.
+ */
 export function applyCallback(
   msg: MessageRecord,
-  cb: { providerMessageId: string; status: AttemptStatus; rawStatus: string; errorCode?: string; errorMessage?: string; at: string },
+  cb: { providerMessageId: string; status: AttemptStatus; rawStatus: string; errorCode?: string; errorMessage?: string; at: string; source?: 'callback' | 'reconciled' },
 ): { applied: boolean; attempt?: Attempt } {
   const attempt = msg.attempts.find((a) => a.providerMessageId === cb.providerMessageId);
   if (!attempt) return { applied: false };
@@ -151,7 +154,7 @@ export function applyCallback(
   if (!moveAttempt(msg, attempt.n, cb.status, cb.at, error)) return { applied: false, attempt };
   push(msg, {
     at: cb.at,
-    type: 'callback',
+    type: cb.source ?? 'callback',
     channel: attempt.channel,
     provider: attempt.provider,
     detail: cb.errorCode ? `${cb.rawStatus} (${cb.errorCode})` : cb.rawStatus,

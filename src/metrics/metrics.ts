@@ -31,8 +31,15 @@ export const FALLBACK_REASONS = [
   'landline',
   'provider_error',
   'undelivered',
+  'dlr_timeout',
   'sim_swap_push_only',
 ] as const;
+/**
+ * What a carrier status read (reconciliation) found: the final status it applied, `pending` (not
+ * final yet, or nothing new), `not_found` (the carrier does not know the id), `error` (the read
+ * failed), `unsupported` (the carrier offers no status read for the channel).
+ */
+export const METRIC_RECONCILIATION_RESULTS = ['delivered', 'undelivered', 'failed', 'pending', 'not_found', 'error', 'unsupported'] as const;
 
 const PREFIX = 'switchboard_';
 
@@ -57,6 +64,8 @@ export interface Metrics {
   policyBlocks: Counter<'reason'>;
   redisUp: Gauge;
   rcsChecks: Counter<'result' | 'cache'>;
+  reconciliations: Counter<'provider' | 'result'>;
+  messagesStuckSent: Gauge;
 }
 
 export interface MetricsOptions {
@@ -72,6 +81,8 @@ export interface MetricsOptions {
    * time: `/metrics` keeps answering while Redis is down, so `up` alone cannot raise that alarm.
    */
   redisUp?: () => Promise<boolean>;
+  /** Collects `switchboard_messages_stuck_sent` at scrape time (the `api` role only, like queue depth). */
+  stuckSent?: () => Promise<number>;
 }
 
 function cross<A extends string, B extends string>(as: readonly A[], bs: readonly B[]): Array<[A, B]> {
@@ -245,6 +256,30 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     for (const cache of ['hit', 'miss'] as const) rcsChecks.inc({ result, cache }, 0);
   }
 
+  const reconciliations = new Counter({
+    name: `${PREFIX}reconciliations_total`,
+    help: 'Carrier status reads of attempts without a final callback, by provider and what they found.',
+    labelNames: ['provider', 'result'] as const,
+    registers,
+  });
+  for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
+    for (const result of METRIC_RECONCILIATION_RESULTS) reconciliations.inc({ provider, result }, 0);
+  }
+
+  const stuckSent = opts.stuckSent;
+  const messagesStuckSent = new Gauge({
+    name: `${PREFIX}messages_stuck_sent`,
+    help: 'Messages still not final 5 minutes or more after a carrier accepted them (reconciliation has not settled them), read from Redis at scrape time.',
+    registers,
+    ...(stuckSent
+      ? {
+          async collect(this: Gauge) {
+            this.set(await stuckSent().catch(() => 0));
+          },
+        }
+      : {}),
+  });
+
   for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
   for (const reason of METRIC_POLICY_REASONS) policyBlocks.inc({ reason }, 0);
   for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
@@ -281,5 +316,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     policyBlocks,
     redisUp,
     rcsChecks,
+    reconciliations,
+    messagesStuckSent,
   };
 }

@@ -26,9 +26,14 @@ export interface DlrOutcome {
   ignored: number;
 }
 
+/**
+ * `source: 'reconciled'`: the events come from the carrier's status API (a callback that never
+ * came); they are applied exactly like callbacks, with a `reconciled` timeline entry.
+ */
 export async function processDlrJob(
   deps: Pick<PipelineDeps, 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters'>,
   data: DlrJobData,
+  source: 'callback' | 'reconciled' = 'callback',
 ): Promise<DlrOutcome> {
   const out: DlrOutcome = { applied: 0, absorbed: 0, ignored: 0 };
   for (const ev of data.events) {
@@ -55,6 +60,7 @@ export async function processDlrJob(
         status,
         rawStatus: ev.rawStatus,
         at: ev.occurredAt,
+        source,
         ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
       });
       if (!r.applied || !r.attempt) return false;

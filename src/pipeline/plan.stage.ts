@@ -86,14 +86,21 @@ export function nextStep(msg: Pick<MessageRecord, 'attempts'>, ladder: readonly 
     const atts = msg.attempts.filter((a) => a.channel === step.channel);
     const last = atts[atts.length - 1];
     if (SINGLE_SHOT.has(step.channel)) {
-      if (!last || last.status === 'queued' || last.status === 'sent' || last.status === 'delivered') {
+      if (!last || last.status === 'queued' || (last.status === 'sent' && last.dlrTimeout === undefined) || last.status === 'delivered') {
         return atts.length === 0 && pending ? { channel: step.channel, fallback: pending } : { channel: step.channel };
       }
-      pending = { reason: step.channel === 'push' ? pushFailureReason(last) : (RCS_FAILURE_REASONS[last.error?.code ?? ''] ?? 'rcs_failed') };
+      pending = {
+        reason: last.dlrTimeout !== undefined ? 'dlr_timeout' : step.channel === 'push' ? pushFailureReason(last) : (RCS_FAILURE_REASONS[last.error?.code ?? ''] ?? 'rcs_failed'),
+      };
       continue;
     }
     if (atts.some((a) => CHANNEL_ENDING.has(a.error?.code ?? ''))) {
       pending = { reason: 'landline' };
+      continue;
+    }
+    // No delivery report in time and no other provider of the channel: the code goes to the next channel.
+    if (atts.some((a) => a.dlrTimeout?.next === 'channel')) {
+      pending = { reason: 'dlr_timeout' };
       continue;
     }
     return atts.length === 0 && pending ? { channel: step.channel, fallback: pending } : { channel: step.channel };

@@ -23,6 +23,7 @@ import { maskPhonesInText } from '../logger.ts';
 import { codeHmac, decryptCode, encryptCode, generateCode, renderBody } from '../otp/otp-codec.ts';
 import { isOptOutError, suppressAfterCarrierRefusal } from '../policy/opt-out.ts';
 import { tierMonth } from '../routing/price-book.ts';
+import { awaitsDlrTimeoutResend } from './dlr-timeout.stage.ts';
 import { lookupNumber } from './lookup.stage.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import { hasRungAfter, nextStep, planLadder, type NextStep } from './plan.stage.ts';
@@ -65,6 +66,7 @@ function carrierError(err: ProviderError): CarrierErrorInfo {
 
 function fallbackReasonAfter(msg: MessageRecord): FallbackReason | undefined {
   const previous = msg.attempts[msg.attempts.length - 1];
+  if (previous?.dlrTimeout !== undefined) return 'dlr_timeout';
   if (previous?.status === 'failed') return 'provider_error';
   if (previous?.status === 'undelivered') return 'undelivered';
   return undefined;
@@ -97,6 +99,8 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
   }
   const msg = ctx.doc;
   if (isTerminalMessageStatus(msg.status) || (msg.final && msg.attempts.every((a) => a.status !== 'queued'))) return;
+  // A resend after a DLR timeout is void once the code was verified.
+  if (msg.verifiedAt !== undefined && awaitsDlrTimeoutResend(msg)) return;
 
   if (msg.expiresAt !== undefined && Date.parse(msg.expiresAt) <= deps.now()) {
     ctx.mutate((d) => expire(d, iso()));
@@ -218,7 +222,7 @@ async function runCarrierStep(
   const iso = (): string => new Date(deps.now()).toISOString();
   const canRetryJob = job.attemptsMade + 1 < job.maxRuns;
   const open = ctx.doc.attempts.find((a) => a.status === 'queued' && a.providerMessageId === undefined);
-  const avoid = new Set<ProviderId>(ctx.doc.attempts.filter((a) => a.status === 'failed' || a.status === 'undelivered').map((a) => a.provider));
+  const avoid = new Set<ProviderId>(ctx.doc.attempts.filter((a) => a.status === 'failed' || a.status === 'undelivered' || a.dlrTimeout !== undefined).map((a) => a.provider));
   const routed = await planRoute(deps, channel, ctx.doc.country, avoid);
   deps.metrics.routeDecisions.inc({ provider: routed.kind === 'ok' ? routed.decision.provider : 'none', reason: routed.decision.reason });
   if (routed.kind === 'none') {

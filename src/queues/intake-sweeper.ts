@@ -48,10 +48,14 @@ export class IntakeSweeper {
       const existing = await queues.send.getJob(id);
       if (existing) {
         const state = await existing.getState();
-        if (state !== 'completed' && state !== 'failed') continue;
+        if (state !== 'completed' && state !== 'failed') {
+          await queues.addWatch(id, 1_000);
+          continue;
+        }
         await existing.remove().catch(() => undefined);
       }
-      await queues.addSend(id);
+      // The watch was added with the send job: if one was lost, so may the other have been.
+      await Promise.all([queues.addSend(id), queues.addWatch(id, 1_000)]);
       added++;
     }
     if (added > 0) log.warn({ added }, 'sweeper re-queued messages left accepted');

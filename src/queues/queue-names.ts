@@ -12,9 +12,18 @@ export interface SendJobData {
   messageId: string;
 }
 
-/** A delayed job that expires the message if nothing was delivered by then. */
-export interface ExpireJobData {
+/**
+ * The message's deadline watch (pipeline/watch-job.processor.ts): one delayed job per message that
+ * reconciles attempts without a final callback, fails an OTP over after its delivery timeout and
+ * expires the message, re-delaying itself until the message is terminal. `reads`: the back-off of
+ * each attempt's status reads (set by the job itself). Jobs named `expire` (queued by earlier
+ * versions) are run the same way.
+ */
+export interface WatchJobData {
   messageId: string;
+  reads?: Record<string, { nextAt: number; gapMs: number }>;
+  /** Set while the message is in the stuck index (so only those messages are removed from it). */
+  stuck?: boolean;
 }
 
 /** The delayed check that falls back from an unacknowledged push (DESIGN §6.3). */
@@ -24,8 +33,8 @@ export interface FallbackCheckJobData {
   ackTimeoutMs: number;
 }
 
-export type SendQueueJobName = 'send' | 'expire' | 'fallback-check';
-export type SendQueueJobData = SendJobData | ExpireJobData | FallbackCheckJobData;
+export type SendQueueJobName = 'send' | 'watch' | 'expire' | 'fallback-check';
+export type SendQueueJobData = SendJobData | WatchJobData | FallbackCheckJobData;
 
 /** Verified carrier callbacks, parsed; dates travel as ISO strings. */
 export interface DlrJobData {

@@ -76,21 +76,27 @@ export class QueueSet {
     );
   }
 
-  async addExpire(messageId: string, atMs: number): Promise<void> {
-    await this.send.add('expire', { messageId }, this.expireJobOptions(messageId, atMs));
-  }
-
-  private expireJobOptions(messageId: string, atMs: number): JobsOptions {
-    return { jobId: jobIds.expire(messageId), delay: Math.max(0, atMs - Date.now()), removeOnComplete: true, removeOnFail: { age: 86_400 } };
+  /**
+   * Schedules the message's deadline watch `delayMs` from now (job id `<id>.watch`: adding it again while it
+   * exists is a no-op, so the sweeper may re-add it safely). Retried with backoff when a firing
+   * fails (Redis trouble), so a message does not lose its watch.
+   */
+  async addWatch(messageId: string, delayMs: number): Promise<void> {
+    await this.send.add(
+      'watch',
+      { messageId },
+      { jobId: jobIds.watch(messageId), delay: Math.max(0, Math.round(delayMs)), attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: { age: 86_400 } },
+    );
   }
 
   /**
-   * Queues a newly admitted message: its send job and, when it has an expiry, its expire job, both
-   * sent at once so the API waits one round trip, not two. (BullMQ's `addBulk` would make it one
-   * MULTI, but measured about 0.4 ms more API CPU a message than two plain adds.)
+   * Queues a newly admitted message: its send job and its deadline watch (first firing
+   * `firstWatchInMs` from now), both sent at once so the API waits one round trip, not two. (BullMQ's
+   * `addBulk` would make it one MULTI, but measured about 0.4 ms more API CPU a message than two
+   * plain adds.)
    */
-  async addAdmitted(messageId: string, expiresAtMs?: number): Promise<void> {
-    await Promise.all([this.addSend(messageId), ...(expiresAtMs !== undefined ? [this.addExpire(messageId, expiresAtMs)] : [])]);
+  async addAdmitted(messageId: string, firstWatchInMs: number): Promise<void> {
+    await Promise.all([this.addSend(messageId), this.addWatch(messageId, firstWatchInMs)]);
   }
 
   /**

@@ -1,18 +1,19 @@
 /**
- * The consumers: `send` (the pipeline and delayed expiries) and `dlr` (carrier callbacks).
+ * The consumers: `send` (the pipeline, push fallback checks and each message's deadline watch)
+ * and `dlr` (carrier callbacks).
  * Short locks on `send` (DESIGN §7): a killed worker's OTP is picked up again within 5–15 s.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import { RawJobInFlightError, type RawAdmission } from '../pipeline/admit.stage.ts';
 import type { RedisClient } from '../store/redis-client.ts';
 import { maskPhonesInText, type Logger } from '../logger.ts';
-import { expire } from '../domain/status.ts';
 import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
 import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
 import { processFallbackCheck } from '../pipeline/push.stage.ts';
 import { processSendJob } from '../pipeline/send-job.processor.ts';
 import { isInternalSendJob, rawJobProblems, settledRawJob, type RawSendJobEnvelope, type RawSendJobResult } from './raw-job.schema.ts';
-import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName } from './queue-names.ts';
+import { processWatchJob } from '../pipeline/watch-job.processor.ts';
+import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName, type WatchJobData } from './queue-names.ts';
 
 export class WorkerSet {
   readonly send: Worker<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>;
@@ -29,9 +30,14 @@ export class WorkerSet {
           await processFallbackCheck(deps, data.messageId, data.attempt, data.ackTimeoutMs);
           return undefined;
         }
-        if (job.name === 'expire') {
-          await deps.recorder.update(job.data.messageId, (d) => expire(d, new Date(deps.now()).toISOString()));
-          return undefined;
+        if (job.name === 'watch' || job.name === 'expire') {
+          const next = await processWatchJob(deps, job.data as WatchJobData);
+          if (next.kind === 'done') return;
+          // Same job, next deadline: its back-off state rides in its data.
+          await job.updateData(next.data);
+          // Deadlines are on the pipeline's clock; BullMQ delays on the wall clock.
+          await job.moveToDelayed(Date.now() + Math.max(0, next.nextAt - deps.now()), token);
+          throw new DelayedError();
         }
         if (!isInternalSendJob(job.name, job.data)) return processRawJob(job as unknown as Job<unknown, RawSendJobResult>, token, deps.log, admitRaw);
         const log = deps.log.child({ queue: 'send', jobId: job.id, messageId: job.data.messageId, run: job.attemptsMade + 1 });

@@ -21,7 +21,7 @@ const DEFAULT_LOG_LIMIT = 100;
 
 /** Scenario defaults (CONTRACTS §6): no errors, no latency, delivered after 200 ms. */
 export function defaultScenario(): ProviderScenario {
-  return { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200 };
+  return { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, callbacks: 'post', callbackRetry: 'carrier' };
 }
 
 /** Default for numbers nobody configured (CONTRACTS §6). */
@@ -47,6 +47,12 @@ export const scenarioPatchSchema = z.strictObject({
     .nullable()
     .optional(),
   dlrDelayMs: z.number().min(0).max(3_600_000).optional(),
+  callbacks: z.enum(['post', 'drop']).optional(),
+  /** `carrier` (or `null`): the emulated carrier's documented schedule; else the delays (ms) between tries. */
+  callbackRetry: z
+    .union([z.literal('carrier'), z.array(z.number().int().min(0).max(86_400_000)).max(20)])
+    .nullable()
+    .optional(),
 });
 /** A scenario patch as clients send it. */
 export type ScenarioPatch = z.input<typeof scenarioPatchSchema>;
@@ -290,6 +296,9 @@ export function createSandboxControl(options: { random?: () => number; logCapaci
       if (p.latencyMs !== undefined) next.latencyMs = p.latencyMs;
       if (p.dlr !== undefined) next.dlr = p.dlr;
       if (p.dlrDelayMs !== undefined) next.dlrDelayMs = p.dlrDelayMs;
+      if (p.callbacks !== undefined) next.callbacks = p.callbacks;
+      if (p.callbackRetry === null) next.callbackRetry = 'carrier';
+      else if (p.callbackRetry !== undefined) next.callbackRetry = p.callbackRetry === 'carrier' ? 'carrier' : [...p.callbackRetry];
       if (p.retryAfterSec === null) delete next.retryAfterSec;
       else if (p.retryAfterSec !== undefined) next.retryAfterSec = p.retryAfterSec;
       if (p.dlrErrorCode === null) delete next.dlrErrorCode;

@@ -33,7 +33,7 @@ describe('sandbox scenario API', () => {
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({
         id: 'sinch',
-        settings: { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200 },
+        settings: { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, callbacks: 'post', callbackRetry: 'carrier' },
         counters: { requests: 0, accepted: 0, rejected: 0, byStatus: {}, callbacksSent: 0, callbacksFailed: 0 },
       });
     });
@@ -46,6 +46,13 @@ describe('sandbox scenario API', () => {
       expect(second.json()).toEqual({ ...defaultScenario(), latencyMs: 25, retryAfterSec: 3, dlr: 'undelivered', dlrErrorCode: '30005' });
       const got = await sandbox.app.inject({ method: 'GET', url: '/_sandbox/providers/twilio' });
       expect(got.json<{ settings: unknown }>().settings).toEqual(second.json());
+    });
+
+    it('sets lost callbacks and a retry schedule, and restores the carrier schedule with null', async () => {
+      const set = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/sinch', payload: { callbacks: 'drop', callbackRetry: [100, 1_000] } });
+      expect(set.json()).toEqual({ ...defaultScenario(), callbacks: 'drop', callbackRetry: [100, 1_000] });
+      const back = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/sinch', payload: { callbacks: 'post', callbackRetry: null } });
+      expect(back.json()).toEqual(defaultScenario());
     });
 
     it('clears an optional setting with null', async () => {
@@ -67,6 +74,8 @@ describe('sandbox scenario API', () => {
       ['a non-error status', { errorStatus: 200 }],
       ['an unknown field', { latency: 10 }],
       ['a wrongly typed outage', { outage: 'yes' }],
+      ['an unknown callbacks mode', { callbacks: 'lose' }],
+      ['a negative callback retry delay', { callbackRetry: [-1] }],
     ])('refuses %s with 400 SB_VALIDATION_FAILED', async (_name, payload) => {
       const res = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/twilio', payload });
       expect(res.statusCode).toBe(400);

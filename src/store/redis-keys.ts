@@ -40,6 +40,11 @@ export interface RedisKeys {
   conversionReporters: string;
   /** STREAM: the audit trail (capped with `MAXLEN ~`). */
   audit: string;
+  /**
+   * ZSET: messages still open long after a carrier took them (member = message id, score = that
+   * acceptance, ms), kept by their watch jobs; `switchboard_messages_stuck_sent` counts it.
+   */
+  stuckSent: string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -64,6 +69,7 @@ export function redisKeys(prefix: string): RedisKeys {
     optOut: (token) => `${prefix}:optout:${token}`,
     pumping: (kind, token) => `${prefix}:pump:${kind}:${token}`,
     conversionReporters: `${prefix}:pump:reporters`,
+    stuckSent: `${prefix}:idx:stuck`,
     audit: `${prefix}:audit`,
   };
 }

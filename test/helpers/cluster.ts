@@ -76,7 +76,7 @@ export interface Cluster {
   /** The raw value of `<prefix>:ledger:<id>:<n>`. */
   ledger(id: string, attempt?: number): Promise<string | null>;
   sandboxLog(): Promise<SandboxLogEntry[]>;
-  /** Per message id: how many sends the carriers answered with a 2xx. */
+  /** Per message id: how many sends (POSTs) the carriers answered with a 2xx. */
   acceptedSends(): Promise<Map<string, number>>;
   /** Stops every role still running (SIGTERM) and returns their exit codes by name. */
   stop(): Promise<Record<string, number | null>>;
@@ -186,7 +186,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     async acceptedSends() {
       const counts = new Map<string, number>();
       for (const e of await cluster.sandboxLog()) {
-        if (e.reference !== undefined && e.status >= 200 && e.status < 300) counts.set(e.reference, (counts.get(e.reference) ?? 0) + 1);
+        // Sends only: status reads (reconciliation) echo the reference too.
+        if (e.reference !== undefined && e.method === 'POST' && e.status >= 200 && e.status < 300) counts.set(e.reference, (counts.get(e.reference) ?? 0) + 1);
       }
       return counts;
     },

@@ -26,6 +26,11 @@ export interface OwnRedis {
   start(): Promise<void>;
   /** SIGTERM: Redis flushes the AOF and exits; resolves with its exit code. */
   stop(): Promise<number | null>;
+  /**
+   * SIGKILL: Redis dies at once, without a shutdown; what it wrote to the AOF so far (every reply
+   * it sent, already handed to the OS) is what `start()` loads again. Resolves once it is gone.
+   */
+  kill(): Promise<void>;
   /** Stops it (if running) and deletes its data folder. */
   destroy(): Promise<void>;
 }
@@ -82,6 +87,13 @@ export async function createOwnRedis(binary: string): Promise<OwnRedis> {
       const code = await exited;
       clearTimeout(timer);
       return code;
+    },
+    async kill() {
+      const c = child;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => c.once('exit', () => resolve()));
+      c.kill('SIGKILL');
+      await exited;
     },
     async destroy() {
       await own.stop();

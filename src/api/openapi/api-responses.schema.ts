@@ -56,7 +56,7 @@ export const timelineEntrySchema = z.strictObject({
   type: z
     .string()
     .describe(
-      'what happened: accepted, lookup, attempt, carrier_accepted, carrier_error, ambiguous_resend, callback, fallback (detail starts with the reason, e.g. `ack_timeout`), ack, late_ack, failed, expired, verified, conversion',
+      'what happened: accepted, lookup, attempt, carrier_accepted, carrier_error, ambiguous_resend, callback, reconciled (a carrier status read applied like a callback that never came), fallback (detail starts with the reason, e.g. `ack_timeout`), ack, late_ack, failed, expired, verified, conversion',
     ),
   channel: channelSchema.optional(),
   provider: providerIdSchema.optional(),
