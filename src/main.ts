@@ -26,6 +26,7 @@ import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
 import { createSsrfGuard, type ResolveHost } from './security/ssrf-guard.ts';
 import { AuditTrail } from './policy/audit-trail.ts';
 import { ConversionReporters } from './policy/conversion-reporters.ts';
+import { ConversionCreditObserver } from './routing/conversion-credit.ts';
 import { AuditStore } from './store/audit.store.ts';
 import { ConversionStore } from './store/conversion.store.ts';
 import { PumpingStore } from './store/pumping.store.ts';
@@ -178,7 +179,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);
     const adapters = createAdapters(config);
     closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
-    const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, cacheMs: 1_000 });
+    const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, conversionHalfLifeMs: config.routing.conversion.halfLifeMs, cacheMs: 1_000 });
     const breakers = new BreakerRegistry(producer, { prefix: config.redis.prefix, ...config.breaker }, log.child({ component: 'breakers' }), now, (provider) =>
       health.resetSendErrors(provider),
     );
@@ -188,6 +189,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       deadLetterCount: () => deadLetters.count(),
       breakerStates: () => breakers.gauge(),
       redisUp: () => pingRedis(producer, 500),
+      conversionRatios: () => health.conversionRatios(),
       // Queue depth is reported by the api role only (CONTRACTS §7), so replicas do not multiply it.
       ...(role === 'api' || role === 'all'
         ? {
@@ -221,7 +223,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       allowedTargets: config.webhooks.allowedTargets,
       ...(opts.resolveHost !== undefined ? { resolve: opts.resolveHost } : {}),
     });
-    const recorder = new MessageRecorder(store, metrics, now, [new ConversionReporters(pumpingStore, log)], audit);
+    const recorder = new MessageRecorder(store, metrics, now, [new ConversionReporters(pumpingStore, log), new ConversionCreditObserver(health, log, now)], audit);
     const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
     const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
     relay.start();

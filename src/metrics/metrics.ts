@@ -18,7 +18,7 @@ export const METRIC_LOOKUP_RESULTS = ['valid', 'invalid', 'landline', 'unknown',
 export const METRIC_LOOKUP_CACHE = ['hit', 'miss'] as const;
 export const METRIC_POLICY_REASONS = ['opted_out', 'country_not_allowed', 'rate_limited', 'sim_swap', 'invalid_number', 'pumping', 'callback_url'] as const;
 /** Reasons the router gives for a choice (src/routing/router.ts). */
-export const ROUTE_REASONS = ['cheapest', 'healthiest', 'health', 'tie_order', 'only_candidate'] as const;
+export const ROUTE_REASONS = ['cheapest', 'healthiest', 'health', 'conversion', 'tie_order', 'only_candidate'] as const;
 export const METRIC_QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 export const FALLBACK_REASONS = [
   'push_disabled',
@@ -26,6 +26,7 @@ export const FALLBACK_REASONS = [
   'push_unregistered',
   'push_error',
   'ack_timeout',
+  'push_predicted_unacked',
   'rcs_not_capable',
   'rcs_failed',
   'landline',
@@ -57,6 +58,7 @@ export interface Metrics {
   policyBlocks: Counter<'reason'>;
   redisUp: Gauge;
   rcsChecks: Counter<'result' | 'cache'>;
+  otpConversionRatio: Gauge<'provider' | 'country'>;
 }
 
 export interface MetricsOptions {
@@ -72,6 +74,11 @@ export interface MetricsOptions {
    * time: `/metrics` keeps answering while Redis is down, so `up` alone cannot raise that alarm.
    */
   redisUp?: () => Promise<boolean>;
+  /**
+   * Collects `switchboard_otp_conversion_ratio` at scrape time: the verified / delivered OTP
+   * EWMA of each provider×country this process last read or wrote (no Redis call at scrape).
+   */
+  conversionRatios?: () => Array<{ provider: string; country: string; value: number }>;
 }
 
 function cross<A extends string, B extends string>(as: readonly A[], bs: readonly B[]): Array<[A, B]> {
@@ -186,7 +193,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   const routeDecisions = new Counter({
     name: `${PREFIX}route_decisions_total`,
-    help: 'Routing decisions by chosen provider and reason (cheapest, healthiest, health, tie_order, only_candidate, all_breakers_open, none).',
+    help: 'Routing decisions by chosen provider and reason (cheapest, healthiest, health, conversion, tie_order, only_candidate, all_breakers_open, none).',
     labelNames: ['provider', 'reason'] as const,
     registers,
   });
@@ -245,6 +252,21 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     for (const cache of ['hit', 'miss'] as const) rcsChecks.inc({ result, cache }, 0);
   }
 
+  const conversionRatios = opts.conversionRatios;
+  const otpConversionRatio = new Gauge({
+    name: `${PREFIX}otp_conversion_ratio`,
+    help: 'Verified / delivered OTPs per provider and country (time-decayed), the conversion term of the routing score.',
+    labelNames: ['provider', 'country'] as const,
+    registers,
+    ...(conversionRatios
+      ? {
+          collect(this: Gauge<'provider' | 'country'>) {
+            for (const r of conversionRatios()) this.set({ provider: r.provider, country: r.country }, r.value);
+          },
+        }
+      : {}),
+  });
+
   for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
   for (const reason of METRIC_POLICY_REASONS) policyBlocks.inc({ reason }, 0);
   for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
@@ -281,5 +303,6 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     policyBlocks,
     redisUp,
     rcsChecks,
+    otpConversionRatio,
   };
 }
