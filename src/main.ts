@@ -27,6 +27,8 @@ import { createSsrfGuard, type ResolveHost } from './security/ssrf-guard.ts';
 import { AuditTrail } from './policy/audit-trail.ts';
 import { ConversionReporters } from './policy/conversion-reporters.ts';
 import { ConversionCreditObserver } from './routing/conversion-credit.ts';
+import { PushAckLearner } from './pipeline/push-ack-learner.ts';
+import { PushAckPosteriorStore } from './store/push-ack-posterior.store.ts';
 import { AuditStore } from './store/audit.store.ts';
 import { ConversionStore } from './store/conversion.store.ts';
 import { PumpingStore } from './store/pumping.store.ts';
@@ -223,7 +225,17 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       allowedTargets: config.webhooks.allowedTargets,
       ...(opts.resolveHost !== undefined ? { resolve: opts.resolveHost } : {}),
     });
-    const recorder = new MessageRecorder(store, metrics, now, [new ConversionReporters(pumpingStore, log), new ConversionCreditObserver(health, log, now)], audit);
+    const pushPosterior = new PushAckPosteriorStore(producer, store.keys, keyRing.subkey('push-token-hmac'), {
+      halfLifeMs: config.push.prediction.halfLifeMs,
+      retentionSeconds: config.push.prediction.retentionSeconds,
+    });
+    const recorder = new MessageRecorder(
+      store,
+      metrics,
+      now,
+      [new ConversionReporters(pumpingStore, log), new ConversionCreditObserver(health, log, now), new PushAckLearner(pushPosterior, log, now)],
+      audit,
+    );
     const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
     const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
     relay.start();
@@ -262,6 +274,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           publicUrl,
           now,
           suppression,
+          pushPosterior,
           pumping: { store: pumpingStore, conversions: new ConversionStore(producer, store.keys, { countsCacheMs: CONVERSION_CACHE_MS, now }) },
         },
         workerConn,

@@ -36,6 +36,8 @@ export interface RedisKeys {
   conversionReporters: string;
   /** STREAM: the audit trail (capped with `MAXLEN ~`). */
   audit: string;
+  /** HASH `t a m s`: the ack evidence of one push token, keyed by an HMAC of the token (never the token). */
+  pushAckPosterior(tokenHash: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -59,5 +61,6 @@ export function redisKeys(prefix: string): RedisKeys {
     pumping: (kind, token) => `${prefix}:pump:${kind}:${token}`,
     conversionReporters: `${prefix}:pump:reporters`,
     audit: `${prefix}:audit`,
+    pushAckPosterior: (tokenHash) => `${prefix}:pushack:${tokenHash}`,
   };
 }
