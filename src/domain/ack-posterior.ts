@@ -25,7 +25,10 @@
  * Exploration. A skipped token gets no pushes, so no new evidence: every `exploreEvery`-th
  * message of a run of skips is pushed anyway (a deterministic schedule rather than a coin, so a
  * retried job decides the same way and the cost is bounded: at most one ack timeout per
- * `exploreEvery` messages). An ack on such a push brings push back.
+ * `exploreEvery` messages). An ack on such a push brings push back. The run of skips ends with
+ * the next ack or ack timeout; an exploration push that FCM refuses outright leaves the run as
+ * it is, so the following messages explore too — at the cost of an FCM error each (an immediate
+ * fallback), not of an ack timeout.
  */
 
 /** A token's stored evidence: decayed acks and misses, when last updated, skips since the last push. */
