@@ -13,6 +13,7 @@ function message(m: Partial<MessageRecord> = {}): MessageRecord {
     country: 'US',
     channels: ['sms'],
     purpose: 'otp',
+    otp: { length: 6, ttlSeconds: 300 },
     body: 'code {{code}}',
     createdAt: '2026-01-01T00:00:00Z',
     updatedAt: '2026-01-01T00:00:00Z',
@@ -33,7 +34,7 @@ describe('conversion credit', () => {
     expect(countsAsOtpDelivery(before, delivered(before))).toBe(true);
     expect(countsAsOtpDelivery(delivered(before), delivered(before))).toBe(false);
     expect(countsAsOtpDelivery(verified(before), delivered(verified(before)))).toBe(false);
-    expect(countsAsOtpDelivery(message({ purpose: 'transactional' }), delivered(message({ purpose: 'transactional' })))).toBe(false);
+    expect(countsAsOtpDelivery(message({ purpose: 'transactional', otp: undefined }), delivered(message({ purpose: 'transactional', otp: undefined })))).toBe(false);
   });
 
   it('credits a verify to the attempt that delivered the code', () => {
@@ -48,12 +49,12 @@ describe('conversion credit', () => {
     expect(verifyCredit(m, verified(m))).toEqual({ provider: 'messagebird', country: 'US', credit: { delivered: 1, verified: 1 } });
   });
 
-  it('credits nothing for a verify past the TTL, a push delivery or a transactional message', () => {
+  it('credits nothing for a verify past the TTL, a push delivery or a code the upstream made itself', () => {
     const m = delivered(message());
     expect(verifyCredit(m, verified(m, '2026-01-01T00:06:00Z'))).toBeUndefined();
     const push = delivered(message({ attempts: [attempt(1, { channel: 'push', provider: 'fcm' })] }));
     expect(verifyCredit(push, verified(push))).toBeUndefined();
-    const tx = delivered(message({ purpose: 'transactional' }));
+    const tx = delivered(message({ purpose: 'transactional', otp: undefined }));
     expect(verifyCredit(tx, verified(tx))).toBeUndefined();
   });
 });

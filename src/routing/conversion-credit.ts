@@ -3,7 +3,7 @@
  * score, conversion-score.ts). Pure decisions over one saved change `before → after`, plus the
  * observer that applies the verify side.
  *
- * Each OTP message counts at most once in each counter:
+ * Each OTP message (a code Switchboard generated) counts at most once in each counter:
  * - delivered: when the message first becomes `delivered` through a carrier's report, unless it
  *   was verified before (then the verify already counted the delivery);
  * - verified: when `verifiedAt` is first set (a verify, or the upstream's conversion report)
@@ -18,7 +18,12 @@ import type { Logger } from '../logger.ts';
 import type { ChangeObserver } from '../pipeline/record.stage.ts';
 import type { ConversionCredit, HealthStore } from './health.store.ts';
 
-const isOtp = (m: MessageRecord): boolean => m.purpose === 'otp';
+/**
+ * Codes Switchboard generated: their only check is our verify (or the upstream's report), so an
+ * unverified delivery means an untyped code. Codes the upstream made itself and may never report
+ * on are left out, or a silent key would drag every carrier's ratio down.
+ */
+const isOtp = (m: MessageRecord): boolean => m.otp !== undefined;
 
 /** Whether this change is the first carrier-reported delivery of an OTP not yet verified. */
 export function countsAsOtpDelivery(before: MessageRecord, after: MessageRecord): boolean {
