@@ -59,7 +59,7 @@ async function sendAndMaybeVerify(grey: string): Promise<Msg> {
   const res = await gw.api('/v1/messages', { method: 'POST', json: { to, otp: { length: 6 } } });
   expect(res.status).toBe(202);
   const { id } = (await res.json()) as { id: string };
-  const msg = (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 15_000)) as unknown as Msg;
+  const msg = (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 40_000)) as unknown as Msg;
   expect(msg.status).toBe('delivered');
   if (msg.provider !== grey) {
     const code = await codeOf(id, to);
