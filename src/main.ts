@@ -26,6 +26,9 @@ import { createKeyRing, resolveMasterKey } from './security/master-key.ts';
 import { createSsrfGuard, type ResolveHost } from './security/ssrf-guard.ts';
 import { AuditTrail } from './policy/audit-trail.ts';
 import { ConversionReporters } from './policy/conversion-reporters.ts';
+import { ConversionCreditObserver } from './routing/conversion-credit.ts';
+import { PushAckLearner } from './pipeline/push-ack-learner.ts';
+import { PushAckPosteriorStore } from './store/push-ack-posterior.store.ts';
 import { AuditStore } from './store/audit.store.ts';
 import { ConversionStore } from './store/conversion.store.ts';
 import { StuckIndex } from './store/stuck-index.store.ts';
@@ -183,7 +186,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
     const webhookLog = new WebhookDeliveryLog(producer, store.keys, config.messages.retentionSeconds);
     const adapters = createAdapters(config);
     closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
-    const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, cacheMs: 1_000 });
+    const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, conversionHalfLifeMs: config.routing.conversion.halfLifeMs, cacheMs: 1_000 });
     const breakers = new BreakerRegistry(producer, { prefix: config.redis.prefix, ...config.breaker }, log.child({ component: 'breakers' }), now, (provider) =>
       health.resetSendErrors(provider),
     );
@@ -193,6 +196,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       deadLetterCount: () => deadLetters.count(),
       breakerStates: () => breakers.gauge(),
       redisUp: () => pingRedis(producer, 500),
+      conversionRatios: () => health.conversionRatios(),
       // Queue depth is reported by the api role only (CONTRACTS §7), so replicas do not multiply it.
       ...(role === 'api' || role === 'all'
         ? {
@@ -227,7 +231,17 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       allowedTargets: config.webhooks.allowedTargets,
       ...(opts.resolveHost !== undefined ? { resolve: opts.resolveHost } : {}),
     });
-    const recorder = new MessageRecorder(store, metrics, now, [new ConversionReporters(pumpingStore, log)], audit);
+    const pushPosterior = new PushAckPosteriorStore(producer, store.keys, keyRing.subkey('push-token-hmac'), {
+      halfLifeMs: config.push.prediction.halfLifeMs,
+      retentionSeconds: config.push.prediction.retentionSeconds,
+    });
+    const recorder = new MessageRecorder(
+      store,
+      metrics,
+      now,
+      [new ConversionReporters(pumpingStore, log), new ConversionCreditObserver(health, log, now), new PushAckLearner(pushPosterior, log, now)],
+      audit,
+    );
     const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
     const relay = new OutboxRelay({ redis: producer, keys: store.keys, queues, log }, config.webhooks.relayIntervalMs);
     relay.start();
@@ -266,6 +280,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
           publicUrl,
           now,
           suppression,
+          pushPosterior,
           pumping: { store: pumpingStore, conversions: new ConversionStore(producer, store.keys, { countsCacheMs: CONVERSION_CACHE_MS, now }) },
         },
         workerConn,

@@ -250,6 +250,49 @@ export const configSchema = z.object({
           rcs: channelRouteSchema(['sinch', 'twilio']).prefault({}),
         })
         .prefault({}),
+      /**
+       * The conversion term of the score (src/routing/conversion-score.ts): price × health ×
+       * (1 / max(floor, verified / delivered OTPs))^weight, neutral below `minSamples`.
+       */
+      conversion: z
+        .object({
+          /** Exponent of the term: 0 turns it off, 1 scores the cost of one verified code. */
+          weight: z.number().min(0).max(4).default(1),
+          /** Decayed delivered OTPs of a provider×country before its conversion counts. */
+          minSamples: z.number().min(1).default(20),
+          /** Half-life of the delivered and verified OTP counters. */
+          halfLifeMs: z.number().int().min(1_000).default(3_600_000),
+          /** Lowest ratio divided by: caps the factor at (1 / floor)^weight (50 by default). */
+          floor: z.number().min(0.001).max(1).default(0.02),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  /**
+   * Predicted push skip (src/pipeline/push-skip.stage.ts): a Beta posterior of each push token's
+   * acks; push is skipped (`push_predicted_unacked`) when the posterior probability that the
+   * token acks at least `minAckProbability` of pushes falls below `1 − confidence`.
+   */
+  push: z
+    .object({
+      prediction: z
+        .object({
+          enabled: z.boolean().default(true),
+          /** Ack rate below which push is not worth its ack timeout. */
+          minAckProbability: z.number().gt(0).lt(1).default(0.25),
+          /** How sure the posterior must be that the ack rate is below `minAckProbability`. */
+          confidence: z.number().gt(0).lt(1).default(0.9),
+          /** Beta prior: pseudo-acks and pseudo-misses every token starts with. */
+          priorAcks: z.number().gt(0).default(1),
+          priorMisses: z.number().gt(0).default(1),
+          /** Half-life of a token's ack evidence (it decays back to the prior). */
+          halfLifeMs: z.number().int().min(1_000).default(7 * 86_400_000),
+          /** Every this-many-th message of a skipped token is pushed anyway (exploration); 0 never. */
+          exploreEvery: z.number().int().min(0).default(10),
+          /** A token's posterior is forgotten this long after its last update. */
+          retentionSeconds: z.number().int().min(60).default(30 * 86_400),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** config/pricing.yaml: prices per segment, regions and volume tiers (illustrative defaults there). */

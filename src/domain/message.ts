@@ -31,6 +31,8 @@ export type FallbackReason =
   | 'push_unregistered'
   | 'push_error'
   | 'ack_timeout'
+  /** The token's ack history says an ack is unlikely: push skipped without waiting (push-skip.stage.ts). */
+  | 'push_predicted_unacked'
   | 'rcs_not_capable'
   | 'rcs_failed'
   | 'landline'
@@ -96,7 +98,11 @@ export interface TimelineEntry {
 export interface RoutingDecision {
   provider: ProviderId;
   reason: string;
-  candidates: Array<{ provider: ProviderId; price?: number; effectivePrice?: number; health?: number; score?: number; excluded?: string }>;
+  /**
+   * `health` and `conversion` are the multipliers of the price in `score` (1 = neutral):
+   * score = effectivePrice × health × conversion.
+   */
+  candidates: Array<{ provider: ProviderId; price?: number; effectivePrice?: number; health?: number; conversion?: number; score?: number; excluded?: string }>;
 }
 
 export interface OtpState {

@@ -18,7 +18,7 @@ export const METRIC_LOOKUP_RESULTS = ['valid', 'invalid', 'landline', 'unknown',
 export const METRIC_LOOKUP_CACHE = ['hit', 'miss'] as const;
 export const METRIC_POLICY_REASONS = ['opted_out', 'country_not_allowed', 'rate_limited', 'sim_swap', 'invalid_number', 'pumping', 'callback_url'] as const;
 /** Reasons the router gives for a choice (src/routing/router.ts). */
-export const ROUTE_REASONS = ['cheapest', 'healthiest', 'health', 'tie_order', 'only_candidate'] as const;
+export const ROUTE_REASONS = ['cheapest', 'healthiest', 'health', 'conversion', 'tie_order', 'only_candidate'] as const;
 export const METRIC_QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
 export const FALLBACK_REASONS = [
   'push_disabled',
@@ -26,6 +26,7 @@ export const FALLBACK_REASONS = [
   'push_unregistered',
   'push_error',
   'ack_timeout',
+  'push_predicted_unacked',
   'rcs_not_capable',
   'rcs_failed',
   'landline',
@@ -66,6 +67,7 @@ export interface Metrics {
   rcsChecks: Counter<'result' | 'cache'>;
   reconciliations: Counter<'provider' | 'result'>;
   messagesStuckSent: Gauge;
+  otpConversionRatio: Gauge<'provider' | 'country'>;
 }
 
 export interface MetricsOptions {
@@ -83,6 +85,11 @@ export interface MetricsOptions {
   redisUp?: () => Promise<boolean>;
   /** Collects `switchboard_messages_stuck_sent` at scrape time (the `api` role only, like queue depth). */
   stuckSent?: () => Promise<number>;
+  /**
+   * Collects `switchboard_otp_conversion_ratio` at scrape time: the verified / delivered OTP
+   * EWMA of each provider×country this process last read or wrote (no Redis call at scrape).
+   */
+  conversionRatios?: () => Array<{ provider: string; country: string; value: number }>;
 }
 
 function cross<A extends string, B extends string>(as: readonly A[], bs: readonly B[]): Array<[A, B]> {
@@ -197,7 +204,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   const routeDecisions = new Counter({
     name: `${PREFIX}route_decisions_total`,
-    help: 'Routing decisions by chosen provider and reason (cheapest, healthiest, health, tie_order, only_candidate, all_breakers_open, none).',
+    help: 'Routing decisions by chosen provider and reason (cheapest, healthiest, health, conversion, tie_order, only_candidate, all_breakers_open, none).',
     labelNames: ['provider', 'reason'] as const,
     registers,
   });
@@ -280,6 +287,21 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       : {}),
   });
 
+  const conversionRatios = opts.conversionRatios;
+  const otpConversionRatio = new Gauge({
+    name: `${PREFIX}otp_conversion_ratio`,
+    help: 'Verified / delivered OTPs per provider and country (time-decayed), the conversion term of the routing score.',
+    labelNames: ['provider', 'country'] as const,
+    registers,
+    ...(conversionRatios
+      ? {
+          collect(this: Gauge<'provider' | 'country'>) {
+            for (const r of conversionRatios()) this.set({ provider: r.provider, country: r.country }, r.value);
+          },
+        }
+      : {}),
+  });
+
   for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
   for (const reason of METRIC_POLICY_REASONS) policyBlocks.inc({ reason }, 0);
   for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
@@ -318,5 +340,6 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     rcsChecks,
     reconciliations,
     messagesStuckSent,
+    otpConversionRatio,
   };
 }

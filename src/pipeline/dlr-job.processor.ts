@@ -7,6 +7,7 @@ import type { DlrJobData } from '../queues/queue-names.ts';
 import type { AttemptStatus } from '../domain/message.ts';
 import { jobIds } from '../domain/ids.ts';
 import { applyCallback, finalize } from '../domain/status.ts';
+import { countsAsOtpDelivery } from '../routing/conversion-credit.ts';
 import { channelProviders } from './route.stage.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 
@@ -89,7 +90,8 @@ export async function processDlrJob(
       const attempt = res.result;
       if (TERMINAL.has(status) && attempt.acceptedAt !== undefined) {
         const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
-        await deps.health.recordDlr(attempt.provider, res.after.country, status === 'delivered', latency, deps.now()).catch(() => undefined);
+        const otpDelivered = status === 'delivered' && countsAsOtpDelivery(res.before, res.after);
+        await deps.health.recordDlr(attempt.provider, res.after.country, status === 'delivered', latency, deps.now(), otpDelivered).catch(() => undefined);
       }
       if (retryAttempt !== undefined) await deps.queues.addSend(ev.messageId, jobIds.attempt(ev.messageId, retryAttempt));
     } else out.absorbed++;

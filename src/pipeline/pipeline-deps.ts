@@ -12,6 +12,7 @@ import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
 import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import type { LookupCache } from '../store/lookup-cache.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
+import type { PushAckPosteriorStore } from '../store/push-ack-posterior.store.ts';
 import type { SuppressionStore } from '../store/suppression.store.ts';
 import type { PumpingStageDeps } from './pumping.stage.ts';
 import type { MessageRecorder } from './record.stage.ts';
@@ -39,4 +40,6 @@ export interface PipelineDeps {
   suppression: SuppressionStore;
   /** SMS-pumping guard state (issue 10). */
   pumping: PumpingStageDeps;
+  /** Each push token's ack evidence (predicted push skip); without it push is never skipped. */
+  pushPosterior?: PushAckPosteriorStore;
 }

@@ -50,6 +50,7 @@ export async function planRoute(deps: RouteStageDeps, channel: Channel, country:
     order,
     minSamples: deps.config.health.minSamples,
     priced: PRICED_CHANNELS.has(channel),
+    conversion: deps.config.routing.conversion,
     candidates: order.map((provider) => {
       const b = deps.breakers.status(provider, channel);
       return {

@@ -28,6 +28,7 @@ import { lookupNumber } from './lookup.stage.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import { hasRungAfter, nextStep, planLadder, type NextStep } from './plan.stage.ts';
 import { applyPumpingVerdict, assessPumping, reportPumpingVerdict } from './pumping.stage.ts';
+import { applyPushSkip } from './push-skip.stage.ts';
 import { runPushStep } from './push.stage.ts';
 import { rcsCapability } from './rcs-capability.stage.ts';
 import { channelProviders, planRoute } from './route.stage.ts';
@@ -173,7 +174,7 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
     if (lookup?.simSwapped && policy?.simSwap === 'push-only' && c !== 'push') return 'sim_swap_push_only';
     return undefined;
   };
-  const ladder = planLadder(ctx.doc, usable, restrict);
+  const ladder = await applyPushSkip(deps, ctx, planLadder(ctx.doc, usable, restrict));
   // Each rung either ends the job (waiting for a callback/ack, retry later, or final) or falls
   // through to the next rung at once (push failed, channel refused the recipient).
   for (let rung = 0; rung <= ladder.length; rung++) {

@@ -48,6 +48,39 @@ describe('HealthStore', () => {
   });
 });
 
+describe('HealthStore conversion counters', () => {
+  const conv = (): HealthStore =>
+    new HealthStore(redis, { prefix, errorHalfLifeMs: 60_000, dlrHalfLifeMs: 600_000, minSamples: 20, cacheMs: 0, conversionHalfLifeMs: 3_600_000 });
+
+  it('returns delivered and verified OTPs in the same read as delivery health, decaying with their half-life', async () => {
+    const h = conv();
+    const t = 5_000_000;
+    for (let i = 0; i < 10; i++) {
+      await h.recordDlr('sinch', 'FR', true, 500, t + i, true);
+      if (i < 4) await h.recordConversion('sinch', 'FR', { delivered: 0, verified: 1 }, t + i);
+    }
+    const snap = (await h.snapshot(['sinch'], 'FR', t + 10)).get('sinch');
+    expect(snap?.conversion?.delivered).toBeCloseTo(10, 2);
+    expect(snap?.conversion?.verified).toBeCloseTo(4, 2);
+    const hourLater = (await h.snapshot(['sinch'], 'FR', t + 10 + 3_600_000)).get('sinch');
+    expect(hourLater?.conversion?.delivered).toBeCloseTo(5, 2);
+    expect(hourLater?.conversion?.verified).toBeCloseTo(2, 2);
+    expect(h.conversionRatios()).toContainEqual({ provider: 'sinch', country: 'FR', value: expect.closeTo(0.4, 3) });
+  });
+
+  it('leaves the conversion counters alone on delivery reports of messages that are not OTPs', async () => {
+    const h = conv();
+    const t = 6_000_000;
+    await h.recordDlr('twilio', 'FR', true, 500, t, false);
+    const snap = (await h.snapshot(['twilio'], 'FR', t + 1)).get('twilio');
+    expect(snap?.conversion).toBeUndefined();
+    const credited = await h.recordConversion('twilio', 'FR', { delivered: 1, verified: 1 }, t + 2);
+    expect(credited).toEqual({ delivered: 1, verified: 1 });
+    // The conversion write never shortens the key below 20 conversion half-lives.
+    expect(await redis.pttl(`${prefix}:health:dlr:twilio:FR`)).toBeGreaterThan(19 * 3_600_000);
+  });
+});
+
 describe('TierCounter', () => {
   it('counts accepted segments per provider and month', async () => {
     const c = new TierCounter(redis, prefix, 0);

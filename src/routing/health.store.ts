@@ -3,10 +3,16 @@
  * time-decayed counters (send errors: 60 s half-life; DLR success and latency: 10 min), so a
  * burst of failures shows at once and old ones fade. Reads are cached for a second per process:
  * routing must not cost a Redis round trip per candidate per message.
+ *
+ * The DLR hash also holds the conversion counters of the routing score's conversion term
+ * (conversion-score.ts): `cd` OTPs delivered, `cv` of them verified, decayed on their own clock
+ * `ct` with their own half-life. They are written off the send path (a delivery report, a verify)
+ * and read by the same HMGET as the DLR health, so they cost the send path no command.
  */
 import type { ChainableCommander } from 'ioredis';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { ProviderId } from '../../providers/provider.ts';
+import { conversionRatio, type ConversionSnapshot } from './conversion-score.ts';
 import { NEUTRAL_HEALTH, type HealthSnapshot } from './router.ts';
 
 const DECAY_LUA = `
@@ -23,8 +29,30 @@ redis.call('HSET', KEYS[1], 't', now, 'n', tostring(n), 'h', tostring(h), 'l', t
 redis.call('PEXPIRE', KEYS[1], math.floor(hl * 20))
 return 1`;
 
-type RedisWithDecay = RedisClient & { sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): Promise<number> };
-type PipelineWithDecay = ChainableCommander & { sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): ChainableCommander };
+/**
+ * Adds delivered (ARGV[3]) and verified (ARGV[4]) OTPs to the conversion counters of a DLR hash,
+ * decayed to now. Never shortens the key's life (the DLR writes keep it for 20 DLR half-lives).
+ */
+const CONVERSION_LUA = `
+local now = tonumber(ARGV[1]); local hl = tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 'ct', 'cd', 'cv')
+local t = tonumber(v[1]) or now
+local d = math.pow(0.5, math.max(0, now - t) / hl)
+local cd = (tonumber(v[2]) or 0) * d + tonumber(ARGV[3])
+local cv = (tonumber(v[3]) or 0) * d + tonumber(ARGV[4])
+redis.call('HSET', KEYS[1], 'ct', math.max(now, t), 'cd', tostring(cd), 'cv', tostring(cv))
+local keep = math.floor(hl * 20)
+if redis.call('PTTL', KEYS[1]) < keep then redis.call('PEXPIRE', KEYS[1], keep) end
+return {tostring(cd), tostring(cv)}`;
+
+type RedisWithDecay = RedisClient & {
+  sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): Promise<number>;
+  sbConversion(key: string, now: number, halfLifeMs: number, delivered: number, verified: number): Promise<[string, string]>;
+};
+type PipelineWithDecay = ChainableCommander & {
+  sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): ChainableCommander;
+  sbConversion(key: string, now: number, halfLifeMs: number, delivered: number, verified: number): ChainableCommander;
+};
 
 export interface HealthOptions {
   prefix: string;
@@ -32,6 +60,8 @@ export interface HealthOptions {
   dlrHalfLifeMs: number;
   minSamples: number;
   cacheMs: number;
+  /** Half-life of the OTP conversion counters (`routing.conversion.halfLifeMs`); the DLR one when unset. */
+  conversionHalfLifeMs?: number;
 }
 
 interface Counters {
@@ -40,6 +70,18 @@ interface Counters {
   h: number;
   l: number;
   c: number;
+}
+
+/** What a verify or a delivered OTP credits to a provider×country's conversion counters. */
+export interface ConversionCredit {
+  delivered: 0 | 1;
+  verified: 0 | 1;
+}
+
+function decayedConversion(ct: string | null | undefined, cd: string | null | undefined, cv: string | null | undefined, now: number, halfLifeMs: number): ConversionSnapshot | undefined {
+  if (ct == null || cd == null) return undefined;
+  const d = 0.5 ** (Math.max(0, now - Number(ct)) / halfLifeMs);
+  return { delivered: Number(cd) * d, verified: Number(cv ?? 0) * d };
 }
 
 function decayed(raw: Array<string | null>, now: number, halfLifeMs: number): Counters | undefined {
@@ -69,12 +111,38 @@ export class HealthStore {
   private readonly redis: RedisWithDecay;
   private readonly opts: HealthOptions;
   private readonly cache = new Map<string, { at: number; value: HealthSnapshot }>();
+  /** The conversion ratio of each provider×country as this process last read or wrote it (the gauge). */
+  private readonly ratios = new Map<string, { provider: ProviderId; country: string; value: number }>();
+  private readonly conversionHalfLifeMs: number;
 
   constructor(redis: RedisClient, opts: HealthOptions) {
     const r = redis as RedisWithDecay;
     if (typeof r.sbDecay !== 'function') r.defineCommand('sbDecay', { lua: DECAY_LUA, numberOfKeys: 1 });
+    if (typeof r.sbConversion !== 'function') r.defineCommand('sbConversion', { lua: CONVERSION_LUA, numberOfKeys: 1 });
     this.redis = r;
     this.opts = opts;
+    this.conversionHalfLifeMs = opts.conversionHalfLifeMs ?? opts.dlrHalfLifeMs;
+  }
+
+  private noteRatio(provider: ProviderId, country: string, c: ConversionSnapshot | undefined): void {
+    const value = conversionRatio(c);
+    if (value !== undefined) this.ratios.set(`${provider}:${country}`, { provider, country, value });
+  }
+
+  /** `switchboard_otp_conversion_ratio`: the last ratio seen per provider×country (no Redis call). */
+  conversionRatios(): Array<{ provider: ProviderId; country: string; value: number }> {
+    return [...this.ratios.values()];
+  }
+
+  /**
+   * Credits an OTP outcome to a provider×country (a verify, or a verify that also proves a
+   * delivery no report announced). Off the send path: the API's verify, one command.
+   */
+  async recordConversion(provider: ProviderId, country: string, credit: ConversionCredit, now: number): Promise<ConversionSnapshot> {
+    const [cd, cv] = await this.redis.sbConversion(this.key('dlr', provider, country), now, this.conversionHalfLifeMs, credit.delivered, credit.verified);
+    const snap = { delivered: Number(cd), verified: Number(cv) };
+    this.noteRatio(provider, country, snap);
+    return snap;
   }
 
   private key(kind: 'send' | 'dlr', provider: ProviderId, country: string): string {
@@ -112,9 +180,24 @@ export class HealthStore {
     for (const c of countries) this.cache.delete(`${provider}:${c}`);
   }
 
-  /** A final delivery report: delivered or not, and the carrier's acceptance→report latency. */
-  async recordDlr(provider: ProviderId, country: string, delivered: boolean, latencyMs: number | undefined, now: number): Promise<void> {
-    await this.redis.sbDecay(this.key('dlr', provider, country), now, this.opts.dlrHalfLifeMs, delivered ? 1 : 0, latencyMs === undefined ? '' : String(Math.max(0, latencyMs)));
+  /**
+   * A final delivery report: delivered or not, and the carrier's acceptance→report latency.
+   * `otpDelivered`: it is the delivery of an OTP not verified yet, which also counts in the
+   * conversion term's denominator (same round trip).
+   */
+  async recordDlr(provider: ProviderId, country: string, delivered: boolean, latencyMs: number | undefined, now: number, otpDelivered = false): Promise<void> {
+    const key = this.key('dlr', provider, country);
+    const latency = latencyMs === undefined ? '' : String(Math.max(0, latencyMs));
+    if (!otpDelivered) {
+      await this.redis.sbDecay(key, now, this.opts.dlrHalfLifeMs, delivered ? 1 : 0, latency);
+      return;
+    }
+    const p = this.redis.pipeline() as PipelineWithDecay;
+    p.sbDecay(key, now, this.opts.dlrHalfLifeMs, delivered ? 1 : 0, latency);
+    p.sbConversion(key, now, this.conversionHalfLifeMs, 1, 0);
+    const res = (await p.exec()) ?? [];
+    const conv = res[1]?.[1] as [string, string] | undefined;
+    if (conv) this.noteRatio(provider, country, { delivered: Number(conv[0]), verified: Number(conv[1]) });
   }
 
   /**
@@ -167,18 +250,22 @@ export class HealthStore {
     const pipeline = this.redis.pipeline();
     for (const p of missing) {
       pipeline.hmget(this.key('send', p, country), 't', 'n', 'h', 'l', 'c');
-      pipeline.hmget(this.key('dlr', p, country), 't', 'n', 'h', 'l', 'c');
+      pipeline.hmget(this.key('dlr', p, country), 't', 'n', 'h', 'l', 'c', 'ct', 'cd', 'cv');
     }
     const res = (await pipeline.exec()) ?? [];
     missing.forEach((p, i) => {
       const send = decayed((res[2 * i]?.[1] as Array<string | null>) ?? [], now, this.opts.errorHalfLifeMs);
-      const dlr = decayed((res[2 * i + 1]?.[1] as Array<string | null>) ?? [], now, this.opts.dlrHalfLifeMs);
+      const dlrRaw = (res[2 * i + 1]?.[1] as Array<string | null>) ?? [];
+      const dlr = decayed(dlrRaw.slice(0, 5), now, this.opts.dlrHalfLifeMs);
+      const conversion = decayedConversion(dlrRaw[5], dlrRaw[6], dlrRaw[7], now, this.conversionHalfLifeMs);
+      this.noteRatio(p, country, conversion);
       const min = this.opts.minSamples;
       const value: HealthSnapshot = {
         errorRate: send && send.n >= min ? send.h / send.n : NEUTRAL_HEALTH.errorRate,
         dlrSuccess: dlr && dlr.n >= min ? dlr.h / dlr.n : NEUTRAL_HEALTH.dlrSuccess,
         dlrP50Ms: dlr && dlr.n >= min && dlr.c > 0 ? dlr.l / dlr.c : NEUTRAL_HEALTH.dlrP50Ms,
         samples: Math.max(send?.n ?? 0, dlr?.n ?? 0),
+        ...(conversion !== undefined ? { conversion } : {}),
       };
       this.cache.set(`${p}:${country}`, { at: now, value });
       out.set(p, value);

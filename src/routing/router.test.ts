@@ -94,6 +94,34 @@ describe('router', () => {
     expect(pick('US', { messagebird: { health: { ...sick, samples: 19 } } }).decision.provider).toBe('messagebird');
   });
 
+  it('moves traffic off the cheapest carrier when its delivered codes are never verified', () => {
+    const conversion = { weight: 1, minSamples: 20, floor: 0.02 };
+    const grey: HealthSnapshot = { ...NEUTRAL_HEALTH, conversion: { delivered: 30, verified: 0 } };
+    const good: HealthSnapshot = { ...NEUTRAL_HEALTH, conversion: { delivered: 30, verified: 27 } };
+    const cands = candidates('US', { messagebird: { health: grey }, twilio: { health: good }, sinch: { health: good } });
+    const r = route({ channel: 'sms', country: 'US', order: ORDER, candidates: cands, minSamples: 20, priced: true, conversion });
+    expect(r.decision).toMatchObject({ provider: 'twilio', reason: 'conversion' });
+    const mb = r.decision.candidates.find((c) => c.provider === 'messagebird');
+    expect(mb).toMatchObject({ price: 0.007, health: 1, conversion: 50, score: 0.35 });
+    expect(r.decision.candidates.find((c) => c.provider === 'twilio')?.conversion).toBeCloseTo(1 / 0.9, 6);
+    expect(r.kind === 'ok' && r.ranked.at(-1)).toBe('messagebird');
+  });
+
+  it('leaves the choice to price while conversion samples are too few, and shows the neutral term', () => {
+    const conversion = { weight: 1, minSamples: 20, floor: 0.02 };
+    const young: HealthSnapshot = { ...NEUTRAL_HEALTH, conversion: { delivered: 19, verified: 0 } };
+    const r = route({ channel: 'sms', country: 'US', order: ORDER, candidates: candidates('US', { messagebird: { health: young } }), minSamples: 20, priced: true, conversion });
+    expect(r.decision).toMatchObject({ provider: 'messagebird', reason: 'cheapest' });
+    expect(r.decision.candidates.every((c) => c.conversion === 1)).toBe(true);
+  });
+
+  it('keeps the ranking when every carrier converts alike', () => {
+    const conversion = { weight: 1, minSamples: 20, floor: 0.02 };
+    const same: HealthSnapshot = { ...NEUTRAL_HEALTH, conversion: { delivered: 50, verified: 30 } };
+    const r = route({ channel: 'sms', country: 'US', order: ORDER, candidates: candidates('US', { twilio: { health: same }, sinch: { health: same }, messagebird: { health: same } }), minSamples: 20, priced: true, conversion });
+    expect(r.decision).toMatchObject({ provider: 'messagebird', reason: 'cheapest' });
+  });
+
   it('caps the latency term at 1', () => {
     expect(healthFactor({ errorRate: 0, dlrSuccess: 1, dlrP50Ms: 60_000, samples: 100 }, 20)).toBe(2);
   });

@@ -3,15 +3,20 @@
  * inputs. Each candidate is scored
  *   effectivePrice × (1 + 4·errorRate + 2·(1 − dlrSuccess) + min(1, dlrP50 / 10 s)),
  * lower wins; ties go by the provider order in routing.yaml. Health is neutral until enough samples.
+ * When conversion scoring is configured the score is further multiplied by the conversion term
+ * (conversion-score.ts): delivered OTPs that are never verified make a carrier expensive.
  */
 import type { Channel, ProviderId } from '../../providers/provider.ts';
 import type { RoutingDecision } from '../domain/message.ts';
+import { conversionFactor, type ConversionScoreOptions, type ConversionSnapshot } from './conversion-score.ts';
 
 export interface HealthSnapshot {
   errorRate: number;
   dlrSuccess: number;
   dlrP50Ms: number;
   samples: number;
+  /** Decayed delivered and verified OTP counts (conversion-score.ts); absent = neutral. */
+  conversion?: ConversionSnapshot;
 }
 
 export const NEUTRAL_HEALTH: HealthSnapshot = { errorRate: 0, dlrSuccess: 1, dlrP50Ms: 0, samples: 0 };
@@ -37,6 +42,8 @@ export interface RouteInput {
   minSamples: number;
   /** Channels without per-message prices (push) route by order and health only. */
   priced: boolean;
+  /** The conversion term's settings; without them the term is left out (and not shown). */
+  conversion?: ConversionScoreOptions;
 }
 
 export type RouteResult =
@@ -63,9 +70,12 @@ export function route(input: RouteInput): RouteResult {
       const price = input.priced ? c.price : 0;
       const effectivePrice = price === undefined ? undefined : round(price * (1 - c.discount));
       const factor = healthFactor(c.health, input.minSamples);
-      const score = effectivePrice === undefined ? undefined : round(effectivePrice * factor);
+      const conv = input.conversion !== undefined ? conversionFactor(c.health.conversion, input.conversion) : 1;
+      const score = effectivePrice === undefined ? undefined : round(effectivePrice * factor * conv);
+      // What the score would be without the conversion term: tells whether that term decided.
+      const healthScore = effectivePrice === undefined ? undefined : round(effectivePrice * factor);
       const excluded = price === undefined ? 'no_price' : c.breakerOpen ? 'breaker_open' : undefined;
-      return { c, price, effectivePrice, factor, score, excluded };
+      return { c, price, effectivePrice, factor, conv, score, healthScore, excluded };
     })
     .sort((a, b) => orderIndex(a.c.provider) - orderIndex(b.c.provider));
 
@@ -77,8 +87,10 @@ export function route(input: RouteInput): RouteResult {
   if (winner) {
     const cheapest = Math.min(...usable.map((r) => r.effectivePrice as number));
     const tied = usable.filter((r) => r.score === winner.score).length > 1;
+    const bestWithoutConversion = Math.min(...usable.map((r) => r.healthScore as number));
     if (usable.length === 1) reason = 'only_candidate';
     else if (tied) reason = 'tie_order';
+    else if (winner.healthScore !== bestWithoutConversion) reason = 'conversion';
     else if (winner.effectivePrice === cheapest) reason = input.priced ? 'cheapest' : 'healthiest';
     else reason = 'health';
   } else if (rows.some((r) => r.excluded === 'breaker_open')) reason = 'all_breakers_open';
@@ -91,6 +103,7 @@ export function route(input: RouteInput): RouteResult {
       ...(r.price !== undefined ? { price: r.price } : {}),
       ...(r.effectivePrice !== undefined ? { effectivePrice: r.effectivePrice } : {}),
       health: round(r.factor),
+      ...(input.conversion !== undefined ? { conversion: round(r.conv) } : {}),
       ...(r.score !== undefined ? { score: r.score } : {}),
       ...(r.excluded !== undefined ? { excluded: r.excluded } : {}),
     })),

@@ -6,7 +6,7 @@
 import { hkdfSync, randomBytes } from 'node:crypto';
 import type { RedisClient } from '../store/redis-client.ts';
 
-export type SubkeyPurpose = 'otp-encryption' | 'otp-hmac' | 'phone-hmac' | 'push-ack';
+export type SubkeyPurpose = 'otp-encryption' | 'otp-hmac' | 'phone-hmac' | 'push-ack' | 'push-token-hmac';
 
 export interface KeyRing {
   subkey(purpose: SubkeyPurpose): Buffer;

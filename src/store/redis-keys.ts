@@ -45,6 +45,8 @@ export interface RedisKeys {
    * acceptance, ms), kept by their watch jobs; `switchboard_messages_stuck_sent` counts it.
    */
   stuckSent: string;
+  /** HASH `t a m s`: the ack evidence of one push token, keyed by an HMAC of the token (never the token). */
+  pushAckPosterior(tokenHash: string): string;
 }
 
 export function redisKeys(prefix: string): RedisKeys {
@@ -71,5 +73,6 @@ export function redisKeys(prefix: string): RedisKeys {
     conversionReporters: `${prefix}:pump:reporters`,
     stuckSent: `${prefix}:idx:stuck`,
     audit: `${prefix}:audit`,
+    pushAckPosterior: (tokenHash) => `${prefix}:pushack:${tokenHash}`,
   };
 }

@@ -38,14 +38,15 @@ export const attemptViewSchema = z.strictObject({
 
 export const routingDecisionSchema = z.strictObject({
   provider: providerIdSchema,
-  reason: z.string().describe('cheapest, healthiest, health, tie_order, only_candidate, all_breakers_open, none'),
+  reason: z.string().describe('cheapest, healthiest, health, conversion (the conversion term changed the winner), tie_order, only_candidate, all_breakers_open, none'),
   candidates: z.array(
     z.strictObject({
       provider: providerIdSchema,
       price: z.number().optional(),
       effectivePrice: z.number().optional(),
-      health: z.number().optional(),
-      score: z.number().optional(),
+      health: z.number().optional().describe('health multiplier of the price (1 = neutral)'),
+      conversion: z.number().optional().describe('conversion multiplier of the price: (1 / verified-per-delivered OTP ratio)^weight, 1 below the sample threshold'),
+      score: z.number().optional().describe('effectivePrice × health × conversion; lowest wins'),
       excluded: z.string().optional(),
     }),
   ),
