@@ -15,7 +15,7 @@
  * - `+15005550003` → 403 `unprovisioned_region`, the equivalent of Twilio's 21408 on the same
  *   number (DESIGN §5 names it as a provider-level refusal).
  */
-import { createEmulatorResponder } from '../emulator-responder.ts';
+import { createEmulatorResponder, type EmulatorLogFields } from '../emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
@@ -183,6 +183,24 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
 
   function authorized(request: FastifyRequest, servicePlanId: string): boolean {
     return request.headers.authorization === `Bearer ${credentials.apiToken}` && servicePlanId === credentials.servicePlanId;
+  }
+
+  /**
+   * What every XMS route does first, as the carrier would: an outage answers 503, then the
+   * configured latency, then the service plan's bearer token (401). Returns the refusal already
+   * sent, or undefined when the request may go on.
+   */
+  async function refuse(request: FastifyRequest, reply: FastifyReply, servicePlanId: string, log: EmulatorLogFields): Promise<FastifyReply | undefined> {
+    if (control.scenario('sinch').outage) {
+      const f = failure(503);
+      return answer(reply, request, 503, f.body, log, f.headers);
+    }
+    await control.delay('sinch');
+    if (!authorized(request, servicePlanId)) {
+      const f = failure(401);
+      return answer(reply, request, 401, f.body, log, f.headers);
+    }
+    return undefined;
   }
 
   function store(batch: SinchBatchJson): void {
@@ -364,15 +382,8 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
     const to = recipientsOf(body);
     const log = { to: to?.[0] === undefined ? undefined : e164(to[0]), reference: str(body?.['client_reference']) };
 
-    if (control.scenario('sinch').outage) {
-      const f = failure(503);
-      return answer(reply, request, 503, f.body, log, f.headers);
-    }
-    await control.delay('sinch');
-    if (!authorized(request, request.params.servicePlanId)) {
-      const f = failure(401);
-      return answer(reply, request, 401, f.body, log, f.headers);
-    }
+    const turnedAway = await refuse(request, reply, request.params.servicePlanId, log);
+    if (turnedAway !== undefined) return turnedAway;
     const injected = control.injectedFailure('sinch');
     if (injected !== undefined) {
       const f = failure(injected);
@@ -409,15 +420,8 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
   });
 
   app.get<{ Params: { servicePlanId: string; batchId: string } }>('/xms/v1/:servicePlanId/batches/:batchId', async (request, reply) => {
-    if (control.scenario('sinch').outage) {
-      const f = failure(503);
-      return answer(reply, request, 503, f.body, {}, f.headers);
-    }
-    await control.delay('sinch');
-    if (!authorized(request, request.params.servicePlanId)) {
-      const f = failure(401);
-      return answer(reply, request, 401, f.body, {}, f.headers);
-    }
+    const turnedAway = await refuse(request, reply, request.params.servicePlanId, {});
+    if (turnedAway !== undefined) return turnedAway;
     const batch = batches.get(request.params.batchId);
     if (batch === undefined) {
       return answer(reply, request, 404, sinchErrorBody('not_found', `Batch ${request.params.batchId} not found`), {});
@@ -428,15 +432,8 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
   app.get<{ Params: { servicePlanId: string; batchId: string; msisdn: string } }>('/xms/v1/:servicePlanId/batches/:batchId/delivery_report/:msisdn', async (request, reply) => {
     const recipient = decodeURIComponent(request.params.msisdn).replace(/^\+/, '');
     const log = { to: e164(recipient) };
-    if (control.scenario('sinch').outage) {
-      const f = failure(503);
-      return answer(reply, request, 503, f.body, log, f.headers);
-    }
-    await control.delay('sinch');
-    if (!authorized(request, request.params.servicePlanId)) {
-      const f = failure(401);
-      return answer(reply, request, 401, f.body, log, f.headers);
-    }
+    const turnedAway = await refuse(request, reply, request.params.servicePlanId, log);
+    if (turnedAway !== undefined) return turnedAway;
     const report = recipientStates.get(request.params.batchId)?.get(recipient);
     if (report === undefined) {
       return answer(reply, request, 404, sinchErrorBody('not_found', `No delivery report for ${recipient} in batch ${request.params.batchId}`), log);

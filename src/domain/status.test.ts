@@ -2,26 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { MessageRecord } from './message.ts';
 import { applyCallback, deriveMessageStatus, expire, finalize, markAccepted, moveAttempt, startAttempt } from './status.ts';
 import { maskPhone } from './mask.ts';
+import { messageFixture } from './message.fixture.ts';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const at = (s: number): string => new Date(Date.parse(T0) + s * 1000).toISOString();
 
 function draft(): MessageRecord {
-  return {
-    id: 'msg_01HZZZZZZZZZZZZZZZZZZZZZZZ',
-    keyName: 'k',
-    status: 'accepted',
-    to: '+14155550100',
-    country: 'US',
-    channels: ['sms'],
-    purpose: 'transactional',
-    body: 'hi',
-    createdAt: T0,
-    updatedAt: T0,
-    attempts: [],
-    timeline: [],
-    final: false,
-  };
+  return messageFixture({}, T0);
 }
 
 function sentAttempt(msg: MessageRecord, n: number, sid: string): void {

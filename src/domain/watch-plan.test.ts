@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Attempt, MessageRecord } from './message.ts';
 import { DUE_SLACK_MS, MAX_READ_GAP_MS, NO_EXPIRY_HORIZON_MS, STUCK_AFTER_MS, dlrTimeoutCandidate, firstWatchAt, planWatch, stuckSince, type WatchSettings } from './watch-plan.ts';
+import { messageFixture } from './message.fixture.ts';
 
 const T0 = Date.parse('2026-01-01T00:00:00.000Z');
 const iso = (ms: number): string => new Date(ms).toISOString();
@@ -11,24 +12,8 @@ function attempt(n: number, patch: Partial<Attempt> = {}): Attempt {
 }
 
 function message(patch: Partial<MessageRecord> = {}): MessageRecord {
-  return {
-    id: 'msg_01J00000000000000000000000',
-    keyName: 'k',
-    status: 'sent',
-    to: '+14155550100',
-    country: 'US',
-    channels: ['sms'],
-    purpose: 'otp',
-    body: 'code {{code}}',
-    otp: { length: 6, ttlSeconds: 300, deliveryTimeoutMs: 20_000 },
-    createdAt: iso(T0),
-    updatedAt: iso(T0),
-    expiresAt: iso(T0 + 300_000),
-    attempts: [attempt(1)],
-    timeline: [],
-    final: false,
-    ...patch,
-  };
+  const base = { status: 'sent', purpose: 'otp', body: 'code {{code}}', otp: { length: 6, ttlSeconds: 300, deliveryTimeoutMs: 20_000 } } as const;
+  return messageFixture({ ...base, id: 'msg_01J00000000000000000000000', expiresAt: iso(T0 + 300_000), attempts: [attempt(1)], ...patch }, iso(T0));
 }
 
 const at = (now: number): WatchSettings => ({ ...SETTINGS, now });

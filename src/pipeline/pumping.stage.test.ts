@@ -1,28 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageRecord } from '../domain/message.ts';
 import { applyPumpingVerdict, type PumpingVerdict } from './pumping.stage.ts';
+import { messageFixture } from '../domain/message.fixture.ts';
 
 const T0 = '2026-01-01T00:00:00.000Z';
 const NOW = Date.parse('2026-01-01T00:05:00.000Z');
 const AT = new Date(NOW).toISOString();
 
 function draft(over: Partial<MessageRecord> = {}): MessageRecord {
-  return {
-    id: 'msg_01HZZZZZZZZZZZZZZZZZZZZZZZ',
-    keyName: 'k',
-    status: 'accepted',
-    to: '+14155550100',
-    country: 'US',
-    channels: ['sms'],
-    purpose: 'otp',
-    body: 'Your code is {{code}}',
-    createdAt: T0,
-    updatedAt: T0,
-    attempts: [],
-    timeline: [{ at: T0, type: 'accepted' }],
-    final: false,
-    ...over,
-  };
+  return messageFixture({ purpose: 'otp', body: 'Your code is {{code}}', timeline: [{ at: T0, type: 'accepted' }], ...over }, T0);
 }
 
 const shadow: PumpingVerdict = { block: false, detail: 'shadow (delivered): prefix: 12 sends in 60 s over the threshold 10', reasons: ['prefix: 12 sends in 60 s over the threshold 10'] };

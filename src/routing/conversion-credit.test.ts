@@ -1,28 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Attempt, MessageRecord } from '../domain/message.ts';
 import { countsAsOtpDelivery, verifyCredit } from './conversion-credit.ts';
+import { messageFixture } from '../domain/message.fixture.ts';
 
 const attempt = (n: number, a: Partial<Attempt>): Attempt => ({ n, channel: 'sms', provider: 'messagebird', status: 'sent', startedAt: '2026-01-01T00:00:00Z', providerMessageId: `p${n}`, ...a });
 
 function message(m: Partial<MessageRecord> = {}): MessageRecord {
-  return {
-    id: 'msg_01JDX0000000000000000000AB',
-    keyName: 'k',
-    status: 'sent',
-    to: '+14155550100',
-    country: 'US',
-    channels: ['sms'],
-    purpose: 'otp',
-    otp: { length: 6, ttlSeconds: 300 },
-    body: 'code {{code}}',
-    createdAt: '2026-01-01T00:00:00Z',
-    updatedAt: '2026-01-01T00:00:00Z',
-    expiresAt: '2026-01-01T00:05:00Z',
-    attempts: [attempt(1, {})],
-    timeline: [],
-    final: false,
-    ...m,
-  };
+  const base = { status: 'sent', purpose: 'otp', body: 'code {{code}}', otp: { length: 6, ttlSeconds: 300 } } as const;
+  return messageFixture({ ...base, id: 'msg_01JDX0000000000000000000AB', expiresAt: '2026-01-01T00:05:00Z', attempts: [attempt(1, {})], ...m }, '2026-01-01T00:00:00Z');
 }
 
 const delivered = (m: MessageRecord): MessageRecord => ({ ...m, status: 'delivered', attempts: m.attempts.map((a) => ({ ...a, status: 'delivered' as const })) });
