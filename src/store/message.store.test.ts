@@ -5,6 +5,7 @@ import { newMessageId } from '../domain/ids.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import { startAttempt } from '../domain/status.ts';
 import { MessageStore } from './message.store.ts';
+import { messageFixture } from '../domain/message.fixture.ts';
 
 let redis: Redis;
 let store: MessageStore;
@@ -12,21 +13,7 @@ const prefix = testPrefix('store');
 
 function doc(keyName = 'k1', at = Date.now()): MessageRecord {
   const createdAt = new Date(at).toISOString();
-  return {
-    id: newMessageId(at),
-    keyName,
-    status: 'accepted',
-    to: '+14155550100',
-    country: 'US',
-    channels: ['sms'],
-    purpose: 'transactional',
-    body: 'hi',
-    createdAt,
-    updatedAt: createdAt,
-    attempts: [],
-    timeline: [{ at: createdAt, type: 'accepted' }],
-    final: false,
-  };
+  return messageFixture({ id: newMessageId(at), keyName, timeline: [{ at: createdAt, type: 'accepted' }] }, createdAt);
 }
 
 beforeAll(() => {
