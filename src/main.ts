@@ -291,7 +291,17 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       );
       closers.push(() => workers.close());
       const webhookWorker = createWebhookWorker(
-        { redis: producer, keys: store.keys, deadLetters, endpoints, metrics, log: log.child({ role: 'webhooks' }), now, deliveryLog: webhookLog },
+        {
+          redis: producer,
+          keys: store.keys,
+          deadLetters,
+          endpoints,
+          metrics,
+          log: log.child({ role: 'webhooks' }),
+          now,
+          deliveryLog: webhookLog,
+          retry: (item, priorTries, delayMs) => queues.addEventRetry(item, priorTries, delayMs),
+        },
         workerConn,
         {
           prefix: config.redis.prefix,

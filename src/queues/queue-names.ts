@@ -3,6 +3,7 @@
  * key lives under the configured prefix. Payloads carry ids, never codes or message text.
  */
 import type { DeliveryEvent } from '../../providers/provider.ts';
+import type { OutboxItem } from '../domain/events.ts';
 
 export const QUEUE_NAMES = { send: 'send', dlr: 'dlr', events: 'events' } as const;
 export type QueueName = (typeof QUEUE_NAMES)[keyof typeof QUEUE_NAMES];
@@ -41,3 +42,13 @@ export interface DlrJobData {
   receivedAt: string;
   events: Array<Omit<DeliveryEvent, 'occurredAt'> & { occurredAt: string }>;
 }
+
+/**
+ * An `events` job: one event (`deliver`), or a relay batch of events (`deliver-batch`) whose
+ * first tries the worker makes inline, queueing a `deliver` job only for an event that needs
+ * another try (`priorTries` = the tries already made). A message makes three or four events; one
+ * job per relay batch instead of one per event is most of the lifecycle's queue work saved.
+ */
+export type EventJobName = 'deliver' | 'deliver-batch';
+export type EventJobData = (OutboxItem & { priorTries?: number }) | { items: OutboxItem[] };
+

@@ -6,7 +6,7 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../store/redis-client.ts';
 import { jobIds } from '../domain/ids.ts';
 import type { OutboxItem } from '../domain/events.ts';
-import { QUEUE_NAMES, type DlrJobData, type SendQueueJobData, type SendQueueJobName } from './queue-names.ts';
+import { QUEUE_NAMES, type DlrJobData, type EventJobData, type EventJobName, type SendQueueJobData, type SendQueueJobName } from './queue-names.ts';
 
 export interface QueueSetOptions {
   prefix: string;
@@ -23,7 +23,7 @@ const DLR_ATTEMPTS = 10;
 export class QueueSet {
   readonly send: Queue<SendQueueJobData, void, SendQueueJobName>;
   readonly dlr: Queue<DlrJobData, void, 'dlr'>;
-  readonly events: Queue<OutboxItem, string, 'deliver'>;
+  readonly events: Queue<EventJobData, string, EventJobName>;
   private readonly opts: QueueSetOptions;
 
   constructor(connection: RedisClient, opts: QueueSetOptions) {
@@ -48,6 +48,33 @@ export class QueueSet {
           removeOnFail: { age: 86_400 },
         },
       })),
+    );
+  }
+
+  /**
+   * Queues a relay batch of events as one job (the worker makes each event's first try), or a lone
+   * event as its own job. The batch's job id names its first event and its size, so the same batch
+   * relayed twice (a crash between queueing and trimming the outbox) is queued once.
+   */
+  async addEventBatch(items: readonly OutboxItem[]): Promise<void> {
+    const first = items[0];
+    if (first === undefined) return;
+    if (items.length === 1) return this.addEvents(items);
+    await this.events.add(
+      'deliver-batch',
+      { items: [...items] },
+      { jobId: `${first.event.id}.batch.${items.length}`, attempts: 3, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: { age: 86_400 } },
+    );
+  }
+
+  /** Queues the remaining tries of an event whose first try (in a batch) failed; the next in `delayMs`. */
+  async addEventRetry(item: OutboxItem, priorTries: number, delayMs: number): Promise<void> {
+    const attempts = this.opts.webhookAttempts - priorTries;
+    if (attempts < 1) return;
+    await this.events.add(
+      'deliver',
+      { ...item, priorTries },
+      { jobId: `${item.event.id}.retry`, delay: delayMs, attempts, backoff: { type: 'webhook' }, removeOnComplete: { age: 3_600, count: 10_000 }, removeOnFail: { age: 86_400 } },
     );
   }
 

@@ -50,7 +50,7 @@ export class OutboxRelay {
         const raw = await redis.lrange(keys.outbox, 0, BATCH - 1);
         if (raw.length === 0) break;
         const items = raw.map((r) => JSON.parse(r) as OutboxItem);
-        await queues.addEvents(items);
+        await queues.addEventBatch(items);
         await redis.ltrim(keys.outbox, raw.length, -1);
         moved += raw.length;
         if (raw.length < BATCH) break;

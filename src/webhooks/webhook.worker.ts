@@ -3,12 +3,12 @@
  * (`webhooks.retrySchedule`, jittered; a receiver's `Retry-After` wins, capped), and parks an
  * event that exhausted its tries as a dead letter for replay.
  */
-import { Worker, type Job } from 'bullmq';
+import { Worker, type Job, type MinimalJob } from 'bullmq';
 import type { RedisClient } from '../store/redis-client.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import { QUEUE_NAMES } from '../queues/queue-names.ts';
+import { QUEUE_NAMES, type EventJobData, type EventJobName } from '../queues/queue-names.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import type { DeadLetterStore } from './dead-letter.store.ts';
 import type { EndpointRegistryStore } from './endpoint-registry.store.ts';
@@ -46,6 +46,12 @@ export function webhookBackoffMs(attemptsMade: number, schedule: readonly number
   return Math.max(0, Math.round(step * (1 + jitter * (2 * random() - 1))));
 }
 
+/** What one try of one event came to: settled (delivered or dead-lettered), or worth another try. */
+type TryOutcome = { kind: 'settled'; summary: string } | { kind: 'retry'; error: WebhookDeliveryError };
+
+/** How many messages' events a relay batch delivers at once (they often share an endpoint). */
+const BATCH_PARALLELISM = 16;
+
 export function createWebhookWorker(
   deps: {
     redis: RedisClient;
@@ -57,85 +63,128 @@ export function createWebhookWorker(
     now: () => number;
     /** Where each try's answer is kept for the ops console; absent, nothing is kept. */
     deliveryLog?: WebhookDeliveryLog;
+    /** Queues the remaining tries of an event whose first try, made from a batch, failed. */
+    retry: (item: OutboxItem, priorTries: number, delayMs: number) => Promise<void>;
   },
   connection: RedisClient,
   opts: WebhookWorkerOptions,
-): Worker<OutboxItem, string, 'deliver'> {
+): Worker<EventJobData, string, EventJobName> {
   const { metrics, log } = deps;
   const transport = createWebhookTransport();
-  const worker = new Worker<OutboxItem, string, 'deliver'>(
-    QUEUE_NAMES.events,
-    async (job: Job<OutboxItem, string, 'deliver'>) => {
-      const item = job.data;
-      const tries = job.attemptsMade + 1;
-      // The log is for humans: a failed write never fails or repeats a delivery.
-      const note = async (entry: { outcome: DeliveryLogEntry['outcome']; status?: number | undefined; reason?: string | undefined }): Promise<void> => {
-        if (!deps.deliveryLog) return;
-        const logged: DeliveryLogEntry = {
-          eventId: item.event.id,
-          type: item.event.type,
-          url: item.url,
-          at: new Date(deps.now()).toISOString(),
-          try: tries,
-          outcome: entry.outcome,
-          ...(entry.status !== undefined ? { status: entry.status } : {}),
-          ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
-        };
-        await deps.deliveryLog
-          .record(item.event.data.messageId, logged)
-          .catch((err: unknown) => log.warn({ err: (err as Error).message, eventId: item.event.id }, 'webhook delivery log write failed'));
+  const maxTries = opts.retryScheduleMs.length + 1;
+
+  /** Try `tries` of `item`, of at most `allowed`: delivers, dead-letters, or says to try again. */
+  async function tryOnce(item: OutboxItem, tries: number, allowed: number): Promise<TryOutcome> {
+    // The log is for humans: a failed write never fails or repeats a delivery.
+    const note = async (entry: { outcome: DeliveryLogEntry['outcome']; status?: number | undefined; reason?: string | undefined }): Promise<void> => {
+      if (!deps.deliveryLog) return;
+      const logged: DeliveryLogEntry = {
+        eventId: item.event.id,
+        type: item.event.type,
+        url: item.url,
+        at: new Date(deps.now()).toISOString(),
+        try: tries,
+        outcome: entry.outcome,
+        ...(entry.status !== undefined ? { status: entry.status } : {}),
+        ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
       };
-      const endpoint = await deps.endpoints.check(item.url, deps.now());
-      if (endpoint.state === 'disabled') {
-        metrics.webhookDeliveries.inc({ result: 'disabled' });
-        await note({ outcome: 'disabled', reason: `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}): dead-lettered` });
-        await deps.deadLetters.add(item, job.attemptsMade, `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}); enable it with POST /v1/webhooks/endpoints/enable`, deps.now());
-        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
-        return 'dead letter (endpoint disabled)';
+      await deps.deliveryLog
+        .record(item.event.data.messageId, logged)
+        .catch((err: unknown) => log.warn({ err: (err as Error).message, eventId: item.event.id }, 'webhook delivery log write failed'));
+    };
+    const endpoint = await deps.endpoints.check(item.url, deps.now());
+    if (endpoint.state === 'disabled') {
+      metrics.webhookDeliveries.inc({ result: 'disabled' });
+      await note({ outcome: 'disabled', reason: `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}): dead-lettered` });
+      await deps.deadLetters.add(item, tries - 1, `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}); enable it with POST /v1/webhooks/endpoints/enable`, deps.now());
+      metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+      return { kind: 'settled', summary: 'dead letter (endpoint disabled)' };
+    }
+    const result = await deliverWebhook(item.url, item.event, {
+      secrets: opts.secretsFor?.(item.keyName) ?? opts.secrets,
+      timeoutMs: opts.timeoutMs,
+      retryAfterCapMs: opts.retryAfterCapMs,
+      nowMs: deps.now,
+      guard: opts.guard,
+      transport,
+    });
+    if (result.kind === 'success') {
+      metrics.webhookDeliveries.inc({ result: 'success' });
+      await note({ outcome: 'success', status: result.status });
+      return { kind: 'settled', summary: `delivered (${result.status})` };
+    }
+    if (result.kind === 'gone') {
+      await deps.endpoints.disable(item.url, `HTTP ${result.status} Gone`, deps.now());
+      metrics.webhookDeliveries.inc({ result: 'disabled' });
+      await note({ outcome: 'gone', status: result.status, reason: 'endpoint answered 410 Gone: disabled, event dead-lettered' });
+      await deps.deadLetters.add(item, tries, `HTTP ${result.status} Gone: endpoint disabled`, deps.now());
+      metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+      log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled, event dead-lettered');
+      return { kind: 'settled', summary: 'dead letter (endpoint gone)' };
+    }
+    metrics.webhookDeliveries.inc({ result: 'failure' });
+    const status = result.kind === 'failure' ? result.status : undefined;
+    if (result.kind === 'forbidden' || tries >= allowed) {
+      await note({ outcome: 'dead_letter', status, reason: result.reason });
+      await deps.deadLetters.add(item, tries, result.reason, deps.now());
+      metrics.webhookDeliveries.inc({ result: 'dead_letter' });
+      log.warn({ eventId: item.event.id, messageId: item.event.data.messageId, tries, reason: result.reason }, 'webhook dead-lettered');
+      return { kind: 'settled', summary: 'dead letter' };
+    }
+    await note({ outcome: result.kind, status, reason: result.reason });
+    return { kind: 'retry', error: new WebhookDeliveryError(result.reason, result.retryAfterMs) };
+  }
+
+  /**
+   * First tries of a relay batch; an event that needs another try gets a job of its own. A
+   * message's events go out one after another, in the order they were made (receivers still order
+   * by `data.sequence`: retries can overtake); different messages' go out side by side.
+   */
+  async function deliverBatch(items: readonly OutboxItem[]): Promise<string> {
+    const byMessage = new Map<string, OutboxItem[]>();
+    for (const item of items) {
+      const list = byMessage.get(item.event.data.messageId);
+      if (list) list.push(item);
+      else byMessage.set(item.event.data.messageId, [item]);
+    }
+    const queues = [...byMessage.values()];
+    let settled = 0;
+    let next = 0;
+    const lane = async (): Promise<void> => {
+      for (let i = next++; i < queues.length; i = next++) {
+        for (const item of queues[i] as OutboxItem[]) {
+          const outcome = await tryOnce(item, 1, maxTries);
+          if (outcome.kind === 'settled') settled++;
+          else await deps.retry(item, 1, outcome.error.retryAfterMs ?? webhookBackoffMs(1, opts.retryScheduleMs, opts.jitter));
+        }
       }
-      const result = await deliverWebhook(item.url, item.event, {
-        secrets: opts.secretsFor?.(item.keyName) ?? opts.secrets,
-        timeoutMs: opts.timeoutMs,
-        retryAfterCapMs: opts.retryAfterCapMs,
-        nowMs: deps.now,
-        guard: opts.guard,
-        transport,
-      });
-      if (result.kind === 'success') {
-        metrics.webhookDeliveries.inc({ result: 'success' });
-        await note({ outcome: 'success', status: result.status });
-        return `delivered (${result.status})`;
-      }
-      if (result.kind === 'gone') {
-        await deps.endpoints.disable(item.url, `HTTP ${result.status} Gone`, deps.now());
-        metrics.webhookDeliveries.inc({ result: 'disabled' });
-        await note({ outcome: 'gone', status: result.status, reason: 'endpoint answered 410 Gone: disabled, event dead-lettered' });
-        await deps.deadLetters.add(item, job.attemptsMade + 1, `HTTP ${result.status} Gone: endpoint disabled`, deps.now());
-        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
-        log.warn({ eventId: item.event.id, keyName: item.keyName }, 'webhook endpoint answered 410 Gone: disabled, event dead-lettered');
-        return 'dead letter (endpoint gone)';
-      }
-      metrics.webhookDeliveries.inc({ result: 'failure' });
-      const status = result.kind === 'failure' ? result.status : undefined;
-      if (result.kind === 'forbidden' || tries >= (job.opts.attempts ?? 1)) {
-        await note({ outcome: 'dead_letter', status, reason: result.reason });
-        await deps.deadLetters.add(item, tries, result.reason, deps.now());
-        metrics.webhookDeliveries.inc({ result: 'dead_letter' });
-        log.warn({ eventId: item.event.id, messageId: item.event.data.messageId, tries, reason: result.reason }, 'webhook dead-lettered');
-        return 'dead letter';
-      }
-      await note({ outcome: result.kind, status, reason: result.reason });
-      throw new WebhookDeliveryError(result.reason, result.retryAfterMs);
+    };
+    await Promise.all(Array.from({ length: Math.min(BATCH_PARALLELISM, queues.length) }, lane));
+    return `${settled} of ${items.length} settled at the first try`;
+  }
+
+  const worker = new Worker<EventJobData, string, EventJobName>(
+    QUEUE_NAMES.events,
+    async (job: Job<EventJobData, string, EventJobName>) => {
+      const data = job.data;
+      if ('items' in data) return deliverBatch(data.items);
+      const prior = data.priorTries ?? 0;
+      const outcome = await tryOnce(data, prior + job.attemptsMade + 1, prior + (job.opts.attempts ?? 1));
+      if (outcome.kind === 'retry') throw outcome.error;
+      return outcome.summary;
     },
     {
       connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency,
       settings: {
-        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error) =>
-          err instanceof WebhookDeliveryError && err.retryAfterMs !== undefined
+        backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob) => {
+          const data: unknown = job?.data;
+          const prior = typeof data === 'object' && data !== null && 'priorTries' in data && typeof data.priorTries === 'number' ? data.priorTries : 0;
+          return err instanceof WebhookDeliveryError && err.retryAfterMs !== undefined
             ? err.retryAfterMs
-            : webhookBackoffMs(attemptsMade, opts.retryScheduleMs, opts.jitter),
+            : webhookBackoffMs(prior + attemptsMade, opts.retryScheduleMs, opts.jitter);
+        },
       },
     },
   );

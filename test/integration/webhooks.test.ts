@@ -1,5 +1,10 @@
+import { Queue } from 'bullmq';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { newEventId, newMessageId } from '../../src/domain/ids.ts';
+import type { OutboxItem } from '../../src/domain/events.ts';
+import { redisKeys } from '../../src/store/redis-keys.ts';
+import { WebhookDeliveryLog } from '../../src/webhooks/webhook-delivery-log.store.ts';
 import { generateWebhookSecret } from '../../src/webhooks/webhook-signer.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { startWebhookReceiver, type ReceivedRequest, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
@@ -86,6 +91,42 @@ describe('outbound delivery-status webhooks', () => {
     expect((accepted[1]?.at ?? 0) - (accepted[0]?.at ?? 0)).toBeGreaterThanOrEqual(100);
     await new Promise((r) => setTimeout(r, 600));
     expect(forMessage(receiver.received, id).filter((e) => e.type === 'message.accepted')).toHaveLength(3);
+  });
+
+  it('delivers a relay batch from one job, each message’s events in order, and gives a failed event a job of its own that counts its tries on', async () => {
+    receiver = await startWebhookReceiver();
+    const messages = [newMessageId(), newMessageId(), newMessageId()];
+    const items: OutboxItem[] = messages.flatMap((messageId) =>
+      ['message.accepted', 'message.queued', 'message.sent'].map((type, i) => ({
+        url: receiver.url,
+        keyName: 'sandbox',
+        event: { type, id: newEventId(), timestamp: new Date().toISOString(), data: { messageId, status: type.slice(8), channel: 'sms', provider: 'twilio', to: '+1415555****', attempt: 1, sequence: i + 1, metadata: {} } },
+      })),
+    );
+    const failing = items[4]?.event.id; // the second message's `queued`
+    let failed = false;
+    receiver.respond = (r) => {
+      if (parse(r).id === failing && !failed) {
+        failed = true;
+        return { status: 500 };
+      }
+      return { status: 204 };
+    };
+    const events = new Queue('events', { connection: gw.redis, prefix: gw.prefix });
+    await events.add('deliver-batch', { items }, { jobId: `test-batch-${messages[0]}`, removeOnComplete: true });
+    await events.close();
+    await receiver.waitFor((all) => all.length >= items.length + 1);
+    for (const messageId of messages) {
+      const firstArrivals = [...new Set(forMessage(receiver.received, messageId).map((e) => e.data.sequence))];
+      expect(firstArrivals).toEqual([1, 2, 3]);
+    }
+    expect(receiver.received.filter((r) => r.headers['webhook-id'] === failing)).toHaveLength(2);
+    const log = new WebhookDeliveryLog(gw.redis, redisKeys(gw.prefix), 3_600);
+    const tries = (await log.list(messages[1] as string)).filter((e) => e.eventId === failing).map((e) => [e.try, e.outcome]);
+    expect(tries).toEqual([
+      [1, 'failure'],
+      [2, 'success'],
+    ]);
   });
 
   it('honours Retry-After from the receiver', async () => {
