@@ -12,6 +12,7 @@ import type { Logger } from './logger.ts';
 import { IntakeSweeper } from './queues/intake-sweeper.ts';
 import { QueueSet } from './queues/queue-set.ts';
 import { maskRedisUrl } from './config/redis-url.parse.ts';
+import { DlrBatcher } from './queues/dlr-batcher.ts';
 import { createRedis, pingRedis } from './queues/redis-connection.ts';
 import { WorkerSet } from './queues/worker-set.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
@@ -337,7 +338,12 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       // Loaded only by the roles that serve HTTP: Fastify's plugins, Swagger and Bull Board are
       // ~10 MiB a worker process has no use for.
       const { createApiApp } = await import('./api/api-app.ts');
+      // Callbacks arriving within 5 ms share one dlr job (up to 200 events): a carrier waits 5 ms
+      // longer for its 204, and a message's callbacks stop costing a BullMQ job each.
+      const dlrBatcher = new DlrBatcher((data, dedupeId) => queues.addDlr(data, dedupeId), { windowMs: 5, maxEvents: 200 }, now);
+      closers.push(async () => dlrBatcher.flush());
       const app = createApiApp({
+        dlrBatcher,
         config,
         redis: producer,
         store,

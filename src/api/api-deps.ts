@@ -6,6 +6,7 @@ import type { RedisClient } from '../store/redis-client.ts';
 import type { ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';
 import type { Logger } from '../logger.ts';
+import type { DlrBatcher } from '../queues/dlr-batcher.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { MessageRecorder } from '../pipeline/record.stage.ts';
@@ -27,6 +28,8 @@ export interface ApiDeps {
   redis: RedisClient;
   store: MessageStore;
   queues: QueueSet;
+  /** Carrier callbacks onto the `dlr` queue, in batches. */
+  dlrBatcher: DlrBatcher;
   adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
   keys: ApiKeyRing;
   /** HKDF subkeys: OTP HMACs (verify) and phone/user tokens (rate-limit keys). */

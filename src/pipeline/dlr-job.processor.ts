@@ -31,70 +31,106 @@ export interface DlrOutcome {
  * `source: 'reconciled'`: the events come from the carrier's status API (a callback that never
  * came); they are applied exactly like callbacks, with a `reconciled` timeline entry.
  */
-export async function processDlrJob(
-  deps: Pick<PipelineDeps, 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters'>,
-  data: DlrJobData,
-  source: 'callback' | 'reconciled' = 'callback',
-): Promise<DlrOutcome> {
+type DlrDeps = Pick<PipelineDeps, 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters'>;
+type DlrEvent = DlrJobData['events'][number];
+
+/** How many messages' callbacks one job applies at once (a batch of callbacks holds many messages). */
+const PARALLEL_MESSAGES = 16;
+
+/**
+ * `source: 'reconciled'`: the events come from the carrier's status API (a callback that never
+ * came); they are applied exactly like callbacks, with a `reconciled` timeline entry. A job may
+ * hold the callbacks of many messages (the API queues them in batches): each message's are applied
+ * in order, messages side by side, and a callback that cannot be matched yet fails the job only
+ * after the others are applied (its retry finds them applied and absorbs them).
+ */
+export async function processDlrJob(deps: DlrDeps, data: DlrJobData, source: 'callback' | 'reconciled' = 'callback'): Promise<DlrOutcome> {
   const out: DlrOutcome = { applied: 0, absorbed: 0, ignored: 0 };
+  const byMessage = new Map<string, DlrEvent[]>();
   for (const ev of data.events) {
-    if (ev.status === 'unknown') {
-      out.ignored++;
-      continue;
-    }
-    const status: AttemptStatus = ev.status;
-    if (ev.messageId === undefined) {
-      deps.log.warn({ provider: ev.provider, providerMessageId: ev.providerMessageId }, 'callback without our message id; ignored');
-      out.ignored++;
-      continue;
-    }
-    const stored = await deps.store.get(ev.messageId);
-    if (!stored) throw new CallbackNotYetMatchedError(`message ${ev.messageId} not found (yet)`);
-    if (!stored.doc.attempts.some((a) => a.providerMessageId === ev.providerMessageId)) {
-      throw new CallbackNotYetMatchedError(`message ${ev.messageId} has no attempt with ${ev.provider} id ${ev.providerMessageId} (yet)`);
-    }
-    let retryAttempt: number | undefined;
-    const res = await deps.recorder.update(ev.messageId, (d) => {
-      retryAttempt = undefined;
-      const r = applyCallback(d, {
-        providerMessageId: ev.providerMessageId,
-        status,
-        rawStatus: ev.rawStatus,
-        at: ev.occurredAt,
-        source,
-        ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
-      });
-      if (!r.applied || !r.attempt) return false;
-      if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'rcs' && !d.final) {
-        // RCS was asked for RCS only; Switchboard owns the fallback: the next rung (SMS, same code).
-        const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
-        if (failedAttempt?.error) failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED' };
-        retryAttempt = d.attempts.length + 1;
-      } else if (status === 'undelivered' || status === 'failed') {
-        // A transient carrier code (Twilio 30003, Sinch 404) gets one more try on another provider
-        // of the same channel (DESIGN §6); anything else ends the message here.
-        const others = channelProviders(r.attempt.channel, d.country, deps.config, deps.adapters).filter(
-          (p) => !d.attempts.some((a) => a.provider === p),
-        );
-        const retriedBefore = d.attempts.some((a) => a.fallback?.reason === 'undelivered');
-        if (status === 'undelivered' && ev.transient === true && !retriedBefore && others.length > 0 && d.attempts.length < deps.config.messages.maxAttempts && !d.final) {
-          retryAttempt = d.attempts.length + 1;
-        } else {
-          finalize(d, new Date(deps.now()).toISOString());
+    const k = ev.messageId ?? '';
+    const list = byMessage.get(k);
+    if (list) list.push(ev);
+    else byMessage.set(k, [ev]);
+  }
+  const groups = [...byMessage.values()];
+  const unmatched: CallbackNotYetMatchedError[] = [];
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < groups.length; i = next++) {
+      for (const ev of groups[i] as DlrEvent[]) {
+        try {
+          await applyOne(deps, ev, source, out);
+        } catch (err) {
+          if (!(err instanceof CallbackNotYetMatchedError)) throw err;
+          unmatched.push(err);
+          break; // this message's later callbacks wait for the retry, in order
         }
       }
-      return r.attempt;
-    }, stored);
-    if (res) {
-      out.applied++;
-      const attempt = res.result;
-      if (TERMINAL.has(status) && attempt.acceptedAt !== undefined) {
-        const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
-        const otpDelivered = status === 'delivered' && countsAsOtpDelivery(res.before, res.after);
-        await deps.health.recordDlr(attempt.provider, res.after.country, status === 'delivered', latency, deps.now(), otpDelivered).catch(() => undefined);
-      }
-      if (retryAttempt !== undefined) await deps.queues.addSend(ev.messageId, jobIds.attempt(ev.messageId, retryAttempt));
-    } else out.absorbed++;
-  }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PARALLEL_MESSAGES, groups.length) }, lane));
+  const first = unmatched[0];
+  if (first !== undefined) throw unmatched.length === 1 ? first : new CallbackNotYetMatchedError(`${unmatched.length} callbacks not matched (yet), e.g. ${first.message}`);
   return out;
+}
+
+async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'reconciled', out: DlrOutcome): Promise<void> {
+  if (ev.status === 'unknown') {
+    out.ignored++;
+    return;
+  }
+  const status: AttemptStatus = ev.status;
+  if (ev.messageId === undefined) {
+    deps.log.warn({ provider: ev.provider, providerMessageId: ev.providerMessageId }, 'callback without our message id; ignored');
+    out.ignored++;
+    return;
+  }
+  const stored = await deps.store.get(ev.messageId);
+  if (!stored) throw new CallbackNotYetMatchedError(`message ${ev.messageId} not found (yet)`);
+  if (!stored.doc.attempts.some((a) => a.providerMessageId === ev.providerMessageId)) {
+    throw new CallbackNotYetMatchedError(`message ${ev.messageId} has no attempt with ${ev.provider} id ${ev.providerMessageId} (yet)`);
+  }
+  let retryAttempt: number | undefined;
+  const res = await deps.recorder.update(ev.messageId, (d) => {
+    retryAttempt = undefined;
+    const r = applyCallback(d, {
+      providerMessageId: ev.providerMessageId,
+      status,
+      rawStatus: ev.rawStatus,
+      at: ev.occurredAt,
+      source,
+      ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
+    });
+    if (!r.applied || !r.attempt) return false;
+    if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'rcs' && !d.final) {
+      // RCS was asked for RCS only; Switchboard owns the fallback: the next rung (SMS, same code).
+      const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
+      if (failedAttempt?.error) failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED' };
+      retryAttempt = d.attempts.length + 1;
+    } else if (status === 'undelivered' || status === 'failed') {
+      // A transient carrier code (Twilio 30003, Sinch 404) gets one more try on another provider
+      // of the same channel (DESIGN §6); anything else ends the message here.
+      const others = channelProviders(r.attempt.channel, d.country, deps.config, deps.adapters).filter(
+        (p) => !d.attempts.some((a) => a.provider === p),
+      );
+      const retriedBefore = d.attempts.some((a) => a.fallback?.reason === 'undelivered');
+      if (status === 'undelivered' && ev.transient === true && !retriedBefore && others.length > 0 && d.attempts.length < deps.config.messages.maxAttempts && !d.final) {
+        retryAttempt = d.attempts.length + 1;
+      } else {
+        finalize(d, new Date(deps.now()).toISOString());
+      }
+    }
+    return r.attempt;
+  }, stored);
+  if (res) {
+    out.applied++;
+    const attempt = res.result;
+    if (TERMINAL.has(status) && attempt.acceptedAt !== undefined) {
+      const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
+      const otpDelivered = status === 'delivered' && countsAsOtpDelivery(res.before, res.after);
+      await deps.health.recordDlr(attempt.provider, res.after.country, status === 'delivered', latency, deps.now(), otpDelivered).catch(() => undefined);
+    }
+    if (retryAttempt !== undefined) await deps.queues.addSend(ev.messageId, jobIds.attempt(ev.messageId, retryAttempt));
+  } else out.absorbed++;
 }

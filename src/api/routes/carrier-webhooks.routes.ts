@@ -54,7 +54,7 @@ function callbackHandler(deps: ApiDeps, provider: ProviderAdapter['id'], endpoin
       const first = events[0];
       const dedupe = jobIdSafe(`${provider}.${first?.providerMessageId ?? 'x'}.${events.map((e) => e.rawStatus).join('-')}`);
       try {
-        await deps.queues.addDlr({ receivedAt: new Date(deps.now()).toISOString(), events: events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })) }, dedupe);
+        await deps.dlrBatcher.enqueue(events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })), dedupe);
       } catch (err) {
         deps.metrics.carrierCallbacks.inc({ provider, result: 'failed' });
         deps.log.error({ err: (err as Error).message, provider }, 'could not queue a carrier callback');
