@@ -3,6 +3,7 @@
  * the send's own record of the carrier id (the carrier answers, then calls back before our write
  * lands): such a job throws, BullMQ retries it with backoff for about ten minutes, then parks it.
  */
+import { forEachKeyedLane } from '../queues/keyed-lanes.ts';
 import type { DlrJobData } from '../queues/queue-names.ts';
 import type { AttemptStatus } from '../domain/message.ts';
 import { jobIds } from '../domain/ids.ts';
@@ -46,30 +47,18 @@ const PARALLEL_MESSAGES = 16;
  */
 export async function processDlrJob(deps: DlrDeps, data: DlrJobData, source: 'callback' | 'reconciled' = 'callback'): Promise<DlrOutcome> {
   const out: DlrOutcome = { applied: 0, absorbed: 0, ignored: 0 };
-  const byMessage = new Map<string, DlrEvent[]>();
-  for (const ev of data.events) {
-    const k = ev.messageId ?? '';
-    const list = byMessage.get(k);
-    if (list) list.push(ev);
-    else byMessage.set(k, [ev]);
-  }
-  const groups = [...byMessage.values()];
   const unmatched: CallbackNotYetMatchedError[] = [];
-  let next = 0;
-  const lane = async (): Promise<void> => {
-    for (let i = next++; i < groups.length; i = next++) {
-      for (const ev of groups[i] as DlrEvent[]) {
-        try {
-          await applyOne(deps, ev, source, out);
-        } catch (err) {
-          if (!(err instanceof CallbackNotYetMatchedError)) throw err;
-          unmatched.push(err);
-          break; // this message's later callbacks wait for the retry, in order
-        }
+  await forEachKeyedLane(data.events, (ev) => ev.messageId ?? '', PARALLEL_MESSAGES, async (group) => {
+    for (const ev of group) {
+      try {
+        await applyOne(deps, ev, source, out);
+      } catch (err) {
+        if (!(err instanceof CallbackNotYetMatchedError)) throw err;
+        unmatched.push(err);
+        return; // this message's later callbacks wait for the retry, in order
       }
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(PARALLEL_MESSAGES, groups.length) }, lane));
+  });
   const first = unmatched[0];
   if (first !== undefined) throw unmatched.length === 1 ? first : new CallbackNotYetMatchedError(`${unmatched.length} callbacks not matched (yet), e.g. ${first.message}`);
   return out;

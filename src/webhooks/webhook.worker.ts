@@ -8,6 +8,7 @@ import type { RedisClient } from '../store/redis-client.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import type { Logger } from '../logger.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { forEachKeyedLane } from '../queues/keyed-lanes.ts';
 import { QUEUE_NAMES, type EventJobData, type EventJobName } from '../queues/queue-names.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import type { DeadLetterStore } from './dead-letter.store.ts';
@@ -141,25 +142,14 @@ export function createWebhookWorker(
    * by `data.sequence`: retries can overtake); different messages' go out side by side.
    */
   async function deliverBatch(items: readonly OutboxItem[]): Promise<string> {
-    const byMessage = new Map<string, OutboxItem[]>();
-    for (const item of items) {
-      const list = byMessage.get(item.event.data.messageId);
-      if (list) list.push(item);
-      else byMessage.set(item.event.data.messageId, [item]);
-    }
-    const queues = [...byMessage.values()];
     let settled = 0;
-    let next = 0;
-    const lane = async (): Promise<void> => {
-      for (let i = next++; i < queues.length; i = next++) {
-        for (const item of queues[i] as OutboxItem[]) {
-          const outcome = await tryOnce(item, 1, maxTries);
-          if (outcome.kind === 'settled') settled++;
-          else await deps.retry(item, 1, outcome.error.retryAfterMs ?? webhookBackoffMs(1, opts.retryScheduleMs, opts.jitter));
-        }
+    await forEachKeyedLane(items, (item) => item.event.data.messageId, BATCH_PARALLELISM, async (group) => {
+      for (const item of group) {
+        const outcome = await tryOnce(item, 1, maxTries);
+        if (outcome.kind === 'settled') settled++;
+        else await deps.retry(item, 1, outcome.error.retryAfterMs ?? webhookBackoffMs(1, opts.retryScheduleMs, opts.jitter));
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(BATCH_PARALLELISM, queues.length) }, lane));
+    });
     return `${settled} of ${items.length} settled at the first try`;
   }
 
