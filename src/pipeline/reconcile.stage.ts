@@ -14,7 +14,7 @@ import type { PipelineDeps } from './pipeline-deps.ts';
 
 export type ReconcileResult = (typeof METRIC_RECONCILIATION_RESULTS)[number];
 
-export type ReconcileDeps = Pick<PipelineDeps, 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters' | 'metrics'>;
+export type ReconcileDeps = Pick<PipelineDeps, 'redis' | 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters' | 'metrics'>;
 
 /** Reads attempt `n` of `msg` at its carrier and applies what it says; returns what was found (also counted). */
 export async function reconcileAttempt(deps: ReconcileDeps, msg: MessageRecord, n: number): Promise<ReconcileResult> {

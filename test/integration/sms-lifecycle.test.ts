@@ -1,4 +1,6 @@
+import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { jobIds } from '../../src/domain/ids.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 interface TimelineItem {
@@ -53,6 +55,23 @@ describe('an SMS through Twilio and the carrier sandbox', () => {
     const types = (msg['timeline'] as TimelineItem[]).map((t) => `${t.type}${t.type === 'callback' ? `:${t.detail}` : ''}`);
     expect(types).toEqual(['accepted', 'lookup', 'attempt', 'carrier_accepted', 'callback:sent', 'callback:delivered']);
     expect(JSON.stringify(msg)).not.toMatch(/Your code is \d{6}/);
+  });
+
+  it('drops the watch of a message once a callback settles it, and keeps it while the message is open', async () => {
+    const queue = new Queue('send', { connection: gw.redis, prefix: gw.prefix });
+    try {
+      await gw.sandbox('/_sandbox/providers/twilio', { method: 'PUT', json: { dlrDelayMs: 1_500 } });
+      const { json } = await send({ to: '+14155550177', body: 'Your code is {{code}}', otp: {} });
+      const id = String(json['id']);
+      await gw.waitForStatus(id, ['sent']);
+      expect(await queue.getJob(jobIds.watch(id))).toBeDefined();
+      await gw.waitForStatus(id, ['delivered']);
+      const deadline = Date.now() + 5_000;
+      while ((await queue.getJob(jobIds.watch(id))) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      expect(await queue.getJob(jobIds.watch(id))).toBeUndefined();
+    } finally {
+      await queue.close();
+    }
   });
 
   it('sends the code in the text the carrier receives, never in the API', async () => {
