@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE } from './error-catalogue.ts';
 
-const README = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+const README = readFileSync(new URL('../../docs/api.md', import.meta.url), 'utf8');
 
 function readmeRows(): Map<string, { status: string; description: string }> {
   const rows = new Map<string, { status: string; description: string }>();
@@ -14,7 +14,7 @@ function readmeRows(): Map<string, { status: string; description: string }> {
 }
 
 describe('the error catalogue', () => {
-  it('matches the README error table code for code, status for status', () => {
+  it('matches the error table of docs/api.md code for code, status for status', () => {
     const rows = readmeRows();
     const expected = new Map(
       Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, { status: e.status === 0 ? '—' : String(e.status), description: e.description }]),

@@ -1,6 +1,6 @@
 /**
  * Every `SB_*` code Switchboard can answer or record, with its HTTP status and what the caller
- * should do next. The README's error table is generated from the same facts and a test keeps
+ * should do next. The error table of docs/api.md is generated from the same facts and a test keeps
  * them in sync (CONTRACTS §1), so clients can rely on the list.
  */
 export interface CatalogueEntry {
