@@ -27,7 +27,7 @@ export const PHONE_PATHS = ['to', 'e164', 'recipient', '*.to', '*.e164', '*.reci
 
 /**
  * Free-text fields that may quote a number (carrier and SDK error messages, lookup failures, a
- * failed job's reason): any phone-like run of digits in them is masked before the line is written.
+ * failed job's reason): every phone-like run of digits in them is masked before the line is written.
  */
 export const TEXT_FIELDS = ['err', 'error', 'reason', 'lastError', 'failedReason'] as const;
 
