@@ -119,6 +119,31 @@ export interface ListFilter {
   maxScan?: number;
 }
 
+/** The list query fields both the API and the console take (`since`/`until` in ms). */
+export interface ListQuery {
+  status?: MessageStatus | undefined;
+  channel?: string | undefined;
+  provider?: string | undefined;
+  since?: number | undefined;
+  until?: number | undefined;
+  cursor?: string | undefined;
+  limit: number;
+}
+
+/** A {@link ListFilter} from a parsed list query: the fields that were given, nothing else. */
+export function listFilterOf(q: ListQuery, keyName?: string): ListFilter {
+  return {
+    limit: q.limit,
+    ...(keyName !== undefined ? { keyName } : {}),
+    ...(q.status !== undefined ? { status: q.status } : {}),
+    ...(q.channel !== undefined ? { channel: q.channel } : {}),
+    ...(q.provider !== undefined ? { provider: q.provider } : {}),
+    ...(q.since !== undefined ? { sinceMs: q.since } : {}),
+    ...(q.until !== undefined ? { untilMs: q.until } : {}),
+    ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+  };
+}
+
 type RedisWithScripts = RedisClient & {
   sbIntake(numKeys: number, ...args: Array<string | number>): Promise<Array<number | string>>;
   sbCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;

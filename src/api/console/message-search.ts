@@ -11,7 +11,7 @@
 import { z } from 'zod';
 import type { MessageRecord } from '../../domain/message.ts';
 import type { AuditTrail } from '../../policy/audit-trail.ts';
-import type { ListFilter, MessageStore } from '../../store/message.store.ts';
+import { listFilterOf, type ListFilter, type MessageStore } from '../../store/message.store.ts';
 import { normalizeRecipient } from '../admission.ts';
 import { channelSchema, providerIdSchema } from '../message-request.schema.ts';
 
@@ -117,14 +117,7 @@ export async function searchMessages(deps: SearchDeps, q: ConsoleMessageQuery): 
     return { items, nextCursor: null, via: 'number' };
   }
   const filter: ListFilter = {
-    limit: q.limit,
-    ...(q.key !== undefined ? { keyName: q.key } : {}),
-    ...(q.status !== undefined ? { status: q.status } : {}),
-    ...(q.channel !== undefined ? { channel: q.channel } : {}),
-    ...(q.provider !== undefined ? { provider: q.provider } : {}),
-    ...(q.since !== undefined ? { sinceMs: q.since } : {}),
-    ...(q.until !== undefined ? { untilMs: q.until } : {}),
-    ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
+    ...listFilterOf(q, q.key),
     ...(q.meta !== undefined ? { where: (d: MessageRecord) => metadataMatches(d, q.meta as string) } : {}),
   };
   const page = await deps.store.list(filter);

@@ -11,6 +11,7 @@ import { ApiError } from '../error-catalogue.ts';
 import type { MessageRecord } from '../../domain/message.ts';
 import { recordConversion, verifyOtp, type OtpVerifierDeps } from '../../otp/otp-verifier.ts';
 import { ConversionStore } from '../../store/conversion.store.ts';
+import { listFilterOf } from '../../store/message.store.ts';
 import { OtpAttemptStore } from '../../store/otp-attempts.store.ts';
 import { NotReplicatedError } from '../../store/replica-wait.ts';
 import {
@@ -119,16 +120,7 @@ export function registerMessageRoutes(app: FastifyInstance, deps: ApiDeps): void
     const principal = principalOf(req);
     requireScope(principal, 'read');
     const q = parseOrThrow(listMessagesQuerySchema, req.query, 'query');
-    const page = await deps.store.list({
-      ...(principal.scopes.has('admin') ? {} : { keyName: principal.name }),
-      ...(q.status !== undefined ? { status: q.status } : {}),
-      ...(q.channel !== undefined ? { channel: q.channel } : {}),
-      ...(q.provider !== undefined ? { provider: q.provider } : {}),
-      ...(q.since !== undefined ? { sinceMs: q.since } : {}),
-      ...(q.until !== undefined ? { untilMs: q.until } : {}),
-      ...(q.cursor !== undefined ? { cursor: q.cursor } : {}),
-      limit: q.limit,
-    });
+    const page = await deps.store.list(listFilterOf(q, principal.scopes.has('admin') ? undefined : principal.name));
     return { items: page.items.map(messageView), nextCursor: page.nextCursor };
   });
 }
