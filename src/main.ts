@@ -10,6 +10,7 @@ import { ApiKeyRing } from './api/api-keys.ts';
 import type { Config } from './config/config.schema.ts';
 import type { Logger } from './logger.ts';
 import { IntakeSweeper } from './queues/intake-sweeper.ts';
+import { WATCH_OVERDUE_MS, WatchSchedule } from './store/watch-schedule.store.ts';
 import { QueueSet } from './queues/queue-set.ts';
 import { maskRedisUrl } from './config/redis-url.parse.ts';
 import { DlrBatcher } from './queues/dlr-batcher.ts';
@@ -202,6 +203,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       ...(role === 'api' || role === 'all'
         ? {
             stuckSent: async () => new StuckIndex(producer, store.keys).count(),
+            watchCounts: async () => new WatchSchedule(producer, store.keys).counts(now() - WATCH_OVERDUE_MS),
             queueCounts: async () =>
               Promise.all(
                 [queues.send, queues.dlr, queues.events].map(async (q) => ({

@@ -259,6 +259,7 @@ export async function admitMessage(
   const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, deriveEvents(undefined, doc, now), limits, {
     blocks: [{ name: 'opted_out', key: deps.suppression.keyOf(token) }],
     audit: deps.audit.auditStore.forIntake(deps.audit.entryFor(doc, 'accepted', createdAt, { detail: `${doc.purpose} via ${doc.channels.join('>')}` })),
+    watchAt: firstWatchAt(doc, { reconcileAfterMs: deps.config.dlr.reconcileAfterMs, deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs }),
   });
   if (!result.created) {
     if ('existing' in result) return replay(result.existing, requestHash, now);
@@ -282,7 +283,7 @@ export async function admitMessage(
     deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
   }
 
-  await deps.queues.addAdmitted(id, firstWatchAt(doc, { reconcileAfterMs: deps.config.dlr.reconcileAfterMs, deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs }) - now);
+  await deps.queues.addSend(id);
   if (keyHash !== undefined) {
     const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };
     await deps.store.markIdempotencyDone(principal.name, keyHash, record);

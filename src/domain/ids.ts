@@ -56,6 +56,4 @@ export const jobIds = {
   send: (messageId: string): string => messageId,
   attempt: (messageId: string, n: number): string => `${messageId}.attempt.${n}`,
   fallback: (messageId: string, n: number): string => `${messageId}.fallback.${n}`,
-  /** The message's deadline watch (reconciliation, DLR timeout, expiry). */
-  watch: (messageId: string): string => `${messageId}.watch`,
 };

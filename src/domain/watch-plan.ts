@@ -15,7 +15,7 @@ export interface ReadSlot {
   gapMs: number;
 }
 
-/** Read slots by attempt number (kept in the watch job's data, so restarts keep the back-off). */
+/** Read slots by attempt number (carried from one watch firing to the next, so restarts keep the back-off). */
 export type ReadSchedule = Readonly<Record<string, ReadSlot>>;
 
 export interface WatchSettings {

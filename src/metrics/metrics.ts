@@ -67,6 +67,7 @@ export interface Metrics {
   rcsChecks: Counter<'result' | 'cache'>;
   reconciliations: Counter<'provider' | 'result'>;
   messagesStuckSent: Gauge;
+  watches: Gauge<'state'>;
   otpConversionRatio: Gauge<'provider' | 'country'>;
 }
 
@@ -85,6 +86,8 @@ export interface MetricsOptions {
   redisUp?: () => Promise<boolean>;
   /** Collects `switchboard_messages_stuck_sent` at scrape time (the `api` role only, like queue depth). */
   stuckSent?: () => Promise<number>;
+  /** Collects `switchboard_watches` at scrape time (the `api` role only, like queue depth). */
+  watchCounts?: () => Promise<{ scheduled: number; overdue: number }>;
   /**
    * Collects `switchboard_otp_conversion_ratio` at scrape time: the verified / delivered OTP
    * EWMA of each provider×country this process last read or wrote (no Redis call at scrape).
@@ -287,6 +290,25 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
       : {}),
   });
 
+  const watchCounts = opts.watchCounts;
+  const watches = new Gauge({
+    name: `${PREFIX}watches`,
+    help: 'Open messages\' deadline watches: scheduled in all, and overdue (due 30 s ago or more and not fired: no worker is firing them), read from Redis at scrape time.',
+    labelNames: ['state'] as const,
+    registers,
+    ...(watchCounts
+      ? {
+          async collect(this: Gauge<'state'>) {
+            const c = await watchCounts().catch(() => ({ scheduled: 0, overdue: 0 }));
+            this.set({ state: 'scheduled' }, c.scheduled);
+            this.set({ state: 'overdue' }, c.overdue);
+          },
+        }
+      : {}),
+  });
+  watches.set({ state: 'scheduled' }, 0);
+  watches.set({ state: 'overdue' }, 0);
+
   const conversionRatios = opts.conversionRatios;
   const otpConversionRatio = new Gauge({
     name: `${PREFIX}otp_conversion_ratio`,
@@ -340,6 +362,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     rcsChecks,
     reconciliations,
     messagesStuckSent,
+    watches,
     otpConversionRatio,
   };
 }

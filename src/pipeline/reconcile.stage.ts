@@ -3,7 +3,7 @@
  * whose final callback never came — the gateway was down when it was posted, or the carrier
  * dropped it — and applies the answer exactly as the callback would have been applied (the `dlr`
  * path: monotonic, absorbed when nothing is new, a transient failure retried elsewhere), with a
- * `reconciled` timeline entry. Runs only from the message's watch job, never on the send path.
+ * `reconciled` timeline entry. Runs only from the message's watch, never on the send path.
  */
 import { isProviderError } from '../../providers/errors.ts';
 import type { DeliveryEvent } from '../../providers/provider.ts';

@@ -1,12 +1,12 @@
 /**
- * The watch job of one message (CONTRACTS §4 "Never stuck"): the single delayed job each message
- * gets at admission (where its expiry job used to be). Each time it fires it loads the message
- * once and does whatever is due — read the carrier's status of attempts whose final callback never
- * came (reconcile.stage.ts), send an OTP once more elsewhere after its delivery timeout
- * (dlr-timeout.stage.ts), expire it — then re-delays itself to the next deadline, until the message
- * is terminal. Its back-off state travels in the job's own data, and BullMQ keeps delayed jobs in
- * Redis, so a worker crash or a restart loses nothing; a message delivered in time costs one
- * firing that finds it terminal.
+ * The watch of one message (CONTRACTS §4 "Never stuck"): the one deadline each message gets at
+ * admission, kept in the watch schedule (`src/store/watch-schedule.store.ts`) and fired by the
+ * worker's watch poller. Each time it fires it loads the message once and does whatever is due —
+ * read the carrier's status of attempts whose final callback never came (reconcile.stage.ts), send
+ * an OTP once more elsewhere after its delivery timeout (dlr-timeout.stage.ts), expire it — then
+ * names the next deadline, until the message is terminal. Its back-off state travels with the
+ * schedule entry, in Redis, so a worker crash or a restart loses nothing; a message a callback
+ * settles has its watch ended there and then.
  */
 import type { MessageRecord } from '../domain/message.ts';
 import { expire } from '../domain/status.ts';

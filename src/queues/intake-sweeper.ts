@@ -7,6 +7,7 @@ import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { QueueSet } from './queue-set.ts';
+import { WatchSchedule } from '../store/watch-schedule.store.ts';
 
 export interface SweeperOptions {
   afterMs: number;
@@ -37,6 +38,7 @@ export class IntakeSweeper {
     const { redis, store, queues, log, now } = this.deps;
     const lock = await redis.set(store.keys.lock('sweeper'), String(process.pid), 'PX', Math.max(1_000, this.opts.intervalMs), 'NX');
     if (lock === null) return 0;
+    const watches = new WatchSchedule(redis, store.keys);
     const ids = await store.staleAccepted(now() - this.opts.afterMs, 500);
     let added = 0;
     for (const id of ids) {
@@ -49,13 +51,13 @@ export class IntakeSweeper {
       if (existing) {
         const state = await existing.getState();
         if (state !== 'completed' && state !== 'failed') {
-          await queues.addWatch(id, 1_000);
+          await watches.ensure(id, now() + 1_000);
           continue;
         }
         await existing.remove().catch(() => undefined);
       }
-      // The watch was added with the send job: if one was lost, so may the other have been.
-      await Promise.all([queues.addSend(id), queues.addWatch(id, 1_000)]);
+      // The watch was written with the record, but a message re-queued here gets one in any case.
+      await Promise.all([queues.addSend(id), watches.ensure(id, now() + 1_000)]);
       added++;
     }
     if (added > 0) log.warn({ added }, 'sweeper re-queued messages left accepted');

@@ -104,38 +104,6 @@ export class QueueSet {
   }
 
   /**
-   * Schedules the message's deadline watch `delayMs` from now (job id `<id>.watch`: adding it again while it
-   * exists is a no-op, so the sweeper may re-add it safely). Retried with backoff when a firing
-   * fails (Redis trouble), so a message does not lose its watch.
-   */
-  async addWatch(messageId: string, delayMs: number): Promise<void> {
-    await this.send.add(
-      'watch',
-      { messageId },
-      { jobId: jobIds.watch(messageId), delay: Math.max(0, Math.round(delayMs)), attempts: 10, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: { age: 86_400 } },
-    );
-  }
-
-  /**
-   * Drops the watch of a message that turned final (a callback settled it): its next firing would
-   * only find the message final. Removing a delayed job is a fraction of a firing's queue work; a
-   * watch firing right now (locked) is left to end by itself.
-   */
-  async endWatch(messageId: string): Promise<void> {
-    await this.send.remove(jobIds.watch(messageId));
-  }
-
-  /**
-   * Queues a newly admitted message: its send job and its deadline watch (first firing
-   * `firstWatchInMs` from now), both sent at once so the API waits one round trip, not two. (BullMQ's
-   * `addBulk` would make it one MULTI, but measured about 0.4 ms more API CPU a message than two
-   * plain adds.)
-   */
-  async addAdmitted(messageId: string, firstWatchInMs: number): Promise<void> {
-    await Promise.all([this.addSend(messageId), this.addWatch(messageId, firstWatchInMs)]);
-  }
-
-  /**
    * Queues verified callbacks. The job id de-duplicates a carrier's retries while the job exists;
    * the monotonic attempt status absorbs the rest.
    */

@@ -1,6 +1,6 @@
 /**
- * The consumers: `send` (the pipeline, push fallback checks and each message's deadline watch)
- * and `dlr` (carrier callbacks).
+ * The consumers: `send` (the pipeline and push fallback checks), `dlr` (carrier callbacks) and the
+ * watch poller (each message's deadline watch).
  * Short locks on `send` (DESIGN §7): a killed worker's OTP is picked up again within 5–15 s.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -13,11 +13,14 @@ import { processFallbackCheck } from '../pipeline/push.stage.ts';
 import { processSendJob } from '../pipeline/send-job.processor.ts';
 import { isInternalSendJob, rawJobProblems, settledRawJob, type RawSendJobEnvelope, type RawSendJobResult } from './raw-job.schema.ts';
 import { processWatchJob } from '../pipeline/watch-job.processor.ts';
+import { WatchPoller } from './watch-poller.ts';
 import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName, type WatchJobData } from './queue-names.ts';
 
 export class WorkerSet {
   readonly send: Worker<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>;
   readonly dlr: Worker<DlrJobData, void, 'dlr'>;
+  /** Fires each open message's deadline watch from the watch schedule (not a queue: see watch-poller.ts). */
+  readonly watches: WatchPoller;
 
   constructor(deps: PipelineDeps, connection: RedisClient, admitRaw?: RawAdmission) {
     const { config, log } = deps;
@@ -30,6 +33,7 @@ export class WorkerSet {
           await processFallbackCheck(deps, data.messageId, data.attempt, data.ackTimeoutMs);
           return undefined;
         }
+        // Delayed watch jobs queued before watches moved to the watch schedule: they still fire.
         if (job.name === 'watch' || job.name === 'expire') {
           const next = await processWatchJob(deps, job.data as WatchJobData);
           if (next.kind === 'done') return;
@@ -75,6 +79,8 @@ export class WorkerSet {
         stalledInterval: config.send.stalledIntervalMs,
       },
     );
+    this.watches = new WatchPoller(deps);
+    this.watches.start();
     for (const w of [this.send, this.dlr] as const) {
       w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: maskPhonesInText(err.message) }, 'job failed'));
       w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
@@ -87,7 +93,7 @@ export class WorkerSet {
 
   /** Drains: stops taking jobs and waits for the running ones (SIGTERM). */
   async close(): Promise<void> {
-    await Promise.all([this.send.close(), this.dlr.close()]);
+    await Promise.all([this.watches.stop(), this.send.close(), this.dlr.close()]);
   }
 }
 

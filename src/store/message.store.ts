@@ -176,14 +176,16 @@ export class MessageStore {
   /**
    * Creates the message and (optionally) claims its idempotency key in one atomic step, or
    * returns the record the key already holds. `limits` are checked and counted in the same step,
-   * after the replay check: a replay never counts, and a refusal writes nothing.
+   * after the replay check: a replay never counts, and a refusal writes nothing. `watchAt` sets the
+   * message's first deadline in the watch schedule in the same step (the admission path always
+   * passes it), so an admitted message is never without its watch.
    */
   async intake(
     doc: MessageRecord,
     idem?: { keyHash: string; requestHash: string },
     outbox: readonly OutboxItem[] = [],
     limits: readonly IntakeLimit[] = [],
-    policy: { blocks?: readonly IntakeBlock[]; audit?: IntakeAudit } = {},
+    policy: { blocks?: readonly IntakeBlock[]; audit?: IntakeAudit; watchAt?: number } = {},
   ): Promise<IntakeResult> {
     const blocks = policy.blocks ?? [];
     const createdMs = Date.parse(doc.createdAt);
@@ -199,6 +201,7 @@ export class MessageStore {
       ...limits.map((l) => l.key),
       ...blocks.map((b) => b.key),
       ...(policy.audit ? [policy.audit.key] : []),
+      this.keys.watchDue,
     ];
     const reply = await this.redis.sbIntake(
       keys.length,
@@ -215,6 +218,7 @@ export class MessageStore {
       blocks.length,
       policy.audit ? policy.audit.maxLen : '',
       policy.audit ? JSON.stringify(Object.entries(policy.audit.fields).flat()) : '',
+      policy.watchAt !== undefined ? Math.round(policy.watchAt) : '',
       ...outbox.map((o) => JSON.stringify(o)),
     );
     const [kind, second, ...rest] = reply;

@@ -42,9 +42,17 @@ export interface RedisKeys {
   audit: string;
   /**
    * ZSET: messages still open long after a carrier took them (member = message id, score = that
-   * acceptance, ms), kept by their watch jobs; `switchboard_messages_stuck_sent` counts it.
+   * acceptance, ms), kept by their watches; `switchboard_messages_stuck_sent` counts it.
    */
   stuckSent: string;
+  /**
+   * ZSET: each open message's next deadline (member = message id, score = when its watch is due, ms on
+   * the pipeline's clock). Written by the intake call and by each firing; the worker's watch poller
+   * claims due entries with a lease, so a killed worker's watch comes due again.
+   */
+  watchDue: string;
+  /** HASH: the back-off state of watches that have one (field = message id, value = JSON). */
+  watchState: string;
   /** HASH `t a m s`: the ack evidence of one push token, keyed by an HMAC of the token (never the token). */
   pushAckPosterior(tokenHash: string): string;
 }
@@ -72,6 +80,8 @@ export function redisKeys(prefix: string): RedisKeys {
     pumping: (kind, token) => `${prefix}:pump:${kind}:${token}`,
     conversionReporters: `${prefix}:pump:reporters`,
     stuckSent: `${prefix}:idx:stuck`,
+    watchDue: `${prefix}:watch:due`,
+    watchState: `${prefix}:watch:state`,
     audit: `${prefix}:audit`,
     pushAckPosterior: (tokenHash) => `${prefix}:pushack:${tokenHash}`,
   };

@@ -1,6 +1,6 @@
 /**
  * The index of messages still open long after a carrier accepted them (`<prefix>:idx:stuck`): what
- * the "messages stuck in sent" gauge, panel and alert read. Only each message's watch job writes
+ * the "messages stuck in sent" gauge, panel and alert read. Only each message's watch writes
  * it, and only for a message past the threshold — never the send or callback path — so a message
  * delivered in time costs nothing here.
  */

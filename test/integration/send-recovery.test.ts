@@ -10,6 +10,7 @@ import { createLogger } from '../../src/logger.ts';
 import { IntakeSweeper } from '../../src/queues/intake-sweeper.ts';
 import { QueueSet } from '../../src/queues/queue-set.ts';
 import { MessageStore } from '../../src/store/message.store.ts';
+import { WatchSchedule } from '../../src/store/watch-schedule.store.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 let gw: TestGateway;
@@ -93,14 +94,15 @@ describe('recovery after a crash', () => {
     expect(await sends('+14155550204')).toBe(1);
   });
 
-  it('expires an OTP that could not be delivered before its expiry, through its watch job', async () => {
+  it('expires an OTP that could not be delivered before its expiry, through its watch', async () => {
     await gw.sandbox('/_sandbox/providers/twilio', { method: 'PUT', json: { dlr: 'none' } });
     try {
       const res = await gw.api('/v1/messages', { method: 'POST', json: { to: '+14155550205', otp: { ttlSeconds: 30 }, expiresAt: new Date(Date.now() + 2_000).toISOString() } });
       const { id } = (await res.json()) as { id: string };
-      // The message's one delayed job: it fires at its first deadline, here the expiry.
-      const job = await queues.send.getJob(`${id}.watch`);
-      expect(job?.opts.delay).toBeLessThanOrEqual(2_000);
+      // The message's one watch entry, written with the record: due at its first deadline, here the expiry.
+      const due = await new WatchSchedule(gw.redis, store.keys).dueAt(id);
+      expect(due).toBeDefined();
+      expect(due).toBeLessThanOrEqual(Date.now() + 2_000);
       const msg = await gw.waitForStatus(id, ['expired']);
       expect(msg['error']).toMatchObject({ code: 'SB_MESSAGE_EXPIRED' });
     } finally {

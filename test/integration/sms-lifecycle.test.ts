@@ -1,6 +1,6 @@
-import { Queue } from 'bullmq';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobIds } from '../../src/domain/ids.ts';
+import { redisKeys } from '../../src/store/redis-keys.ts';
+import { WatchSchedule } from '../../src/store/watch-schedule.store.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 
 interface TimelineItem {
@@ -58,20 +58,19 @@ describe('an SMS through Twilio and the carrier sandbox', () => {
   });
 
   it('drops the watch of a message once a callback settles it, and keeps it while the message is open', async () => {
-    const queue = new Queue('send', { connection: gw.redis, prefix: gw.prefix });
-    try {
-      await gw.sandbox('/_sandbox/providers/twilio', { method: 'PUT', json: { dlrDelayMs: 1_500 } });
-      const { json } = await send({ to: '+14155550177', body: 'Your code is {{code}}', otp: {} });
-      const id = String(json['id']);
-      await gw.waitForStatus(id, ['sent']);
-      expect(await queue.getJob(jobIds.watch(id))).toBeDefined();
-      await gw.waitForStatus(id, ['delivered']);
-      const deadline = Date.now() + 5_000;
-      while ((await queue.getJob(jobIds.watch(id))) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-      expect(await queue.getJob(jobIds.watch(id))).toBeUndefined();
-    } finally {
-      await queue.close();
-    }
+    const watches = new WatchSchedule(gw.redis, redisKeys(gw.prefix));
+    await gw.sandbox('/_sandbox/providers/twilio', { method: 'PUT', json: { dlrDelayMs: 1_500 } });
+    const { json } = await send({ to: '+14155550177', body: 'Your code is {{code}}', otp: {} });
+    const id = String(json['id']);
+    await gw.waitForStatus(id, ['sent']);
+    expect(await watches.dueAt(id)).toBeGreaterThan(Date.now());
+    const metrics = await (await fetch(`${gw.apiUrl}/metrics`)).text();
+    expect(Number(/^switchboard_watches\{state="scheduled"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(metrics).toMatch(/^switchboard_watches\{state="overdue"\} 0$/m);
+    await gw.waitForStatus(id, ['delivered']);
+    const deadline = Date.now() + 5_000;
+    while ((await watches.dueAt(id)) !== undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(await watches.dueAt(id)).toBeUndefined();
   });
 
   it('sends the code in the text the carrier receives, never in the API', async () => {

@@ -4,12 +4,12 @@
 -- KEYS: 1 message, 2 idempotency (unused when ARGV[3] == ''), 3 accepted index, 4 key index, 5 all index, 6 outbox,
 --       7.. one sliding-window ZSET per rate limit (ARGV[8] of them),
 --       then one key per block (ARGV[9 + 3n] of them: refuse when it exists, e.g. the number's opt-out),
---       then the audit stream (only when ARGV[10 + 3n] ~= '')
+--       then the audit stream (only when ARGV[10 + 3n] ~= ''), then the watch schedule (last)
 -- ARGV: 1 document, 2 retention seconds, 3 idempotency record ('' for none), 4 idempotency TTL seconds,
 --       5 created-at ms (the limits' clock), 6 message id, 7 ids below this one are past retention and leave the indexes,
 --       8 number of limits n; then per limit i: max count, window ms, '1' enforce | '0' shadow (count, never refuse);
 --       9+3n number of blocks m, 10+3n audit MAXLEN ('' for no audit entry), 11+3n audit fields (JSON array of
---       field, value, ...); then outbox items (webhook events, JSON)
+--       field, value, ...), 12+3n when the message's watch is first due (ms; '' for none); then outbox items (webhook events, JSON)
 -- Returns {1, '', shadowed limit indexes...} when created, {0, existing idempotency record} on a replay,
 -- {2, retry-after ms, limit index} when an enforced limit refuses, {3, 0, block index} when a block key
 -- exists (nothing written in either case).
@@ -59,7 +59,8 @@ redis.call('ZADD', KEYS[4], 0, ARGV[6])
 redis.call('ZADD', KEYS[5], 0, ARGV[6])
 redis.call('ZREMRANGEBYLEX', KEYS[4], '-', '(' .. ARGV[7])
 redis.call('ZREMRANGEBYLEX', KEYS[5], '-', '(' .. ARGV[7])
-for i = 12 + 3 * n, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+if ARGV[12 + 3 * n] ~= '' then redis.call('ZADD', KEYS[#KEYS], ARGV[12 + 3 * n], ARGV[6]) end
+for i = 13 + 3 * n, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
 if ARGV[10 + 3 * n] ~= '' then
   local fields = cjson.decode(ARGV[11 + 3 * n])
   redis.call('XADD', KEYS[7 + n + m], 'MAXLEN', '~', ARGV[10 + 3 * n], '*', unpack(fields))
