@@ -64,6 +64,20 @@ describe('PumpingStore.count', () => {
     expect(next.readings[0]?.threshold).toBeCloseTo(3 * expected, 6);
   });
 
+  it('lets sends older than the window leave the count, slot by slot', async () => {
+    const d = dim();
+    const t = t0();
+    const lim = limits({ minSends: 100 });
+    for (let i = 0; i < 4; i++) await store.count(`old${i}`, t + i, [d], lim, { neverBlock: false });
+    for (let i = 0; i < 3; i++) await store.count(`mid${i}`, t + W / 2 + i, [d], lim, { neverBlock: false });
+    // Still inside the window: 4 + 3 + this one.
+    expect((await store.count('in', t + W - 1, [d], lim, { neverBlock: false })).readings[0]?.count).toBe(8);
+    // A window after the first sends: their slot has left; the half-window ones and 'in' remain.
+    expect((await store.count('later', t + W + 1, [d], lim, { neverBlock: false })).readings[0]?.count).toBe(5);
+    // Two windows on: nothing left but this one (a stale slot reads as zero).
+    expect((await store.count('much-later', t + 3 * W, [d], lim, { neverBlock: false })).readings[0]?.count).toBe(1);
+  });
+
   it('is over when any dimension is, and reports each', async () => {
     const calm = dim();
     const hot = dim();
@@ -109,17 +123,17 @@ describe('the tripwire counters', () => {
     await redis.hset(keys.pumping('t', country.token), hourBucket(t - 3 * H), '5', hourBucket(t - 6 * H), '100', hourBucket(t + H), '1');
     await redis.hset(keys.pumping('t', range.token), hourBucket(t - 3 * H), '7');
     const tripwire = { dimensions: [country, range], count: true, fromMs: t - 4 * H };
-    const first = await store.count('s1', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire });
+    const first = await store.count('tw1', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire });
     expect(first.tripwire).toEqual([
       { label: country.label, sends: 6 },
       { label: range.label, sends: 8 },
     ]);
     // The window's first hour is the one `fromMs` falls in, however late in it: the 6 h-old hour now counts.
-    const wider = await store.count('s2', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { ...tripwire, fromMs: t - 6 * H + 1 } });
+    const wider = await store.count('tw2', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { ...tripwire, fromMs: t - 6 * H + 1 } });
     expect(wider.tripwire.map((r) => r.sends)).toEqual([107, 9]);
     // A retry of a counted message, or a message that is not counted, reads the same sums without moving them.
-    const retry = await store.count('s1', t + 1, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire });
-    const reader = await store.count('s3', t + 2, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { ...tripwire, count: false } });
+    const retry = await store.count('tw1', t + 1, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire });
+    const reader = await store.count('tw3', t + 2, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { ...tripwire, count: false } });
     expect(retry.tripwire.map((r) => r.sends)).toEqual([7, 9]);
     expect(reader.tripwire.map((r) => r.sends)).toEqual([7, 9]);
     // The burst readings are unaffected by the tripwire fields that follow them in the reply.

@@ -1,7 +1,7 @@
 /**
- * Redis state of the SMS-pumping guard (issue 10, DESIGN §6): per dimension (a country, or a number
- * prefix) a sliding window of recent sends and a decayed baseline, updated and compared in one Lua
- * call (lua/pumping.lua); plus hourly send counts of the keys that report conversions, for the
+ * Redis state of the SMS-pumping guard (DESIGN §6): per dimension (a country, or a number prefix)
+ * one hash holding a sliding window of recent sends (ten slot counters) and a decayed baseline,
+ * updated and compared in one Lua call (lua/pumping.lua); plus hourly send counts of the keys that report conversions, for the
  * conversion tripwire, and the list of those keys.
  *
  * Prefix dimensions are named by an HMAC token of the prefix, like every number-derived key that
@@ -65,6 +65,12 @@ export interface PumpingCount {
   tripwire: TripwireReading[];
 }
 
+/**
+ * Slots of the sliding window (lua/pumping.lua): a count covers between 9/10 of the window and the
+ * whole of it, which moves a threshold of tens of sends by a send or two at most.
+ */
+export const WINDOW_SLOTS = 10;
+
 /** Hourly tripwire buckets are kept this long (the longest window plus a day). */
 export const TRIPWIRE_RETENTION_SECONDS = 8 * 86_400;
 
@@ -111,7 +117,7 @@ export class PumpingStore {
   ): Promise<PumpingCount> {
     const tripwire = opts.tripwire?.dimensions ?? [];
     const hours = opts.tripwire !== undefined ? utcHours(opts.tripwire.fromMs, nowMs) : [];
-    const keys = [...burst.flatMap((d) => [this.keys.pumping('w', d.token), this.keys.pumping('b', d.token)]), ...tripwire.map((d) => this.keys.pumping('t', d.token))];
+    const keys = [this.keys.pumping('m', id), ...burst.map((d) => this.keys.pumping('b', d.token)), ...tripwire.map((d) => this.keys.pumping('t', d.token))];
     const reply = await this.redis.sbPumping(
       keys.length,
       ...keys,
@@ -128,6 +134,7 @@ export class PumpingStore {
       TRIPWIRE_RETENTION_SECONDS,
       burst.length,
       tripwire.length,
+      WINDOW_SLOTS,
       ...hours,
     );
     const readings = burst.map((d, i): DimensionReading => ({

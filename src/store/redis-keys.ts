@@ -34,8 +34,11 @@ export interface RedisKeys {
   conversions(hour: string): string;
   /** STRING: the opt-out entry of one phone token (suppression list, no expiry). */
   optOut(phoneToken: string): string;
-  /** Pumping guard state of one dimension token (`w` window ZSET, `b` baseline HASH, `t` tripwire HASH). */
-  pumping(kind: 'w' | 'b' | 't', dimensionToken: string): string;
+  /**
+   * Pumping guard state: of one dimension token, `b` its HASH (sliding-window slots and baseline) and
+   * `t` its tripwire HASH; `m` with a message id, that message's "counted" marker.
+   */
+  pumping(kind: 'b' | 't' | 'm', tokenOrMessageId: string): string;
   /** HASH: API keys that reported a conversion (field = key name, value = last report ms). */
   conversionReporters: string;
   /** STREAM: the audit trail (capped with `MAXLEN ~`). */
