@@ -136,6 +136,7 @@ async function main(): Promise<number> {
           sendRuns.map((r) => r.baseline),
         );
         result = { ...outcome.result, redisPersistence: persistence };
+        if (opts.profileDir !== undefined) await lifecycleProfileReport(h, opts.profileDir);
       }
       const file = resultFile(opts, mode);
       writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
@@ -207,6 +208,22 @@ async function profileReport(h: Harness, runs: SendRun[]): Promise<void> {
     `#### Redis round trips per message (MONITOR over a separate batch of ${sample}; commands a client sends, pipelined or not, and commands run inside Lua)\n\n` +
       `| process | commands / message | most frequent (per message) |\n|---|---:|---|\n${gwRows}\n${baseRows}\n`,
   );
+  const md = parts.join('\n');
+  writeFileSync(join(dir, 'summary.md'), md);
+  process.stdout.write(`\n${md}\nprofile summary written to ${join(dir, 'summary.md')}\n`);
+}
+
+/** Lifecycle mode with `--profile`: each process's profile summarised over its whole life (search, hold, bursts). */
+async function lifecycleProfileReport(h: Harness, dir: string): Promise<void> {
+  await h.gateway?.stop();
+  h.gateway = undefined;
+  const parts = ['api', 'worker'].map((name) => {
+    try {
+      return profileMarkdown(`${name} (lifecycle mode, whole run)`, summariseProfile(join(dir, `${name}.cpuprofile`)), 0);
+    } catch (err) {
+      return `#### ${name}\n\nno profile: ${(err as Error).message}\n`;
+    }
+  });
   const md = parts.join('\n');
   writeFileSync(join(dir, 'summary.md'), md);
   process.stdout.write(`\n${md}\nprofile summary written to ${join(dir, 'summary.md')}\n`);

@@ -55,7 +55,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --drain-seconds S   lifecycle drain limit after load stops (default 10)
   --out FILE          result file (default bench-results.json at the repository root)
   --private-redis     run a private redis-server on a free port (clean INFO commandstats)
-  --profile DIR       send mode, one run, private Redis: --cpu-prof profiles of api and worker
+  --profile DIR       send mode (or --mode lifecycle), one run, private Redis: --cpu-prof profiles of api and worker
                       in DIR, summarised, plus Redis round trips per message (MONITOR);
                       the JSON goes to DIR/bench-results.json unless --out is given
   --log-level L       LOG_LEVEL of the gateway processes (default info)
@@ -178,7 +178,8 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
     opts.privateRedis = true;
     // A profiling run is not the measurement: its JSON stays beside the profiles.
     if (!outGiven) opts.out = resolve(opts.profileDir, 'bench-results.json');
-    opts.modes = ['send'];
+    // Send mode unless lifecycle mode alone was asked for (then the profiles cover the whole run).
+    if (!(opts.modes.length === 1 && opts.modes[0] === 'lifecycle')) opts.modes = ['send'];
     if (!runsGiven) opts.runs = 1;
   }
   return opts;

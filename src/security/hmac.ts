@@ -12,9 +12,28 @@ export function hmacParts(key: Buffer, parts: readonly string[]): Buffer {
   return createHmac('sha256', keyObject(key)).update(parts.join('\u0000'), 'utf8').digest();
 }
 
+/**
+ * Recent phone tokens per key ring: a message's number is tokenised for its limits, its opt-out
+ * check and each of its audit entries (five or six times over its life in one process). Bounded,
+ * and cleared whole when full (the numbers are in this process's memory for their jobs anyway).
+ */
+const recentTokens = new WeakMap<KeyRing, Map<string, string>>();
+const MAX_RECENT_TOKENS = 4_096;
+
 /** 128-bit base64url token of a recipient number: rate-limit keys never name the number. */
 export function phoneToken(ring: KeyRing, e164: string): string {
-  return hmacParts(ring.subkey('phone-hmac'), ['phone', e164]).subarray(0, 16).toString('base64url');
+  let recent = recentTokens.get(ring);
+  if (recent === undefined) {
+    recent = new Map();
+    recentTokens.set(ring, recent);
+  }
+  let token = recent.get(e164);
+  if (token === undefined) {
+    token = hmacParts(ring.subkey('phone-hmac'), ['phone', e164]).subarray(0, 16).toString('base64url');
+    if (recent.size >= MAX_RECENT_TOKENS) recent.clear();
+    recent.set(e164, token);
+  }
+  return token;
 }
 
 /** 128-bit base64url token of an upstream user id, scoped to the API key that names it. */

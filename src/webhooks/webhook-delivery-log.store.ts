@@ -43,10 +43,16 @@ export class WebhookDeliveryLog {
 
   /** Appends one try (one round trip). */
   async record(messageId: string, entry: DeliveryLogEntry): Promise<void> {
+    await this.recordAll(messageId, [entry]);
+  }
+
+  /** Appends tries of one message, oldest first (one round trip: a batch's first tries of its events). */
+  async recordAll(messageId: string, entries: readonly DeliveryLogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     const key = this.keys.webhookLog(messageId);
     await this.redis
       .pipeline()
-      .lpush(key, JSON.stringify(entry))
+      .lpush(key, ...entries.map((e) => JSON.stringify(e)))
       .ltrim(key, 0, MAX_ENTRIES - 1)
       .expire(key, this.retentionSeconds)
       .exec();

@@ -12,7 +12,7 @@ import { forEachKeyedLane } from '../queues/keyed-lanes.ts';
 import { QUEUE_NAMES, type EventJobData, type EventJobName } from '../queues/queue-names.ts';
 import type { RedisKeys } from '../store/redis-keys.ts';
 import type { DeadLetterStore } from './dead-letter.store.ts';
-import type { EndpointRegistryStore } from './endpoint-registry.store.ts';
+import type { EndpointCheck, EndpointRegistryStore } from './endpoint-registry.store.ts';
 import type { SsrfGuard } from '../security/ssrf-guard.ts';
 import { createWebhookTransport, deliverWebhook } from './webhook-delivery.ts';
 import type { DeliveryLogEntry, WebhookDeliveryLog } from './webhook-delivery-log.store.ts';
@@ -74,8 +74,12 @@ export function createWebhookWorker(
   const transport = createWebhookTransport();
   const maxTries = opts.retryScheduleMs.length + 1;
 
-  /** Try `tries` of `item`, of at most `allowed`: delivers, dead-letters, or says to try again. */
-  async function tryOnce(item: OutboxItem, tries: number, allowed: number): Promise<TryOutcome> {
+  /**
+   * Try `tries` of `item`, of at most `allowed`: delivers, dead-letters, or says to try again. In a
+   * batch, `batch` gathers the message's delivery-log entries (written once per message after its
+   * events) and remembers each endpoint's state for the batch (read once, not once per event).
+   */
+  async function tryOnce(item: OutboxItem, tries: number, allowed: number, batch?: BatchContext): Promise<TryOutcome> {
     // The log is for humans: a failed write never fails or repeats a delivery.
     const note = async (entry: { outcome: DeliveryLogEntry['outcome']; status?: number | undefined; reason?: string | undefined }): Promise<void> => {
       if (!deps.deliveryLog) return;
@@ -89,11 +93,19 @@ export function createWebhookWorker(
         ...(entry.status !== undefined ? { status: entry.status } : {}),
         ...(entry.reason !== undefined ? { reason: entry.reason } : {}),
       };
+      if (batch !== undefined) {
+        batch.log.push(logged);
+        return;
+      }
       await deps.deliveryLog
         .record(item.event.data.messageId, logged)
         .catch((err: unknown) => log.warn({ err: (err as Error).message, eventId: item.event.id }, 'webhook delivery log write failed'));
     };
-    const endpoint = await deps.endpoints.check(item.url, deps.now());
+    let endpoint = batch?.endpoints.get(item.url);
+    if (endpoint === undefined) {
+      endpoint = await deps.endpoints.check(item.url, deps.now());
+      batch?.endpoints.set(item.url, endpoint);
+    }
     if (endpoint.state === 'disabled') {
       metrics.webhookDeliveries.inc({ result: 'disabled' });
       await note({ outcome: 'disabled', reason: `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}): dead-lettered` });
@@ -115,6 +127,7 @@ export function createWebhookWorker(
       return { kind: 'settled', summary: `delivered (${result.status})` };
     }
     if (result.kind === 'gone') {
+      batch?.endpoints.delete(item.url);
       await deps.endpoints.disable(item.url, `HTTP ${result.status} Gone`, deps.now());
       metrics.webhookDeliveries.inc({ result: 'disabled' });
       await note({ outcome: 'gone', status: result.status, reason: 'endpoint answered 410 Gone: disabled, event dead-lettered' });
@@ -143,14 +156,33 @@ export function createWebhookWorker(
    */
   async function deliverBatch(items: readonly OutboxItem[]): Promise<string> {
     let settled = 0;
+    const endpoints = new Map<string, EndpointCheck>();
     await forEachKeyedLane(items, (item) => item.event.data.messageId, BATCH_PARALLELISM, async (group) => {
-      for (const item of group) {
-        const outcome = await tryOnce(item, 1, maxTries);
-        if (outcome.kind === 'settled') settled++;
-        else await deps.retry(item, 1, outcome.error.retryAfterMs ?? webhookBackoffMs(1, opts.retryScheduleMs, opts.jitter));
+      const batch: BatchContext = { endpoints, log: [] };
+      try {
+        for (const item of group) {
+          const outcome = await tryOnce(item, 1, maxTries, batch);
+          if (outcome.kind === 'settled') settled++;
+          else await deps.retry(item, 1, outcome.error.retryAfterMs ?? webhookBackoffMs(1, opts.retryScheduleMs, opts.jitter));
+        }
+      } finally {
+        const messageId = group[0]?.event.data.messageId;
+        if (deps.deliveryLog && messageId !== undefined && batch.log.length > 0) {
+          await deps.deliveryLog
+            .recordAll(messageId, batch.log)
+            .catch((err: unknown) => log.warn({ err: (err as Error).message, messageId }, 'webhook delivery log write failed'));
+        }
       }
     });
     return `${settled} of ${items.length} settled at the first try`;
+  }
+
+  /** What the first tries of one message's events in a batch share. */
+  interface BatchContext {
+    /** Endpoint states read in this batch (the disabled list changes rarely; a 410 drops its entry). */
+    endpoints: Map<string, EndpointCheck>;
+    /** The message's delivery-log entries, oldest first, written together after its events. */
+    log: DeliveryLogEntry[];
   }
 
   const worker = new Worker<EventJobData, string, EventJobName>(
