@@ -66,6 +66,8 @@ export type IntakeResult =
 export interface StoredMessage {
   doc: MessageRecord;
   version: number;
+  /** The stored JSON `doc` was parsed from: a working copy parses it again instead of re-serialising `doc`. */
+  text?: string;
 }
 
 /** What the send ledger holds for one attempt (DESIGN §6.5). */
@@ -334,7 +336,7 @@ export class MessageStore {
     for (let i = 0; i < 25; i++) {
       current ??= await this.get(id);
       if (!current) return undefined;
-      const draft = cloneMessage(current.doc);
+      const draft = current.text !== undefined ? (JSON.parse(current.text) as MessageRecord) : cloneMessage(current.doc);
       const result = mutate(draft);
       if (result === false) return undefined;
       const applied = await this.commit(id, current.version, draft, derive ? derive(current.doc, draft) : {});
@@ -414,7 +416,7 @@ export class MessageStore {
 
 function parseStored(v: string | null | undefined, doc: string | null | undefined): StoredMessage | undefined {
   if (v === null || doc === null || v === undefined || doc === undefined) return undefined;
-  return { doc: JSON.parse(doc) as MessageRecord, version: Number(v) };
+  return { doc: JSON.parse(doc) as MessageRecord, version: Number(v), text: doc };
 }
 
 function matches(doc: MessageRecord, f: ListFilter): boolean {
