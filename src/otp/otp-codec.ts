@@ -3,7 +3,8 @@
  * message (so every fallback step sends the same code), never in job payloads, logs or responses.
  */
 import { keyObject } from '../security/key-object.ts';
-import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomInt, timingSafeEqual } from 'node:crypto';
+import { pooledRandomBytes } from '../security/random-pool.ts';
 
 export function generateCode(length: number): string {
   let code = '';
@@ -13,7 +14,7 @@ export function generateCode(length: number): string {
 
 /** Encrypts `code`, binding it to the message id (AAD) so a ciphertext cannot be moved between messages. */
 export function encryptCode(key: Buffer, messageId: string, code: string): string {
-  const iv = randomBytes(12);
+  const iv = pooledRandomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', keyObject(key), iv);
   cipher.setAAD(Buffer.from(messageId, 'utf8'));
   const ct = Buffer.concat([cipher.update(code, 'utf8'), cipher.final()]);

@@ -33,7 +33,7 @@
 import type { Channel } from '../../providers/provider.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import { finalize } from '../domain/status.ts';
-import { hmacParts } from '../security/hmac.ts';
+import { hmacParts, recentToken } from '../security/hmac.ts';
 import type { KeyRing } from '../security/master-key.ts';
 import { numberPrefix, type ConversionStore } from '../store/conversion.store.ts';
 import type { PumpingDimension, PumpingStore } from '../store/pumping.store.ts';
@@ -49,7 +49,7 @@ export function burstPrefix(e164: string): string {
 }
 
 function prefixToken(ring: KeyRing, kind: 'burst' | 'conv', prefix: string): string {
-  return `prefix:${hmacParts(ring.subkey('phone-hmac'), ['pumping-prefix', kind, prefix]).subarray(0, 16).toString('base64url')}`;
+  return recentToken(ring, `pumping-prefix\u0000${kind}\u0000${prefix}`, () => `prefix:${hmacParts(ring.subkey('phone-hmac'), ['pumping-prefix', kind, prefix]).subarray(0, 16).toString('base64url')}`);
 }
 
 /**
