@@ -7,9 +7,7 @@ import { forEachKeyedLane } from '../queues/keyed-lanes.ts';
 import type { DlrJobData } from '../queues/queue-names.ts';
 import type { AttemptStatus } from '../domain/message.ts';
 import { jobIds } from '../domain/ids.ts';
-import { applyCallback, finalize, isTerminalMessageStatus } from '../domain/status.ts';
-import { WatchSchedule } from '../store/watch-schedule.store.ts';
-import { StuckIndex } from '../store/stuck-index.store.ts';
+import { applyCallback, finalize } from '../domain/status.ts';
 import { countsAsOtpDelivery } from '../routing/conversion-credit.ts';
 import { channelProviders } from './route.stage.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
@@ -117,12 +115,6 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
   if (res) {
     out.applied++;
     const attempt = res.result;
-    if (isTerminalMessageStatus(res.after.status) && !isTerminalMessageStatus(res.before.status)) {
-      // Settled: its watch has nothing left to do (and must not count it as stuck).
-      await Promise.all([new WatchSchedule(deps.redis, deps.store.keys).end(ev.messageId), new StuckIndex(deps.redis, deps.store.keys).remove(ev.messageId)]).catch((err: unknown) =>
-        deps.log.warn({ err: (err as Error).message, messageId: ev.messageId }, 'could not drop the watch of a settled message; it will find it settled'),
-      );
-    }
     if (TERMINAL.has(status) && attempt.acceptedAt !== undefined) {
       const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
       const otpDelivered = status === 'delivered' && countsAsOtpDelivery(res.before, res.after);

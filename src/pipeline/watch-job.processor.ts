@@ -5,8 +5,8 @@
  * read the carrier's status of attempts whose final callback never came (reconcile.stage.ts), send
  * an OTP once more elsewhere after its delivery timeout (dlr-timeout.stage.ts), expire it — then
  * names the next deadline, until the message is terminal. Its back-off state travels with the
- * schedule entry, in Redis, so a worker crash or a restart loses nothing; a message a callback
- * settles has its watch ended there and then.
+ * schedule entry, in Redis, so a worker crash or a restart loses nothing; the commit that makes a
+ * message final (a callback, usually) ends its watch in the same step.
  */
 import type { MessageRecord } from '../domain/message.ts';
 import { expire } from '../domain/status.ts';

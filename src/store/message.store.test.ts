@@ -26,6 +26,25 @@ afterAll(async () => {
 });
 
 describe('MessageStore', () => {
+  it('writes the first watch with the record, and ends it (and the stuck entry) in the commit that makes the message final', async () => {
+    const a = doc();
+    const due = Date.now() + 20_000;
+    expect(await store.intake(a, undefined, [], [], { watchAt: due })).toEqual({ created: true });
+    expect(Number(await redis.zscore(store.keys.watchDue, a.id))).toBe(due);
+    await redis.hset(store.keys.watchState, a.id, '{"stuck":true}');
+    await redis.zadd(store.keys.stuckSent, Date.now(), a.id);
+    // A change that leaves the message open keeps its watch.
+    await store.update(a.id, (d) => startAttempt(d, 1, 'sms', 'twilio', new Date().toISOString()));
+    expect(await redis.zscore(store.keys.watchDue, a.id)).not.toBeNull();
+    await store.update(a.id, (d) => {
+      d.status = 'delivered';
+      d.final = true;
+    });
+    expect(await redis.zscore(store.keys.watchDue, a.id)).toBeNull();
+    expect(await redis.hexists(store.keys.watchState, a.id)).toBe(0);
+    expect(await redis.zscore(store.keys.stuckSent, a.id)).toBeNull();
+  });
+
   it('creates a message and its idempotency key in one step, and answers replays from the key', async () => {
     const a = doc();
     expect(await store.intake(a, { keyHash: 'h1', requestHash: 'r1' })).toEqual({ created: true });

@@ -12,6 +12,7 @@ import type { RedisClient } from './redis-client.ts';
 import { messageIdBoundAt } from '../domain/ids.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import { cloneMessage, type MessageRecord, type MessageStatus } from '../domain/message.ts';
+import { isTerminalMessageStatus } from '../domain/status.ts';
 import { redisKeys, type RedisKeys } from './redis-keys.ts';
 
 const lua = (name: string): string => readFileSync(new URL(`./lua/${name}`, import.meta.url), 'utf8');
@@ -288,7 +289,16 @@ export class MessageStore {
     const outbox = writes.outbox ?? [];
     const audit = writes.audit;
     const ledger = writes.ledger ?? [];
-    const keys = [this.keys.message(id), this.keys.acceptedIndex, this.keys.outbox, audit?.key ?? this.keys.audit, ...ledger.map((l) => this.keys.ledger(id, l.attempt))];
+    const keys = [
+      this.keys.message(id),
+      this.keys.acceptedIndex,
+      this.keys.outbox,
+      audit?.key ?? this.keys.audit,
+      this.keys.watchDue,
+      this.keys.watchState,
+      this.keys.stuckSent,
+      ...ledger.map((l) => this.keys.ledger(id, l.attempt)),
+    ];
     const args: Array<string | number> = [
       keys.length,
       ...keys,
@@ -300,6 +310,7 @@ export class MessageStore {
       audit?.entries.length ?? 0,
       audit?.maxLen ?? 0,
       this.opts.retentionSeconds,
+      isTerminalMessageStatus(draft.status) ? '1' : '0',
       ...outbox.map((o) => JSON.stringify(o)),
       ...(audit?.entries ?? []).map((e) => JSON.stringify(Object.entries(e).flat())),
       ...ledger.map((l) => ledgerValue(l.value)),

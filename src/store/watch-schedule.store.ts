@@ -6,7 +6,8 @@
  *
  * Claiming is a lease, not a removal: the claim moves a due entry's score to `leaseUntil`, so a
  * worker killed mid-firing leaves the entry to come due again when the lease ends, and two workers
- * never fire the same watch at once. Each firing then sets the next deadline or removes the entry.
+ * never fire the same watch at once. Each firing then sets the next deadline or removes the entry;
+ * the message commit that makes a message final removes it too (lua/commit.lua).
  */
 import type { RedisClient } from './redis-client.ts';
 import type { RedisKeys } from './redis-keys.ts';
