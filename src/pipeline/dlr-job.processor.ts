@@ -9,6 +9,7 @@ import type { AttemptStatus } from '../domain/message.ts';
 import { jobIds } from '../domain/ids.ts';
 import { applyCallback, finalize } from '../domain/status.ts';
 import { countsAsOtpDelivery } from '../routing/conversion-credit.ts';
+import type { DlrSample } from '../routing/health.store.ts';
 import { channelProviders } from './route.stage.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 
@@ -48,10 +49,12 @@ const PARALLEL_MESSAGES = 16;
 export async function processDlrJob(deps: DlrDeps, data: DlrJobData, source: 'callback' | 'reconciled' = 'callback'): Promise<DlrOutcome> {
   const out: DlrOutcome = { applied: 0, absorbed: 0, ignored: 0 };
   const unmatched: CallbackNotYetMatchedError[] = [];
+  // Delivery outcomes for provider health, written together after the job's callbacks.
+  const samples: DlrSample[] = [];
   await forEachKeyedLane(data.events, (ev) => ev.messageId ?? '', PARALLEL_MESSAGES, async (group) => {
     for (const ev of group) {
       try {
-        await applyOne(deps, ev, source, out);
+        await applyOne(deps, ev, source, out, samples);
       } catch (err) {
         if (!(err instanceof CallbackNotYetMatchedError)) throw err;
         unmatched.push(err);
@@ -59,12 +62,14 @@ export async function processDlrJob(deps: DlrDeps, data: DlrJobData, source: 'ca
       }
     }
   });
+  // Health is statistics: a failed write never fails (or repeats) the callbacks it describes.
+  await deps.health.recordDlrBatch(samples, deps.now()).catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'provider health samples not recorded'));
   const first = unmatched[0];
   if (first !== undefined) throw unmatched.length === 1 ? first : new CallbackNotYetMatchedError(`${unmatched.length} callbacks not matched (yet), e.g. ${first.message}`);
   return out;
 }
 
-async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'reconciled', out: DlrOutcome): Promise<void> {
+async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'reconciled', out: DlrOutcome, samples: DlrSample[]): Promise<void> {
   if (ev.status === 'unknown') {
     out.ignored++;
     return;
@@ -118,7 +123,7 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
     if (TERMINAL.has(status) && attempt.acceptedAt !== undefined) {
       const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
       const otpDelivered = status === 'delivered' && countsAsOtpDelivery(res.before, res.after);
-      await deps.health.recordDlr(attempt.provider, res.after.country, status === 'delivered', latency, deps.now(), otpDelivered).catch(() => undefined);
+      samples.push({ provider: attempt.provider, country: res.after.country, delivered: status === 'delivered', latencyMs: latency, otpDelivered });
     }
     if (retryAttempt !== undefined) await deps.queues.addSend(ev.messageId, jobIds.attempt(ev.messageId, retryAttempt));
   } else out.absorbed++;

@@ -48,6 +48,32 @@ describe('HealthStore', () => {
   });
 });
 
+describe('HealthStore.recordDlrBatch', () => {
+  it('records a batch of callbacks per provider×country exactly as one call per callback would', async () => {
+    const one = store();
+    const many = new HealthStore(redis, { prefix: `${prefix}:b`, errorHalfLifeMs: 60_000, dlrHalfLifeMs: 600_000, minSamples: 20, cacheMs: 0 });
+    const t = 4_000_000;
+    const samples = Array.from({ length: 30 }, (_, i) => ({
+      provider: i % 3 === 0 ? ('sinch' as const) : ('twilio' as const),
+      country: 'NL',
+      delivered: i % 4 !== 0,
+      latencyMs: i % 4 !== 0 ? 1_000 + i * 10 : undefined,
+      otpDelivered: i % 2 === 0 && i % 4 !== 0,
+    }));
+    for (const x of samples) await one.recordDlr(x.provider, x.country, x.delivered, x.latencyMs, t, x.otpDelivered);
+    await many.recordDlrBatch(samples, t);
+    for (const provider of ['twilio', 'sinch'] as const) {
+      const a = (await one.snapshot([provider], 'NL', t + 5)).get(provider);
+      const b = (await many.snapshot([provider], 'NL', t + 5)).get(provider);
+      expect(b?.samples).toBeCloseTo(a?.samples ?? -1, 6);
+      expect(b?.dlrSuccess).toBeCloseTo(a?.dlrSuccess ?? -1, 6);
+      expect(b?.dlrP50Ms).toBeCloseTo(a?.dlrP50Ms ?? -1, 6);
+      expect(b?.conversion?.delivered).toBeCloseTo(a?.conversion?.delivered ?? -1, 6);
+    }
+    await many.recordDlrBatch([], t);
+  });
+});
+
 describe('HealthStore conversion counters', () => {
   const conv = (): HealthStore =>
     new HealthStore(redis, { prefix, errorHalfLifeMs: 60_000, dlrHalfLifeMs: 600_000, minSamples: 20, cacheMs: 0, conversionHalfLifeMs: 3_600_000 });

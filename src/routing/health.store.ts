@@ -30,6 +30,23 @@ redis.call('PEXPIRE', KEYS[1], math.floor(hl * 20))
 return 1`;
 
 /**
+ * The same decay as DECAY_LUA for a batch of samples taken at `now`: ARGV 3 samples, 4 hits,
+ * 5 latency sum (ms), 6 samples with a latency. One call for a callback batch's provider×country.
+ */
+const DECAY_BATCH_LUA = `
+local now = tonumber(ARGV[1]); local hl = tonumber(ARGV[2])
+local v = redis.call('HMGET', KEYS[1], 't', 'n', 'h', 'l', 'c')
+local t = tonumber(v[1]) or now
+local d = math.pow(0.5, math.max(0, now - t) / hl)
+local n = (tonumber(v[2]) or 0) * d + tonumber(ARGV[3])
+local h = (tonumber(v[3]) or 0) * d + tonumber(ARGV[4])
+local l = (tonumber(v[4]) or 0) * d + tonumber(ARGV[5])
+local c = (tonumber(v[5]) or 0) * d + tonumber(ARGV[6])
+redis.call('HSET', KEYS[1], 't', now, 'n', tostring(n), 'h', tostring(h), 'l', tostring(l), 'c', tostring(c))
+redis.call('PEXPIRE', KEYS[1], math.floor(hl * 20))
+return 1`;
+
+/**
  * Adds delivered (ARGV[3]) and verified (ARGV[4]) OTPs to the conversion counters of a DLR hash,
  * decayed to now. Never shortens the key's life (the DLR writes keep it for 20 DLR half-lives).
  */
@@ -51,8 +68,18 @@ type RedisWithDecay = RedisClient & {
 };
 type PipelineWithDecay = ChainableCommander & {
   sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): ChainableCommander;
+  sbDecayBatch(key: string, now: number, halfLifeMs: number, samples: number, hits: number, latencySum: number, latencies: number): ChainableCommander;
   sbConversion(key: string, now: number, halfLifeMs: number, delivered: number, verified: number): ChainableCommander;
 };
+
+/** One delivery outcome for {@link HealthStore.recordDlrBatch} (see `recordDlr` for the fields). */
+export interface DlrSample {
+  provider: ProviderId;
+  country: string;
+  delivered: boolean;
+  latencyMs?: number | undefined;
+  otpDelivered?: boolean;
+}
 
 export interface HealthOptions {
   prefix: string;
@@ -119,6 +146,7 @@ export class HealthStore {
     const r = redis as RedisWithDecay;
     if (typeof r.sbDecay !== 'function') r.defineCommand('sbDecay', { lua: DECAY_LUA, numberOfKeys: 1 });
     if (typeof r.sbConversion !== 'function') r.defineCommand('sbConversion', { lua: CONVERSION_LUA, numberOfKeys: 1 });
+    if (typeof (r as { sbDecayBatch?: unknown }).sbDecayBatch !== 'function') r.defineCommand('sbDecayBatch', { lua: DECAY_BATCH_LUA, numberOfKeys: 1 });
     this.redis = r;
     this.opts = opts;
     this.conversionHalfLifeMs = opts.conversionHalfLifeMs ?? opts.dlrHalfLifeMs;
@@ -198,6 +226,49 @@ export class HealthStore {
     const res = (await p.exec()) ?? [];
     const conv = res[1]?.[1] as [string, string] | undefined;
     if (conv) this.noteRatio(provider, country, { delivered: Number(conv[0]), verified: Number(conv[1]) });
+  }
+
+  /**
+   * The delivery outcomes of a batch of callbacks, summed per provider×country: one pipeline with
+   * one decay call per pair (plus its conversion counters when OTP deliveries are among them),
+   * where one call per callback made a callback batch of 200 cost 200 calls.
+   */
+  async recordDlrBatch(samples: readonly DlrSample[], now: number): Promise<void> {
+    if (samples.length === 0) return;
+    const sums = new Map<string, { provider: ProviderId; country: string; n: number; hits: number; latencySum: number; latencies: number; otp: number }>();
+    for (const x of samples) {
+      const k = `${x.provider}:${x.country}`;
+      let sum = sums.get(k);
+      if (sum === undefined) {
+        sum = { provider: x.provider, country: x.country, n: 0, hits: 0, latencySum: 0, latencies: 0, otp: 0 };
+        sums.set(k, sum);
+      }
+      sum.n++;
+      if (x.delivered) sum.hits++;
+      if (x.latencyMs !== undefined) {
+        sum.latencySum += Math.max(0, x.latencyMs);
+        sum.latencies++;
+      }
+      if (x.otpDelivered === true) sum.otp++;
+    }
+    const p = this.redis.pipeline() as PipelineWithDecay;
+    const conversions: Array<{ provider: ProviderId; country: string; index: number }> = [];
+    let index = 0;
+    for (const sum of sums.values()) {
+      const key = this.key('dlr', sum.provider, sum.country);
+      p.sbDecayBatch(key, now, this.opts.dlrHalfLifeMs, sum.n, sum.hits, sum.latencySum, sum.latencies);
+      index++;
+      if (sum.otp > 0) {
+        p.sbConversion(key, now, this.conversionHalfLifeMs, sum.otp, 0);
+        conversions.push({ provider: sum.provider, country: sum.country, index });
+        index++;
+      }
+    }
+    const res = (await p.exec()) ?? [];
+    for (const c of conversions) {
+      const conv = res[c.index]?.[1] as [string, string] | undefined;
+      if (conv) this.noteRatio(c.provider, c.country, { delivered: Number(conv[0]), verified: Number(conv[1]) });
+    }
   }
 
   /**
