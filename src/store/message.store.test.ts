@@ -45,6 +45,22 @@ describe('MessageStore', () => {
     expect(await redis.zscore(store.keys.stuckSent, a.id)).toBeNull();
   });
 
+  it('sends a commit\'s extra commands with it, and surfaces their errors', async () => {
+    const a = doc();
+    await store.intake(a);
+    const counter = `${prefix}:extra:${a.id}`;
+    const first = await store.commit(a.id, 1, { ...a, body: 'changed' }, {}, (p) => {
+      p.incrby(counter, 5).expire(counter, 60);
+    });
+    expect(first).toEqual({ kind: 'applied', version: 2 });
+    expect(await redis.get(counter)).toBe('5');
+    expect(await redis.ttl(counter)).toBeGreaterThan(50);
+    await redis.set(counter, 'not a number');
+    await expect(store.commit(a.id, 2, { ...a, body: 'again' }, {}, (p) => void p.incrby(counter, 1))).rejects.toThrow(/not an integer/);
+    // The commit itself went out with the failing extra, in the same write.
+    expect((await store.get(a.id))?.version).toBe(3);
+  });
+
   it('creates a message and its idempotency key in one step, and answers replays from the key', async () => {
     const a = doc();
     expect(await store.intake(a, { keyHash: 'h1', requestHash: 'r1' })).toEqual({ created: true });

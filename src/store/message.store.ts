@@ -247,23 +247,22 @@ export class MessageStore {
 
   /**
    * The one read of a send job: the message and the ledger marks of its attempts 1..`attempts`, in
-   * one round trip (a pipeline of HMGET and MGET).
+   * one round trip (HMGET and MGET sent together).
    */
   async load(id: string, attempts: number): Promise<{ stored: StoredMessage; ledger: Map<number, LedgerEntry>; json: string } | undefined> {
     const ns = Array.from({ length: attempts }, (_, i) => i + 1);
-    const res = (await this.redis
-      .pipeline()
-      .hmget(this.keys.message(id), 'v', 'doc')
-      .mget(...ns.map((n) => this.keys.ledger(id, n)))
-      .exec()) ?? [];
-    const [[docErr, docReply] = [null, null], [ledgerErr, ledgerReply] = [null, null]] = res;
-    if (docErr) throw docErr;
-    if (ledgerErr) throw ledgerErr;
-    const [v, doc] = (docReply as Array<string | null>) ?? [];
+    // Two plain commands, not an explicit pipeline: on the auto-pipelined connection they leave in
+    // the same socket write as every other job's commands of this tick (an explicit pipeline writes
+    // on its own, one syscall per job).
+    const [docReply, ledgerReply] = await Promise.all([
+      this.redis.hmget(this.keys.message(id), 'v', 'doc'),
+      ns.length > 0 ? this.redis.mget(...ns.map((n) => this.keys.ledger(id, n))) : Promise.resolve([] as Array<string | null>),
+    ]);
+    const [v, doc] = docReply;
     const stored = parseStored(v, doc);
     if (!stored) return undefined;
     const ledger = new Map<number, LedgerEntry>();
-    ((ledgerReply as Array<string | null>) ?? []).forEach((raw, i) => {
+    ledgerReply.forEach((raw, i) => {
       const entry = parseLedger(raw);
       if (entry) ledger.set(i + 1, entry);
     });
@@ -319,13 +318,13 @@ export class MessageStore {
     if (before === undefined) {
       reply = await this.redis.sbCommit(...(args as [number, ...Array<string | number>]));
     } else {
-      const p = this.redis.pipeline() as PipelineWithScripts;
-      before(p);
-      p.sbCommit(...(args as [number, ...Array<string | number>]));
-      const res = (await p.exec()) ?? [];
-      // The commands ahead of the commit must hold even when the commit loses: surface their errors.
-      for (const [err] of res) if (err) throw err;
-      reply = Number(res[res.length - 1]?.[1]);
+      // The extras go out with the commit, in order, in this tick's auto-pipelined write (an
+      // explicit pipeline would cost a socket write of its own); their errors surface like the commit's.
+      const { commander, sent } = recordingCommander(this.redis);
+      before(commander);
+      const [extras, committed] = await Promise.all([Promise.allSettled(sent), this.redis.sbCommit(...(args as [number, ...Array<string | number>]))]);
+      for (const r of extras) if (r.status === 'rejected') throw r.reason;
+      reply = committed;
     }
     if (reply > 0) return { kind: 'applied', version: reply };
     return reply === 0 ? { kind: 'conflict' } : { kind: 'missing' };
@@ -423,6 +422,26 @@ export class MessageStore {
   async ledgerClear(id: string, attempt: number): Promise<void> {
     await this.redis.del(this.keys.ledger(id, attempt));
   }
+}
+
+/**
+ * A stand-in for a pipeline whose commands go straight to `redis` (auto-pipelined), keeping each
+ * command's promise: the `before` extras of a commit are written through the pipeline interface.
+ */
+function recordingCommander(redis: RedisClient): { commander: ChainableCommander; sent: Array<Promise<unknown>> } {
+  const sent: Array<Promise<unknown>> = [];
+  const commander: ChainableCommander = new Proxy(redis, {
+    get(target, prop, receiver) {
+      const value: unknown = Reflect.get(target, prop, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const result: unknown = Reflect.apply(value, target, args);
+        if (result instanceof Promise) sent.push(result);
+        return commander;
+      };
+    },
+  }) as unknown as ChainableCommander;
+  return { commander, sent };
 }
 
 function parseStored(v: string | null | undefined, doc: string | null | undefined): StoredMessage | undefined {

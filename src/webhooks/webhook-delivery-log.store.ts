@@ -50,12 +50,13 @@ export class WebhookDeliveryLog {
   async recordAll(messageId: string, entries: readonly DeliveryLogEntry[]): Promise<void> {
     if (entries.length === 0) return;
     const key = this.keys.webhookLog(messageId);
-    await this.redis
-      .pipeline()
-      .lpush(key, ...entries.map((e) => JSON.stringify(e)))
-      .ltrim(key, 0, MAX_ENTRIES - 1)
-      .expire(key, this.retentionSeconds)
-      .exec();
+    // Plain commands, not an explicit pipeline: on the auto-pipelined connection they share this
+    // tick's socket write with every other command (a pipeline is a write, a syscall, of its own).
+    await Promise.all([
+      this.redis.lpush(key, ...entries.map((e) => JSON.stringify(e))),
+      this.redis.ltrim(key, 0, MAX_ENTRIES - 1),
+      this.redis.expire(key, this.retentionSeconds),
+    ]);
   }
 
   /** The tries of a message's events, oldest first. */
