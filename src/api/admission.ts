@@ -283,8 +283,14 @@ export async function admitMessage(
     deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
   }
 
-  await deps.queues.addSend(id);
-  if (keyHash !== undefined) {
+  if (keyHash === undefined) {
+    // The record is durable: answer now and queue the job alongside (the sweeper covers a lost add).
+    deps.queues.addSendSoon(id, (err: unknown) =>
+      deps.log.warn({ messageId: id, err: err instanceof Error ? err.message : String(err) }, 'send job not queued; the intake sweeper will queue it'),
+    );
+  } else {
+    // A keyed request's replay answers from the idempotency record, which says its job is queued.
+    await deps.queues.addSend(id);
     const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };
     await deps.store.markIdempotencyDone(principal.name, keyHash, record);
   }

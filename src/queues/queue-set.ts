@@ -25,6 +25,8 @@ export class QueueSet {
   readonly dlr: Queue<DlrJobData, void, 'dlr'>;
   readonly events: Queue<EventJobData, string, EventJobName>;
   private readonly opts: QueueSetOptions;
+  /** Send jobs being queued after their answer went out; {@link close} waits for them. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(connection: RedisClient, opts: QueueSetOptions) {
     this.opts = opts;
@@ -94,6 +96,19 @@ export class QueueSet {
     await this.send.add('send', { messageId }, this.sendJobOptions(messageId, jobId));
   }
 
+  /**
+   * Queues a newly admitted message's send job without holding up the API's answer: the record is
+   * already in Redis (the intake call), so a lost add loses nothing — the intake sweeper queues
+   * every message left `accepted` — and the 202 goes out one round trip sooner. A failure is
+   * reported to `onError`; {@link close} waits for the adds still in flight.
+   */
+  addSendSoon(messageId: string, onError: (err: unknown) => void): void {
+    const added: Promise<void> = this.addSend(messageId)
+      .catch(onError)
+      .finally(() => this.inFlight.delete(added));
+    this.inFlight.add(added);
+  }
+
   /** Schedules the ack-timeout check of push attempt `n`; added before the FCM call so a crash cannot lose it. */
   async addFallbackCheck(messageId: string, attempt: number, ackTimeoutMs: number): Promise<void> {
     await this.send.add(
@@ -120,6 +135,7 @@ export class QueueSet {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled([...this.inFlight]);
     await Promise.all([this.send.close(), this.dlr.close(), this.events.close()]);
   }
 }
