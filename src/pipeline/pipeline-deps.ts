@@ -15,7 +15,7 @@ import type { MessageStore } from '../store/message.store.ts';
 import type { PushAckPosteriorStore } from '../store/push-ack-posterior.store.ts';
 import type { SuppressionStore } from '../store/suppression.store.ts';
 import type { PumpingStageDeps } from './pumping.stage.ts';
-import type { MessageRecorder } from './record.stage.ts';
+import type { MessageRecorder } from '../store/message-recorder.ts';
 
 export interface PipelineDeps {
   config: Config;

@@ -9,7 +9,7 @@ import type { MessageRecord } from '../domain/message.ts';
 import { isTerminalMessageStatus } from '../domain/status.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import type { AuditTrail } from '../policy/audit-trail.ts';
-import type { CommitWrites, MessageStore, StoredMessage } from '../store/message.store.ts';
+import type { CommitWrites, MessageStore, StoredMessage } from './message.store.ts';
 
 /**
  * Something told about every saved change after its compare-and-set won (the audit trail, the

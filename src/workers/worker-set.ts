@@ -11,9 +11,9 @@ import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
 import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
 import { processFallbackCheck } from '../pipeline/push.stage.ts';
 import { processSendJob } from '../pipeline/send-job.processor.ts';
-import { isInternalSendJob, rawJobProblems, settledRawJob, type RawSendJobEnvelope, type RawSendJobResult } from './raw-job.schema.ts';
+import { isInternalSendJob, rawJobProblems, settledRawJob, type RawSendJobEnvelope, type RawSendJobResult } from '../admission/raw-job.schema.ts';
 import { processWatchJob } from '../pipeline/watch-job.processor.ts';
-import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName, type WatchJobData } from './queue-names.ts';
+import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName, type WatchJobData } from '../queues/queue-names.ts';
 
 export class WorkerSet {
   readonly send: Worker<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>;
