@@ -326,7 +326,7 @@ export async function startSwitchboard(opts: StartOptions): Promise<RunningSwitc
       sweeper.start();
       closers.push(() => sweeper.stop());
       if (role === 'worker') {
-        const ops = await startOpsServer({ port: config.metrics.port, host: config.api.host, registry: metrics.registry, redis: producer });
+        const ops = await startOpsServer({ port: config.metrics.port, host: config.api.host, registry: metrics.registry, pingRedis: () => pingRedis(producer) });
         closers.push(() => new Promise<void>((resolve) => ops.close(() => resolve())));
         const address = ops.address();
         running.opsUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : undefined;
