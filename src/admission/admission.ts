@@ -30,7 +30,7 @@ import type { ApiPrincipal } from '../security/api-keys.ts';
 import { ApiError } from '../domain/error-catalogue.ts';
 import { otpRequestSchema, type SendMessageBody } from './message-request.schema.ts';
 import { CODE_PLACEHOLDER, renderTemplate, type TemplateCatalogue } from '../domain/template-render.ts';
-import { channelProviders } from '../pipeline/route.stage.ts';
+import { channelProviders } from '../routing/channel-providers.ts';
 
 /** A replay of the same key and body within this window is still being admitted. */
 const IN_FLIGHT_MS = 5_000;

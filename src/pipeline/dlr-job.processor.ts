@@ -10,7 +10,7 @@ import { jobIds } from '../domain/ids.ts';
 import { applyCallback, finalize, isTerminalMessageStatus } from '../domain/status.ts';
 import { StuckIndex } from '../store/stuck-index.store.ts';
 import { countsAsOtpDelivery } from '../routing/conversion-credit.ts';
-import { channelProviders } from './route.stage.ts';
+import { channelProviders } from '../routing/channel-providers.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 
 /** The callback's message or attempt is not recorded yet; retry later. */
