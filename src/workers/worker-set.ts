@@ -1,6 +1,7 @@
 /**
  * The consumers: `send` (the pipeline, push fallback checks and each message's deadline watch)
- * and `dlr` (carrier callbacks).
+ * and `dlr` (carrier callbacks). In workers/, above the pipeline whose processors it runs; queues/
+ * below keeps what the pipeline itself uses (names, job types, producers, connections).
  * Short locks on `send` (DESIGN §7): a killed worker's OTP is picked up again within 5–15 s.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
