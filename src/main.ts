@@ -314,11 +314,8 @@ export function startOutboxRelay(s: Services, closers: Closer[]): void {
   closers.push(() => relay.stop());
 }
 
-/** What {@link startSandbox} started. */
-export interface StartedSandbox {
-  sandbox: FastifyInstance;
-  sandboxUrl?: string;
-}
+/** What {@link startSandbox} started: fields of {@link RunningSwitchboard}, so `all` merges them in. */
+export type StartedSandbox = Required<Pick<RunningSwitchboard, 'sandbox'>> & Pick<RunningSwitchboard, 'sandboxUrl'>;
 
 /** The `sandbox` role: the carrier emulators and scenario API on their own listener (DESIGN §8). */
 export async function startSandbox(config: Config, log: Logger, closers: Closer[]): Promise<StartedSandbox> {
@@ -327,13 +324,8 @@ export async function startSandbox(config: Config, log: Logger, closers: Closer[
   return { sandbox: sandbox.app, ...(sandbox.url !== undefined ? { sandboxUrl: sandbox.url } : {}) };
 }
 
-/** What {@link startWorker} started. */
-export interface StartedWorker {
-  /** Set when this process generated the sandbox webhook secret (print it once). */
-  generatedWebhookSecret?: string;
-  /** With `opsServer`: the `/metrics` and health listener on METRICS_PORT. */
-  opsUrl?: string;
-}
+/** What {@link startWorker} started (`opsUrl` only with `opsServer`): fields of {@link RunningSwitchboard}. */
+export type StartedWorker = Pick<RunningSwitchboard, 'generatedWebhookSecret' | 'opsUrl'>;
 
 /**
  * The `worker` role: the pipeline's BullMQ workers (send, dlr, raw admission), the webhook
@@ -430,11 +422,8 @@ export async function startWorker(s: Services, closers: Closer[], opts: { opsSer
   return started;
 }
 
-/** What {@link startApi} started. */
-export interface StartedApi {
-  api: FastifyInstance;
-  apiUrl: string;
-}
+/** What {@link startApi} started: fields of {@link RunningSwitchboard}. */
+export type StartedApi = Required<Pick<RunningSwitchboard, 'api' | 'apiUrl'>>;
 
 /** The `api` role: the Fastify app (admission, callbacks, console, docs) on `API_PORT`. */
 export async function startApi(s: Services, closers: Closer[]): Promise<StartedApi> {
