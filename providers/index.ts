@@ -30,6 +30,16 @@ export { FCM_SANDBOX_CREDENTIALS, FCM_UNREGISTERED_CODES, PUSH_DATA_KEYS, fcmPro
 export type { RbmAdapter, RbmConfig } from './rbm/index.ts';
 export { RBM_CAPABILITY_CACHE_TTL_SECONDS, RBM_SANDBOX_CREDENTIALS, rbmProvider } from './rbm/index.ts';
 
+/**
+ * Each carrier's options schema, for the gateway's config schema (`src/config/config.schema.ts`
+ * derives each provider section from it): through this registry, not the carriers' own files.
+ */
+export { fcmConfigSchema } from './fcm/index.ts';
+export { messagebirdConfigSchema } from './messagebird/index.ts';
+export { rbmConfigSchema } from './rbm/index.ts';
+export { sinchConfigSchema } from './sinch/index.ts';
+export { twilioConfigSchema } from './twilio/index.ts';
+
 /** Every provider module that is implemented, by id. */
 export const providerModules = {
   twilio: twilioProvider,

@@ -4,9 +4,9 @@
  */
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ApiDeps } from './api-deps.ts';
-import type { ApiPrincipal } from './api-keys.ts';
+import type { ApiPrincipal } from '../security/api-keys.ts';
 import { registerConsoleRoutes } from './console/console.routes.ts';
-import { ApiError, type ErrorCode } from './error-catalogue.ts';
+import { ApiError, type ErrorCode } from '../domain/error-catalogue.ts';
 import { isRedisUnavailable } from './redis-unavailable.ts';
 import { registerAdminQueueRoutes } from './routes/admin-queues.routes.ts';
 import { registerAuditRoutes } from './routes/audit.routes.ts';

@@ -9,7 +9,7 @@ import type { Logger } from '../logger.ts';
 import type { DlrBatcher } from '../queues/dlr-batcher.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { MessageRecorder } from '../pipeline/record.stage.ts';
+import type { MessageRecorder } from '../store/message-recorder.ts';
 import type { KeyRing } from '../security/master-key.ts';
 import type { SsrfGuard } from '../security/ssrf-guard.ts';
 import type { AuditTrail } from '../policy/audit-trail.ts';
@@ -21,7 +21,7 @@ import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import type { DeadLetterStore } from '../webhooks/dead-letter.store.ts';
 import type { EndpointRegistryStore } from '../webhooks/endpoint-registry.store.ts';
 import type { WebhookDeliveryLog } from '../webhooks/webhook-delivery-log.store.ts';
-import type { ApiKeyRing } from './api-keys.ts';
+import type { ApiKeyRing } from '../security/api-keys.ts';
 
 export interface ApiDeps {
   config: Config;

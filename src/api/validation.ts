@@ -2,7 +2,7 @@
  * zod → `SB_VALIDATION_FAILED` with every problem listed, so a client fixes a request in one go.
  */
 import type { z } from 'zod';
-import { ApiError } from './error-catalogue.ts';
+import { ApiError } from '../domain/error-catalogue.ts';
 
 export function parseOrThrow<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query' | 'params'): z.infer<S> {
   const r = schema.safeParse(value);

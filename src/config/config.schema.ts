@@ -4,11 +4,7 @@
  * default everywhere (README, tests, docs).
  */
 import { z } from 'zod';
-import { fcmConfigSchema } from '../../providers/fcm/fcm.config.ts';
-import { messagebirdConfigSchema } from '../../providers/messagebird/messagebird.config.ts';
-import { rbmConfigSchema } from '../../providers/rbm/rbm.config.ts';
-import { sinchConfigSchema } from '../../providers/sinch/sinch.config.ts';
-import { twilioConfigSchema } from '../../providers/twilio/twilio.config.ts';
+import { fcmConfigSchema, messagebirdConfigSchema, rbmConfigSchema, sinchConfigSchema, twilioConfigSchema } from '../../providers/index.ts';
 import { definitionProblems, type TemplateDefinition } from '../domain/template-render.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);

@@ -3,11 +3,23 @@
  * plain node:http, because a worker has no API listener to hang them on.
  */
 import { createServer, type Server } from 'node:http';
-import type { RedisClient } from '../store/redis-client.ts';
 import type { Registry } from 'prom-client';
-import { pingRedis } from '../queues/redis-connection.ts';
 
-export async function startOpsServer(opts: { port: number; host: string; registry: Registry; redis: RedisClient }): Promise<Server> {
+/** Where the ops server listens and what it reports. */
+export interface OpsServerOptions {
+  port: number;
+  host: string;
+  registry: Registry;
+  /**
+   * Whether Redis answers, for `/readyz`. Passed in (the composition root binds the queues' ping
+   * to the producer connection) so metrics/ imports nothing above it: the layers report to
+   * metrics, never the other way round (issue 22).
+   */
+  pingRedis: () => Promise<boolean>;
+}
+
+/** Starts the worker's ops listener; resolves once it listens. */
+export async function startOpsServer(opts: OpsServerOptions): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (status: number, type: string, body: string): void => {
@@ -17,7 +29,7 @@ export async function startOpsServer(opts: { port: number; host: string; registr
     if (req.method !== 'GET') return send(405, 'application/json', '{"error":{"code":"SB_METHOD_NOT_ALLOWED","message":"GET only"}}');
     if (path === '/healthz') return send(200, 'application/json', '{"status":"ok"}');
     if (path === '/readyz') {
-      void pingRedis(opts.redis).then((ok) =>
+      void opts.pingRedis().then((ok) =>
         send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'unavailable', redis: ok ? 'up' : 'down' })),
       );
       return;

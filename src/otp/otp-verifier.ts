@@ -22,7 +22,7 @@
 import type { Config } from '../config/config.schema.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { MessageRecorder } from '../pipeline/record.stage.ts';
+import type { MessageRecorder } from '../store/message-recorder.ts';
 import type { KeyRing } from '../security/master-key.ts';
 import type { ConversionStore } from '../store/conversion.store.ts';
 import type { OtpAttemptStore } from '../store/otp-attempts.store.ts';

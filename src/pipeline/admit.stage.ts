@@ -10,11 +10,11 @@
  * it runs again, never admitted twice.
  */
 import { UnrecoverableError } from 'bullmq';
-import { admitMessage, type AdmissionDeps } from '../api/admission.ts';
-import type { ApiKeyRing } from '../api/api-keys.ts';
-import { ApiError } from '../api/error-catalogue.ts';
-import { sendMessageBodySchema } from '../api/message-request.schema.ts';
-import type { RawSendJobEnvelope } from '../queues/raw-job.schema.ts';
+import { admitMessage, type AdmissionDeps } from '../admission/admission.ts';
+import type { ApiKeyRing } from '../security/api-keys.ts';
+import { ApiError } from '../domain/error-catalogue.ts';
+import { sendMessageBodySchema } from '../admission/message-request.schema.ts';
+import type { RawSendJobEnvelope } from '../admission/raw-job.schema.ts';
 
 /** A refused raw job: `message` starts with the `SB_*` code; BullMQ fails it without retrying. */
 export class RawJobRefusedError extends UnrecoverableError {

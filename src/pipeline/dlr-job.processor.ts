@@ -10,7 +10,7 @@ import { jobIds } from '../domain/ids.ts';
 import { applyCallback, finalize } from '../domain/status.ts';
 import { countsAsOtpDelivery } from '../routing/conversion-credit.ts';
 import type { DlrSample } from '../routing/health.store.ts';
-import { channelProviders } from './route.stage.ts';
+import { channelProviders } from '../routing/channel-providers.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 
 /** The callback's message or attempt is not recorded yet; retry later. */

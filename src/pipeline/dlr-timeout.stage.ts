@@ -12,7 +12,7 @@ import type { FallbackReason, MessageRecord } from '../domain/message.ts';
 import { dlrTimeoutCandidate } from '../domain/watch-plan.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import { planLadder } from './plan.stage.ts';
-import { channelProviders } from './route.stage.ts';
+import { channelProviders } from '../routing/channel-providers.ts';
 
 /** Channels that get one attempt each (plan.stage.ts): a timeout there moves to the next channel. */
 const SINGLE_SHOT: ReadonlySet<Channel> = new Set(['push', 'rcs']);

@@ -14,9 +14,21 @@ import type { LookupCache } from '../store/lookup-cache.store.ts';
 import type { MessageStore } from '../store/message.store.ts';
 import type { PushAckPosteriorStore } from '../store/push-ack-posterior.store.ts';
 import type { SuppressionStore } from '../store/suppression.store.ts';
-import type { PumpingStageDeps } from './pumping.stage.ts';
-import type { MessageRecorder } from './record.stage.ts';
+import type { ConversionStore } from '../store/conversion.store.ts';
+import type { PumpingStore } from '../store/pumping.store.ts';
+import type { MessageRecorder } from '../store/message-recorder.ts';
 
+/**
+ * What the pumping stage needs beyond the pipeline's usual deps (the stores' read and count calls
+ * only). Declared here, not in pumping.stage.ts, which reads `PipelineDeps`: one direction, no type
+ * cycle (issue 22).
+ */
+export interface PumpingStageDeps {
+  store: Pick<PumpingStore, 'count' | 'isReporter'>;
+  conversions: Pick<ConversionStore, 'counts'>;
+}
+
+/** Everything a stage may use; each stage takes the `Pick` it reads, so a unit test builds only that. */
 export interface PipelineDeps {
   config: Config;
   /** The producer connection, for small stage caches (RCS capability). */

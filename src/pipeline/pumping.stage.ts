@@ -35,8 +35,8 @@ import type { MessageRecord } from '../domain/message.ts';
 import { finalize } from '../domain/status.ts';
 import { hmacParts, recentToken } from '../security/hmac.ts';
 import type { KeyRing } from '../security/master-key.ts';
-import { numberPrefix, type ConversionStore } from '../store/conversion.store.ts';
-import type { PumpingDimension, PumpingStore } from '../store/pumping.store.ts';
+import { numberPrefix } from '../store/conversion.store.ts';
+import type { PumpingDimension } from '../store/pumping.store.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 
 /** Channels a fraudster can pump (a carrier is paid per message or call). */
@@ -70,12 +70,6 @@ export function pumpingDimensions(ring: KeyRing, msg: Pick<MessageRecord, 'to' |
       { label: `prefix:${conv}`, token: prefixToken(ring, 'conv', conv) },
     ],
   };
-}
-
-/** What the pumping stage needs beyond the pipeline's usual deps (the stores' read and count calls only). */
-export interface PumpingStageDeps {
-  store: Pick<PumpingStore, 'count' | 'isReporter'>;
-  conversions: Pick<ConversionStore, 'counts'>;
 }
 
 /**

@@ -9,7 +9,7 @@
 import type { MessageRecord } from '../domain/message.ts';
 import type { Logger } from '../logger.ts';
 import type { PushAckPosteriorStore } from '../store/push-ack-posterior.store.ts';
-import type { ChangeObserver } from './record.stage.ts';
+import type { ChangeObserver } from '../store/message-recorder.ts';
 
 /** Whether the change acked (true) or timed out (false) a push attempt; undefined for anything else. */
 export function pushOutcomeOf(before: MessageRecord, after: MessageRecord): boolean | undefined {

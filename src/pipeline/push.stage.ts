@@ -11,7 +11,7 @@ import { maskPhonesInText } from '../logger.ts';
 import { ACK_GRACE_MS, createAckToken } from '../security/push-ack-token.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
 import type { NextStep } from './plan.stage.ts';
-import { channelProviders } from './route.stage.ts';
+import { channelProviders } from '../routing/channel-providers.ts';
 import { sendThroughLedger } from './send.stage.ts';
 
 /**

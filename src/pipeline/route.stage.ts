@@ -9,26 +9,13 @@ import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
 import type { HealthStore, TierCounter } from '../routing/health.store.ts';
 import { listPrice, tierDiscount, tierMonth } from '../routing/price-book.ts';
 import { route, type RouteResult } from '../routing/router.ts';
+import { channelProviders } from '../routing/channel-providers.ts';
 
 /**
  * Channels whose sends are priced per segment in pricing.yaml; others (push; voice, billed per
  * minute; RCS, billed per conversation) are not modelled yet and route by health and order alone.
  */
 const PRICED_CHANNELS: ReadonlySet<Channel> = new Set(['sms']);
-
-type RoutedChannel = keyof Config['routing']['channels'];
-
-function isRoutedChannel(config: Config, channel: Channel): channel is Channel & RoutedChannel {
-  return Object.hasOwn(config.routing.channels, channel);
-}
-
-/** The providers routing.yaml allows for a channel and country, in tie-break order, that are enabled here. */
-export function channelProviders(channel: Channel, country: string, config: Config, adapters: ReadonlyMap<ProviderId, ProviderAdapter>): ProviderId[] {
-  if (!isRoutedChannel(config, channel)) return [];
-  const route = config.routing.channels[channel];
-  const order = route.countries[country] ?? route.providers;
-  return order.filter((id) => adapters.get(id)?.channels.includes(channel) === true);
-}
 
 export interface RouteStageDeps {
   config: Config;

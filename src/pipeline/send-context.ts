@@ -13,7 +13,7 @@ import type { ChainableCommander } from 'ioredis';
 import { cloneMessage, type MessageRecord } from '../domain/message.ts';
 import { isTerminalMessageStatus } from '../domain/status.ts';
 import { StoreContentionError, type LedgerEntry, type MessageStore } from '../store/message.store.ts';
-import type { MessageRecorder } from './record.stage.ts';
+import type { MessageRecorder } from '../store/message-recorder.ts';
 
 /** A change to the draft; returns false when it did not apply (and then changed nothing). */
 export type Mutation = (draft: MessageRecord) => unknown;

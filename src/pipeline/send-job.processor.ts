@@ -31,7 +31,8 @@ import { applyPumpingVerdict, assessPumping, reportPumpingVerdict } from './pump
 import { applyPushSkip } from './push-skip.stage.ts';
 import { runPushStep } from './push.stage.ts';
 import { rcsCapability } from './rcs-capability.stage.ts';
-import { channelProviders, planRoute } from './route.stage.ts';
+import { planRoute } from './route.stage.ts';
+import { channelProviders } from '../routing/channel-providers.ts';
 import { SendContext } from './send-context.ts';
 import { callAdapter, RECORD_SENT_FOR_MS } from './send.stage.ts';
 

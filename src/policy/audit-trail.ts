@@ -1,5 +1,5 @@
 /**
- * What the audit stream says about a message change (issue 10). The recorder (record.stage.ts)
+ * What the audit stream says about a message change (issue 10). The recorder (store/message-recorder.ts)
  * hands every change it saved here, so every path that moves a message — send, callbacks,
  * fallbacks, expiry, verification, the pumping guard — is audited the same way without each
  * stage remembering to. Admission writes its own entries (accepted atomically with the record,
@@ -14,8 +14,9 @@ import type { Logger } from '../logger.ts';
 import { phoneToken } from '../security/hmac.ts';
 import type { KeyRing } from '../security/master-key.ts';
 import type { AuditDecision, AuditEntry, AuditStore } from '../store/audit.store.ts';
+import type { CommitAuditor } from '../store/message-recorder.ts';
 
-export class AuditTrail {
+export class AuditTrail implements CommitAuditor {
   private readonly store: AuditStore;
   private readonly keyRing: KeyRing;
   private readonly log: Logger | undefined;

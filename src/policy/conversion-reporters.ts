@@ -7,7 +7,7 @@
  */
 import type { MessageRecord } from '../domain/message.ts';
 import type { Logger } from '../logger.ts';
-import type { ChangeObserver } from '../pipeline/record.stage.ts';
+import type { ChangeObserver } from '../store/message-recorder.ts';
 import type { PumpingStore } from '../store/pumping.store.ts';
 
 export class ConversionReporters implements ChangeObserver {

@@ -15,7 +15,7 @@
  */
 import type { Attempt, MessageRecord, ProviderId } from '../domain/message.ts';
 import type { Logger } from '../logger.ts';
-import type { ChangeObserver } from '../pipeline/record.stage.ts';
+import type { ChangeObserver } from '../store/message-recorder.ts';
 import type { ConversionCredit, HealthStore } from './health.store.ts';
 
 /**

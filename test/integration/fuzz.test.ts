@@ -12,8 +12,8 @@ import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { normalizeRecipient } from '../../src/api/admission.ts';
-import { conversionBodySchema, sendMessageBodySchema, verifyBodySchema } from '../../src/api/message-request.schema.ts';
+import { normalizeRecipient } from '../../src/admission/admission.ts';
+import { conversionBodySchema, sendMessageBodySchema, verifyBodySchema } from '../../src/admission/message-request.schema.ts';
 import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 import { keysUnder } from '../helpers/redis.ts';
 

@@ -6,7 +6,7 @@
 import SwaggerParser from '@apidevtools/swagger-parser';
 import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CATALOGUE } from '../../src/api/error-catalogue.ts';
+import { ERROR_CATALOGUE } from '../../src/domain/error-catalogue.ts';
 import {
   auditListSchema,
   deadLetterListSchema,

@@ -10,7 +10,7 @@
  * can run, even if an escaping bug slipped through.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiKeyRing } from '../api-keys.ts';
+import type { ApiKeyRing } from '../../security/api-keys.ts';
 import { ADMIN_CHALLENGE, adminFromAuthorization } from '../routes/admin-queues.routes.ts';
 
 /** Sent with every console answer. */

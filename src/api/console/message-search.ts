@@ -12,8 +12,8 @@ import { z } from 'zod';
 import type { MessageRecord } from '../../domain/message.ts';
 import type { AuditTrail } from '../../policy/audit-trail.ts';
 import { listFilterOf, type ListFilter, type MessageStore } from '../../store/message.store.ts';
-import { normalizeRecipient } from '../admission.ts';
-import { channelSchema, providerIdSchema } from '../message-request.schema.ts';
+import { normalizeRecipient } from '../../admission/admission.ts';
+import { channelSchema, providerIdSchema } from '../../admission/message-request.schema.ts';
 
 const MESSAGE_ID = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
 

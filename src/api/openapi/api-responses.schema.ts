@@ -6,8 +6,8 @@
  * schemas: a field added to a view without documenting it fails that test.
  */
 import { z } from 'zod';
-import { ERROR_CATALOGUE, type ErrorCode } from '../error-catalogue.ts';
-import { channelSchema, providerIdSchema } from '../message-request.schema.ts';
+import { ERROR_CATALOGUE, type ErrorCode } from '../../domain/error-catalogue.ts';
+import { channelSchema, providerIdSchema } from '../../admission/message-request.schema.ts';
 import { QUEUE_STATES } from '../routes/admin-queue-counts.ts';
 
 const isoTime = z.string().describe('RFC 3339 timestamp (UTC)');

@@ -11,14 +11,14 @@
  */
 import { z } from 'zod';
 import type { ApiKeyScope } from '../../config/config.schema.ts';
-import { ERROR_CATALOGUE, type ErrorCode } from '../error-catalogue.ts';
+import { ERROR_CATALOGUE, type ErrorCode } from '../../domain/error-catalogue.ts';
 import {
   conversionBodySchema,
   listMessagesQuerySchema,
   messageIdParamsSchema,
   sendMessageBodySchema,
   verifyBodySchema,
-} from '../message-request.schema.ts';
+} from '../../admission/message-request.schema.ts';
 import { auditQuerySchema } from '../routes/audit.routes.ts';
 import { deadLetterListQuerySchema, deadLetterParamsSchema, enableEndpointBodySchema } from '../routes/ops.routes.ts';
 import { pushAckBodySchema } from '../routes/push-ack.routes.ts';

@@ -19,8 +19,8 @@ import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Queue } from 'bullmq';
 import type { ApiDeps } from '../api-deps.ts';
-import { requireScope, type ApiKeyRing, type ApiPrincipal } from '../api-keys.ts';
-import { ApiError } from '../error-catalogue.ts';
+import { requireScope, type ApiKeyRing, type ApiPrincipal } from '../../security/api-keys.ts';
+import { ApiError } from '../../domain/error-catalogue.ts';
 import { readQueueCounts } from './admin-queue-counts.ts';
 
 /** Where the board lives; every path under it is guarded. */

@@ -6,10 +6,10 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { normalizeRecipient } from '../admission.ts';
+import { normalizeRecipient } from '../../admission/admission.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { requireScope } from '../api-keys.ts';
-import { ApiError } from '../error-catalogue.ts';
+import { requireScope } from '../../security/api-keys.ts';
+import { ApiError } from '../../domain/error-catalogue.ts';
 import { parseOrThrow } from '../validation.ts';
 
 /** Query of `GET /v1/audit` (exported for the OpenAPI document). */

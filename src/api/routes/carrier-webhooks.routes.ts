@@ -11,7 +11,7 @@ import { getProviderModule } from '../../../providers/index.ts';
 import type { ProviderAdapter, WebhookEndpoint, WebhookRequest } from '../../../providers/provider.ts';
 import { applyInbound } from '../../policy/opt-out.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { ApiError } from '../error-catalogue.ts';
+import { ApiError } from '../../domain/error-catalogue.ts';
 
 function toWebhookRequest(req: FastifyRequest, publicUrl: string): WebhookRequest {
   const headers: Record<string, string | undefined> = {};

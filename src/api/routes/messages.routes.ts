@@ -4,10 +4,10 @@
  * other keys get the same 404 as for a message that does not exist; `admin` sees all.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { admitMessage } from '../admission.ts';
+import { admitMessage } from '../../admission/admission.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { canAccess, requireScope, type ApiPrincipal } from '../api-keys.ts';
-import { ApiError } from '../error-catalogue.ts';
+import { canAccess, requireScope, type ApiPrincipal } from '../../security/api-keys.ts';
+import { ApiError } from '../../domain/error-catalogue.ts';
 import type { MessageRecord } from '../../domain/message.ts';
 import { recordConversion, verifyOtp, type OtpVerifierDeps } from '../../otp/otp-verifier.ts';
 import { ConversionStore } from '../../store/conversion.store.ts';
@@ -20,7 +20,7 @@ import {
   messageIdParamsSchema,
   sendMessageBodySchema,
   verifyBodySchema,
-} from '../message-request.schema.ts';
+} from '../../admission/message-request.schema.ts';
 import { messageView } from '../message-view.ts';
 import { parseOrThrow } from '../validation.ts';
 

@@ -2,8 +2,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { ApiDeps } from '../api-deps.ts';
-import { requireScope } from '../api-keys.ts';
-import { ApiError } from '../error-catalogue.ts';
+import { requireScope } from '../../security/api-keys.ts';
+import { ApiError } from '../../domain/error-catalogue.ts';
 import { parseOrThrow } from '../validation.ts';
 
 /** Path of the replay route (exported for the OpenAPI document). */

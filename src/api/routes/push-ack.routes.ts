@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { moveAttempt, settle } from '../../domain/status.ts';
 import { verifyAckToken } from '../../security/push-ack-token.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { ApiError } from '../error-catalogue.ts';
+import { ApiError } from '../../domain/error-catalogue.ts';
 import { parseOrThrow } from '../validation.ts';
 
 /** The ack body (exported for the OpenAPI document). */

@@ -6,7 +6,7 @@
 import type { FastifyInstance } from 'fastify';
 import { summarize } from '../../domain/template-render.ts';
 import type { ApiDeps } from '../api-deps.ts';
-import { ApiError } from '../error-catalogue.ts';
+import { ApiError } from '../../domain/error-catalogue.ts';
 
 export function registerTemplateRoutes(app: FastifyInstance, deps: ApiDeps): void {
   // Computed once: config does not change while the process runs.

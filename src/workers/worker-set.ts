@@ -1,6 +1,7 @@
 /**
  * The consumers: `send` (the pipeline and push fallback checks), `dlr` (carrier callbacks) and the
- * watch poller (each message's deadline watch).
+ * watch poller (each message's deadline watch). In workers/, above the pipeline whose processors
+ * it runs; queues/ below keeps what the pipeline itself uses (names, job types, producers, connections).
  * Short locks on `send` (DESIGN §7): a killed worker's OTP is picked up again within 5–15 s.
  */
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
@@ -11,10 +12,10 @@ import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
 import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
 import { processFallbackCheck } from '../pipeline/push.stage.ts';
 import { processSendJob } from '../pipeline/send-job.processor.ts';
-import { isInternalSendJob, rawJobProblems, settledRawJob, type RawSendJobEnvelope, type RawSendJobResult } from './raw-job.schema.ts';
+import { isInternalSendJob, rawJobProblems, settledRawJob, type RawSendJobEnvelope, type RawSendJobResult } from '../admission/raw-job.schema.ts';
 import { processWatchJob } from '../pipeline/watch-job.processor.ts';
 import { WatchPoller } from './watch-poller.ts';
-import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName, type WatchJobData } from './queue-names.ts';
+import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName, type WatchJobData } from '../queues/queue-names.ts';
 
 export class WorkerSet {
   readonly send: Worker<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>;

@@ -9,7 +9,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { configSchema, type ApiKeyRecord, type ApiKeyScope, type Config } from '../config/config.schema.ts';
-import { ApiError } from './error-catalogue.ts';
+import { ApiError } from '../domain/error-catalogue.ts';
 
 /** A key's effective admission limits (its overrides over `config.rateLimits`). */
 export interface KeyRateLimits {

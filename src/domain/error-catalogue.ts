@@ -1,7 +1,8 @@
 /**
  * Every `SB_*` code Switchboard can answer or record, with its HTTP status and what the caller
  * should do next. The error table of docs/api.md is generated from the same facts and a test keeps
- * them in sync (CONTRACTS §1), so clients can rely on the list.
+ * them in sync (CONTRACTS §1), so clients can rely on the list. In domain/ (pure data and one
+ * error class), because admission, security (API keys) and the API all throw these codes.
  */
 export interface CatalogueEntry {
   /** HTTP status for API refusals; for codes recorded on a message (`message.error`) the status is 0. */

@@ -1,15 +1,27 @@
 /**
- * Record stage (DESIGN §6.6): every change to a message goes through here, so each one is saved
- * with its webhook events atomically (the outbox) and counted in the metrics exactly once —
- * in the process whose compare-and-set won.
+ * The recorder, the record stage of DESIGN §6.6: every change to a message goes through here, so
+ * each one is saved with its webhook events atomically (the outbox) and counted in the metrics
+ * exactly once — in the process whose compare-and-set won.
+ *
+ * It lives in store/, under the pipeline, because otp/, policy/ and routing/ record changes (or
+ * observe them) too and import nothing above them (layering, issue 22). The audit trail (policy/)
+ * reaches it as a {@link CommitAuditor}, injected by the composition root.
  */
 import { messageOutcome } from '../domain/message-outcome.ts';
 import { deriveEvents } from '../domain/events.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import { isTerminalMessageStatus } from '../domain/status.ts';
 import type { Metrics } from '../metrics/metrics.ts';
-import type { AuditTrail } from '../policy/audit-trail.ts';
-import type { CommitWrites, MessageStore, StoredMessage } from '../store/message.store.ts';
+import type { AuditStore } from './audit.store.ts';
+import type { CommitWrites, MessageStore, StoredMessage } from './message.store.ts';
+
+/**
+ * What the recorder asks the audit trail (policy/audit-trail.ts): the audit entries a change writes
+ * inside its own commit, or none. A port rather than the class, so the store does not import policy.
+ */
+export interface CommitAuditor {
+  commitEntries(before: MessageRecord, after: MessageRecord): ReturnType<AuditStore['forCommit']> | undefined;
+}
 
 /**
  * Something told about every saved change after its compare-and-set won (the audit trail, the
@@ -26,14 +38,14 @@ export class MessageRecorder {
   private readonly metrics: Metrics;
   private readonly now: () => number;
   private readonly observers: readonly ChangeObserver[];
-  private readonly audit: AuditTrail | undefined;
+  private readonly audit: CommitAuditor | undefined;
 
   /**
    * `observers`: told about every saved change after it was saved (conversion reporters); none in
    * unit tests. `audit`: the audit trail, whose entries ride inside each commit (no round trip of
    * their own, none written for a lost race).
    */
-  constructor(store: MessageStore, metrics: Metrics, now: () => number, observers: readonly ChangeObserver[] = [], audit?: AuditTrail) {
+  constructor(store: MessageStore, metrics: Metrics, now: () => number, observers: readonly ChangeObserver[] = [], audit?: CommitAuditor) {
     this.store = store;
     this.metrics = metrics;
     this.now = now;

@@ -1,7 +1,9 @@
 /**
  * Admission (CONTRACTS §3): everything that decides whether a send request becomes a message,
  * before anything is created. The same function serves the HTTP API and the Node client (which
- * calls the API), so both refuse the same requests with the same codes.
+ * calls the API), so both refuse the same requests with the same codes, and the admit stage runs it
+ * on raw `Queue.add` jobs. It sits in admission/, at the pipeline's level under the api role,
+ * because both the API and the worker's admit stage call it (layering, issue 22).
  *
  * Order: validation and key policy (allowed countries, the callback URL's SSRF check) in process;
  * then one Lua call for the idempotency replay check, the opt-out list, the rate limits and the
@@ -26,11 +28,11 @@ import type { MessageRecord } from '../domain/message.ts';
 import { firstWatchAt } from '../domain/watch-plan.ts';
 import type { QueueSet } from '../queues/queue-set.ts';
 import type { IdempotencyRecord, IntakeLimit, MessageStore } from '../store/message.store.ts';
-import type { ApiPrincipal } from './api-keys.ts';
-import { ApiError } from './error-catalogue.ts';
+import type { ApiPrincipal } from '../security/api-keys.ts';
+import { ApiError } from '../domain/error-catalogue.ts';
 import { otpRequestSchema, type SendMessageBody } from './message-request.schema.ts';
 import { CODE_PLACEHOLDER, renderTemplate, type TemplateCatalogue } from '../domain/template-render.ts';
-import { channelProviders } from '../pipeline/route.stage.ts';
+import { channelProviders } from '../routing/channel-providers.ts';
 
 /** A replay of the same key and body within this window is still being admitted. */
 const IN_FLIGHT_MS = 5_000;

@@ -6,7 +6,7 @@
  * `docs/raw-send-job.schema.json` (a test keeps the two equal).
  */
 import { z } from 'zod';
-import { sendMessageBodySchema } from '../api/message-request.schema.ts';
+import { sendMessageBodySchema } from './message-request.schema.ts';
 
 /** The job name raw producers use. */
 export const RAW_SEND_JOB_NAME = 'send';
