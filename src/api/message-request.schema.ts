@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const channelSchema = z.enum(['push', 'rcs', 'sms', 'voice']);
+export const channelSchema = z.enum(['push', 'whatsapp', 'rcs', 'sms', 'voice']);
 export const providerIdSchema = z.enum(['twilio', 'sinch', 'messagebird', 'fcm', 'rbm']);
 
 const metadataSchema = z
