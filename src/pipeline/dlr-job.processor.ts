@@ -145,7 +145,9 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
         deps.log.warn({ err: (err as Error).message, messageId: ev.messageId }, 'could not drop the watch of a settled message; it will find it settled'),
       );
     }
-    if (TERMINAL.has(status) && attempt.acceptedAt !== undefined) {
+    // "Not on WhatsApp" says nothing about the carrier's delivery: it must not lower its health.
+    const notTheCarriers = attempt.channel === 'whatsapp' && ev.recipientNotCapable === true;
+    if (TERMINAL.has(status) && attempt.acceptedAt !== undefined && !notTheCarriers) {
       const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
       const otpDelivered = status === 'delivered' && countsAsOtpDelivery(res.before, res.after);
       await deps.health.recordDlr(attempt.provider, res.after.country, status === 'delivered', latency, deps.now(), otpDelivered).catch(() => undefined);

@@ -170,7 +170,8 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
   }
   const rcsStatus = ctx.doc.rcsCapability;
   // WhatsApp: a number a carrier recently said has no WhatsApp goes to the next rung at once.
-  const whatsappPlanned = !ctx.doc.attempts.some((a) => a.channel === 'whatsapp') && planLadder(ctx.doc, usable).some((st) => st.channel === 'whatsapp' && st.skip === undefined);
+  const whatsappPlanned =
+    ctx.doc.channels.includes('whatsapp') && !ctx.doc.attempts.some((a) => a.channel === 'whatsapp') && planLadder(ctx.doc, usable).some((st) => st.channel === 'whatsapp' && st.skip === undefined);
   const notOnWhatsApp = whatsappPlanned && (await knownNotOnWhatsApp(deps, ctx.doc.to));
   const restrict = (c: Channel): FallbackReason | undefined => {
     if (lookup?.lineType === 'landline' && (c === 'sms' || c === 'rcs')) return 'landline';
