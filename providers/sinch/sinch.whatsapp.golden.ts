@@ -38,6 +38,11 @@ export const sinchWhatsAppGolden: WhatsAppWireGolden = {
     deliveredSequence: ['QUEUED_ON_CHANNEL', 'DELIVERED', 'READ'],
     notRegistered: { status: 'FAILED', errorCode: 'RECIPIENT_NOT_REACHABLE' },
     markers: { channel: 'WHATSAPP' },
+    summarize: (rawBody) => {
+      const body = JSON.parse(rawBody) as { message_delivery_report?: { status?: unknown; reason?: { code?: unknown }; channel_identity?: { channel?: unknown } } };
+      const report = body.message_delivery_report;
+      return { status: report?.status, errorCode: report?.reason?.code, markers: { channel: report?.channel_identity?.channel } };
+    },
   },
   statusTable: [
     { status: 'QUEUED_ON_CHANNEL', normalized: 'sent' },

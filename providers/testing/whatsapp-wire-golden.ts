@@ -34,6 +34,8 @@ export interface WhatsAppWireGolden {
     notRegistered: { status: string; errorCode: string };
     /** What marks a callback as WhatsApp (Twilio `ChannelPrefix`, Sinch channel identity). */
     markers: Readonly<Record<string, unknown>>;
+    /** Reads a callback's raw status, error code and the fields `markers` names, wherever the carrier puts them. */
+    summarize: (rawBody: string) => { status: unknown; errorCode: unknown; markers: Record<string, unknown> };
   };
   /** Raw status (and error code) → normalised status, run through the parser. */
   statusTable: readonly { status: string; errorCode?: string; normalized: CarrierStatus; recipientNotCapable?: boolean; read?: boolean }[];

@@ -31,6 +31,10 @@ export const twilioWhatsAppGolden: WhatsAppWireGolden = {
     deliveredSequence: ['sent', 'delivered', 'read'],
     notRegistered: { status: 'failed', errorCode: '63024' },
     markers: { ChannelPrefix: 'whatsapp', From: `whatsapp:${TWILIO_SANDBOX_CREDENTIALS.whatsappFrom}` },
+    summarize: (rawBody) => {
+      const f = Object.fromEntries(new URLSearchParams(rawBody));
+      return { status: f['MessageStatus'], errorCode: f['ErrorCode'], markers: { ChannelPrefix: f['ChannelPrefix'], From: f['From'] } };
+    },
   },
   statusTable: [
     { status: 'queued', normalized: 'queued' },
