@@ -159,7 +159,7 @@ export function planSinchReceipts(
   if (!entry.valid || number === MAGIC_NUMBERS.invalid) {
     return [{ status: 'FAILED', channel: first, reason: 'RECIPIENT_INVALID_CHANNEL_IDENTITY', atMs: Math.floor(delay / 2) }];
   }
-  // The message itself cannot be sent (a template problem, free text on WhatsApp): before any channel tries.
+  // The message itself cannot be sent (a template problem, free text on WhatsApp): before a channel tries.
   if (opts.failure !== undefined) return [{ status: 'FAILED', channel: first, reason: opts.failure, atMs: Math.floor(delay / 2) }];
   const out: PlannedReceipt[] = [];
   for (const [i, channel] of channels.entries()) {

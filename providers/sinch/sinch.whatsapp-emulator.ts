@@ -5,7 +5,7 @@
  *
  * Conversation refuses at once (400) what it can see is malformed — no WhatsApp channel template,
  * no `template_id`, no `language_code` (required for WhatsApp channel-specific templates) — and
- * reports what only WhatsApp knows afterwards, as a `FAILED` receipt before any channel tried:
+ * reports what only WhatsApp knows afterwards, as a `FAILED` receipt before a channel tried:
  * an unknown template (`TEMPLATE_NOT_FOUND`), a language it is not approved in
  * (`TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION`), a missing parameter
  * (`TEMPLATE_INSUFFICIENT_PARAMETERS`).

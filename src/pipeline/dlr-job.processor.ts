@@ -104,7 +104,7 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
     }
     if (!r.applied || !r.attempt) return false;
     if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'whatsapp' && !d.final) {
-      // Switchboard owns WhatsApp's fallback: not on WhatsApp, or any other failure, goes to the
+      // Switchboard owns WhatsApp's fallback: not on WhatsApp, or every other failure, goes to the
       // next rung (SMS, same code) — unless a later attempt already runs (a DLR timeout moved on).
       const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
       if (failedAttempt?.error) failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_WHATSAPP_NOT_REGISTERED' : 'SB_WHATSAPP_FAILED' };

@@ -2,7 +2,7 @@
  * WhatsApp as a rung (issue 23): authentication-template OTPs through Twilio (`whatsapp:+…`,
  * ContentSid) and Sinch Conversation (WHATSAPP), routed by the price book and health with failover
  * between the two, and Switchboard-owned fallback to SMS — at once for a number not on WhatsApp
- * (`whatsapp_not_registered`), after any other WhatsApp failure (`whatsapp_failed`). Everything
+ * (`whatsapp_not_registered`), after every other WhatsApp failure (`whatsapp_failed`). Everything
  * runs through the real SDKs against the sandbox emulators, on the real Redis.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
