@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import type { z } from 'zod';
 
 export type ProviderId = 'twilio' | 'sinch' | 'messagebird' | 'fcm' | 'rbm';
-export type Channel = 'push' | 'rcs' | 'sms' | 'voice';
+export type Channel = 'push' | 'whatsapp' | 'rcs' | 'sms' | 'voice';
 
 /** Attempt statuses a carrier event can report (CONTRACTS §2), plus `unknown` for codes we do not map. */
 export type CarrierStatus = 'queued' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'unknown';
@@ -37,6 +37,13 @@ export interface SendRequest {
   locale?: string;
   /** Voice only: the code to read digit by digit (the text says it around the digits). */
   spokenCode?: string;
+  /**
+   * WhatsApp only: the OTP code, the one variable of the WhatsApp authentication template
+   * (Twilio `ContentVariables`, Sinch template `parameters`). WhatsApp lets a business open a
+   * conversation only with a template Meta approved, and an authentication template's text is
+   * fixed by Meta around the code, so `body` is not sent on this channel.
+   */
+  otpCode?: string;
 }
 
 export interface SendResult {
@@ -99,6 +106,12 @@ export interface DeliveryEvent {
    * `rcs_not_capable` rather than trying RCS on another provider, and may cache "not capable".
    */
   recipientNotCapable?: boolean;
+  /**
+   * A read receipt (Twilio `MessageStatus=read`, Sinch Conversation `READ`; WhatsApp and RCS):
+   * the status is `delivered` — read implies delivered, so a read that overtakes its delivered
+   * still settles the attempt — and the gateway notes the read on the timeline.
+   */
+  read?: boolean;
 }
 
 /** What an RCS capability check concluded (reference §5). */
@@ -281,6 +294,12 @@ export interface SandboxNumber {
   valid: boolean;
   lineType: 'mobile' | 'landline' | 'voip' | 'tollfree' | 'unknown';
   rcs: boolean;
+  /**
+   * Whether the number has a WhatsApp account. Unset: every valid number but a landline has one
+   * (see {@link sandboxOnWhatsApp}); `false` makes every WhatsApp emulator answer its carrier's
+   * "not a WhatsApp user" (Twilio 63024, Sinch `RECIPIENT_NOT_REACHABLE`).
+   */
+  whatsapp?: boolean;
   simSwap?: { swappedWithinSeconds?: number; lastSwapAt?: string };
   mccmnc?: string;
   ported?: boolean;
@@ -320,6 +339,16 @@ export const MAGIC_NUMBERS = {
   optedOut: '+15005550004',
   notSmsCapable: '+15005550009',
 } as const;
+
+/**
+ * Whether a sandbox number can receive WhatsApp: its `whatsapp` flag when set, else every valid
+ * number that is not a landline. One rule for every WhatsApp emulator.
+ */
+export function sandboxOnWhatsApp(e164: string, entry: SandboxNumber): boolean {
+  if (!entry.valid || e164 === MAGIC_NUMBERS.invalid) return false;
+  if (entry.whatsapp !== undefined) return entry.whatsapp;
+  return entry.lineType !== 'landline';
+}
 
 export interface SandboxControl {
   /** Current scenario settings of a provider. */

@@ -11,7 +11,7 @@
  */
 
 /** Delivery channels, in the order a message may try them (CONTRACTS §1). */
-export type Channel = 'push' | 'rcs' | 'sms' | 'voice';
+export type Channel = 'push' | 'whatsapp' | 'rcs' | 'sms' | 'voice';
 
 /** `POST /v1/messages` body (CONTRACTS §3). */
 export interface SendRequest {

@@ -20,8 +20,8 @@ import { parseSinchWebhook, verifySinchWebhook } from './sinch.webhook.ts';
 /** Sinch keeps trying for at most 3 days after `send_at` (reference §2.1); longer validity is clamped. */
 export const SINCH_MAX_EXPIRY_SECONDS = 3 * 24 * 3600;
 
-/** What Sinch can offer: SMS always, RCS with a Conversation app (`appId`). */
-export const SINCH_CHANNELS: readonly Channel[] = ['sms', 'rcs'];
+/** What Sinch can offer: SMS always, RCS with a Conversation app (`appId`), WhatsApp with its template too. */
+export const SINCH_CHANNELS: readonly Channel[] = ['sms', 'rcs', 'whatsapp'];
 const SMS_ONLY: readonly Channel[] = ['sms'];
 
 /** `expire_at` for a validity: now + seconds, clamped to 1 s … 3 days (Sinch refuses later values). */
@@ -45,6 +45,8 @@ export function sinchExpireAt(validitySeconds: number, now: Date = new Date()): 
  * With `appId` (plus its webhook secret and the OAuth2 trio), `channels` is `['sms', 'rcs']`:
  * `send` with channel `rcs` goes through Conversation, RCS only, and `webhooks.conversation`
  * verifies (HMAC, ±5 min) and parses its receipts for `POST /webhooks/sinch/conversation`.
+ * With `whatsappTemplateId` too, `whatsapp` is offered the same way (`sinch.whatsapp.ts`): the
+ * authentication template, WhatsApp only, receipts on the same endpoint.
  */
 export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): ProviderAdapter {
   const client = new SinchClient({
@@ -56,8 +58,9 @@ export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): Pro
     logger: null,
   });
 
-  const sendRcs = createSinchConversationSender(config, deps);
-  const channels: readonly Channel[] = sendRcs === undefined ? SMS_ONLY : SINCH_CHANNELS;
+  const sendConversation = createSinchConversationSender(config, deps);
+  const channels: readonly Channel[] =
+    sendConversation === undefined ? SMS_ONLY : SINCH_CHANNELS.filter((c) => c !== 'whatsapp' || config.whatsappTemplateId !== undefined);
 
   async function send(req: SendRequest): Promise<SendResult> {
     if (!channels.includes(req.channel)) {
@@ -70,7 +73,7 @@ export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): Pro
     if (req.signal?.aborted === true) {
       throw new ProviderError('sinch: send aborted before the request was made', { kind: 'retryable', provider: 'sinch' });
     }
-    if (req.channel === 'rcs' && sendRcs !== undefined) return sendRcs(req);
+    if ((req.channel === 'rcs' || req.channel === 'whatsapp') && sendConversation !== undefined) return sendConversation(req);
     const timeout = AbortSignal.timeout(deps.timeoutMs);
     const signal = req.signal === undefined ? timeout : AbortSignal.any([timeout, req.signal]);
     const body: Sms.TextRequest = {
@@ -114,7 +117,7 @@ export function createSinchAdapter(config: SinchConfig, deps: ProviderDeps): Pro
     parseWebhook: (raw) => parseSinchWebhook(raw),
   };
   const conversationSecret = config.conversationWebhookSecret;
-  if (sendRcs !== undefined && conversationSecret !== undefined) {
+  if (sendConversation !== undefined && conversationSecret !== undefined) {
     adapter.webhooks = {
       conversation: {
         verify: (raw) => Promise.resolve(verifySinchConversationWebhook(conversationSecret, raw)),

@@ -9,13 +9,14 @@ describe('sinchConfigSchema', () => {
       from: '+15005550006',
       region: 'us',
       conversationRegion: 'us',
+      whatsappTemplateLanguages: ['en'],
       lookupSimSwap: true,
       lookupPricesUsd: { lineType: 0.005, simSwap: 0.03 },
     });
   });
 
   it('leaves the OAuth2 lookup credentials optional', () => {
-    const { projectId: _p, keyId: _k, keySecret: _s, appId: _a, conversationWebhookSecret: _c, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
+    const { projectId: _p, keyId: _k, keySecret: _s, appId: _a, conversationWebhookSecret: _c, whatsappTemplateId: _w, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
     const parsed = sinchConfigSchema.parse(smsOnly);
     expect(parsed.projectId).toBeUndefined();
   });
@@ -52,6 +53,7 @@ describe('sinchConfigSchema', () => {
       keySecret: 'sandbox-key-secret',
       appId: 'sandbox-app',
       conversationWebhookSecret: 'sandbox-conversation-secret',
+      whatsappTemplateId: 'sandbox_otp',
     });
   });
 });

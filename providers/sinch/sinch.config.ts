@@ -31,6 +31,14 @@ export const SINCH_CONVERSATION_REGIONS = ['us', 'eu', 'br'] as const;
  * `secret_for_overridden_callback_urls`, since every send overrides `callback_url`; reference
  * §2.3). Set `appId` (with the secret and the OAuth2 trio) to add the `rcs` channel; leave it out
  * to keep Sinch SMS-only. `conversationRegion` picks `https://{region}.conversation.api.sinch.com`.
+ *
+ * WhatsApp (`sinch.whatsapp.ts`) goes through the same Conversation app, whose WhatsApp sender
+ * Sinch provisions on the app (no `from` per message), and needs `whatsappTemplateId`: the name of
+ * the WhatsApp authentication template Meta approved for that sender (an OTP opens a
+ * conversation, which WhatsApp allows only with an approved template).
+ * `whatsappTemplateLanguages` are the languages it is approved in (WhatsApp's underscored codes,
+ * `en`, `pt_BR`): a message's locale picks among them, else the first. With `appId` and
+ * `whatsappTemplateId` the adapter offers `whatsapp`.
  */
 export const sinchConfigSchema = z
   .object({
@@ -46,6 +54,14 @@ export const sinchConfigSchema = z
     appId: z.string().min(1).optional(),
     conversationWebhookSecret: z.string().min(1).optional(),
     conversationRegion: z.enum(SINCH_CONVERSATION_REGIONS).default('us'),
+    whatsappTemplateId: z
+      .string()
+      .regex(/^[a-z0-9_]{1,512}$/, { message: 'a WhatsApp template name: lower-case letters, digits and _' })
+      .optional(),
+    whatsappTemplateLanguages: z
+      .array(z.string().regex(/^[a-z]{2,3}(_[A-Za-z]{2,4})?$/, { message: 'a WhatsApp language code such as en or pt_BR' }))
+      .min(1)
+      .default(['en']),
     lookupSimSwap: z.boolean().default(true),
     lookupPricesUsd: z
       .object({
@@ -57,6 +73,10 @@ export const sinchConfigSchema = z
   .refine((c) => [c.projectId, c.keyId, c.keySecret].every((v) => v === undefined) || [c.projectId, c.keyId, c.keySecret].every((v) => v !== undefined), {
     message: 'Number Lookup needs projectId, keyId and keySecret together (or none of them)',
     path: ['projectId'],
+  })
+  .refine((c) => c.whatsappTemplateId === undefined || c.appId !== undefined, {
+    message: 'WhatsApp through the Conversation API needs the Conversation app (appId, conversationWebhookSecret and the OAuth2 credentials)',
+    path: ['whatsappTemplateId'],
   })
   .refine((c) => c.appId === undefined || (c.projectId !== undefined && c.conversationWebhookSecret !== undefined), {
     message: 'RCS through the Conversation API needs appId, conversationWebhookSecret and the OAuth2 credentials (projectId, keyId, keySecret) together',

@@ -125,7 +125,7 @@ describe('registerSinchConversationEmulator (through registerSinchEmulator), bes
     ['an unknown app', { app_id: 'other' }, 404],
     ['no channel identity', { recipient: { identified_by: { channel_identities: [] } } }, 400],
     ['an identity that is not a number', { recipient: { identified_by: { channel_identities: [{ channel: 'RCS', identity: 'alice' }] } } }, 400],
-    ['a channel the app does not have', { channel_priority_order: ['WHATSAPP'] }, 400],
+    ['a channel the app does not have', { channel_priority_order: ['MESSENGER'] }, 400],
     ['a message that is not text', { message: { card_message: {} } }, 400],
     ['an empty text', { message: { text_message: { text: '' } } }, 400],
     ['a bad callback_url', { callback_url: 'not a url' }, 400],

@@ -21,17 +21,25 @@
  *   `undelivered`; `dlr: none` sends no receipts at all;
  * - an invalid number (table `valid: false`, or the invalid magic number) → `FAILED` with
  *   `RECIPIENT_INVALID_CHANNEL_IDENTITY`.
- * Receipts come `dlrDelayMs / 2` (queued, switching a quarter in) and `dlrDelayMs` after the send.
+ * - `WHATSAPP` reaches a number on WhatsApp (`sandboxOnWhatsApp`: unless the table says
+ *   `whatsapp: false`, every valid non-landline number) and only with a `template_message`
+ *   (`sinch.whatsapp-emulator.ts`; free text → `FAILED` `OUTSIDE_ALLOWED_SENDING_WINDOW`); one not
+ *   on WhatsApp → `FAILED` with `RECIPIENT_NOT_REACHABLE` (`channel_code` 131026); a delivered
+ *   WhatsApp message is then `READ`.
+ * Receipts come `dlrDelayMs / 2` (queued, switching a quarter in) and `dlrDelayMs` after the send
+ * (WhatsApp's `READ` half a delay later).
  * A 5xx/429/unanswered callback is retried briefly (re-signed), never another 4xx.
  */
 import { createEmulatorResponder } from '../emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
-import { MAGIC_NUMBERS, callbackRetryDelays } from '../provider.ts';
+import { MAGIC_NUMBERS, callbackRetryDelays, sandboxOnWhatsApp } from '../provider.ts';
 import type { SandboxControl, SandboxNumber } from '../provider.ts';
 import { sinchConversationSignatureHeaders } from './sinch.conversation-webhook.ts';
 import type { SinchIssuedTokens } from './sinch.lookup-emulator.ts';
+import { SINCH_WHATSAPP_CHANNEL } from './sinch.whatsapp.ts';
+import { sinchWhatsAppTemplateCheck } from './sinch.whatsapp-emulator.ts';
 
 /** Paths as the SDK writes them; the `:` of `messages:send` is literal (escaped for Fastify). */
 const SEND_ROUTE = '/v1/projects/:projectId/messages::send';
@@ -43,7 +51,7 @@ const CALLBACK_RETRY_DELAYS_MS: readonly number[] = [500, 2_000];
 const CALLBACK_TIMEOUT_MS = 10_000;
 const MSISDN = /^\+?[1-9]\d{1,14}$/;
 /** Channels the sandbox app has configured. */
-const APP_CHANNELS: ReadonlySet<string> = new Set(['RCS', 'SMS']);
+const APP_CHANNELS: ReadonlySet<string> = new Set(['RCS', 'SMS', SINCH_WHATSAPP_CHANNEL]);
 /** The failure reason of `dlr: undelivered` without a `dlrErrorCode`: the channel failed (transient). */
 export const SINCH_CONVERSATION_DEFAULT_FAILURE = 'CHANNEL_FAILURE';
 
@@ -63,9 +71,9 @@ export interface SinchDeliveryReceiptJson {
   message_delivery_report: {
     message_id: string;
     processing_mode: 'DISPATCH';
-    status: 'QUEUED_ON_CHANNEL' | 'DELIVERED' | 'FAILED' | 'SWITCHING_CHANNEL';
+    status: 'QUEUED_ON_CHANNEL' | 'DELIVERED' | 'READ' | 'FAILED' | 'SWITCHING_CHANNEL';
     channel_identity: { channel: string; identity: string; app_id: string };
-    reason?: { code: string; description: string; sub_code: string };
+    reason?: { code: string; description: string; sub_code: string; channel_code?: string };
     metadata?: string;
   };
 }
@@ -100,7 +108,14 @@ const REASON_TEXT: Readonly<Record<string, string>> = {
   RECIPIENT_NOT_REACHABLE: 'The recipient cannot be reached on this channel.',
   RECIPIENT_INVALID_CHANNEL_IDENTITY: 'The channel identity of the recipient is invalid.',
   CHANNEL_FAILURE: 'The channel failed to deliver the message.',
+  TEMPLATE_NOT_FOUND: 'The template does not exist for this sender.',
+  TEMPLATE_NON_EXISTING_LANGUAGE_OR_VERSION: 'The template has no translation in this language.',
+  TEMPLATE_INSUFFICIENT_PARAMETERS: 'The template needs more parameters than were given.',
+  OUTSIDE_ALLOWED_SENDING_WINDOW: 'Free text outside the 24-hour customer care window; send a template.',
 };
+
+/** What WhatsApp answers for a recipient without an account (Meta 131026, "message undeliverable"), carried as `channel_code`. */
+export const SINCH_WHATSAPP_NOT_REGISTERED_CHANNEL_CODE = '131026';
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
@@ -126,6 +141,7 @@ export interface PlannedReceipt {
 function reaches(channel: string, number: string, entry: SandboxNumber): boolean {
   if (channel === 'RCS') return entry.rcs;
   if (channel === 'SMS') return entry.lineType !== 'landline' && number !== MAGIC_NUMBERS.notSmsCapable;
+  if (channel === SINCH_WHATSAPP_CHANNEL) return sandboxOnWhatsApp(number, entry);
   return false;
 }
 
@@ -135,6 +151,7 @@ export function planSinchReceipts(
   number: string,
   entry: SandboxNumber,
   scenario: { dlr: 'delivered' | 'undelivered' | 'none'; dlrErrorCode?: string; dlrDelayMs: number },
+  opts: { failure?: string } = {},
 ): PlannedReceipt[] {
   if (scenario.dlr === 'none' || channels.length === 0) return [];
   const delay = Math.max(0, scenario.dlrDelayMs);
@@ -142,6 +159,8 @@ export function planSinchReceipts(
   if (!entry.valid || number === MAGIC_NUMBERS.invalid) {
     return [{ status: 'FAILED', channel: first, reason: 'RECIPIENT_INVALID_CHANNEL_IDENTITY', atMs: Math.floor(delay / 2) }];
   }
+  // The message itself cannot be sent (a template problem, free text on WhatsApp): before a channel tries.
+  if (opts.failure !== undefined) return [{ status: 'FAILED', channel: first, reason: opts.failure, atMs: Math.floor(delay / 2) }];
   const out: PlannedReceipt[] = [];
   for (const [i, channel] of channels.entries()) {
     if (!reaches(channel, number, entry)) {
@@ -151,8 +170,11 @@ export function planSinchReceipts(
       continue;
     }
     out.push({ status: 'QUEUED_ON_CHANNEL', channel, atMs: Math.floor(delay / 2) });
-    if (scenario.dlr === 'delivered') out.push({ status: 'DELIVERED', channel, atMs: delay });
-    else out.push({ status: 'FAILED', channel, reason: scenario.dlrErrorCode ?? SINCH_CONVERSATION_DEFAULT_FAILURE, atMs: delay });
+    if (scenario.dlr === 'delivered') {
+      out.push({ status: 'DELIVERED', channel, atMs: delay });
+      // WhatsApp reports when the message is read (read receipts on, as WhatsApp's default).
+      if (channel === SINCH_WHATSAPP_CHANNEL) out.push({ status: 'READ', channel, atMs: Math.floor(delay * 1.5) });
+    } else out.push({ status: 'FAILED', channel, reason: scenario.dlrErrorCode ?? SINCH_CONVERSATION_DEFAULT_FAILURE, atMs: delay });
     return out;
   }
   return out;
@@ -226,6 +248,10 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     if (message.correlationId !== undefined) receipt.correlation_id = message.correlationId;
     if (plan.reason !== undefined) {
       receipt.message_delivery_report.reason = { code: plan.reason, description: REASON_TEXT[plan.reason] ?? plan.reason, sub_code: 'UNSPECIFIED_SUB_CODE' };
+      if (plan.channel === SINCH_WHATSAPP_CHANNEL && plan.reason === 'RECIPIENT_NOT_REACHABLE') {
+        receipt.message_delivery_report.reason.description = 'The recipient is not a WhatsApp user.';
+        receipt.message_delivery_report.reason.channel_code = SINCH_WHATSAPP_NOT_REGISTERED_CHANNEL_CODE;
+      }
     }
     return receipt;
   }
@@ -252,8 +278,13 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     }
     const message = isRecord(body['message']) ? body['message'] : undefined;
     if (message === undefined) return sinchConversationErrorBody(400, 'message is required');
+    if (isRecord(message['template_message'])) {
+      const problem = sinchWhatsAppTemplateCheck(message['template_message']);
+      if ('refusal' in problem) return sinchConversationErrorBody(400, problem.refusal);
+      return undefined;
+    }
     const text = isRecord(message['text_message']) ? str(message['text_message']['text']) : undefined;
-    if (text === undefined) return sinchConversationErrorBody(400, 'the sandbox takes text_message with a non-empty text');
+    if (text === undefined) return sinchConversationErrorBody(400, 'the sandbox takes text_message with a non-empty text, or a WhatsApp template_message');
     const callbackUrl = body['callback_url'];
     if (callbackUrl !== undefined && (typeof callbackUrl !== 'string' || !URL.canParse(callbackUrl))) return sinchConversationErrorBody(400, 'Invalid callback_url');
     const ttl = body['ttl'];
@@ -273,10 +304,21 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     const identities = isRecord(recipient?.['identified_by']) ? recipient['identified_by']['channel_identities'] : undefined;
     const firstIdentity = Array.isArray(identities) && isRecord(identities[0]) ? str(identities[0]['identity']) : undefined;
     const message = isRecord(body?.['message']) ? body['message'] : undefined;
+    const firstChannel = Array.isArray(identities) && isRecord(identities[0]) ? str(identities[0]['channel']) : undefined;
+    const onWhatsApp = firstChannel === SINCH_WHATSAPP_CHANNEL;
+    const template = message !== undefined && isRecord(message['template_message']) ? sinchWhatsAppTemplateCheck(message['template_message']) : undefined;
     const log = {
       to: firstIdentity !== undefined && MSISDN.test(firstIdentity) ? e164(firstIdentity) : undefined,
       reference: str(body?.['message_metadata']) ?? str(body?.['correlation_id']),
-      body: message !== undefined && isRecord(message['text_message']) ? str(message['text_message']['text']) : undefined,
+      body:
+        template !== undefined
+          ? 'text' in template
+            ? template.text
+            : undefined
+          : message !== undefined && isRecord(message['text_message'])
+            ? str(message['text_message']['text'])
+            : undefined,
+      ...(onWhatsApp ? { channel: 'whatsapp' as const } : {}),
     };
 
     if (control.scenario('sinch').outage) {
@@ -309,7 +351,9 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     const number = e164(channelIdentities[0]?.identity ?? '');
     if (callbackUrl !== undefined && /^https?:\/\//i.test(callbackUrl)) {
       const scenario = control.scenario('sinch');
-      const plans = planSinchReceipts(order, number, control.number(number), scenario);
+      // WhatsApp takes business-initiated messages only as approved templates (free text fails).
+      const failure = template !== undefined && 'failure' in template ? template.failure : onWhatsApp && template === undefined ? 'OUTSIDE_ALLOWED_SENDING_WINDOW' : undefined;
+      const plans = planSinchReceipts(order, number, control.number(number), scenario, failure !== undefined ? { failure } : {});
       const messageFacts = { id, acceptedAt, identity: number, metadata: str(body['message_metadata']), correlationId: str(body['correlation_id']) };
       for (const plan of plans) control.schedule(plan.atMs, () => postReceipt(callbackUrl, receiptFor(plan, messageFacts), 0));
     }

@@ -1,5 +1,5 @@
 /**
- * Sinch Conversation API delivery receipts (RCS, reference §2.3, §2.5, §2.7): HMAC verification
+ * Sinch Conversation API delivery receipts (RCS and WhatsApp, reference §2.3, §2.5, §2.7): HMAC verification
  * and mapping to normalised delivery events. Served by the gateway at
  * `POST /webhooks/sinch/conversation` (CONTRACTS §3) through `adapter.webhooks.conversation`.
  *
@@ -158,8 +158,9 @@ function messageIdOf(body: Record<string, unknown>, report: Record<string, unkno
  *   `QUEUED_ON_CHANNEL` → sent, `DELIVERED`/`READ` → delivered, `SWITCHING_CHANNEL` → queued,
  *   `FAILED` → failed for a pre-channel `reason.code`, else undelivered; anything else `unknown`.
  *   `reason.code` becomes `errorCode` on `FAILED`/`SWITCHING_CHANNEL`; `CHANNEL_FAILURE`,
- *   `INTERNAL_ERROR` and `RATE_LIMITED` are `transient`; `RECIPIENT_NOT_REACHABLE` on RCS sets
- *   `recipientNotCapable`.
+ *   `INTERNAL_ERROR` and `RATE_LIMITED` are `transient`; `RECIPIENT_NOT_REACHABLE` on RCS or
+ *   WhatsApp (no RCS on the handset, no WhatsApp account) sets `recipientNotCapable`; `READ` (a read
+ *   receipt, RCS and WhatsApp) sets `read`.
  * - Every other trigger (inbound messages, capability notifications, events…) or an unparsable
  *   body: `[]`.
  */
@@ -191,9 +192,11 @@ export function parseSinchConversationWebhook(raw: WebhookRequest, now: Date = n
     }
     const identity = isRecord(report['channel_identity']) ? report['channel_identity'] : undefined;
     const channel = str(identity?.['channel']);
-    if (rawStatus === 'FAILED' && reasonCode === 'RECIPIENT_NOT_REACHABLE' && (channel === undefined || channel === 'RCS')) {
+    // The recipient cannot use the channel at all: no RCS on the handset, or no WhatsApp account.
+    if (rawStatus === 'FAILED' && reasonCode === 'RECIPIENT_NOT_REACHABLE' && (channel === undefined || channel === 'RCS' || channel === 'WHATSAPP')) {
       event.recipientNotCapable = true;
     }
+    if (rawStatus === 'READ') event.read = true;
     return [event];
   } catch {
     return [];

@@ -92,12 +92,12 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
   });
 
   it('offers rcs besides sms and serves the conversation webhook when an app is configured', () => {
-    expect(adapter.channels).toEqual(['sms', 'rcs']);
+    expect(adapter.channels).toEqual(['sms', 'rcs', 'whatsapp']);
     expect(Object.keys(adapter.webhooks ?? {})).toEqual(['conversation']);
   });
 
   it('stays SMS-only without a Conversation app, refusing rcs as permanent/channel', async () => {
-    const { appId: _a, conversationWebhookSecret: _s, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
+    const { appId: _a, conversationWebhookSecret: _s, whatsappTemplateId: _w, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
     const plain = createSinchAdapter(sinchConfigSchema.parse(smsOnly), { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
     expect(plain.channels).toEqual(['sms']);
     expect(plain.webhooks).toBeUndefined();

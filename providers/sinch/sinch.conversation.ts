@@ -25,6 +25,7 @@ import type { ProviderDeps, SendRequest, SendResult } from '../provider.ts';
 import type { SinchConfig } from './sinch.config.ts';
 import { classifySinchError, decodeSinchErrorData } from './sinch.errors.ts';
 import { AbortSignalRequestPlugin, runSinchCall } from './sinch.request-plugin.ts';
+import { buildSinchWhatsAppRequest } from './sinch.whatsapp.ts';
 
 /** Conversation's `ttl` range starts at 3 s (SDK `SendMessageRequestBase.ttl`). */
 export const SINCH_CONVERSATION_MIN_TTL_SECONDS = 3;
@@ -40,8 +41,12 @@ export function buildSinchRcsRequest(req: SendRequest, appId: string): Conversat
     message_metadata: req.messageId,
     correlation_id: req.messageId,
   };
-  // The OTP's validity: Sinch stops trying (and does not fail over) once it passes.
-  if (req.validitySeconds !== undefined) body.ttl = `${Math.max(SINCH_CONVERSATION_MIN_TTL_SECONDS, Math.round(req.validitySeconds))}s`;
+  return withTtl(body, req.validitySeconds);
+}
+
+/** The OTP's validity as Conversation's `ttl`: Sinch stops trying (and does not fail over) once it passes. */
+function withTtl(body: Conversation.SendMessageRequest<Conversation.IdentifiedBy>, validitySeconds: number | undefined): Conversation.SendMessageRequest<Conversation.IdentifiedBy> {
+  if (validitySeconds !== undefined) body.ttl = `${Math.max(SINCH_CONVERSATION_MIN_TTL_SECONDS, Math.round(validitySeconds))}s`;
   return body;
 }
 
@@ -79,8 +84,8 @@ export function classifySinchConversationError(err: unknown): ProviderError {
 }
 
 /**
- * Builds the RCS sender, or `undefined` when the config has no Conversation app (`appId` and the
- * OAuth2 trio): Sinch then stays SMS-only. Each send has `deps.timeoutMs` in all, token fetch
+ * Builds the Conversation sender (RCS, and WhatsApp with `whatsappTemplateId`), or `undefined`
+ * when the config has no Conversation app (`appId` and the OAuth2 trio): Sinch then stays SMS-only. Each send has `deps.timeoutMs` in all, token fetch
  * included (the SDK's token request takes no signal, so a deadline races it). Rejects only with
  * `ProviderError`; a timeout after the request may have left is `retryable` + `ambiguous`.
  */
@@ -98,19 +103,32 @@ export function createSinchConversationSender(config: SinchConfig, deps: Provide
     logger: null,
   });
 
+  /** The request body by channel: WhatsApp sends the authentication template (`sinch.whatsapp.ts`), RCS text. */
+  function requestBody(req: SendRequest, app: string): Conversation.SendMessageRequest<Conversation.IdentifiedBy> {
+    const templateId = config.whatsappTemplateId;
+    if (req.channel !== 'whatsapp') return buildSinchRcsRequest(req, app);
+    if (templateId === undefined || req.otpCode === undefined || req.otpCode === '') {
+      throw new ProviderError('sinch: WhatsApp sends an authentication template, which needs the template and the OTP code', { kind: 'permanent', scope: 'channel', provider: 'sinch' });
+    }
+    const body = buildSinchWhatsAppRequest({ ...req, otpCode: req.otpCode }, { appId: app, templateId, languages: config.whatsappTemplateLanguages });
+    return withTtl(body, req.validitySeconds);
+  }
+
   return async (req) => {
+    const sendBody = requestBody(req, appId);
+    const label = req.channel === 'whatsapp' ? 'WhatsApp' : 'RCS';
     const timeout = AbortSignal.timeout(deps.timeoutMs);
     const signal = req.signal === undefined ? timeout : AbortSignal.any([timeout, req.signal]);
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () => reject(new ProviderError(`sinch: RCS send timed out after ${deps.timeoutMs} ms; it may have reached Sinch`, { kind: 'retryable', ambiguous: true, provider: 'sinch' })),
+        () => reject(new ProviderError(`sinch: ${label} send timed out after ${deps.timeoutMs} ms; it may have reached Sinch`, { kind: 'retryable', ambiguous: true, provider: 'sinch' })),
         deps.timeoutMs + 50,
       );
     });
     try {
       const response = await Promise.race([
-        runSinchCall({ signal }, () => client.conversation.messages.send({ sendMessageRequestBody: buildSinchRcsRequest(req, appId) })),
+        runSinchCall({ signal }, () => client.conversation.messages.send({ sendMessageRequestBody: sendBody })),
         deadline,
       ]);
       if (typeof response.message_id !== 'string' || response.message_id === '') {
@@ -122,7 +140,7 @@ export function createSinchConversationSender(config: SinchConfig, deps: Provide
       const classified = classifySinchConversationError(err);
       if (classified.httpStatus === undefined && signal.aborted) {
         const why = timeout.aborted ? `timed out after ${deps.timeoutMs} ms` : 'aborted';
-        throw new ProviderError(`sinch: RCS send ${why}; it may have reached Sinch`, { kind: 'retryable', ambiguous: true, provider: 'sinch', cause: err });
+        throw new ProviderError(`sinch: ${label} send ${why}; it may have reached Sinch`, { kind: 'retryable', ambiguous: true, provider: 'sinch', cause: err });
       }
       throw classified;
     } finally {

@@ -87,7 +87,7 @@ describe('Sinch Number Lookup through the SDK against the emulator', () => {
   };
 
   it('has no lookup without OAuth2 project credentials', () => {
-    const { projectId: _p, keyId: _k, keySecret: _s, appId: _a, conversationWebhookSecret: _c, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
+    const { projectId: _p, keyId: _k, keySecret: _s, appId: _a, conversationWebhookSecret: _c, whatsappTemplateId: _w, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
     expect(createSinchAdapter(sinchConfigSchema.parse(smsOnly), { baseUrl: emulator.baseUrl, timeoutMs: 1_000 }).lookup).toBeUndefined();
   });
 

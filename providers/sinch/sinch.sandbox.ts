@@ -26,6 +26,8 @@ export const SINCH_SANDBOX_CREDENTIALS = {
    */
   appId: 'sandbox-app',
   conversationWebhookSecret: 'sandbox-conversation-secret',
+  /** WhatsApp through the same app: the sandbox's approved authentication template (by name). */
+  whatsappTemplateId: 'sandbox_otp',
 } as const;
 
 /** The sandbox's default sender: Twilio's magic "valid sender", reused so every emulator agrees. */

@@ -14,6 +14,7 @@ import type { TwilioCallContext } from './twilio.request-client.ts';
 import { createTwilioStatusReader } from './twilio.status-read.ts';
 import { createTwilioVoiceSender } from './twilio.voice.ts';
 import { mapTwilioStatus, parseTwilioWebhook, verifyTwilioWebhook } from './twilio.webhook.ts';
+import { buildTwilioWhatsAppParams } from './twilio.whatsapp.ts';
 
 /** Twilio's accepted `ValidityPeriod` range, in seconds. https://www.twilio.com/docs/messaging/api/message-resource */
 export const TWILIO_VALIDITY_MIN_SECONDS = 1;
@@ -24,8 +25,14 @@ export const TWILIO_VALIDITY_MAX_SECONDS = 36_000;
  * SMS through Programmable Messaging, voice OTP calls through Programmable Voice, and RCS (RCS
  * only, `rcs:` addresses; reference §1.6) when `rcsSenderId` is configured.
  */
-export const TWILIO_CHANNELS: readonly Channel[] = ['sms', 'voice', 'rcs'];
-const WITHOUT_RCS: readonly Channel[] = ['sms', 'voice'];
+export const TWILIO_CHANNELS: readonly Channel[] = ['sms', 'voice', 'rcs', 'whatsapp'];
+
+/** The channels a config offers: SMS and voice always, RCS with `rcsSenderId`, WhatsApp with its sender and template. */
+export function twilioChannels(config: Pick<TwilioConfig, 'rcsSenderId' | 'whatsappFrom' | 'whatsappContentSid'>): readonly Channel[] {
+  return TWILIO_CHANNELS.filter(
+    (c) => (c !== 'rcs' || config.rcsSenderId !== undefined) && (c !== 'whatsapp' || (config.whatsappFrom !== undefined && config.whatsappContentSid !== undefined)),
+  );
+}
 
 /** Twilio's address prefix for RCS (`From=rcs:<sender>`, `To=rcs:+…`). */
 export const TWILIO_RCS_PREFIX = 'rcs:';
@@ -66,7 +73,8 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
   const twilioLookup = createTwilioLookup(client, config);
 
   const rcsSenderId = config.rcsSenderId;
-  const channels: readonly Channel[] = rcsSenderId === undefined ? WITHOUT_RCS : TWILIO_CHANNELS;
+  const channels = twilioChannels(config);
+  const { whatsappFrom, whatsappContentSid } = config;
 
   /** Messages create parameters: RCS sends address both ends with `rcs:` and bypass the Messaging Service. */
   function addressing(req: SendRequest): { to: string; from?: string; messagingServiceSid?: string } {
@@ -86,16 +94,24 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
       throw new ProviderError('twilio: send aborted before the request was made', { kind: 'retryable', provider: 'twilio' });
     }
     if (req.channel === 'voice') return sendVoice(req);
+    const otpCode = req.otpCode;
+    if (req.channel === 'whatsapp' && (otpCode === undefined || otpCode === '')) {
+      // Only an authentication template may open a WhatsApp conversation, and it needs the code.
+      throw new ProviderError('twilio: WhatsApp sends an authentication template, which needs the OTP code', { kind: 'permanent', scope: 'channel', provider: 'twilio' });
+    }
+    const validity = req.validitySeconds !== undefined ? { validityPeriod: clampTwilioValidity(req.validitySeconds) } : {};
     const ctx: TwilioCallContext = {};
     if (req.signal !== undefined) ctx.signal = req.signal;
     try {
       const message = await runTwilioCall(ctx, () =>
-        client.messages.create({
-          ...addressing(req),
-          body: req.body,
-          statusCallback: req.statusCallbackUrl,
-          ...(req.validitySeconds !== undefined ? { validityPeriod: clampTwilioValidity(req.validitySeconds) } : {}),
-        }),
+        req.channel === 'whatsapp' && otpCode !== undefined && whatsappFrom !== undefined && whatsappContentSid !== undefined
+          ? client.messages.create({ ...buildTwilioWhatsAppParams({ ...req, otpCode }, { whatsappFrom, whatsappContentSid }), ...validity })
+          : client.messages.create({
+              ...addressing(req),
+              body: req.body,
+              statusCallback: req.statusCallbackUrl,
+              ...validity,
+            }),
       );
       const segments = Number(message.numSegments);
       // Our clock, when the 201 arrived: Twilio's `date_created` has whole-second precision and

@@ -27,29 +27,48 @@ import { z } from 'zod';
  * its `rcs:` prefix. Sends then go **RCS only** — `From=rcs:<rcsSenderId>`, `To=rcs:+…`, never the
  * Messaging Service, whose sender pool would fall back to SMS by itself (Switchboard owns the
  * fallback, DESIGN §6.3). Without `rcsSenderId` the adapter does not offer `rcs`.
+ *
+ * WhatsApp (`twilio.whatsapp.ts`) needs both `whatsappFrom`, the WhatsApp sender of the account
+ * (its E.164 number, with or without `whatsapp:`), and `whatsappContentSid`, the `HX…` Content
+ * API template of category authentication that Meta approved (the code is its `{{1}}`): an OTP
+ * opens a conversation, which WhatsApp allows only with an approved template. With both set the
+ * adapter offers `whatsapp`; without them it does not.
  */
-export const twilioConfigSchema = z.object({
-  accountSid: z.string().startsWith('AC', { message: 'a Twilio Account SID starts with "AC"' }),
-  authToken: z.string().min(1),
-  from: z.string().min(1).default('+15005550006'),
-  messagingServiceSid: z.string().startsWith('MG', { message: 'a Messaging Service SID starts with "MG"' }).optional(),
-  voiceFrom: z
-    .string()
-    .regex(/^\+[1-9]\d{1,14}$/, { message: 'a caller ID is an E.164 phone number' })
-    .optional(),
-  voiceRingTimeoutSeconds: z.number().int().min(5).max(600).default(30),
-  rcsSenderId: z
-    .string()
-    .regex(/^(rcs:)?[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'an RCS sender id (letters, digits, _ . -), optionally prefixed rcs:' })
-    .optional(),
-  lookupSimSwap: z.boolean().default(true),
-  lookupPricesUsd: z
-    .object({
-      lineTypeIntelligence: z.number().min(0).default(0.008),
-      simSwap: z.number().min(0).default(0.04),
-    })
-    .prefault({}),
-});
+export const twilioConfigSchema = z
+  .object({
+    accountSid: z.string().startsWith('AC', { message: 'a Twilio Account SID starts with "AC"' }),
+    authToken: z.string().min(1),
+    from: z.string().min(1).default('+15005550006'),
+    messagingServiceSid: z.string().startsWith('MG', { message: 'a Messaging Service SID starts with "MG"' }).optional(),
+    voiceFrom: z
+      .string()
+      .regex(/^\+[1-9]\d{1,14}$/, { message: 'a caller ID is an E.164 phone number' })
+      .optional(),
+    voiceRingTimeoutSeconds: z.number().int().min(5).max(600).default(30),
+    rcsSenderId: z
+      .string()
+      .regex(/^(rcs:)?[A-Za-z0-9][A-Za-z0-9_.-]*$/, { message: 'an RCS sender id (letters, digits, _ . -), optionally prefixed rcs:' })
+      .optional(),
+    whatsappFrom: z
+      .string()
+      .regex(/^(whatsapp:)?\+[1-9]\d{1,14}$/, { message: 'a WhatsApp sender is an E.164 number, optionally prefixed whatsapp:' })
+      .optional(),
+    whatsappContentSid: z
+      .string()
+      .regex(/^HX[0-9a-fA-F]{32}$/, { message: 'a Content API template SID is HX followed by 32 hex digits' })
+      .optional(),
+    lookupSimSwap: z.boolean().default(true),
+    lookupPricesUsd: z
+      .object({
+        lineTypeIntelligence: z.number().min(0).default(0.008),
+        simSwap: z.number().min(0).default(0.04),
+      })
+      .prefault({}),
+  })
+  .refine((c) => (c.whatsappFrom === undefined) === (c.whatsappContentSid === undefined), {
+    message: 'WhatsApp needs whatsappFrom and whatsappContentSid together (or neither)',
+    path: ['whatsappFrom'],
+  });
 
 /** Validated Twilio configuration (defaults applied). */
 export type TwilioConfig = z.output<typeof twilioConfigSchema>;

@@ -7,16 +7,18 @@
  * `twilio.emulator-kit.ts`.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ensureFormBodyParser, formField } from '../form-body.ts';
 import type { FormFields } from '../form-body.ts';
 import { MAGIC_NUMBERS } from '../provider.ts';
 import type { SandboxControl } from '../provider.ts';
 import { TWILIO_API_VERSION, createTwilioEmulatorKit, isFormFields, referenceOf, rfc2822, twilioErrorBody } from './twilio.emulator-kit.ts';
-import type { TwilioErrorBody } from './twilio.emulator-kit.ts';
+import type { TwilioErrorBody, TwilioLogFields } from './twilio.emulator-kit.ts';
 import { registerTwilioLookupEmulator } from './twilio.lookup-emulator.ts';
 import { TWILIO_SANDBOX_CREDENTIALS, TWILIO_SANDBOX_FROM } from './twilio.sandbox.ts';
 import { registerTwilioVoiceEmulator } from './twilio.voice-emulator.ts';
+import { planTwilioWhatsAppCallbacks, TWILIO_SANDBOX_WHATSAPP_INSTALL_SID, twilioWhatsAppRefusal } from './twilio.whatsapp-emulator.ts';
+import { TWILIO_WHATSAPP_PREFIX } from './twilio.whatsapp.ts';
 
 export type { TwilioErrorBody } from './twilio.emulator-kit.ts';
 export { rfc2822, twilioErrorBody } from './twilio.emulator-kit.ts';
@@ -133,7 +135,7 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
   }
 
   /** Moves the stored message to `status` and tells the StatusCallback about it. */
-  function statusChange(sid: string, callbackUrl: string, status: 'sent' | 'delivered' | 'undelivered' | 'failed', errorCode?: string): () => Promise<void> {
+  function statusChange(sid: string, callbackUrl: string, status: 'sent' | 'delivered' | 'read' | 'undelivered' | 'failed', errorCode?: string): () => Promise<void> {
     return async () => {
       const message = messages.get(sid);
       const now = new Date();
@@ -156,9 +158,17 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
       if (message?.messaging_service_sid != null) params['MessagingServiceSid'] = message.messaging_service_sid;
       // RCS callbacks carry `From=rcs:<sender>` and `ChannelPrefix=rcs` (reference §1.6).
       if (message?.to.startsWith(RCS_PREFIX) === true) params['ChannelPrefix'] = 'rcs';
+      // WhatsApp callbacks name the channel and its sender registration; a read receipt says so twice
+      // (`MessageStatus=read`, `EventType=READ`; reference §1.3). No handset DLR, so no done-date.
+      const whatsapp = message?.to.startsWith(TWILIO_WHATSAPP_PREFIX) === true;
+      if (whatsapp) {
+        params['ChannelPrefix'] = 'whatsapp';
+        params['ChannelInstallSid'] = TWILIO_SANDBOX_WHATSAPP_INSTALL_SID;
+        if (status === 'read') params['EventType'] = 'READ';
+      }
       if (errorCode !== undefined) params['ErrorCode'] = errorCode;
       // `failed` never reached a carrier, so no carrier done-date.
-      if (status !== 'sent' && status !== 'failed') params['RawDlrDoneDate'] = rawDlrDoneDate(now);
+      if (status !== 'sent' && status !== 'failed' && !whatsapp) params['RawDlrDoneDate'] = rawDlrDoneDate(now);
       await kit.postCallback(callbackUrl, params, randomUUID());
     };
   }
@@ -218,14 +228,74 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     return undefined;
   }
 
+  /** A WhatsApp create (`To=whatsapp:+…`), after the gate: see `twilio.whatsapp-emulator.ts`. */
+  function sendWhatsApp(
+    reply: FastifyReply,
+    request: FastifyRequest,
+    fields: FormFields,
+    to: string,
+    from: string | undefined,
+    statusCallback: string | undefined,
+    log: TwilioLogFields,
+  ): FastifyReply {
+    if (to === '') return answer(reply, request, 400, twilioErrorBody(400, 21604, "A 'To' phone number is required."), log);
+    if (to === TWILIO_MAGIC_NUMBERS.invalid || !control.number(to).valid) {
+      return answer(reply, request, 400, twilioErrorBody(400, 21211, `The 'To' number ${to} is not a valid phone number.`), log);
+    }
+    if (to === TWILIO_MAGIC_NUMBERS.noGeoPermission) {
+      return answer(reply, request, 400, twilioErrorBody(400, 21408, `Permission to send a WhatsApp message has not been enabled for the region indicated by the 'To' number: ${to}.`), log);
+    }
+    const checked = twilioWhatsAppRefusal({
+      to,
+      from,
+      body: formField(fields, 'Body'),
+      contentSid: formField(fields, 'ContentSid'),
+      contentVariables: formField(fields, 'ContentVariables'),
+    });
+    if ('error' in checked) return answer(reply, request, checked.error.status, checked.error, log);
+    const now = rfc2822(new Date());
+    const sid = 'SM' + randomBytes(16).toString('hex');
+    const message: TwilioMessageJson = {
+      account_sid: credentials.accountSid,
+      api_version: API_VERSION,
+      body: checked.text,
+      date_created: now,
+      date_sent: null,
+      date_updated: now,
+      direction: 'outbound-api',
+      error_code: null,
+      error_message: null,
+      from: from ?? '',
+      messaging_service_sid: null,
+      num_media: '0',
+      num_segments: '1',
+      price: null,
+      price_unit: 'USD',
+      sid,
+      status: 'queued',
+      subresource_uris: { media: `/${API_VERSION}/Accounts/${credentials.accountSid}/Messages/${sid}/Media.json` },
+      to: TWILIO_WHATSAPP_PREFIX + to,
+      uri: `/${API_VERSION}/Accounts/${credentials.accountSid}/Messages/${sid}.json`,
+    };
+    store(message);
+    if (statusCallback !== undefined && /^https?:\/\//i.test(statusCallback)) {
+      for (const plan of planTwilioWhatsAppCallbacks(to, control.number(to), checked.freeForm, control.scenario('twilio'))) {
+        control.schedule(plan.atMs, statusChange(sid, statusCallback, plan.status, plan.errorCode));
+      }
+    }
+    return answer(reply, request, 201, JSON.stringify(message), { ...log, body: checked.text });
+  }
+
   app.post<{ Params: { sid: string } }>(`/${API_VERSION}/Accounts/:sid/Messages.json`, async (request, reply) => {
     const fields: FormFields = isFormFields(request.body) ? request.body : {};
     const toField = formField(fields, 'To');
-    // RCS recipients are `rcs:+E.164` (reference §1.6); the number table and the log use the E.164.
+    // RCS recipients are `rcs:+E.164` (reference §1.6), WhatsApp ones `whatsapp:+E.164`; the number
+    // table and the log use the E.164.
     const rcs = toField?.startsWith(RCS_PREFIX) === true;
-    const to = rcs ? toField?.slice(RCS_PREFIX.length) : toField;
+    const whatsapp = toField?.startsWith(TWILIO_WHATSAPP_PREFIX) === true;
+    const to = rcs ? toField?.slice(RCS_PREFIX.length) : whatsapp ? toField?.slice(TWILIO_WHATSAPP_PREFIX.length) : toField;
     const statusCallback = formField(fields, 'StatusCallback');
-    const log = { to, reference: referenceOf(statusCallback), ...(rcs ? { channel: 'rcs' as const } : {}) };
+    const log = { to, reference: referenceOf(statusCallback), ...(rcs ? { channel: 'rcs' as const } : whatsapp ? { channel: 'whatsapp' as const } : {}) };
 
     if (control.scenario('twilio').outage) {
       const f = failure(503);
@@ -243,7 +313,11 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     }
     const from = formField(fields, 'From');
     const service = formField(fields, 'MessagingServiceSid');
+    if (whatsapp) return sendWhatsApp(reply, request, fields, to ?? '', from, statusCallback, log);
     const body = formField(fields, 'Body');
+    if (from?.startsWith(TWILIO_WHATSAPP_PREFIX) === true) {
+      return answer(reply, request, 400, twilioErrorBody(400, 21910, 'Invalid From and To pair. From and To should be of the same channel.'), log);
+    }
     const refused = refusal(to, from, service, body, rcs);
     if (refused !== undefined) return answer(reply, request, refused.status, refused, log);
     const sentLog = { ...log, body };
@@ -297,7 +371,7 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     if (message === undefined) {
       return answer(reply, request, 404, twilioErrorBody(404, 20404, `The requested resource ${request.url.split('?')[0] ?? ''} was not found`), {});
     }
-    return answer(reply, request, 200, JSON.stringify(message), { to: message.to.replace(/^rcs:/, '') });
+    return answer(reply, request, 200, JSON.stringify(message), { to: message.to.replace(/^(rcs|whatsapp):/, '') });
   });
 
   registerTwilioVoiceEmulator(app, kit);

@@ -31,6 +31,13 @@ const CODE_RULES: ReadonlyMap<number, CodeRule> = new Map<number, CodeRule>([
   [21635, { kind: 'permanent', scope: 'channel', why: "'To' is a landline" }],
   [21407, { kind: 'permanent', scope: 'channel', why: 'number type does not support SMS' }],
   [63106, { kind: 'permanent', scope: 'channel', why: 'recipient is not RCS-capable' }],
+  // WhatsApp (twilio.whatsapp.ts): the number has no WhatsApp account — the next channel (SMS).
+  [63024, { kind: 'permanent', scope: 'channel', why: 'recipient is not a valid WhatsApp user' }],
+  [63003, { kind: 'permanent', scope: 'channel', why: "WhatsApp could not find the 'To' address" }],
+  // WhatsApp sender or template problems of this account: another WhatsApp provider may send it.
+  [63007, { kind: 'permanent', scope: 'provider', why: "no WhatsApp sender with this 'From' on the account" }],
+  [21655, { kind: 'permanent', scope: 'provider', why: 'the WhatsApp content template (ContentSid) is invalid' }],
+  [21656, { kind: 'permanent', scope: 'provider', why: 'ContentVariables do not fit the WhatsApp template' }],
   // 21612 ("not currently reachable via SMS") is mostly a routing limit of this account and sender
   // (carrier or country not supported from this From); landlines are caught earlier by lookup and
   // by 21614/21635. Another SMS provider may well reach the number, so: next provider.

@@ -73,10 +73,10 @@ describe('Twilio RCS against the emulator', () => {
   });
 
   it('offers rcs with an RCS sender configured, and not without one', async () => {
-    expect(adapter.channels).toEqual(['sms', 'voice', 'rcs']);
+    expect(adapter.channels).toEqual(['sms', 'voice', 'rcs', 'whatsapp']);
     const { rcsSenderId: _r, ...plain } = TWILIO_SANDBOX_CREDENTIALS;
     const without = createTwilioAdapter(twilioConfigSchema.parse(plain), { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
-    expect(without.channels).toEqual(['sms', 'voice']);
+    expect(without.channels).toEqual(['sms', 'voice', 'whatsapp']);
     expect(await sendError(without, request('+14155550100'))).toMatchObject({ kind: 'permanent', scope: 'channel' });
   });
 

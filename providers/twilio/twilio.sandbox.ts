@@ -8,6 +8,13 @@ export const TWILIO_SANDBOX_CREDENTIALS = {
   authToken: 'sandbox-twilio-token',
   /** The sandbox's RCS sender: RCS sends go `From=rcs:sandbox_rcs_agent` (reference §1.6). */
   rcsSenderId: 'sandbox_rcs_agent',
+  /**
+   * The sandbox's WhatsApp sender (Twilio's own WhatsApp sandbox number) and its approved
+   * authentication template (Content API SID): WhatsApp sends go `From=whatsapp:+14155238886`,
+   * `ContentSid=HX…`, the code in `ContentVariables` as `{"1":"<code>"}`.
+   */
+  whatsappFrom: '+14155238886',
+  whatsappContentSid: 'HX' + '0'.repeat(31) + '1',
 } as const;
 
 /** Twilio's magic "valid sender" number for test credentials; the sandbox's default `From`. */

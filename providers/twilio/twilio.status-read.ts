@@ -10,6 +10,7 @@ import type { DeliveryEvent, StatusReadRequest } from '../provider.ts';
 import { classifyTwilioError, twilioDlrErrorTransient } from './twilio.errors.ts';
 import { runTwilioCall, type TwilioCallContext } from './twilio.request-client.ts';
 import { mapTwilioCallStatus, mapTwilioStatus, twilioCallStatusTransient } from './twilio.webhook.ts';
+import { isTwilioWhatsApp, TWILIO_WHATSAPP_NOT_REGISTERED_CODES } from './twilio.whatsapp.ts';
 
 /** Twilio's "resource not found" (HTTP 404, code 20404): the account does not know this SID. */
 function isNotFound(err: unknown): boolean {
@@ -47,7 +48,9 @@ export function createTwilioStatusReader(client: Twilio): (req: StatusReadReques
         event.errorCode = String(code);
         event.transient = twilioDlrErrorTransient(code);
         if (String(code) === '63106') event.recipientNotCapable = true;
+        if (TWILIO_WHATSAPP_NOT_REGISTERED_CODES.has(String(code)) && isTwilioWhatsApp({ from: message.from, to: message.to })) event.recipientNotCapable = true;
       }
+      if (rawStatus === 'read') event.read = true;
       return event;
     } catch (err) {
       if (isNotFound(err)) return 'not_found';

@@ -7,6 +7,7 @@ import { formField, parseFormBody } from '../form-body.ts';
 import type { FormFields } from '../form-body.ts';
 import type { CarrierStatus, DeliveryEvent, WebhookRequest } from '../provider.ts';
 import { twilioDlrErrorTransient } from './twilio.errors.ts';
+import { isTwilioWhatsApp, TWILIO_WHATSAPP_NOT_REGISTERED_CODES } from './twilio.whatsapp.ts';
 
 /**
  * Checks `X-Twilio-Signature` with the SDK's own `validateRequest`, so we match Twilio's quirks
@@ -129,7 +130,10 @@ function messageIdOf(raw: WebhookRequest): string | undefined {
  * unknown status yields `unknown`.
  * - Message callbacks (`MessageSid`, `MessageStatus`): `occurredAt` is the receive time, because
  *   `RawDlrDoneDate` has no timezone. RCS callbacks (`From=rcs:…`, `ChannelPrefix=rcs`) parse the
- *   same way; ErrorCode 63106 (no RCS on the handset) sets `recipientNotCapable`.
+ *   same way; ErrorCode 63106 (no RCS on the handset) sets `recipientNotCapable`. WhatsApp
+ *   callbacks (`ChannelPrefix=whatsapp`, `whatsapp:` addresses) too, where ErrorCode 63024 or 63003
+ *   (not a WhatsApp user) sets `recipientNotCapable`. A read receipt (`read`, `EventType=READ`) is
+ *   `delivered` with `read: true`.
  * - Voice call callbacks (`CallSid`, `CallStatus`): mapped per {@link mapTwilioCallStatus}; the
  *   call SID is the provider message id; `occurredAt` is the callback's `Timestamp`; `busy` and
  *   `no-answer` are `transient`.
@@ -156,11 +160,18 @@ export function parseTwilioWebhook(raw: WebhookRequest, now: Date = new Date()):
     };
     const messageId = messageIdOf(raw);
     if (messageId !== undefined) event.messageId = messageId;
+    const whatsapp = isTwilioWhatsApp({ channelPrefix: formField(fields, 'ChannelPrefix'), from: formField(fields, 'From'), to: formField(fields, 'To') });
     if (errorCode !== undefined && errorCode !== '' && errorCode !== '0') {
       event.errorCode = errorCode;
       event.transient = twilioDlrErrorTransient(errorCode);
-      // 63106: an RCS-only message to a handset that cannot take RCS (reference §1.6).
-      if (errorCode === '63106') event.recipientNotCapable = true;
+      // 63106: an RCS-only message to a handset that cannot take RCS (reference §1.6);
+      // 63024/63003 on WhatsApp: the number has no WhatsApp account (twilio.whatsapp.ts).
+      if (errorCode === '63106' || (whatsapp && TWILIO_WHATSAPP_NOT_REGISTERED_CODES.has(errorCode))) event.recipientNotCapable = true;
+    }
+    // A read receipt (WhatsApp, RCS): `MessageStatus=read` and/or `EventType=READ` (reference §1.3).
+    if (rawStatus === 'read' || formField(fields, 'EventType') === 'READ') {
+      event.read = true;
+      if (event.status !== 'delivered') event.status = 'delivered';
     }
     return [event];
   } catch {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-export const channelSchema = z.enum(['push', 'rcs', 'sms', 'voice']);
+export const channelSchema = z.enum(['push', 'whatsapp', 'rcs', 'sms', 'voice']);
 export const providerIdSchema = z.enum(['twilio', 'sinch', 'messagebird', 'fcm', 'rbm']);
 
 const metadataSchema = z
@@ -29,7 +29,7 @@ export const sendMessageBodySchema = z
     channels: z
       .array(channelSchema)
       .min(1)
-      .max(4)
+      .max(5)
       .refine((c) => new Set(c).size === c.length, 'channels must not repeat')
       .default(['sms']),
     body: z.string().min(1).max(1600).optional(),

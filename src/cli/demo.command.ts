@@ -7,6 +7,9 @@
  * 3. push ignored (no ack) — `ack_timeout` fallback to SMS with the same code;
  * 4. a landline (`PUT /_sandbox/numbers/:e164 {lineType:'landline'}`) with `channels: [sms, voice]`;
  * 5. RCS, when the gateway serves it (probed with `channels: ['rcs']`; skipped and said so otherwise);
+ *    then WhatsApp, when served: one number on WhatsApp (delivered there), one the sandbox marks
+ *    not on WhatsApp (`PUT /_sandbox/numbers/:e164 {whatsapp:false}`) — the same code by SMS at
+ *    once, `whatsapp_not_registered`;
  * 6. a carrier outage midway: the cheapest SMS carrier answers 503 (`PUT /_sandbox/providers/<id>
  *    {outage:true}`) while a batch is sent — traffic fails over — then it is restored;
  * 7. SMS after the recovery.
@@ -141,7 +144,7 @@ export async function demoCommand(ctx: OpsContext, values: FlagValues, positiona
   });
   const log = (line: string): void => progress.note(line);
   // Messages the run intends to send; skipped scenarios take theirs off.
-  let planned = 16;
+  let planned = 18;
   let label = 'starting';
   const draw = (): void => progress.update(tracked.filter((t) => t.view !== undefined && TERMINAL_STATUSES.has(t.view.status)).length, Math.max(planned, tracked.length), label);
 
@@ -233,6 +236,20 @@ export async function demoCommand(ctx: OpsContext, values: FlagValues, positiona
       planned -= 1;
       skipped.push({ scenario: 'rcs', reason: `this gateway does not serve RCS yet (${err.code}: ${err.message})` });
       log('RCS: not served by this gateway yet; skipped');
+    }
+
+    // 5b. WhatsApp, if served (probed with `channels: ['whatsapp']`, refused at admission otherwise).
+    label = 'WhatsApp';
+    try {
+      await send('whatsapp', otp(freshNumber(numbers), ['whatsapp']));
+      const notOnWhatsApp = freshNumber(numbers);
+      await ctx.http.sandbox('PUT', `/_sandbox/numbers/${encodeURIComponent(notOnWhatsApp)}`, { whatsapp: false });
+      await send('whatsapp-not-registered', otp(notOnWhatsApp, ['whatsapp', 'sms']));
+    } catch (err) {
+      if (!(err instanceof SwitchboardError && err.code === 'SB_VALIDATION_UNSUPPORTED')) throw err;
+      planned -= 2;
+      skipped.push({ scenario: 'whatsapp', reason: `this gateway does not serve WhatsApp (${err.code}: ${err.message})` });
+      log('WhatsApp: not served by this gateway; skipped');
     }
 
     // 6. The cheapest SMS carrier goes down while a batch is sent; the router fails over.

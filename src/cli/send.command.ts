@@ -10,7 +10,7 @@ import { boolFlag, intFlag, jsonObjectFlag, stringFlag, type FlagValues } from '
 import { describeMessage, TERMINAL_STATUSES, timelineLine } from './status.command.ts';
 import { CliUsageError, EXIT, type OpsContext } from './ops-context.ts';
 
-const CHANNELS: readonly Channel[] = ['push', 'rcs', 'sms', 'voice'];
+const CHANNELS: readonly Channel[] = ['push', 'whatsapp', 'rcs', 'sms', 'voice'];
 
 /** `parseArgs` options of `send` (besides the common ones). */
 export const SEND_OPTIONS = {

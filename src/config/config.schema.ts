@@ -244,6 +244,7 @@ export const configSchema = z.object({
           push: channelRouteSchema(['fcm']).prefault({}),
           voice: channelRouteSchema(['twilio']).prefault({}),
           rcs: channelRouteSchema(['sinch', 'twilio']).prefault({}),
+          whatsapp: channelRouteSchema(['twilio', 'sinch']).prefault({}),
         })
         .prefault({}),
       /**
@@ -297,12 +298,23 @@ export const configSchema = z.object({
       regions: z.record(countryCode, z.enum(['na', 'eu', 'apac', 'default'])).default({}),
       prices: z.partialRecord(providerIdSchema, providerPricesSchema).default({}),
       tiers: z.partialRecord(providerIdSchema, z.array(z.object({ from: z.number().int().min(0), discount: z.number().min(0).max(1) }))).default({}),
+      /** Per-message prices of other channels (WhatsApp), per provider, shaped like `prices`; unlisted channels are not priced. */
+      channels: z.partialRecord(z.enum(['whatsapp', 'rcs', 'voice']), z.partialRecord(providerIdSchema, providerPricesSchema)).default({}),
     })
     .prefault({}),
   rcs: z
     .object({
       /** How long an RBM capable / not-capable answer is trusted (a result is meaningful ~31 days; reference §5). */
       capabilityTtlSeconds: z.number().int().min(60).default(12 * 3_600),
+    })
+    .prefault({}),
+  whatsapp: z
+    .object({
+      /**
+       * How long a carrier's "this number has no WhatsApp" is remembered, so the next messages to it
+       * skip WhatsApp at once (src/pipeline/whatsapp-registration.stage.ts); 0 never remembers.
+       */
+      notRegisteredTtlSeconds: z.number().int().min(0).default(7 * 86_400),
     })
     .prefault({}),
   lookup: z

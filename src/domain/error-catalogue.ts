@@ -51,6 +51,8 @@ export const ERROR_CATALOGUE = {
   SB_RECIPIENT_INVALID: { status: 0, description: 'Recorded on a message: the number lookup says the number does not exist; nothing was sent.' },
   SB_POLICY_SIM_SWAP: { status: 0, description: "Recorded on a message: the number's SIM was swapped inside the configured window and the key's policy is `block`; nothing was sent." },
   SB_POLICY_PUMPING: { status: 0, description: "Recorded on a message: the SMS-pumping guard found its country or number prefix far over its usual volume (or never converting); nothing was sent." },
+  SB_WHATSAPP_NOT_REGISTERED: { status: 0, description: 'Recorded on a WhatsApp attempt: the number has no WhatsApp account; the same code went by the next channel (`whatsapp_not_registered`).' },
+  SB_WHATSAPP_FAILED: { status: 0, description: 'Recorded on a WhatsApp attempt: it failed or was undelivered, or every WhatsApp provider refused it; the same code went by the next channel (`whatsapp_failed`).' },
   SB_RCS_NOT_CAPABLE: { status: 0, description: 'Recorded on an RCS attempt: the handset cannot take RCS; the same code went by SMS (`rcs_not_capable`).' },
   SB_RCS_FAILED: { status: 0, description: 'Recorded on an RCS attempt: the carrier refused or failed it; the same code went by SMS (`rcs_failed`).' },
   SB_PUSH_UNREGISTERED: { status: 0, description: 'Recorded on a push attempt: FCM says the token is unregistered or invalid; drop it upstream. The message falls back.' },

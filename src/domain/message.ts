@@ -33,6 +33,10 @@ export type FallbackReason =
   | 'ack_timeout'
   /** The token's ack history says an ack is unlikely: push skipped without waiting (push-skip.stage.ts). */
   | 'push_predicted_unacked'
+  /** The number has no WhatsApp account (the carrier said so, or it said so recently and we remembered). */
+  | 'whatsapp_not_registered'
+  /** WhatsApp failed otherwise: undelivered or failed callback, every WhatsApp provider refused, a message without OTP. */
+  | 'whatsapp_failed'
   | 'rcs_not_capable'
   | 'rcs_failed'
   | 'landline'

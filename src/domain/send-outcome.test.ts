@@ -6,7 +6,7 @@ import { startAttempt } from './status.ts';
 const T0 = '2026-01-01T00:00:00.000Z';
 const T1 = '2026-01-01T00:00:01.000Z';
 
-function withAttempt(channel: 'sms' | 'rcs' = 'sms'): MessageRecord {
+function withAttempt(channel: 'sms' | 'rcs' | 'whatsapp' = 'sms'): MessageRecord {
   const d: MessageRecord = {
     id: 'msg_01HZZZZZZZZZZZZZZZZZZZZZZZ',
     keyName: 'k',
@@ -134,5 +134,47 @@ describe('every candidate failed', () => {
     expect(end.next).toBe('done');
     end.mutate?.(d);
     expect(d).toMatchObject({ final: true, error: { code: 'SB_ROUTE_UNAVAILABLE', providerCode: '500' } });
+  });
+});
+
+describe('WhatsApp outcomes', () => {
+  it('sends a not-on-WhatsApp refusal to the next rung at once, recording SB_WHATSAPP_NOT_REGISTERED', () => {
+    const d = withAttempt('whatsapp');
+    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'permanent', scope: 'channel', providerCode: '63024' }) }, ctx({ channel: 'whatsapp', hasNextRung: true }));
+    step.mutate(d);
+    expect(step.next).toBe('next_channel');
+    expect(d.attempts[0]).toMatchObject({ status: 'failed', error: { code: 'SB_WHATSAPP_NOT_REGISTERED', providerCode: '63024' } });
+    expect(d.final).toBe(false);
+  });
+
+  it('fails the message with SB_WHATSAPP_NOT_REGISTERED when WhatsApp was the only rung', () => {
+    const d = withAttempt('whatsapp');
+    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'permanent', scope: 'channel' }) }, ctx({ channel: 'whatsapp', hasNextRung: false }));
+    step.mutate(d);
+    expect(step.next).toBe('done');
+    expect(d).toMatchObject({ final: true, status: 'failed', error: { code: 'SB_WHATSAPP_NOT_REGISTERED' } });
+  });
+
+  it('fails a retryable WhatsApp error over to the other provider, like SMS', () => {
+    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'retryable', httpStatus: undefined } as Partial<CarrierErrorInfo>) }, ctx({ channel: 'whatsapp', hasNextRung: true }));
+    expect(step.next).toBe('next_provider');
+  });
+
+  it('goes to the next rung with SB_WHATSAPP_FAILED once every WhatsApp provider failed, instead of a backoff', () => {
+    const d = withAttempt('whatsapp');
+    carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'retryable' }) }, ctx({ channel: 'whatsapp', hasNextRung: true })).mutate(d);
+    const end = exhaustedStep(d, { maxAttempts: 3, canRetryJob: true, at: T1, channel: 'whatsapp', hasNextRung: true });
+    expect(end.next).toBe('next_channel');
+    end.mutate?.(d);
+    expect(d.attempts[0]?.error?.code).toBe('SB_WHATSAPP_FAILED');
+    expect(exhaustedStep(d, { maxAttempts: 3, canRetryJob: true, at: T1, channel: 'whatsapp', hasNextRung: false }).next).toBe('retry_job');
+  });
+
+  it('hands an ambiguous WhatsApp send out of job runs to the next rung', () => {
+    const d = withAttempt('whatsapp');
+    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'retryable', ambiguous: true }) }, ctx({ channel: 'whatsapp', hasNextRung: true, canRetryJob: false }));
+    step.mutate(d);
+    expect(step.next).toBe('next_channel');
+    expect(d.attempts[0]?.error?.code).toBe('SB_WHATSAPP_FAILED');
   });
 });

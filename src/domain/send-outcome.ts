@@ -99,6 +99,17 @@ export function carrierOutcomeStep(outcome: CarrierOutcome, c: OutcomeContext): 
       d.timeline.push({ at, type: 'carrier_error', channel, provider, detail: `${err.kind}: outcome unknown` });
     };
     if (c.canRetryJob) return { next: 'retry_job', mutate: note };
+    if (channel === 'whatsapp' && c.hasNextRung) {
+      // Out of runs on WhatsApp: the next rung (SMS) with the same code beats failing the message.
+      return {
+        next: 'next_channel',
+        mutate: (d) => {
+          note(d);
+          moveAttempt(d, n, 'failed', at, errorInfo('SB_WHATSAPP_FAILED', err));
+          d.updatedAt = at;
+        },
+      };
+    }
     return {
       next: 'done',
       mutate: (d) => {
@@ -120,6 +131,19 @@ export function carrierOutcomeStep(outcome: CarrierOutcome, c: OutcomeContext): 
   }
   const isRecipient = err.kind === 'permanent' && err.scope === 'recipient';
   const isChannel = err.kind === 'permanent' && err.scope === 'channel';
+  if (channel === 'whatsapp' && isChannel) {
+    // Not on WhatsApp (or WhatsApp cannot carry this message): no other WhatsApp provider will
+    // help; the next rung at once (`whatsapp_not_registered`), or the message fails with that code.
+    return {
+      next: c.hasNextRung ? 'next_channel' : 'done',
+      mutate: (d) => {
+        moveAttempt(d, n, 'failed', at, errorInfo('SB_WHATSAPP_NOT_REGISTERED', err));
+        d.timeline.push({ at, type: 'carrier_error', channel, provider, detail: errorDetail(err) });
+        if (c.hasNextRung) d.updatedAt = at;
+        else finalize(d, at, errorInfo('SB_WHATSAPP_NOT_REGISTERED', err));
+      },
+    };
+  }
   const final = isRecipient || (isChannel && !c.hasNextRung);
   return {
     next: isRecipient ? 'done' : isChannel ? (c.hasNextRung ? 'next_channel' : 'done') : 'next_provider',
@@ -134,12 +158,24 @@ export function carrierOutcomeStep(outcome: CarrierOutcome, c: OutcomeContext): 
 
 /**
  * The end of a carrier rung whose candidates all failed: retry the job later (backoff), or, once
- * out of attempts or runs, fail the message with the last error.
+ * out of attempts or runs, fail the message with the last error. WhatsApp with a later rung goes
+ * there at once instead (`whatsapp_failed`): an OTP by SMS now beats WhatsApp after a backoff.
  */
 export function exhaustedStep(
   draft: Pick<MessageRecord, 'attempts'>,
-  c: { maxAttempts: number; canRetryJob: boolean; at: string; lastError?: CarrierErrorInfo },
-): { next: 'retry_job' | 'done'; mutate?: (draft: MessageRecord) => void } {
+  c: { maxAttempts: number; canRetryJob: boolean; at: string; lastError?: CarrierErrorInfo; channel?: Channel; hasNextRung?: boolean },
+): { next: 'retry_job' | 'done' | 'next_channel'; mutate?: (draft: MessageRecord) => void } {
+  if (c.channel === 'whatsapp' && c.hasNextRung === true) {
+    return {
+      next: 'next_channel',
+      mutate: (d) => {
+        // The rung's last failed attempt carries the code that ends it (plan.stage.ts).
+        const last = [...d.attempts].reverse().find((a) => a.channel === 'whatsapp' && a.status === 'failed');
+        if (last !== undefined) last.error = { ...(last.error ?? { message: 'every WhatsApp provider failed' }), code: 'SB_WHATSAPP_FAILED' };
+        d.updatedAt = c.at;
+      },
+    };
+  }
   const exhausted = draft.attempts.length >= c.maxAttempts || !c.canRetryJob;
   if (!exhausted) return { next: 'retry_job' };
   const error = c.lastError ? errorInfo('SB_ROUTE_UNAVAILABLE', c.lastError) : { code: 'SB_ROUTE_UNAVAILABLE', message: 'no provider accepted the message' };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { MessageRecord } from './message.ts';
-import { applyCallback, deriveMessageStatus, expire, finalize, markAccepted, moveAttempt, startAttempt } from './status.ts';
+import { applyCallback, deriveMessageStatus, expire, finalize, markAccepted, moveAttempt, noteRead, startAttempt } from './status.ts';
 import { maskPhone } from './mask.ts';
 import { messageFixture } from './message.fixture.ts';
 
@@ -159,5 +159,19 @@ describe('maskPhone', () => {
   });
   it('masks anything that is not E.164 completely', () => {
     expect(maskPhone('hello')).toBe('***');
+  });
+});
+
+describe('read receipts', () => {
+  it('notes a read after delivered once on the timeline, without moving the status', () => {
+    const m = draft();
+    sentAttempt(m, 1, 'SM1');
+    expect(noteRead(m, { providerMessageId: 'SM1', at: at(4) })).toBe(false);
+    applyCallback(m, cb('SM1', 'delivered', 3));
+    expect(noteRead(m, { providerMessageId: 'SM1', at: at(4) })).toBe(true);
+    expect(noteRead(m, { providerMessageId: 'SM1', at: at(5) })).toBe(false);
+    expect(m.status).toBe('delivered');
+    expect(m.timeline.filter((e) => e.type === 'callback').map((e) => e.detail)).toEqual(['delivered', 'read']);
+    expect(noteRead(m, { providerMessageId: 'SM9', at: at(6) })).toBe(false);
   });
 });

@@ -163,6 +163,20 @@ export function applyCallback(
   return { applied: true, attempt };
 }
 
+/**
+ * Notes a read receipt (WhatsApp, RCS) of an attempt that is already delivered: the status does
+ * not move (read is delivered-or-better), the timeline says when it was read, once. Returns
+ * whether it noted anything (false for an unknown attempt, one not delivered, or a repeat).
+ */
+export function noteRead(msg: MessageRecord, cb: { providerMessageId: string; at: string; source?: 'callback' | 'reconciled' }): boolean {
+  const attempt = msg.attempts.find((a) => a.providerMessageId === cb.providerMessageId);
+  if (attempt === undefined || attempt.status !== 'delivered') return false;
+  if (msg.timeline.some((t) => (t.type === 'callback' || t.type === 'reconciled') && t.detail === 'read' && t.provider === attempt.provider && t.channel === attempt.channel)) return false;
+  push(msg, { at: cb.at, type: cb.source ?? 'callback', channel: attempt.channel, provider: attempt.provider, detail: 'read' });
+  msg.updatedAt = cb.at > msg.updatedAt ? cb.at : msg.updatedAt;
+  return true;
+}
+
 /** No further attempt will be made: the message may now settle as undelivered/failed. */
 export function finalize(msg: MessageRecord, at: string, error?: ErrorInfo): void {
   msg.final = true;

@@ -5,7 +5,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-export const METRIC_CHANNELS = ['push', 'rcs', 'sms', 'voice'] as const;
+export const METRIC_CHANNELS = ['push', 'whatsapp', 'rcs', 'sms', 'voice'] as const;
 export const METRIC_PROVIDERS = ['twilio', 'sinch', 'messagebird', 'fcm', 'rbm'] as const;
 export const METRIC_OUTCOMES = ['delivered', 'undelivered', 'failed', 'expired', 'refused'] as const;
 export const METRIC_ATTEMPT_STATUSES = ['queued', 'sent', 'delivered', 'undelivered', 'failed'] as const;
@@ -27,6 +27,8 @@ export const FALLBACK_REASONS = [
   'push_error',
   'ack_timeout',
   'push_predicted_unacked',
+  'whatsapp_not_registered',
+  'whatsapp_failed',
   'rcs_not_capable',
   'rcs_failed',
   'landline',

@@ -7,11 +7,12 @@ import { forEachKeyedLane } from '../queues/keyed-lanes.ts';
 import type { DlrJobData } from '../queues/queue-names.ts';
 import type { AttemptStatus } from '../domain/message.ts';
 import { jobIds } from '../domain/ids.ts';
-import { applyCallback, finalize } from '../domain/status.ts';
+import { applyCallback, finalize, noteRead } from '../domain/status.ts';
 import { countsAsOtpDelivery } from '../routing/conversion-credit.ts';
 import type { DlrSample } from '../routing/health.store.ts';
 import { channelProviders } from '../routing/channel-providers.ts';
 import type { PipelineDeps } from './pipeline-deps.ts';
+import { rememberNotOnWhatsApp } from './whatsapp-registration.stage.ts';
 
 /** The callback's message or attempt is not recorded yet; retry later. */
 export class CallbackNotYetMatchedError extends Error {
@@ -33,7 +34,9 @@ export interface DlrOutcome {
  * `source: 'reconciled'`: the events come from the carrier's status API (a callback that never
  * came); they are applied exactly like callbacks, with a `reconciled` timeline entry.
  */
-type DlrDeps = Pick<PipelineDeps, 'redis' | 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters'>;
+type DlrDeps = Pick<PipelineDeps, 'redis' | 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters'> &
+  /** With the key ring, a "not on WhatsApp" callback is remembered for the number (whatsapp-registration.stage.ts). */
+  Partial<Pick<PipelineDeps, 'keyRing'>>;
 type DlrEvent = DlrJobData['events'][number];
 
 /** How many messages' callbacks one job applies at once (a batch of callbacks holds many messages). */
@@ -86,8 +89,10 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
     throw new CallbackNotYetMatchedError(`message ${ev.messageId} has no attempt with ${ev.provider} id ${ev.providerMessageId} (yet)`);
   }
   let retryAttempt: number | undefined;
+  let readOnly = false;
   const res = await deps.recorder.update(ev.messageId, (d) => {
     retryAttempt = undefined;
+    readOnly = false;
     const r = applyCallback(d, {
       providerMessageId: ev.providerMessageId,
       status,
@@ -96,8 +101,19 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
       source,
       ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
     });
+    if (!r.applied && ev.read === true && r.attempt !== undefined && noteRead(d, { providerMessageId: ev.providerMessageId, at: ev.occurredAt, source })) {
+      // A read receipt after `delivered`: a timeline line, nothing else moves.
+      readOnly = true;
+      return r.attempt;
+    }
     if (!r.applied || !r.attempt) return false;
-    if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'rcs' && !d.final) {
+    if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'whatsapp' && !d.final) {
+      // Switchboard owns WhatsApp's fallback: not on WhatsApp, or every other failure, goes to the
+      // next rung (SMS, same code) — unless a later attempt already runs (a DLR timeout moved on).
+      const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
+      if (failedAttempt?.error) failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_WHATSAPP_NOT_REGISTERED' : 'SB_WHATSAPP_FAILED' };
+      if (r.attempt.n === d.attempts.length) retryAttempt = d.attempts.length + 1;
+    } else if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'rcs' && !d.final) {
       // RCS was asked for RCS only; Switchboard owns the fallback: the next rung (SMS, same code).
       const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
       if (failedAttempt?.error) failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED' };
@@ -117,10 +133,19 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
     }
     return r.attempt;
   }, stored);
+  if (res && readOnly) {
+    out.applied++;
+    return;
+  }
   if (res) {
     out.applied++;
     const attempt = res.result;
-    if (TERMINAL.has(status) && attempt.acceptedAt !== undefined) {
+    if (attempt.channel === 'whatsapp' && ev.recipientNotCapable === true && deps.keyRing !== undefined) {
+      await rememberNotOnWhatsApp({ config: deps.config, keyRing: deps.keyRing, redis: deps.redis, log: deps.log }, res.after.to);
+    }
+    // "Not on WhatsApp" says nothing about the carrier's delivery: it must not lower its health.
+    const notTheCarriers = attempt.channel === 'whatsapp' && ev.recipientNotCapable === true;
+    if (TERMINAL.has(status) && attempt.acceptedAt !== undefined && !notTheCarriers) {
       const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
       const otpDelivered = status === 'delivered' && countsAsOtpDelivery(res.before, res.after);
       samples.push({ provider: attempt.provider, country: res.after.country, delivered: status === 'delivered', latencyMs: latency, otpDelivered });

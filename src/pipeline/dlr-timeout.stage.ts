@@ -14,8 +14,12 @@ import type { PipelineDeps } from './pipeline-deps.ts';
 import { planLadder } from './plan.stage.ts';
 import { channelProviders } from '../routing/channel-providers.ts';
 
-/** Channels that get one attempt each (plan.stage.ts): a timeout there moves to the next channel. */
-const SINGLE_SHOT: ReadonlySet<Channel> = new Set(['push', 'rcs']);
+/**
+ * Channels whose timeout moves to the next channel rather than another provider: push and RCS get
+ * one attempt each (plan.stage.ts); an undelivered WhatsApp message usually means the handset is
+ * offline or without data, which the other WhatsApp provider cannot change — SMS can.
+ */
+const SINGLE_SHOT: ReadonlySet<Channel> = new Set(['push', 'rcs', 'whatsapp']);
 
 export type DlrTimeoutDeps = Pick<PipelineDeps, 'config' | 'adapters' | 'recorder' | 'queues' | 'log' | 'now'>;
 

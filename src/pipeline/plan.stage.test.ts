@@ -40,4 +40,20 @@ describe('the channel ladder', () => {
     expect(nextStep({ attempts: [att(1, 'sms', 'failed', 'SB_CHANNEL_UNSUPPORTED')] }, ladder)).toEqual({ channel: 'voice', fallback: { reason: 'landline' } });
     expect(nextStep({ attempts: [att(1, 'sms', 'failed', 'SB_CHANNEL_UNSUPPORTED')] }, planLadder({ channels: ['sms'] }, all))).toBeUndefined();
   });
+
+  it('fails WhatsApp over between providers, then leaves it with the reason that ended it', () => {
+    const ladder = planLadder({ channels: ['push', 'whatsapp', 'sms'], push: { enabled: true, ackTimeoutMs: 5000 } }, all);
+    expect(nextStep({ attempts: [] }, ladder)).toEqual({ channel: 'whatsapp', fallback: { reason: 'push_no_token', skippedChannel: 'push' } });
+    // A provider's 5xx is not the end of WhatsApp: the other provider is tried on the same rung.
+    expect(nextStep({ attempts: [att(1, 'whatsapp', 'failed', 'SB_ROUTE_UNAVAILABLE')] }, ladder)).toEqual({ channel: 'whatsapp' });
+    expect(nextStep({ attempts: [att(1, 'whatsapp', 'failed', 'SB_WHATSAPP_NOT_REGISTERED')] }, ladder)).toEqual({ channel: 'sms', fallback: { reason: 'whatsapp_not_registered' } });
+    expect(nextStep({ attempts: [att(1, 'whatsapp', 'undelivered', 'SB_WHATSAPP_FAILED')] }, ladder)).toEqual({ channel: 'sms', fallback: { reason: 'whatsapp_failed' } });
+    expect(nextStep({ attempts: [att(1, 'whatsapp', 'failed', 'SB_WHATSAPP_FAILED')] }, planLadder({ channels: ['whatsapp'] }, all))).toBeUndefined();
+  });
+
+  it('never goes back to WhatsApp once a later rung has an attempt', () => {
+    const ladder = planLadder({ channels: ['whatsapp', 'sms'] }, all);
+    expect(nextStep({ attempts: [att(1, 'whatsapp', 'sent'), att(2, 'sms', 'undelivered')] }, ladder)).toEqual({ channel: 'sms' });
+    expect(nextStep({ attempts: [att(1, 'whatsapp', 'sent')] }, ladder)).toEqual({ channel: 'whatsapp' });
+  });
 });

@@ -30,6 +30,16 @@ export const RCS_FAILURE_REASONS: Readonly<Record<string, FallbackReason>> = {
   SB_RCS_NOT_CAPABLE: 'rcs_not_capable',
 };
 
+/**
+ * Error codes that end the WhatsApp rung (recorded on a WhatsApp attempt by the send job or the
+ * callback that failed it), and the fallback reason each one gives. Other WhatsApp failures
+ * (a provider's 5xx, a refused sender) fail over to the other WhatsApp provider first.
+ */
+export const WHATSAPP_FAILURE_REASONS: Readonly<Record<string, FallbackReason>> = {
+  SB_WHATSAPP_NOT_REGISTERED: 'whatsapp_not_registered',
+  SB_WHATSAPP_FAILED: 'whatsapp_failed',
+};
+
 /** Channels that get one attempt each: a failure moves down the ladder instead of to another provider. */
 const SINGLE_SHOT: ReadonlySet<Channel> = new Set(['push', 'rcs']);
 
@@ -74,7 +84,8 @@ function pushFailureReason(a: Attempt): FallbackReason {
 /**
  * The channel the next (or current) attempt belongs on, or undefined when the ladder is exhausted.
  * Push gets one attempt; a failed or unacknowledged push moves on. Other channels keep going
- * (provider failover) until a channel-ending refusal.
+ * (provider failover) until a channel-ending refusal; WhatsApp until one of
+ * {@link WHATSAPP_FAILURE_REASONS} or once a later rung has an attempt.
  */
 export function nextStep(msg: Pick<MessageRecord, 'attempts'>, ladder: readonly LadderStep[]): NextStep | undefined {
   let pending: NextStep['fallback'];
@@ -93,6 +104,16 @@ export function nextStep(msg: Pick<MessageRecord, 'attempts'>, ladder: readonly 
         reason: last.dlrTimeout !== undefined ? 'dlr_timeout' : step.channel === 'push' ? pushFailureReason(last) : (RCS_FAILURE_REASONS[last.error?.code ?? ''] ?? 'rcs_failed'),
       };
       continue;
+    }
+    if (step.channel === 'whatsapp') {
+      // Ended by a not-on-WhatsApp answer or a failure, or already left for a later rung (a breaker
+      // wall, a job that went on): WhatsApp is not tried again for this message.
+      const ended = atts.find((a) => WHATSAPP_FAILURE_REASONS[a.error?.code ?? ''] !== undefined);
+      const later = new Set(ladder.slice(ladder.indexOf(step) + 1).map((st) => st.channel));
+      if (ended !== undefined || msg.attempts.some((a) => later.has(a.channel))) {
+        pending = { reason: ended !== undefined ? (WHATSAPP_FAILURE_REASONS[ended.error?.code ?? ''] ?? 'whatsapp_failed') : 'whatsapp_failed' };
+        continue;
+      }
     }
     if (atts.some((a) => CHANNEL_ENDING.has(a.error?.code ?? ''))) {
       pending = { reason: 'landline' };

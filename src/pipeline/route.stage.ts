@@ -7,15 +7,10 @@ import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provi
 import type { Config } from '../config/config.schema.ts';
 import type { BreakerRegistry } from '../resilience/breaker-registry.ts';
 import type { HealthStore, TierCounter } from '../routing/health.store.ts';
-import { listPrice, tierDiscount, tierMonth } from '../routing/price-book.ts';
+import { isPricedChannel, listPrice, tierDiscount, tierMonth } from '../routing/price-book.ts';
 import { route, type RouteResult } from '../routing/router.ts';
 import { channelProviders } from '../routing/channel-providers.ts';
 
-/**
- * Channels whose sends are priced per segment in pricing.yaml; others (push; voice, billed per
- * minute; RCS, billed per conversation) are not modelled yet and route by health and order alone.
- */
-const PRICED_CHANNELS: ReadonlySet<Channel> = new Set(['sms']);
 
 export interface RouteStageDeps {
   config: Config;
@@ -36,14 +31,17 @@ export async function planRoute(deps: RouteStageDeps, channel: Channel, country:
     country,
     order,
     minSamples: deps.config.health.minSamples,
-    priced: PRICED_CHANNELS.has(channel),
+    // SMS per segment, WhatsApp per message (pricing.yaml `channels`); push, voice (per minute) and
+    // RCS (per conversation) are not modelled yet and route by health and order alone.
+    priced: isPricedChannel(deps.config.pricing, channel),
     conversion: deps.config.routing.conversion,
     candidates: order.map((provider) => {
       const b = deps.breakers.status(provider, channel);
       return {
         provider,
-        price: listPrice(deps.config.pricing, provider, country),
-        discount: tierDiscount(deps.config.pricing.tiers[provider], counts.get(provider) ?? 0),
+        price: listPrice(deps.config.pricing, provider, country, channel),
+        // Volume tiers are the SMS contracts' (segments); other channels' prices are per message.
+        discount: channel === 'sms' ? tierDiscount(deps.config.pricing.tiers[provider], counts.get(provider) ?? 0) : 0,
         health: health.get(provider) ?? { errorRate: 0, dlrSuccess: 1, dlrP50Ms: 0, samples: 0 },
         breakerOpen: b.state === 'open',
         ...(b.state === 'open' ? { halfOpenInMs: b.halfOpenInMs } : {}),

@@ -31,6 +31,7 @@ import { applyPumpingVerdict, assessPumping, reportPumpingVerdict } from './pump
 import { applyPushSkip } from './push-skip.stage.ts';
 import { runPushStep } from './push.stage.ts';
 import { rcsCapability } from './rcs-capability.stage.ts';
+import { knownNotOnWhatsApp, rememberNotOnWhatsApp } from './whatsapp-registration.stage.ts';
 import { planRoute } from './route.stage.ts';
 import { channelProviders } from '../routing/channel-providers.ts';
 import { SendContext } from './send-context.ts';
@@ -53,7 +54,7 @@ export interface SendJobContext {
   delay(ms: number): Promise<never>;
 }
 
-const SUPPORTED_CHANNELS: readonly Channel[] = ['push', 'rcs', 'sms', 'voice'];
+const SUPPORTED_CHANNELS: readonly Channel[] = ['push', 'whatsapp', 'rcs', 'sms', 'voice'];
 
 /** A carrier refusal as the message records it: carriers quote the number in their messages, so it is masked. */
 function carrierError(err: ProviderError): CarrierErrorInfo {
@@ -169,9 +170,16 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
     });
   }
   const rcsStatus = ctx.doc.rcsCapability;
+  // WhatsApp: a number a carrier recently said has no WhatsApp goes to the next rung at once.
+  const whatsappPlanned =
+    ctx.doc.channels.includes('whatsapp') && !ctx.doc.attempts.some((a) => a.channel === 'whatsapp') && planLadder(ctx.doc, usable).some((st) => st.channel === 'whatsapp' && st.skip === undefined);
+  const notOnWhatsApp = whatsappPlanned && (await knownNotOnWhatsApp(deps, ctx.doc.to));
   const restrict = (c: Channel): FallbackReason | undefined => {
     if (lookup?.lineType === 'landline' && (c === 'sms' || c === 'rcs')) return 'landline';
     if (c === 'rcs' && rcsStatus !== 'capable') return 'rcs_not_capable';
+    if (c === 'whatsapp' && notOnWhatsApp) return 'whatsapp_not_registered';
+    // Only an authentication template (which needs a code) may open a WhatsApp conversation.
+    if (c === 'whatsapp' && ctx.doc.otp === undefined) return 'whatsapp_failed';
     if (lookup?.simSwapped && policy?.simSwap === 'push-only' && c !== 'push') return 'sim_swap_push_only';
     return undefined;
   };
@@ -202,6 +210,10 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
       continue;
     }
     if ((await runCarrierStep(deps, ctx, step, text, code, hasRungAfter(ladder, step.channel), job)) === 'done') return;
+    // A rung that handed over without an attempt ending it (WhatsApp behind open breakers) is
+    // skipped for the rest of this job.
+    const left = ladder.findIndex((st) => st.channel === step.channel && st.skip === undefined);
+    if (step.channel === 'whatsapp' && left !== -1 && nextStep(ctx.doc, ladder)?.channel === 'whatsapp') ladder[left] = { channel: 'whatsapp', skip: 'whatsapp_failed' };
   }
 }
 
@@ -237,6 +249,8 @@ async function runCarrierStep(
     return 'done';
   }
   if (routed.kind === 'all_open') {
+    // Every WhatsApp circuit is open: the code goes by the next rung now rather than after the wait.
+    if (channel === 'whatsapp' && hasNextRung) return 'next_channel';
     await waitForBreakers(deps, ctx, routed.retryInMs, job);
     return 'done';
   }
@@ -296,7 +310,7 @@ async function runCarrierStep(
     }
     deps.metrics.sendDuration.observe({ provider, channel }, (performance.now() - started) / 1000);
     if (outcome.kind === 'accepted') {
-      await commitAccepted(deps, ctx, { provider, n, providerMessageId: outcome.providerMessageId, segments: outcome.segments ?? 1, replayed: call.replayed });
+      await commitAccepted(deps, ctx, { provider, channel, n, providerMessageId: outcome.providerMessageId, segments: outcome.segments ?? 1, replayed: call.replayed });
       log.debug({ attempt: n, provider, replayed: call.replayed }, 'carrier accepted');
       return 'done';
     }
@@ -310,6 +324,7 @@ async function runCarrierStep(
     if (err.kind === 'permanent' && err.scope === 'recipient' && isOptOutError(provider, err)) {
       await suppressAfterCarrierRefusal(deps, ctx.doc.to, provider, err.providerCode ?? '');
     }
+    if (channel === 'whatsapp' && err.kind === 'permanent' && err.scope === 'channel') await rememberNotOnWhatsApp(deps, ctx.doc.to);
     return result.next === 'next_channel' ? 'next_channel' : 'done';
   }
 
@@ -317,13 +332,21 @@ async function runCarrierStep(
     await ctx.commit();
     return 'done';
   }
-  if (!attempted && Number.isFinite(earliestHalfOpen) && ctx.doc.attempts.length < deps.config.messages.maxAttempts) {
+  if (!attempted && Number.isFinite(earliestHalfOpen) && ctx.doc.attempts.length < deps.config.messages.maxAttempts && !(channel === 'whatsapp' && hasNextRung)) {
     await waitForBreakers(deps, ctx, earliestHalfOpen, job);
     return 'done';
   }
-  const end = exhaustedStep(ctx.doc, { maxAttempts: deps.config.messages.maxAttempts, canRetryJob, at: iso(), ...(lastError !== undefined ? { lastError } : {}) });
+  const end = exhaustedStep(ctx.doc, {
+    maxAttempts: deps.config.messages.maxAttempts,
+    canRetryJob,
+    at: iso(),
+    channel,
+    hasNextRung,
+    ...(lastError !== undefined ? { lastError } : {}),
+  });
   if (end.mutate) ctx.mutate(end.mutate);
   await ctx.commit();
+  if (end.next === 'next_channel') return 'next_channel';
   if (end.next === 'retry_job') throw new SendRetryLaterError(lastError?.message ?? 'no provider accepted the message');
   return 'done';
 }
@@ -368,6 +391,7 @@ async function callCarrier(deps: PipelineDeps, ctx: SendContext, c: CarrierCall)
       ...(ttlLeft !== undefined ? { validitySeconds: ttlLeft } : {}),
       ...(ctx.doc.locale !== undefined ? { locale: ctx.doc.locale } : {}),
       ...(c.channel === 'voice' && c.code !== undefined ? { spokenCode: c.code } : {}),
+      ...(c.channel === 'whatsapp' && c.code !== undefined ? { otpCode: c.code } : {}),
     },
     (fn) => deps.breakers.execute(c.provider, c.channel, c.probe, fn),
   );
@@ -393,7 +417,11 @@ async function callCarrier(deps: PipelineDeps, ctx: SendContext, c: CarrierCall)
  * the same round trip as the outcome's commit, applied whatever the commit's fate (the carrier has
  * the message either way); Redis trouble is ridden out for about a send lock.
  */
-async function commitAccepted(deps: PipelineDeps, ctx: SendContext, a: { provider: ProviderId; n: number; providerMessageId: string; segments: number; replayed: boolean }): Promise<void> {
+async function commitAccepted(
+  deps: PipelineDeps,
+  ctx: SendContext,
+  a: { provider: ProviderId; channel: Channel; n: number; providerMessageId: string; segments: number; replayed: boolean },
+): Promise<void> {
   const country = ctx.doc.country;
   const now = deps.now();
   await ctx.commit({
@@ -401,7 +429,8 @@ async function commitAccepted(deps: PipelineDeps, ctx: SendContext, a: { provide
     before: (p) => {
       if (!a.replayed) {
         p.set(deps.store.keys.ledger(ctx.id, a.n), `sent:${a.providerMessageId}`, 'EX', deps.config.messages.retentionSeconds);
-        deps.tiers.queueAdd(p, a.provider, tierMonth(now), a.segments);
+        // The volume tiers are the SMS contracts' (segments); WhatsApp is priced per message.
+        if (a.channel !== 'whatsapp') deps.tiers.queueAdd(p, a.provider, tierMonth(now), a.segments);
       }
       deps.health.queueSend(p, a.provider, country, false, now);
     },
@@ -427,10 +456,10 @@ function noteRefusal(deps: PipelineDeps, ctx: SendContext, provider: ProviderId,
 
 /**
  * Where the carrier posts this attempt's callbacks: `/webhooks/<provider>?sb=<id>`, or the
- * carrier's own endpoint for the channel when it has one (Sinch Conversation for RCS).
+ * carrier's own endpoint for the channel when it has one (Sinch Conversation for RCS and WhatsApp).
  */
 function callbackUrlFor(deps: PipelineDeps, adapter: ProviderAdapter, channel: Channel, messageId: string): string {
-  const sub = channel === 'rcs' && adapter.webhooks?.['conversation'] !== undefined ? '/conversation' : '';
+  const sub = (channel === 'rcs' || channel === 'whatsapp') && adapter.webhooks?.['conversation'] !== undefined ? '/conversation' : '';
   return `${deps.publicUrl}/webhooks/${adapter.id}${sub}?sb=${encodeURIComponent(messageId)}`;
 }
 

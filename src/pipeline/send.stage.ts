@@ -29,6 +29,8 @@ export interface SendAttemptInput {
   push?: SendRequest['push'];
   locale?: string;
   spokenCode?: string;
+  /** WhatsApp: the code, the authentication template's variable. */
+  otpCode?: string;
 }
 
 /** Returns whether the ledger says the previous run of this attempt may have reached the carrier. */
@@ -85,6 +87,7 @@ export async function callAdapter(adapter: ProviderAdapter, input: SendAttemptIn
         ...(input.push !== undefined ? { push: input.push } : {}),
         ...(input.locale !== undefined ? { locale: input.locale } : {}),
         ...(input.spokenCode !== undefined ? { spokenCode: input.spokenCode } : {}),
+        ...(input.otpCode !== undefined ? { otpCode: input.otpCode } : {}),
       }),
     );
     return { kind: 'accepted', result };

@@ -2,7 +2,7 @@
  * Prices per segment (USD) by provider and country, with regional defaults, and monthly volume
  * tiers (DESIGN §6.4). Pure: the tier counter is read by the caller.
  */
-import type { ProviderId } from '../../providers/provider.ts';
+import type { Channel, ProviderId } from '../../providers/provider.ts';
 
 export type Region = 'na' | 'eu' | 'apac' | 'default';
 
@@ -22,17 +22,32 @@ export interface TierStep {
 
 export interface PricingTable {
   regions: Record<string, Region>;
+  /** SMS: USD per segment. */
   prices: Partial<Record<ProviderId, ProviderPrices>>;
   tiers: Partial<Record<ProviderId, TierStep[]>>;
+  /**
+   * Other channels priced per message (USD), per provider, in the same shape as `prices`: WhatsApp
+   * (Meta's authentication rate per country plus the carrier's fee). A channel not listed routes by
+   * health and order alone.
+   */
+  channels?: Partial<Record<Channel, Partial<Record<ProviderId, ProviderPrices>>>>;
+}
+
+/** Whether a channel's sends are priced: SMS always, others when the price book lists them. */
+export function isPricedChannel(pricing: PricingTable, channel: Channel): boolean {
+  return channel === 'sms' || (pricing.channels !== undefined && Object.hasOwn(pricing.channels, channel));
 }
 
 export function regionOf(pricing: PricingTable, country: string): Region {
   return pricing.regions[country] ?? 'default';
 }
 
-/** The list price of one segment, or undefined when the provider has no price for the country. */
-export function listPrice(pricing: PricingTable, provider: ProviderId, country: string): number | undefined {
-  const p = pricing.prices[provider];
+/**
+ * The list price of one SMS segment (or one message of another priced channel), or undefined when
+ * the provider has no price for the channel and country.
+ */
+export function listPrice(pricing: PricingTable, provider: ProviderId, country: string, channel: Channel = 'sms'): number | undefined {
+  const p = channel === 'sms' ? pricing.prices[provider] : pricing.channels?.[channel]?.[provider];
   if (!p) return undefined;
   return p.countries?.[country] ?? p[regionOf(pricing, country)] ?? p.default;
 }

@@ -62,6 +62,8 @@ export const numberPatchSchema = z.strictObject({
   valid: z.boolean().optional(),
   lineType: z.enum(['mobile', 'landline', 'voip', 'tollfree', 'unknown']).optional(),
   rcs: z.boolean().optional(),
+  /** Whether the number has a WhatsApp account; unset (or `null`): every valid non-landline number has one. */
+  whatsapp: z.boolean().nullable().optional(),
   simSwap: z
     .strictObject({
       swappedWithinSeconds: z.number().int().min(0).optional(),
@@ -322,6 +324,8 @@ export function createSandboxControl(options: { random?: () => number; logCapaci
       if (p.valid !== undefined) next.valid = p.valid;
       if (p.lineType !== undefined) next.lineType = p.lineType;
       if (p.rcs !== undefined) next.rcs = p.rcs;
+      if (p.whatsapp === null) delete next.whatsapp;
+      else if (p.whatsapp !== undefined) next.whatsapp = p.whatsapp;
       if (p.simSwap === null) delete next.simSwap;
       else if (p.simSwap !== undefined) {
         const swap: NonNullable<SandboxNumber['simSwap']> = {};

@@ -137,6 +137,14 @@ describe('sandbox scenario API', () => {
       expect(got.json()).toEqual(second.json());
     });
 
+    it('marks a number not on WhatsApp, and clears the mark with null', async () => {
+      const marked = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/numbers/%2B14155550120', payload: { whatsapp: false } });
+      expect(marked.json()).toEqual({ e164: '+14155550120', valid: true, lineType: 'mobile', rcs: false, whatsapp: false });
+      const cleared = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/numbers/%2B14155550120', payload: { whatsapp: null } });
+      expect(cleared.json()).toEqual({ e164: '+14155550120', valid: true, lineType: 'mobile', rcs: false });
+      expect((await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/numbers/%2B14155550120', payload: { whatsapp: 'no' } })).statusCode).toBe(400);
+    });
+
     it('answers the default entry for an unset number', async () => {
       expect(sandbox.control.number('+14155550199')).toEqual({ valid: true, lineType: 'mobile', rcs: false });
     });

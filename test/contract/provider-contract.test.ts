@@ -12,7 +12,9 @@
  * to `NumberInfo`, outages as retryable errors) for every adapter with `lookup`; voice ones
  * (inline TwiML with the code read twice, call-progress callbacks) for voice carriers; RCS ones
  * (RCS-only sends, signed receipts at each carrier's RCS callback endpoint, "not capable" for a
- * handset without RCS) for every adapter whose sandbox config offers `rcs`; RCS capability ones
+ * handset without RCS) for every adapter whose sandbox config offers `rcs`; WhatsApp ones
+ * (authentication-template sends, signed receipts with read receipts, the carrier's "not a
+ * WhatsApp user" for a number the table marks so) for every adapter offering `whatsapp`; RCS capability ones
  * (the number table through RBM, the 403/outage answers) for capability providers (RBM).
  *
  * Besides behaviour, each carrier's golden wire format (`providers/<id>/<id>.golden.ts`, taken from
@@ -46,6 +48,9 @@ import type { RcsFieldLocation, RcsWireGolden } from '../../providers/testing/rc
 import type { GoldenFieldLocation, WireGolden } from '../../providers/testing/wire-golden.ts';
 import { twilioGolden } from '../../providers/twilio/twilio.golden.ts';
 import { twilioRcsGolden } from '../../providers/twilio/twilio.rcs.golden.ts';
+import { sinchWhatsAppGolden } from '../../providers/sinch/sinch.whatsapp.golden.ts';
+import type { WhatsAppWireGolden } from '../../providers/testing/whatsapp-wire-golden.ts';
+import { twilioWhatsAppGolden } from '../../providers/twilio/twilio.whatsapp.golden.ts';
 import { createSandboxServer } from '../../src/sandbox/sandbox.server.ts';
 import type { SandboxServer } from '../../src/sandbox/sandbox.server.ts';
 
@@ -65,6 +70,9 @@ const CONTRACT_FIXTURES: Record<string, ContractFixture> = {
 
 /** Golden RCS wire formats of the carriers that send RCS (reference §1.6, §2.5). */
 const RCS_GOLDENS: Record<string, RcsWireGolden> = { twilio: twilioRcsGolden, sinch: sinchConversationGolden };
+
+/** Golden WhatsApp wire formats of the carriers that send WhatsApp (authentication templates). */
+const WHATSAPP_GOLDENS: Record<string, WhatsAppWireGolden> = { twilio: twilioWhatsAppGolden, sinch: sinchWhatsAppGolden };
 
 const modules: ProviderModule<unknown>[] = Object.values(providerModules);
 /** Modules that send something (RBM only answers capability checks). */
@@ -827,6 +835,86 @@ describe('provider contract', () => {
             expect(golden.callback.rcsMarkersOf(fields)).toEqual(golden.callback.rcsMarkers);
           }
         });
+      });
+    },
+  );
+
+  it('covers every WhatsApp-offering adapter with a WhatsApp golden', () => {
+    const offering = sendingModules.filter((m) => harness(m.id, m, fixtureOf(m.id)).adapter().channels.includes('whatsapp')).map((m) => m.id);
+    expect(offering.sort()).toEqual(Object.keys(WHATSAPP_GOLDENS).sort());
+  });
+
+  describe.each(sendingModules.filter((m) => WHATSAPP_GOLDENS[m.id] !== undefined).map((m) => [m.id, m, fixtureOf(m.id), WHATSAPP_GOLDENS[m.id]!] as const))(
+    '%s: WhatsApp',
+    (id, module, fixture, golden) => {
+      const { adapter, scenario } = harness(id, module, fixture);
+      let n = 0;
+      const endpointOf = (a: ProviderAdapter): WebhookEndpoint => a.webhooks?.['conversation'] ?? { verify: (raw) => a.verifyWebhook(raw), parse: (raw) => a.parseWebhook(raw) };
+      const callbackPath = id === 'sinch' ? '/webhooks/sinch/conversation' : `/webhooks/${id}`;
+      const waRequest = (to: string): SendRequest => {
+        n += 1;
+        const messageId = `msg_contract_wa_${id}_${n}`;
+        return { messageId, attempt: 1, channel: 'whatsapp', to, body: 'unused on WhatsApp', otpCode: String(300000 + n), statusCallbackUrl: `${receiver.origin}${callbackPath}?sb=${messageId}` };
+      };
+      const number = (whatsapp?: boolean): string => {
+        const e164 = `+1415555${String(6000 + (n % 1000)).padStart(4, '0')}`;
+        sandbox.control.putNumber(e164, whatsapp === undefined ? {} : { whatsapp });
+        return e164;
+      };
+
+      it('sends the documented template request, recorded as channel whatsapp with the text the handset shows', async () => {
+        scenario({ dlr: 'none' });
+        const req = waRequest(number());
+        await adapter().send(req);
+        const sent = captured.filter((c) => c.method === golden.send.method && c.path === golden.send.path);
+        expect(sent).toHaveLength(1);
+        expect(String(sent[0]?.headers['content-type'])).toMatch(golden.send.contentType);
+        const body = bodyRecord(sent[0]?.body);
+        for (const field of golden.send.requiredFields) expect(Object.keys(body), `field ${field}`).toContain(field);
+        for (const field of golden.send.forbiddenFields) expect(Object.keys(body), `field ${field}`).not.toContain(field);
+        expect(body).toMatchObject(golden.send.expected(req.to, req.otpCode ?? ''));
+        const logged = sandbox.control.log({ provider: id, to: req.to })[0];
+        expect(logged).toMatchObject({ channel: 'whatsapp', reference: req.messageId });
+        expect(logged?.body).toContain(req.otpCode);
+      });
+
+      it('delivers signed receipts that verify and parse to sent → delivered → delivered (read)', async () => {
+        scenario({ dlrDelayMs: 60 });
+        const req = waRequest(number());
+        const { providerMessageId } = await adapter().send(req);
+        const callbacks = (await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId })).sort((a, b) => a.receivedAt - b.receivedAt);
+        const endpoint = endpointOf(adapter());
+        for (const callback of callbacks) {
+          expect(await endpoint.verify(callback)).toBe(true);
+          expect(String(callback.headers['content-type'])).toMatch(golden.callback.contentType);
+          for (const header of golden.callback.authHeaders) expect(callback.headers[header], `header ${header}`).toBeTypeOf('string');
+          expect(golden.callback.summarize(callback.rawBody.toString('utf8')).markers).toEqual(golden.callback.markers);
+        }
+        expect(callbacks.map((c) => golden.callback.summarize(c.rawBody.toString('utf8')).status)).toEqual(golden.callback.deliveredSequence);
+        const events = callbacks.flatMap((c) => endpoint.parse(c));
+        expect(events.map((e) => [e.status, e.read === true])).toEqual([
+          ['sent', false],
+          ['delivered', false],
+          ['delivered', true],
+        ]);
+        for (const event of events) expect(event).toMatchObject({ provider: id, providerMessageId, messageId: req.messageId });
+      });
+
+      it('answers a number the sandbox marks not on WhatsApp with the carrier\'s own "not a WhatsApp user"', async () => {
+        scenario({ dlrDelayMs: 40 });
+        const req = waRequest(number(false));
+        await adapter().send(req);
+        const [callback] = await receiver.waitFor(1, { ref: req.messageId });
+        if (callback === undefined) throw new Error('no callback');
+        const summary = golden.callback.summarize(callback.rawBody.toString('utf8'));
+        expect([summary.status, summary.errorCode]).toEqual([golden.callback.notRegistered.status, golden.callback.notRegistered.errorCode]);
+        expect(await endpointOf(adapter()).verify(callback)).toBe(true);
+        expect(endpointOf(adapter()).parse(callback)).toEqual([expect.objectContaining({ status: 'failed', recipientNotCapable: true, messageId: req.messageId })]);
+      });
+
+      it('classifies an outage of the WhatsApp API as retryable', async () => {
+        scenario({ outage: true });
+        expect(await sendError(adapter(), waRequest(number()))).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
       });
     },
   );

@@ -156,6 +156,16 @@ describe('switchboard demo', () => {
     expect(settings.settings.outage ?? false).toBe(false);
     // RCS: either served (then it is in the run) or skipped with a reason.
     expect(of('rcs').length + result.skipped.filter((s) => s.scenario === 'rcs').length).toBe(1);
+    // WhatsApp is served by the sandbox: delivered there, and SMS at once for a number not on WhatsApp.
+    expect(result.skipped.filter((s) => s.scenario === 'whatsapp')).toEqual([]);
+    expect(of('whatsapp')).toHaveLength(1);
+    for (const m of of('whatsapp')) expect(m).toMatchObject({ status: 'delivered', channel: 'whatsapp' });
+    expect(of('whatsapp-not-registered')).toHaveLength(1);
+    for (const m of of('whatsapp-not-registered')) {
+      expect(m).toMatchObject({ status: 'delivered', channel: 'sms' });
+      expect(m.attempts[0]?.error?.code).toBe('SB_WHATSAPP_NOT_REGISTERED');
+      expect(m.timeline.some((t) => t.type === 'fallback' && (t.detail ?? '').startsWith('whatsapp_not_registered'))).toBe(true);
+    }
   });
 
   it('prints tables per channel/provider with cost for people', async () => {

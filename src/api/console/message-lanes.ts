@@ -57,6 +57,8 @@ const FALLBACK_TEXT: Partial<Record<FallbackReason, string>> = {
   push_no_token: 'no push token',
   push_unregistered: 'push token unregistered',
   push_error: 'push error',
+  whatsapp_not_registered: 'not on WhatsApp',
+  whatsapp_failed: 'WhatsApp failed',
   rcs_not_capable: 'not RCS-capable',
   rcs_failed: 'RCS failed',
   landline: 'landline',

@@ -12,7 +12,7 @@ import type { SearchResult } from './message-search.ts';
 export type RawQuery = Readonly<Record<string, string | undefined>>;
 
 const STATUSES = ['accepted', 'queued', 'sent', 'delivered', 'undelivered', 'failed', 'expired'];
-const CHANNELS = ['push', 'rcs', 'sms', 'voice'];
+const CHANNELS = ['push', 'whatsapp', 'rcs', 'sms', 'voice'];
 
 function select(name: string, label: string, options: readonly string[], current: string | undefined): SafeHtml {
   return html`<label>${label}<select name="${name}"><option value="">any</option>${options.map(

@@ -89,7 +89,7 @@ export interface OpenApiOptions {
 /** What the extra callback endpoints are, where we know; others get a generic description. */
 const EXTRA_WEBHOOKS: Record<string, string> = {
   'sinch/conversation':
-    'Sinch Conversation API delivery receipts (the RCS channel), verified with the `x-sinch-webhook-signature*` HMAC headers, timestamp within ±5 minutes.',
+    'Sinch Conversation API delivery receipts (the RCS and WhatsApp channels, read receipts included), verified with the `x-sinch-webhook-signature*` HMAC headers, timestamp within ±5 minutes.',
 };
 
 const RETRY_AFTER = { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } };
