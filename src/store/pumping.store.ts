@@ -1,5 +1,5 @@
 /**
- * Redis state of the SMS-pumping guard (issue 10, DESIGN §6): per dimension (a country, or a number
+ * Redis state of the SMS-pumping guard (DESIGN §6): per dimension (a country, or a number
  * prefix) a sliding window of recent sends and a decayed baseline, updated and compared in one Lua
  * call (lua/pumping.lua); plus hourly send counts of the keys that report conversions, for the
  * conversion tripwire, and the list of those keys.

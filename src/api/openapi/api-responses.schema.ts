@@ -145,7 +145,7 @@ export const queueCountsListSchema = z.strictObject({
 });
 
 /**
- * `GET /v1/audit` (issue 10). Entries are `z.object`, not strict: the audit stream may gain fields
+ * `GET /v1/audit`. Entries are `z.object`, not strict: the audit stream may gain fields
  * without breaking readers, and the documented ones are what clients may rely on.
  */
 export const auditListSchema = z.strictObject({

@@ -1,4 +1,4 @@
--- SMS-pumping guard counters (issue 10), one atomic call per message, so concurrent workers see
+-- SMS-pumping guard counters, one atomic call per message, so concurrent workers see
 -- one consistent count per dimension and the decision is taken on it.
 -- KEYS: per burst dimension i (ARGV[12] of them): 2i-1 window ZSET (member = message id, score = ms),
 --       2i baseline HASH {e = decayed average sends per window over closed windows, n = closed windows
