@@ -13,10 +13,13 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-r
 const ownRedis = await ownRedisFactory();
 const underCi = process.env['CI'] === 'true';
 if (ownRedis === undefined && !underCi) {
-  console.log('[reliability] SKIPPED redis restart: no Docker engine and no redis-server on PATH (install redis-server; under CI=true this fails instead)');
+  console.log('[reliability] SKIPPED redis restart: no Docker engine and no redis-server on PATH (install redis-server; CI=true fails instead)');
 }
 
-/** Callbacks of messages sent before the stop arrive well after the restart (Twilio, as the sandbox emulates it, does not retry a refused callback). */
+/**
+ * Callbacks of messages sent before the stop arrive well after the restart (Twilio, as the sandbox
+ * emulates it, does not retry a refused callback).
+ */
 const DLR_DELAY_MS = 12_000;
 
 let redis: OwnRedis | undefined;
@@ -150,7 +153,7 @@ describe.skipIf(ownRedis === undefined && !underCi)('a Redis SIGKILL under load,
     await own?.destroy();
   });
 
-  it('ends every accepted message delivered, none sent twice without ambiguous_resend, each with exactly one message.delivered', async () => {
+  it('delivers every accepted message once, with exactly one message.delivered each (no resend without ambiguous_resend)', async () => {
     const cluster = c as Cluster;
     const r = own as OwnRedis;
     const hooks = receiver as WebhookReceiver;

@@ -16,7 +16,8 @@ import { ADMIN_CHALLENGE, adminFromAuthorization } from '../routes/admin-queues.
 /** Sent with every console answer. */
 export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy': "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' " +
+  "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   // same-origin, not no-referrer: with no-referrer a browser posts forms with `Origin: null`.
