@@ -39,5 +39,13 @@ export default defineConfig(
       ],
     },
   },
+  {
+    // DESIGN §3: providers/** never imports src/** (the registry in providers/index.ts is the one
+    // way in the other direction).
+    files: ['providers/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '(^|/)src/', message: 'providers/** never imports src/** (DESIGN §3).' }] }],
+    },
+  },
   prettier,
 );
