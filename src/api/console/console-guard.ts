@@ -51,7 +51,8 @@ export function consoleGuard(keys: ApiKeyRing, publicOrigins: readonly string[] 
         .send({ error: { code: 'SB_AUTH_UNAUTHORIZED', message: 'the console needs the admin key: as the Basic password (any user name) or as a Bearer token' } });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD' && !isSameOrigin(req, publicOrigins)) {
-      return reply.code(403).send({ error: { code: 'SB_AUTH_FORBIDDEN', message: 'console forms are accepted from console pages only (cross-site request refused)' } });
+      const error = { code: 'SB_AUTH_FORBIDDEN', message: 'console forms are accepted from console pages only (cross-site request refused)' };
+      return reply.code(403).send({ error });
     }
     return undefined;
   };
