@@ -210,7 +210,7 @@ export async function lifecycleMode(h: Harness, sendBaselines: readonly Throughp
       slopePerSec: s,
       drainMs,
     };
-    progress.finish(`${judged ? (outcome.pass ? 'PASS' : 'FAIL') : 'done, not judged'} (${why}; max backlog ${outcome.maxBacklog}${drainMs !== undefined ? `, drained in ${(drainMs / 1000).toFixed(1)} s` : ''})`);
+    progress.finish(`${judged ? (outcome.pass ? 'PASS' : 'FAIL') : 'done, not judged'} (${why}; max backlog ` + `${outcome.maxBacklog}${drainMs !== undefined ? `, drained in ${(drainMs / 1000).toFixed(1)} s` : ''})`);
     return outcome;
   }
 

@@ -80,9 +80,9 @@ function sendReport(h: Harness, runs: SendRun[], persistence: string): BenchResu
     `${label}: ${names
       .map((n) => `${n} ${median(runs.map((r) => pick(r)[n] ?? 0)).toFixed(3)}`)
       .join(', ')} (sum ${median(runs.map((r) => names.reduce((a, n) => a + (pick(r)[n] ?? 0), 0))).toFixed(3)})`;
-  process.stdout.write(
-    `CPU ms per message (median of runs; /proc/<pid>/stat over the throughput run)\n  ${cpuLine('gateway', (r) => r.gateway.cpuMsPerMessage, ['api', 'worker', 'sandbox', 'redis', 'bench'])}\n  ${cpuLine('baseline', (r) => r.baseline.cpuMsPerMessage, ['baseline-intake', 'baseline-worker', 'sandbox', 'redis', 'bench'])}\n`,
-  );
+  const gatewayCpu = cpuLine('gateway', (r) => r.gateway.cpuMsPerMessage, ['api', 'worker', 'sandbox', 'redis', 'bench']);
+  const baselineCpu = cpuLine('baseline', (r) => r.baseline.cpuMsPerMessage, ['baseline-intake', 'baseline-worker', 'sandbox', 'redis', 'bench']);
+  process.stdout.write(`CPU ms per message (median of runs; /proc/<pid>/stat over the throughput run)\n  ${gatewayCpu}\n  ${baselineCpu}\n`);
   const top = runs[runs.length - 1]?.gateway.redisTopCommands ?? [];
   if (top.length > 0) {
     const n = runs[runs.length - 1]?.gateway.delivered ?? 1;
@@ -120,7 +120,8 @@ async function main(): Promise<number> {
     const persistence = await redisPersistence(h.redis);
     const others = await connectedClients(h.redis);
     h.progress.note(
-      `Redis ${h.redisUrl} (persistence ${persistence}, ${others} clients connected); prefix ${h.prefix}; ${opts.messages.toLocaleString('en-US')} messages, ${opts.clients} clients; load ${load()}`,
+      `Redis ${h.redisUrl} (persistence ${persistence}, ${others} clients connected); prefix ${h.prefix}; ` +
+      `${opts.messages.toLocaleString('en-US')} messages, ${opts.clients} clients; load ${load()}`,
     );
     const sendRuns: SendRun[] = [];
     for (const mode of opts.modes) {
@@ -199,13 +200,15 @@ async function profileReport(h: Harness, runs: SendRun[]): Promise<void> {
   }
   parts.push(
     `#### Redis commands per message (INFO commandstats delta over the gateway run; commands inside Lua scripts included)\n\n` +
-      `total ${last.gateway.redisCommandsPerMessage.toFixed(1)} per message (baseline ${last.baseline.redisCommandsPerMessage.toFixed(1)})\n\n` +
+      `total ${last.gateway.redisCommandsPerMessage.toFixed(1)} per message ` +
+      `(baseline ${last.baseline.redisCommandsPerMessage.toFixed(1)})\n\n` +
       `| command | per message |\n|---|---:|\n` +
       last.gateway.redisTopCommands.slice(0, 20).map(([c, n]) => `| ${c} | ${(n / Math.max(1, last.gateway.delivered)).toFixed(2)} |`).join('\n') +
       '\n',
   );
   parts.push(
-    `#### Redis round trips per message (MONITOR over a separate batch of ${sample}; commands a client sends, pipelined or not, and commands run inside Lua)\n\n` +
+    `#### Redis round trips per message (MONITOR over a separate batch of ${sample}; ` +
+    `commands a client sends, pipelined or not, and commands run inside Lua)\n\n` +
       `| process | commands / message | most frequent (per message) |\n|---|---:|---|\n${gwRows}\n${baseRows}\n`,
   );
   const md = parts.join('\n');

@@ -59,7 +59,8 @@ export const ROLES: readonly Role[] = ['api', 'worker', 'sandbox', 'all'];
 export class RedisUnreachableError extends Error {
   constructor(url: string) {
     super(
-      `Redis is not reachable at ${maskRedisUrl(url)}. Start one (e.g. \`redis-server --daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
+      `Redis is not reachable at ${maskRedisUrl(url)}. Start one (e.g. \`redis-server ` +
+      `--daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
     );
     this.name = 'RedisUnreachableError';
   }

@@ -41,12 +41,15 @@ export interface ProfileSummary {
   areas: Array<{ name: string; ms: number; pct: number }>;
 }
 
+/** A whole package name among `names` (each a regular expression source, e.g. `@sinch/.*`). */
+const oneOf = (names: string[]): RegExp => new RegExp(`^(${names.join('|')})$`);
+
 const AREAS: Array<[string, RegExp]> = [
-  ['carrier SDKs (twilio, undici, axios, …)', /^(twilio|undici|axios|form-data|follow-redirects|https-proxy-agent|agent-base|proxy-from-env|qs|scmp|xmlbuilder|dayjs|jsonwebtoken|@sinch\/.*|firebase-admin|google-auth-library|gaxios|messagebird)$/],
-  ['Redis client (ioredis, bullmq)', /^(ioredis|bullmq|redis-parser|msgpackr|cluster-key-slot|denque|standard-as-callback|redis-errors|cron-parser|semver|uuid|node-abort-controller)$/],
-  ['HTTP server (fastify)', /^(fastify|find-my-way|avvio|light-my-request|@fastify\/.*|fast-json-stringify|secure-json-parse|fast-querystring|toad-cache|process-warning|rfdc|abstract-logging|fast-uri|ajv.*|content-type|json-schema-ref-resolver)$/],
+  ['carrier SDKs (twilio, undici, axios, …)', oneOf(['twilio', 'undici', 'axios', 'form-data', 'follow-redirects', 'https-proxy-agent', 'agent-base', 'proxy-from-env', 'qs', 'scmp', 'xmlbuilder', 'dayjs', 'jsonwebtoken', '@sinch/.*', 'firebase-admin', 'google-auth-library', 'gaxios', 'messagebird'])],
+  ['Redis client (ioredis, bullmq)', oneOf(['ioredis', 'bullmq', 'redis-parser', 'msgpackr', 'cluster-key-slot', 'denque', 'standard-as-callback', 'redis-errors', 'cron-parser', 'semver', 'uuid', 'node-abort-controller'])],
+  ['HTTP server (fastify)', oneOf(['fastify', 'find-my-way', 'avvio', 'light-my-request', '@fastify/.*', 'fast-json-stringify', 'secure-json-parse', 'fast-querystring', 'toad-cache', 'process-warning', 'rfdc', 'abstract-logging', 'fast-uri', 'ajv.*', 'content-type', 'json-schema-ref-resolver'])],
   ['validation (zod)', /^zod$/],
-  ['logging (pino)', /^(pino|sonic-boom|pino-std-serializers|fast-redact|@pinojs\/redact|thread-stream|quick-format-unescaped|atomic-sleep|safe-stable-stringify|on-exit-leak-free|real-require)$/],
+  ['logging (pino)', oneOf(['pino', 'sonic-boom', 'pino-std-serializers', 'fast-redact', '@pinojs/redact', 'thread-stream', 'quick-format-unescaped', 'atomic-sleep', 'safe-stable-stringify', 'on-exit-leak-free', 'real-require'])],
   ['metrics (prom-client)', /^(prom-client|tdigest|bintrees)$/],
   ['phone numbers (libphonenumber-js)', /^libphonenumber-js$/],
   ['resilience (cockatiel)', /^cockatiel$/],
@@ -194,8 +197,9 @@ export function summariseProfile(file: string, window?: { fromUs: number; toUs: 
 export function profileMarkdown(title: string, s: ProfileSummary, messages: number): string {
   const lines: string[] = [];
   lines.push(`#### ${title}`, '');
+  const window = `${s.windowMs.toLocaleString('en-US')} ms window${s.windowed ? '' : ' (whole profile: window not matched)'}`;
   lines.push(
-    `CPU busy ${s.busyMs.toLocaleString('en-US')} ms over a ${s.windowMs.toLocaleString('en-US')} ms window${s.windowed ? '' : ' (whole profile: window not matched)'}` +
+    `CPU busy ${s.busyMs.toLocaleString('en-US')} ms over a ${window}` +
       ` — ${messages > 0 ? `${Math.round((s.busyMs * 1000) / messages)} µs of CPU per message` : ''}`,
     '',
   );

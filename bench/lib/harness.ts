@@ -85,7 +85,7 @@ export class Harness {
     const sandboxPort = await freePort();
     const configDir = writeBenchConfigDir(this.workDir);
     this.gatewayEnv = await gatewayEnv({ prefix: this.prefix, redisUrl: this.redisUrl, sandboxPort, configDir, logLevel: this.opts.logLevel });
-    this.progress.note(`starting sandbox, gateway (api + ${this.opts.workers} worker${this.opts.workers > 1 ? 's' : ''}) and baseline; logs in ${this.logDir}`);
+    this.progress.note(`starting sandbox, gateway (api + ${this.opts.workers} ` + `worker${this.opts.workers > 1 ? 's' : ''}) and baseline; logs in ${this.logDir}`);
     const sb = await startSandbox(this.gatewayEnv.env, sandboxPort, this.logDir);
     this.procs.push(sb.proc);
     this.sandbox = new SandboxClient(sb.url);
@@ -200,7 +200,8 @@ export class Harness {
     };
     const lost = loop.accepted - delivered;
     this.progress.finish(
-      `${Math.round(result.msgPerSec).toLocaleString('en-US')} msg/s accept→carrier (intake ${Math.round(result.intakePerSec).toLocaleString('en-US')} 202/s)` +
+      `${Math.round(result.msgPerSec).toLocaleString('en-US')} msg/s accept→carrier ` +
+      `(intake ${Math.round(result.intakePerSec).toLocaleString('en-US')} 202/s)` +
         (loop.failed > 0 ? `; ${loop.failed} POSTs failed ${JSON.stringify(loop.statuses)}` : '') +
         (lost > 0 ? `; ${lost} accepted messages never reached the carrier` : ''),
     );

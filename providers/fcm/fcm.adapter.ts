@@ -198,7 +198,7 @@ export function createFcmAdapter(config: FcmConfig, deps: ProviderDeps): Provide
       }
       if (trace.lastStatus !== undefined) {
         // Between two of the SDK's own retries of a 503: FCM definitely refused it.
-        throw new ProviderError(`fcm: FCM answered ${trace.lastStatus} and the SDK was still retrying when the send was ${timeout.aborted ? 'timed out' : 'aborted'}`, {
+        throw new ProviderError(`fcm: FCM answered ${trace.lastStatus} and the SDK was still retrying ` + `when the send was ${timeout.aborted ? 'timed out' : 'aborted'}`, {
           kind: 'retryable',
           provider: PROVIDER,
           httpStatus: trace.lastStatus,

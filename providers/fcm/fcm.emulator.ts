@@ -59,7 +59,8 @@ export function fcmErrorForStatus(status: number): FcmErrorBody {
       return fcmErrorBody(
         401,
         'UNAUTHENTICATED',
-        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+        'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other ' +
+        'valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
       );
     case 403:
       return fcmErrorBody(403, 'PERMISSION_DENIED', "Permission 'cloudmessaging.messages.create' denied on resource (or it may not exist).", 'PERMISSION_DENIED');

@@ -139,7 +139,8 @@ function classifyFirebaseError(f: FirebaseLikeError, err: unknown): ProviderErro
   const sdkRule = f.code === 'messaging/unknown-error' && status !== undefined ? undefined : SDK_RULES.get(f.code);
   const rule = (wireCode === undefined ? undefined : WIRE_RULES.get(wireCode)) ?? sdkRule;
   const providerCode = wireCode ?? f.code;
-  const message = `fcm: ${f.message} (${f.code}${status === undefined ? '' : `, HTTP ${status}`}${wireCode === undefined ? '' : `, ${wireCode}`})`;
+  const codes = [f.code, ...(status === undefined ? [] : [`HTTP ${status}`]), ...(wireCode === undefined ? [] : [wireCode])];
+  const message = `fcm: ${f.message} (${codes.join(', ')})`;
   const base = { provider: PROVIDER, providerCode, httpStatus: status, cause: err };
 
   if (rule?.kind === 'rate_limited' || status === 429) {

@@ -1,5 +1,5 @@
 /**
- * MessageBird inbound SMS, for STOP/START opt-outs (issue 10).
+ * MessageBird inbound SMS, for STOP/START opt-outs.
  *
  * Source: MessageBird delivers messages to a virtual mobile number through a Flow Builder flow
  * "Call HTTP endpoint with SMS" → "Forward to URL" (method POST, `Content-Type: application/json`;

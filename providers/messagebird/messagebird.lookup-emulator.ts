@@ -73,7 +73,10 @@ function fieldString(body: Record<string, unknown>, key: string): string | undef
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
-/** The sandbox entry an HLR answers from, straight from the table (the SMS magic numbers are SMS refusals, not lookup facts: CONTRACTS §6). */
+/**
+ * The sandbox entry an HLR answers from, straight from the table (the SMS magic numbers are SMS
+ * refusals, not lookup facts: CONTRACTS §6).
+ */
 function entryFor(control: SandboxControl, e164: string): SandboxNumber {
   const entry = control.number(e164);
   return entry;

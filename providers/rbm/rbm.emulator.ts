@@ -35,7 +35,7 @@ export function rbmErrorBody(code: number, message?: string): GoogleErrorBody {
       return {
         error: {
           code,
-          message: 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+          message: 'Request had invalid authentication credentials. Expected OAuth 2 ' + 'access token, login cookie or other valid authentication credential.',
           status: 'UNAUTHENTICATED',
         },
       };

@@ -79,7 +79,7 @@ export const sinchConfigSchema = z
     path: ['whatsappTemplateId'],
   })
   .refine((c) => c.appId === undefined || (c.projectId !== undefined && c.conversationWebhookSecret !== undefined), {
-    message: 'RCS through the Conversation API needs appId, conversationWebhookSecret and the OAuth2 credentials (projectId, keyId, keySecret) together',
+    message: 'RCS through the Conversation API needs appId, conversationWebhookSecret ' + 'and the OAuth2 credentials (projectId, keyId, keySecret) together',
     path: ['appId'],
   });
 

@@ -1,5 +1,5 @@
 /**
- * Sinch inbound SMS (MO), for STOP/START opt-outs (issue 10). Sinch POSTs mobile-originated
+ * Sinch inbound SMS (MO), for STOP/START opt-outs. Sinch POSTs mobile-originated
  * messages as JSON to the service plan's callback URL — the same URL and the same authentication
  * (HTTP Basic, set up with the account manager) as delivery reports (reference §2.2: "Inbound SMS
  * arrives as `mo_text`/`mo_binary`/`mo_media` on the same callback"):

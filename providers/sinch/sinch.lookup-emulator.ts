@@ -123,7 +123,10 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !Buffer.isBuffer(value);
 }
 
-/** The sandbox entry a lookup answers from, straight from the table (the SMS magic numbers are SMS refusals, not lookup facts: CONTRACTS §6). */
+/**
+ * The sandbox entry a lookup answers from, straight from the table (the SMS magic numbers are SMS
+ * refusals, not lookup facts: CONTRACTS §6).
+ */
 function entryFor(control: SandboxControl, e164: string): SandboxNumber {
   const entry = control.number(e164);
   return entry;

@@ -57,8 +57,9 @@ export function clampTwilioValidity(seconds: number): number {
  * `SendRequest.signal` aborts the HTTP call, and a 429's `Retry-After` reaches the classifier.
  * `send` dispatches on `req.channel` (`sms` → Messages, `voice` → Calls with inline TwiML, `rcs` →
  * Messages with `To=rcs:<E.164>` and `From=rcs:<rcsSenderId>`, RCS only: a handset that cannot take
- * RCS is accepted, then reported `failed` with ErrorCode 63106) and rejects only with `ProviderError`; so does `lookup` (Lookup v2; a non-E.164 input is
- * `{valid:false}` without a request).
+ * RCS is accepted, then reported `failed` with ErrorCode 63106) and rejects only with
+ * `ProviderError`; so does `lookup` (Lookup v2; a non-E.164 input is `{valid:false}` without a
+ * request).
  */
 export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): ProviderAdapter {
   const httpClient = new BaseUrlRequestClient({ baseUrl: deps.baseUrl, timeoutMs: deps.timeoutMs });

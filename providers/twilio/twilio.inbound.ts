@@ -1,5 +1,5 @@
 /**
- * Twilio inbound SMS (a person texting one of our numbers), for STOP/START opt-outs (issue 10).
+ * Twilio inbound SMS (a person texting one of our numbers), for STOP/START opt-outs.
  * Twilio POSTs the incoming message to the number's "A message comes in" webhook as a form body —
  * `MessageSid`, `AccountSid`, `From`, `To`, `Body`, `NumMedia`… — signed with `X-Twilio-Signature`
  * exactly like a status callback, so the adapter's `verifyWebhook` checks it unchanged.

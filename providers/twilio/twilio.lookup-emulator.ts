@@ -76,7 +76,10 @@ export interface TwilioLookupJson {
   url: string;
 }
 
-/** The sandbox entry a lookup answers from, straight from the table (the SMS magic numbers are SMS refusals, not lookup facts: CONTRACTS §6). */
+/**
+ * The sandbox entry a lookup answers from, straight from the table (the SMS magic numbers are SMS
+ * refusals, not lookup facts: CONTRACTS §6).
+ */
 function entryFor(kit: TwilioEmulatorKit, e164: string): SandboxNumber {
   const entry = kit.control.number(e164);
   return entry;

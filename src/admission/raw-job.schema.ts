@@ -40,7 +40,8 @@ export function rawSendJobJsonSchema(): Record<string, unknown> {
     title: 'Switchboard raw send job data',
     description:
       'The `data` of a BullMQ job named "send" added to the queue "send" (BullMQ prefix SWITCHBOARD_REDIS_PREFIX, default "sb"). ' +
-      'Admitted: the job completes with returnvalue {"messageId":"msg_…"}. Refused or malformed: the job fails with failedReason starting with the SB_* code ' +
+      'Admitted: the job completes with returnvalue {"messageId":"msg_…"}. Refused ' +
+      'or malformed: the job fails with failedReason starting with the SB_* code ' +
       '(SB_VALIDATION_JOB for a wrong shape). Without idempotencyKey the job id is the idempotency key.',
     ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== '$schema')),
   };

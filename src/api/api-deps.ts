@@ -42,7 +42,7 @@ export interface ApiDeps {
   endpoints: EndpointRegistryStore;
   log: Logger;
   now: () => number;
-  /** SSRF guard of `callbackUrl`s at admission (issue 10). */
+  /** SSRF guard of `callbackUrl`s at admission. */
   ssrf: SsrfGuard;
   /** The opt-out list: admission refuses its numbers, inbound STOP/START move it. */
   suppression: SuppressionStore;

@@ -292,7 +292,8 @@ export async function demoCommand(ctx: OpsContext, values: FlagValues, positiona
 
     const landlineView = tracked.find((t) => t.id === landlineId)?.view;
     if (landlineView !== undefined && !landlineView.attempts.some((a) => a.channel === 'voice')) {
-      notes.push(`the landline got no voice attempt (${landlineView.status}${landlineView.error !== undefined ? `, ${landlineView.error.code}` : ''}): this gateway does not serve voice yet`);
+      const why = `${landlineView.status}${landlineView.error !== undefined ? `, ${landlineView.error.code}` : ''}`;
+      notes.push(`the landline got no voice attempt (${why}): this gateway does not serve voice yet`);
     }
     const views = tracked.map((t) => t.view).filter((v): v is MessageView => v !== undefined);
     const summary = summarize(views);

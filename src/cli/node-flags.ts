@@ -40,7 +40,8 @@ export function missingRoleFlags(execArgv: readonly string[], nodeOptions: strin
 
 /**
  * Replaces this process with `node <missing flags> <its own flags> <script> <args>` (and
- * {@link ROLE_ENV_DEFAULTS} added to its environment) when a role flag is missing; returns (doing nothing) when none is, or when execve is unavailable or fails.
+ * {@link ROLE_ENV_DEFAULTS} added to its environment) when a role flag is missing; returns (doing
+ * nothing) when none is, or when execve is unavailable or fails.
  * After the re-exec the flags are in `process.execArgv`, so the second run returns at once.
  */
 export function reexecWithRoleFlags(proc: Pick<NodeJS.Process, 'execArgv' | 'execPath' | 'argv' | 'env' | 'execve'> = process): void {

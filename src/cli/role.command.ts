@@ -53,7 +53,8 @@ export async function runRole(role: Role): Promise<number> {
         `  API       ${running.apiUrl}    (Authorization: Bearer sandbox-key)`,
         running.sandboxUrl ? `  Sandbox   ${running.sandboxUrl}` : '',
         `  Docs      ${running.apiUrl}/docs    Queues ${running.apiUrl}/admin/queues (user any, password sandbox-key)`,
-        `  Try: curl -s -X POST ${running.apiUrl}/v1/messages -H 'Authorization: Bearer sandbox-key' -H 'Content-Type: application/json' -d '{"to":"+14155550100","otp":{}}'`,
+        `  Try: curl -s -X POST ${running.apiUrl}/v1/messages -H 'Authorization: Bearer ` +
+        `sandbox-key' -H 'Content-Type: application/json' -d '{"to":"+14155550100","otp":{}}'`,
         `   or: npx switchboard demo`,
         '',
       ]

@@ -114,7 +114,7 @@ export async function sendCommand(ctx: OpsContext, values: FlagValues, positiona
     ctx.out(ctx.json ? JSON.stringify({ id: accepted.id, status: accepted.status, replayed: accepted.replayed }) : accepted.id);
     return EXIT.ok;
   }
-  if (!ctx.json) ctx.out(`${accepted.id} ${accepted.replayed ? 'replayed (Idempotency-Key seen before)' : 'accepted'}; following its timeline (Ctrl-C stops following, not the message)`);
+  if (!ctx.json) ctx.out(`${accepted.id} ${accepted.replayed ? 'replayed (Idempotency-Key seen before)' : 'accepted'}; ` + `following its timeline (Ctrl-C stops following, not the message)`);
   const final = await followMessage(ctx, accepted.id, started + timeoutS * 1000, (entry) => {
     if (!ctx.json) ctx.out(timelineLine(entry));
   });

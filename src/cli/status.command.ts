@@ -18,10 +18,11 @@ export function timelineLine(t: MessageView['timeline'][number]): string {
 /** The message summary block shared by `status` and the end of `send`. */
 export function describeMessage(m: MessageView): string {
   const route = m.channel !== null ? `${m.channel}/${m.provider ?? '—'}` : '—';
+  const routing = m.routing !== undefined ? `  routing: ${m.routing.provider} (${m.routing.reason})` : '';
   const lines = [
     `${m.id}  ${m.status.toUpperCase()}  via ${route}  to ${m.to}`,
     `  created ${m.createdAt}  updated ${m.updatedAt}${m.verifiedAt !== undefined ? `  verified ${m.verifiedAt}` : ''}`,
-    `  cost ${formatUsd(m.cost.amount)} ${m.cost.currency}${m.routing !== undefined ? `  routing: ${m.routing.provider} (${m.routing.reason})` : ''}`,
+    `  cost ${formatUsd(m.cost.amount)} ${m.cost.currency}${routing}`,
   ];
   if (m.error !== undefined) lines.push(`  error ${m.error.code}: ${m.error.message}${m.error.providerCode !== undefined ? ` (carrier code ${m.error.providerCode})` : ''}`);
   if (Object.keys(m.metadata).length > 0) lines.push(`  metadata ${JSON.stringify(m.metadata)}`);

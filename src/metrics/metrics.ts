@@ -209,7 +209,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   const routeDecisions = new Counter({
     name: `${PREFIX}route_decisions_total`,
-    help: 'Routing decisions by chosen provider and reason (cheapest, healthiest, health, conversion, tie_order, only_candidate, all_breakers_open, none).',
+    help: 'Routing decisions by chosen provider and reason (cheapest, healthiest, ' + 'health, conversion, tie_order, only_candidate, all_breakers_open, none).',
     labelNames: ['provider', 'reason'] as const,
     registers,
   });
@@ -281,7 +281,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const stuckSent = opts.stuckSent;
   const messagesStuckSent = new Gauge({
     name: `${PREFIX}messages_stuck_sent`,
-    help: 'Messages still not final 5 minutes or more after a carrier accepted them (reconciliation has not settled them), read from Redis at scrape time.',
+    help: 'Messages still not final 5 minutes or more after a carrier accepted them ' + '(reconciliation has not settled them), read from Redis at scrape time.',
     registers,
     ...(stuckSent
       ? {

@@ -76,7 +76,10 @@ export async function failOverAfterDlrTimeout(deps: DlrTimeoutDeps, messageId: s
   return true;
 }
 
-/** Queues the follow-up send of a timed-out attempt again (a no-op while that job exists): a crash between mark and add must not lose it. */
+/**
+ * Queues the follow-up send of a timed-out attempt again (a no-op while that job exists): a crash
+ * between mark and add must not lose it.
+ */
 export async function ensureDlrTimeoutResend(deps: Pick<DlrTimeoutDeps, 'queues'>, msg: MessageRecord): Promise<void> {
   if (!awaitsDlrTimeoutResend(msg) || msg.verifiedAt !== undefined) return;
   await deps.queues.addSend(msg.id, jobIds.attempt(msg.id, msg.attempts.length + 1));

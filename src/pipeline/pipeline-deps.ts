@@ -48,9 +48,9 @@ export interface PipelineDeps {
   /** Base URL carriers post callbacks to (`SWITCHBOARD_PUBLIC_URL`). */
   publicUrl: string;
   now: () => number;
-  /** Opt-out list: a send refused as unsubscribed (Twilio 21610) adds the number (issue 10). */
+  /** Opt-out list: a send refused as unsubscribed (Twilio 21610) adds the number. */
   suppression: SuppressionStore;
-  /** SMS-pumping guard state (issue 10). */
+  /** SMS-pumping guard state. */
   pumping: PumpingStageDeps;
   /** Each push token's ack evidence (predicted push skip); without it push is never skipped. */
   pushPosterior?: PushAckPosteriorStore;

@@ -1,5 +1,5 @@
 /**
- * The SMS-pumping guard (issue 10, DESIGN §6): runs in the worker right after the lookup stage,
+ * The SMS-pumping guard (DESIGN §6): runs in the worker right after the lookup stage,
  * before anything is sent. SMS pumping (artificially inflated traffic) is a fraudster requesting
  * codes to number ranges they share revenue on; it shows as a burst to one country or prefix far
  * above its usual volume, and as codes that are never entered.

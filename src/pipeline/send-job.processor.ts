@@ -75,6 +75,11 @@ function fallbackReasonAfter(msg: MessageRecord): FallbackReason | undefined {
   return undefined;
 }
 
+/** What a successful lookup found, for the timeline: the line type (or `invalid`), and a recent SIM swap. */
+function lookupFacts(looked: LookupResult): string {
+  return `${looked.valid ? looked.lineType : 'invalid'}${looked.simSwapped ? ', recent SIM swap' : ''}`;
+}
+
 /** The lookup's timeline line and verdict, applied to the draft (a lost race re-applies it). */
 function applyLookup(d: MessageRecord, looked: LookupResult, at: string): boolean {
   if (d.lookup !== undefined) return false;
@@ -82,7 +87,7 @@ function applyLookup(d: MessageRecord, looked: LookupResult, at: string): boolea
   d.timeline.push({
     at,
     type: 'lookup',
-    detail: `${looked.provider} ${looked.cache}: ${looked.error ? 'unknown (lookup failed)' : `${looked.valid ? looked.lineType : 'invalid'}${looked.simSwapped ? ', recent SIM swap' : ''}`}`,
+    detail: `${looked.provider} ${looked.cache}: ${looked.error ? 'unknown (lookup failed)' : lookupFacts(looked)}`,
   });
   if (!looked.valid) {
     finalize(d, at, { code: 'SB_RECIPIENT_INVALID', message: 'the number lookup says this number does not exist' });

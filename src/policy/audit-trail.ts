@@ -1,5 +1,5 @@
 /**
- * What the audit stream says about a message change (issue 10). The recorder (store/message-recorder.ts)
+ * What the audit stream says about a message change. The recorder (store/message-recorder.ts)
  * hands every change it saved here, so every path that moves a message — send, callbacks,
  * fallbacks, expiry, verification, the pumping guard — is audited the same way without each
  * stage remembering to. Admission writes its own entries (accepted atomically with the record,

@@ -1,5 +1,5 @@
 /**
- * Which API keys report conversions (issue 10): the pumping guard's conversion tripwire counts
+ * Which API keys report conversions: the pumping guard's conversion tripwire counts
  * only their sends, because a key that never reports (its upstream checks codes itself and never
  * calls verify or `…/conversion`) would look like traffic that never converts. A key becomes a
  * reporter when one of its messages gets a conversion (verify success or a report), seen by the

@@ -1,5 +1,5 @@
 /**
- * Opt-out (issue 10): STOP and START keywords from inbound messages, and carrier refusals that
+ * Opt-out: STOP and START keywords from inbound messages, and carrier refusals that
  * mean "unsubscribed", move the suppression list (src/store/suppression.store.ts), which admission
  * checks inside its one Lua call (`422 SB_POLICY_OPTED_OUT`).
  *

@@ -1,5 +1,5 @@
 /**
- * `POST /_sandbox/inbound` (issue 10): a "handset" texts one of our numbers. The named carrier's
+ * `POST /_sandbox/inbound`: a "handset" texts one of our numbers. The named carrier's
  * emulator posts that inbound message to the gateway exactly as the carrier would — its body
  * format and its signature with the documented sandbox credentials — at
  * `<gateway public URL>/webhooks/<provider>/inbound`, so opt-out tests and demos exercise the real

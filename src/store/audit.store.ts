@@ -1,5 +1,5 @@
 /**
- * The audit stream (issue 10): one capped Redis stream (`XADD … MAXLEN ~ N`) of who sent what to
+ * The audit stream: one capped Redis stream (`XADD … MAXLEN ~ N`) of who sent what to
  * which number and what became of it — admission decisions (accepted, refused with its code),
  * carrier acceptance, final outcomes, verifications, pumping flags and opt-outs.
  *

@@ -1,5 +1,5 @@
 /**
- * Conversion counters for the pumping guard (DESIGN §6.2, a later issue): how many messages per
+ * Conversion counters for the pumping guard (DESIGN §6.2): how many messages per
  * recipient country and number prefix ended in a verified login, and how many did not, per UTC
  * hour. SMS pumping shows up as traffic to a prefix that never converts; the guard will compare
  * these counts with what was sent. Only the first report of a message and later changes of its

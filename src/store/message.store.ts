@@ -151,7 +151,6 @@ type RedisWithScripts = RedisClient & {
   sbIntake(numKeys: number, ...args: Array<string | number>): Promise<Array<number | string>>;
   sbCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;
 };
-type PipelineWithScripts = ChainableCommander & { sbCommit(numKeys: number, ...args: Array<string | number>): ChainableCommander };
 
 export interface MessageStoreOptions {
   prefix: string;

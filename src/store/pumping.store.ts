@@ -1,8 +1,8 @@
 /**
  * Redis state of the SMS-pumping guard (DESIGN §6): per dimension (a country, or a number prefix)
  * one hash holding a sliding window of recent sends (ten slot counters) and a decayed baseline,
- * updated and compared in one Lua call (lua/pumping.lua); plus hourly send counts of the keys that report conversions, for the
- * conversion tripwire, and the list of those keys.
+ * updated and compared in one Lua call (lua/pumping.lua); plus hourly send counts of the keys that
+ * report conversions, for the conversion tripwire, and the list of those keys.
  *
  * Prefix dimensions are named by an HMAC token of the prefix, like every number-derived key that
  * outlives its message (PII at rest): a prefix is most of a number. Countries are named in clear.

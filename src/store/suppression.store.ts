@@ -1,5 +1,5 @@
 /**
- * The opt-out suppression list (issue 10): numbers that replied STOP (or that a carrier refused as
+ * The opt-out suppression list: numbers that replied STOP (or that a carrier refused as
  * unsubscribed, Twilio 21610) are refused at admission with `422 SB_POLICY_OPTED_OUT` until they
  * reply START.
  *

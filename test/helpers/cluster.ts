@@ -228,7 +228,7 @@ export function duplicatesOf(ids: readonly string[], accepted: ReadonlyMap<strin
   return ids.reduce((sum, id) => sum + Math.max(0, (accepted.get(id) ?? 0) - 1), 0);
 }
 
-/** One line per scenario, as the issue asks: what was sent, delivered, duplicated and lost. */
+/** One line per scenario: what was sent, delivered, duplicated and lost. */
 export function printCounts(scenario: string, counts: { sent: number; delivered: number; duplicates: number; lost: number } & Record<string, number>): void {
   console.log(`[reliability] ${scenario}: ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ')}`);
 }

@@ -108,8 +108,9 @@ export async function createOwnSentinel(binary: string): Promise<OwnSentinel> {
     });
   };
 
+  const sentinelHosts = sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',');
   const own: OwnSentinel = {
-    url: `redis+sentinel://:${SENTINEL_DATA_PASSWORD}@${sentinelPorts.map((p) => `127.0.0.1:${p}`).join(',')}/${SENTINEL_MASTER_NAME}?sentinelPassword=${SENTINEL_OWN_PASSWORD}`,
+    url: `redis+sentinel://:${SENTINEL_DATA_PASSWORD}@${sentinelHosts}/${SENTINEL_MASTER_NAME}?sentinelPassword=${SENTINEL_OWN_PASSWORD}`,
     sentinelPorts,
     async masterPort() {
       for (const port of sentinelPorts) {

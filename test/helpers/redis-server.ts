@@ -1,14 +1,15 @@
 /**
  * A `redis-server` of the test's own (free loopback port, private data folder, AOF every second)
  * that the test may stop and start again on the same data — the shared test Redis must never be
- * restarted under other suites. `findRedisServer()` says whether the binary exists, so suites can
- * skip visibly (or fail under CI=true, DESIGN §9).
+ * restarted under other suites. `ownRedisFactory()` picks a container or this binary, or says
+ * neither is there, so suites can skip visibly (or fail under CI=true, DESIGN §9).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { dockerEngineAnswers } from './docker-engine.ts';
 import { freePort } from './free-port.ts';
 
 /** The path of `redis-server` on PATH, or undefined. */
@@ -16,6 +17,19 @@ export function findRedisServer(): string | undefined {
   const found = spawnSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' });
   const path = found.stdout.trim();
   return found.status === 0 && path !== '' ? path : undefined;
+}
+
+/**
+ * How this machine gets a Redis of a test's own (DESIGN §4): a testcontainer when a Docker engine
+ * answers, else the `redis-server` binary, else undefined (the suite skips visibly, or fails under
+ * CI=true). `where` names the choice for the suite's log line.
+ */
+export async function ownRedisFactory(): Promise<{ where: string; create: () => Promise<OwnRedis> } | undefined> {
+  if (await dockerEngineAnswers()) {
+    return { where: 'a Redis container', create: async () => (await import('./containers.ts')).createContainerRedis() };
+  }
+  const binary = findRedisServer();
+  return binary === undefined ? undefined : { where: binary, create: () => createOwnRedis(binary) };
 }
 
 export interface OwnRedis {
@@ -35,10 +49,11 @@ export interface OwnRedis {
   destroy(): Promise<void>;
 }
 
-async function pingable(port: number, timeoutMs: number): Promise<void> {
+/** Resolves once the Redis at host:port answers PING with PONG (not -LOADING); rejects after `timeoutMs`. */
+export async function pingable(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+    const client = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
     client.on('error', () => undefined);
     try {
       await client.connect();
@@ -51,7 +66,7 @@ async function pingable(port: number, timeoutMs: number): Promise<void> {
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`redis-server on port ${port} did not answer within ${timeoutMs} ms`);
+  throw new Error(`redis-server at ${host}:${port} did not answer within ${timeoutMs} ms`);
 }
 
 export async function createOwnRedis(binary: string): Promise<OwnRedis> {

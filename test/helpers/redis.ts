@@ -1,6 +1,7 @@
 /**
- * The real Redis every test talks to (REDIS_URL, default 127.0.0.1:6379), and per-test key
- * prefixes so suites never see each other's data. Cleanup deletes only the prefix's keys.
+ * The real Redis every test talks to (REDIS_URL, default 127.0.0.1:6379; without REDIS_URL and with
+ * a Docker engine answering, global-redis.ts starts a container and sets REDIS_URL), and per-test
+ * key prefixes so suites never see each other's data. Cleanup deletes only the prefix's keys.
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';

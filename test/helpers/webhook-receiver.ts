@@ -2,7 +2,7 @@
  * A local HTTP endpoint that records what Switchboard posts to it, answering as each test
  * scripts it (status codes, headers) — the upstream auth service's side of the webhooks.
  */
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 
 export interface ReceivedRequest {
   at: number;
@@ -22,7 +22,6 @@ export interface WebhookReceiver {
 
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const received: ReceivedRequest[] = [];
-  let server: Server | undefined;
   const receiver: WebhookReceiver = {
     url: '',
     received,
@@ -36,10 +35,10 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       throw new Error(`webhook receiver: condition not met within ${timeoutMs} ms; got ${received.map((r) => r.body.slice(0, 80)).join(' | ')}`);
     },
     async close() {
-      await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-  server = createServer((req, res) => {
+  const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -51,7 +50,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     });
   });
   server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', () => resolve()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const addr = server.address();
   receiver.url = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/hooks`;
   return receiver;

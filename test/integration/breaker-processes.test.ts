@@ -1,5 +1,5 @@
 /**
- * Two worker processes share breaker state (issue: routing, acceptance 3): when one worker's
+ * Two worker processes share breaker state: when one worker's
  * breaker for a provider opens, the other worker reports it open within a second.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

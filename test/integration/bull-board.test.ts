@@ -1,5 +1,5 @@
 /**
- * Bull Board at `/admin/queues` (issue 12, acceptance 4) and `GET /v1/admin/queues`: the admin key
+ * Bull Board at `/admin/queues` and `GET /v1/admin/queues`: the admin key
  * opens the board (Basic password or Bearer), anything else gets the Basic challenge — on the page,
  * its JSON API and its static assets alike — and the board drives our BullMQ 6 queues.
  */

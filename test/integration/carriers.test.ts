@@ -1,5 +1,5 @@
 /**
- * Each carrier end to end (issue: Sinch and MessageBird): with routing pinned to it, a message is
+ * Each carrier end to end: with routing pinned to it, a message is
  * delivered through its official SDK/client and the sandbox, its callbacks verified; forged
  * callbacks are refused; the invalid magic number is refused in the carrier's own dialect.
  */

@@ -1,5 +1,5 @@
 /**
- * The ops CLI against a running gateway (issue 12): `switchboard demo` (acceptance 3: its summary
+ * The ops CLI against a running gateway: `switchboard demo` (its summary
  * equals what `GET /v1/messages` lists for the run), `send`, `status`, `queues`, `dlq`, and one-line
  * errors when the gateway does not answer. Every command runs as a real child process
  * (`node src/cli.ts …`), the way an operator runs it.

@@ -1,5 +1,5 @@
 /**
- * Number lookups and voice (issue: lookups): caching, landline → voice, invalid → nothing sent,
+ * Number lookups and voice: caching, landline → voice, invalid → nothing sent,
  * SIM-swap policies, each lookup provider as the default, and a lookup outage that degrades.
  */
 import { createHash } from 'node:crypto';

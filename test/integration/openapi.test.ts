@@ -1,5 +1,5 @@
 /**
- * The OpenAPI document (issue 12, acceptance 1): it validates as OpenAPI, documents exactly the
+ * The OpenAPI document: it validates as OpenAPI, documents exactly the
  * routes the app registers, and real answers of the running gateway parse with the documented
  * (strict) response schemas, so the document cannot drift from the code unnoticed.
  */
@@ -70,7 +70,7 @@ describe('GET /docs/json', () => {
     );
     expect([...registered].filter((r) => !documented.has(r)), 'registered but not documented').toEqual([]);
     expect([...documented].filter((d) => !registered.has(d)), 'documented but not registered').toEqual([]);
-    // The routes the issue names explicitly.
+    // The routes clients rely on by name.
     for (const must of [
       'POST /v1/messages',
       'POST /v1/push/ack',

@@ -1,5 +1,5 @@
 /**
- * Opt-out (issue 10, acceptance 1) on a whole gateway against the real Redis and carrier sandbox:
+ * Opt-out on a whole gateway against the real Redis and carrier sandbox:
  * each carrier's emulator texts STOP to the gateway's `/webhooks/<provider>/inbound`, signed as
  * that carrier signs; the next message to the number is refused (`422 SB_POLICY_OPTED_OUT`,
  * nothing created, counted as refused); START lifts it; an unsigned STOP changes nothing. A send

@@ -74,7 +74,7 @@ beforeAll(async () => {
   renameSync(join(ROOT, clientTgz), join(dir, clientTgz));
   writeOutsideProject(dir);
   await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: dir, env: npmEnv, maxBuffer: 16 * 1024 * 1024 }).catch((err: Error & { stderr?: string }) => {
-    throw new Error(`npm ci --offline in the outside project failed (is the npm cache filled by this repository's npm ci?):\n${err.stderr ?? err.message}`);
+    throw new Error(`npm ci --offline in the outside project failed (is the npm cache ` + `filled by this repository's npm ci?):\n${err.stderr ?? err.message}`);
   });
 }, 400_000);
 

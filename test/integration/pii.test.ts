@@ -1,5 +1,5 @@
 /**
- * PII at rest and the audit stream (issue 10, acceptance 4), on a whole gateway against the real
+ * PII at rest and the audit stream, on a whole gateway against the real
  * Redis and carrier sandbox, with the message retention shrunk to seconds: once a message's
  * retention has passed, no key or value under the gateway's prefix — message records, ledgers,
  * idempotency, OTP attempts, queues and their jobs, lookup cache, rate limits, opt-out list,

@@ -1,5 +1,5 @@
 /**
- * The Postman collection (issue 12, acceptance 2), run by newman against a real gateway started
+ * The Postman collection, run by newman against a real gateway started
  * the way `npm start` starts it (`node src/cli.ts all`, free ports, its own Redis prefix): every
  * request and assertion of test/postman/switchboard.postman_collection.json must pass, including
  * the push → SMS fallback on ack timeout.

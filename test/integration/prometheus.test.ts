@@ -6,35 +6,31 @@
  * show data, promtool must accept the compose configuration and the alert unit tests, and every
  * metric of CONTRACTS §7 must be on a fresh process's `/metrics`.
  *
- * Needs the `prometheus` and `promtool` binaries (Debian package `prometheus`): absent, the suite
- * skips with a console line locally and fails under CI=true (`.ci/run` installs them).
+ * Prometheus and promtool run in a testcontainer when a Docker engine answers, else as the local
+ * binaries (Debian package `prometheus`); with neither, the suite skips with a console line locally
+ * and fails under CI=true (`.ci/run` installs the binaries).
  */
-import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { generateWebhookSecret } from '../../src/webhooks/webhook-signer.ts';
 import { freePort } from '../helpers/free-port.ts';
 import { ROOT, spawnRole, waitForOk, type RoleProcess } from '../helpers/processes.ts';
+import { findPrometheus, startPrometheus, type PrometheusServer } from '../helpers/prometheus-server.ts';
 import { parsePrometheusText, type Sample } from '../helpers/prometheus-text.ts';
 import { deletePrefix, TEST_REDIS_URL, testPrefix, testRedis } from '../helpers/redis.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
-const run = promisify(execFile);
-
-function hasBinary(name: string): boolean {
-  const probe = spawnSync(name, ['--version'], { stdio: 'ignore' });
-  return probe.error === undefined && probe.status === 0;
-}
-
 const IN_CI = process.env['CI'] === 'true';
-const HAVE_PROMETHEUS = hasBinary('prometheus') && hasBinary('promtool');
+const RUNNER = await findPrometheus();
+const HAVE_PROMETHEUS = RUNNER !== undefined;
 if (!HAVE_PROMETHEUS && !IN_CI) {
-  console.warn('SKIPPED test/integration/prometheus.test.ts: no `prometheus`/`promtool` on PATH (apt-get install prometheus); under CI=true this fails.');
+  console.warn(
+    'SKIPPED test/integration/prometheus.test.ts: no Docker engine and no `prometheus`/`promtool` on PATH ' +
+      '(apt-get install prometheus); under CI=true this fails.',
+  );
 }
 
 /** CONTRACTS §7, plus `switchboard_redis_up` (the Redis alert's signal). */
@@ -131,9 +127,7 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
   const procs: RoleProcess[] = [];
   let receiver: WebhookReceiver;
   let urls: { api: string; sandbox: string; worker: string; prometheus: string };
-  let tmp = '';
-  let prometheus: ChildProcess | undefined;
-  let prometheusLog = '';
+  let prometheus: PrometheusServer | undefined;
   let fresh: { api: string; worker: string };
   let overview: Dashboard;
   let carrier: Dashboard;
@@ -150,7 +144,7 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
     for (;;) {
       const got = await probe();
       if (got !== undefined) return got;
-      if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms\n${prometheusLog.slice(-2_000)}`);
+      if (Date.now() > deadline) throw new Error(`${what} within ${timeoutMs} ms\n${(prometheus?.log() ?? '').slice(-2_000)}`);
       await new Promise((r) => setTimeout(r, 250));
     }
   }
@@ -188,29 +182,17 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
     };
 
     // The compose scrape jobs, pointed at the processes above, every second.
-    tmp = await mkdtemp(path.join(tmpdir(), 'sb-prometheus-'));
-    const config = {
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: [repoFile('config/prometheus/alerts.yml')],
-      scrape_configs: [
-        { job_name: 'switchboard-api', static_configs: [{ targets: [`127.0.0.1:${api}`] }] },
-        { job_name: 'switchboard-worker', static_configs: [{ targets: [`127.0.0.1:${metrics}`] }] },
-      ],
-    };
-    await writeFile(path.join(tmp, 'prometheus.yml'), JSON.stringify(config, null, 2));
-    prometheus = spawn(
-      'prometheus',
-      [
-        `--config.file=${path.join(tmp, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(tmp, 'data')}`,
-        `--web.listen-address=127.0.0.1:${prom}`,
-        '--storage.tsdb.retention.time=1h',
-        '--log.level=warn',
-      ],
-      { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    prometheus.stdout?.on('data', (d: Buffer) => (prometheusLog += d.toString()));
-    prometheus.stderr?.on('data', (d: Buffer) => (prometheusLog += d.toString()));
+    prometheus = await startPrometheus(RUNNER ?? 'binary', {
+      port: prom,
+      config: (repoPath) => ({
+        global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+        rule_files: [repoPath('config/prometheus/alerts.yml')],
+        scrape_configs: [
+          { job_name: 'switchboard-api', static_configs: [{ targets: [`127.0.0.1:${api}`] }] },
+          { job_name: 'switchboard-worker', static_configs: [{ targets: [`127.0.0.1:${metrics}`] }] },
+        ],
+      }),
+    });
     await until('Prometheus did not become ready', async () => ((await fetch(`${urls.prometheus}/-/ready`).catch(() => undefined))?.ok ? true : undefined), 20_000);
 
     // Traffic: four delivered OTPs and one the carrier refuses, each reported to a webhook receiver.
@@ -236,14 +218,7 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
   }, 60_000);
 
   afterAll(async () => {
-    if (prometheus && prometheus.exitCode === null && prometheus.signalCode === null) {
-      const exited = new Promise<void>((resolve) => prometheus?.once('exit', () => resolve()));
-      prometheus.kill('SIGTERM');
-      const timer = setTimeout(() => prometheus?.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    if (tmp) await rm(tmp, { recursive: true, force: true });
+    await prometheus?.stop();
     const codes = await Promise.all(procs.map((p) => p.stop()));
     await receiver?.close();
     const redis = testRedis();
@@ -329,10 +304,10 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
   });
 
   it('passes promtool on the alert rules, the compose configuration and the alert unit tests', async () => {
-    const opts = { cwd: ROOT };
-    await expect(run('promtool', ['check', 'rules', 'config/prometheus/alerts.yml'], opts)).resolves.toBeDefined();
-    await expect(run('promtool', ['check', 'config', 'config/prometheus/prometheus.yml'], opts)).resolves.toBeDefined();
-    const tests = await run('promtool', ['test', 'rules', 'config/prometheus/alerts.test.yml'], opts);
+    const promtool = (prometheus as PrometheusServer).promtool;
+    await expect(promtool(['check', 'rules', 'config/prometheus/alerts.yml'])).resolves.toBeDefined();
+    await expect(promtool(['check', 'config', 'config/prometheus/prometheus.yml'])).resolves.toBeDefined();
+    const tests = await promtool(['test', 'rules', 'config/prometheus/alerts.test.yml']);
     expect(tests.stdout).toContain('SUCCESS');
   });
 

@@ -1,5 +1,5 @@
 /**
- * The SMS-pumping guard (issue 10, acceptance 2) on whole gateways against the real Redis and
+ * The SMS-pumping guard on whole gateways against the real Redis and
  * carrier sandbox. History is seeded the way an operator would (`PumpingStore.seedBaseline`): the
  * US has carried 1,000 sends per window for a month, so a burst to one fresh prefix stands out
  * while the country as a whole does not. Thresholds are shrunk by config (minSends 10, no warm-up).

@@ -1,5 +1,5 @@
 /**
- * Push first, SMS fallback (issue: push): FCM through the official firebase-admin SDK to the
+ * Push first, SMS fallback: FCM through the official firebase-admin SDK to the
  * sandbox, the sandbox device acking through `sb_ack_url`, and the ack/fallback race.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

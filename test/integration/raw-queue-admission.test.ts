@@ -76,7 +76,7 @@ describe('raw Queue.add jobs', () => {
     expect(list.items.filter((m) => m.to === '+1415***1104')).toHaveLength(1);
   });
 
-  it('rejects a raw job without a request, without a key or with a non-string key with SB_VALIDATION_JOB, listing the problems', async () => {
+  it('rejects a raw job without a request, without a key or with a non-string key (SB_VALIDATION_JOB, every problem listed)', async () => {
     const noRequest = await queue.add('send', { key: 'sandbox', to: '+14155551110' });
     const noKey = await queue.add('send', { request: { to: '+14155551111', body: 'x' } });
     const numericKey = await queue.add('send', { request: { to: '+14155551112', body: 'x' }, key: 7 });

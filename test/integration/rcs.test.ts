@@ -1,5 +1,5 @@
 /**
- * RCS upgrade with Switchboard-owned fallback to SMS (issue: RCS): RBM capability (cached),
+ * RCS upgrade with Switchboard-owned fallback to SMS: RBM capability (cached),
  * RCS through Sinch's Conversation API, failure → the same code by SMS exactly once.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';

@@ -1,6 +1,6 @@
 /**
  * Routing by price, tier and health across the three carriers, and failover through a carrier
- * outage with breakers (issue: routing). Breaker delays are shortened by config so the suite stays fast.
+ * outage with breakers. Breaker delays are shortened by config so the suite stays fast.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tierMonth } from '../../src/routing/price-book.ts';

@@ -1,5 +1,5 @@
 /**
- * The SSRF guard of outbound webhooks (issue 10, acceptance 3), in a live-like configuration
+ * The SSRF guard of outbound webhooks, in a live-like configuration
  * (`webhooks.allowPrivateTargets: false`) on whole gateways against the real Redis and sandbox.
  *
  * Admission refuses literal loopback/private/link-local/metadata callback URLs (no DNS). Delivery

@@ -93,7 +93,7 @@ describe('outbound delivery-status webhooks', () => {
     expect(forMessage(receiver.received, id).filter((e) => e.type === 'message.accepted')).toHaveLength(3);
   });
 
-  it('delivers a relay batch from one job, each message’s events in order, and gives a failed event a job of its own that counts its tries on', async () => {
+  it('delivers a relay batch from one job in order per message; a failed event gets its own job that counts its tries', async () => {
     receiver = await startWebhookReceiver();
     const messages = [newMessageId(), newMessageId(), newMessageId()];
     const items: OutboxItem[] = messages.flatMap((messageId) =>

@@ -7,25 +7,28 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { duplicatesOf, freshNumber, printCounts, startCluster, type Cluster } from '../helpers/cluster.ts';
-import { createOwnRedis, findRedisServer, type OwnRedis } from '../helpers/redis-server.ts';
+import { ownRedisFactory, type OwnRedis } from '../helpers/redis-server.ts';
 import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
-const binary = findRedisServer();
+const ownRedis = await ownRedisFactory();
 const underCi = process.env['CI'] === 'true';
-if (binary === undefined && !underCi) {
-  console.log('[reliability] SKIPPED redis restart: no redis-server on PATH (install redis-server; under CI=true this fails instead)');
+if (ownRedis === undefined && !underCi) {
+  console.log('[reliability] SKIPPED redis restart: no Docker engine and no redis-server on PATH (install redis-server; CI=true fails instead)');
 }
 
-/** Callbacks of messages sent before the stop arrive well after the restart (Twilio, as the sandbox emulates it, does not retry a refused callback). */
+/**
+ * Callbacks of messages sent before the stop arrive well after the restart (Twilio, as the sandbox
+ * emulates it, does not retry a refused callback).
+ */
 const DLR_DELAY_MS = 12_000;
 
 let redis: OwnRedis | undefined;
 let cluster: Cluster | undefined;
 
-describe.skipIf(binary === undefined && !underCi)('a Redis restart under load', () => {
+describe.skipIf(ownRedis === undefined && !underCi)('a Redis restart under load', () => {
   beforeAll(async () => {
-    if (binary === undefined) throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
-    redis = await createOwnRedis(binary);
+    if (ownRedis === undefined) throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
+    redis = await ownRedis.create();
     await redis.start();
     cluster = await startCluster({
       label: 'rel-redis',
@@ -121,14 +124,14 @@ describe.skipIf(binary === undefined && !underCi)('a Redis restart under load', 
 /** Status reads start this soon after a carrier accepted a message, so lost callbacks are recovered within the test. */
 const RECONCILE_AFTER_MS = 2_000;
 
-describe.skipIf(binary === undefined && !underCi)('a Redis SIGKILL under load, with callbacks and webhooks on', () => {
+describe.skipIf(ownRedis === undefined && !underCi)('a Redis SIGKILL under load, with callbacks and webhooks on', () => {
   let own: OwnRedis | undefined;
   let c: Cluster | undefined;
   let receiver: WebhookReceiver | undefined;
 
   beforeAll(async () => {
-    if (binary === undefined) throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
-    own = await createOwnRedis(binary);
+    if (ownRedis === undefined) throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
+    own = await ownRedis.create();
     await own.start();
     receiver = await startWebhookReceiver();
     c = await startCluster({
@@ -150,7 +153,7 @@ describe.skipIf(binary === undefined && !underCi)('a Redis SIGKILL under load, w
     await own?.destroy();
   });
 
-  it('ends every accepted message delivered, none sent twice without ambiguous_resend, each with exactly one message.delivered', async () => {
+  it('delivers every accepted message once, with exactly one message.delivered each (no resend without ambiguous_resend)', async () => {
     const cluster = c as Cluster;
     const r = own as OwnRedis;
     const hooks = receiver as WebhookReceiver;

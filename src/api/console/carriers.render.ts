@@ -25,13 +25,21 @@ function healthRow(h: ObservedHealth): SafeHtml {
 <td class="num">${percent(h.dlrSuccess)}</td><td class="num">${h.dlrLatencyMs === undefined ? '—' : formatDuration(h.dlrLatencyMs)}</td><td class="num">${h.dlrSamples.toFixed(1)}${neutral(h.dlrSamples)}</td></tr>`;
 }
 
+type Candidate = RouteRow['result']['decision']['candidates'][number];
+
+/** A routing candidate as the table shows it: the provider, then why it was excluded or its score. */
+function candidateText(c: Candidate): string {
+  if (c.excluded !== undefined) return `${c.provider} (${c.excluded.replaceAll('_', ' ')})`;
+  return c.score !== undefined ? `${c.provider} ${c.score.toFixed(5)}` : c.provider;
+}
+
 function routeRow(r: RouteRow): SafeHtml {
   const d = r.result.decision;
   const chosen = r.result.kind === 'ok' ? (r.result.ranked[0] ?? d.provider) : undefined;
   return html`<tr data-route="${r.channel}:${r.country}"><td>${r.country}</td><td>${r.channel}</td>
 <td class="route-provider">${chosen !== undefined ? html`<b>${chosen}</b>` : html`<span class="status status-open">none</span>`}</td>
 <td>${r.result.kind === 'all_open' ? 'every breaker open' : d.reason.replaceAll('_', ' ')}</td>
-<td class="muted">${d.candidates.map((c) => `${c.provider}${c.excluded !== undefined ? ` (${c.excluded.replaceAll('_', ' ')})` : c.score !== undefined ? ` ${c.score.toFixed(5)}` : ''}`).join(' · ')}</td></tr>`;
+<td class="muted">${d.candidates.map(candidateText).join(' · ')}</td></tr>`;
 }
 
 /** The whole carriers page. */

@@ -7,7 +7,9 @@ describe('html', () => {
     const out = html`<p title="${evil}">${[evil, html`<b>${evil}</b>`]}${trustedHtml('<hr>')}${undefined}${false}${3}</p>`.value;
     expect(out).not.toContain('<script>');
     expect(out).toBe(
-      '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &#96;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &#96;<b>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &#96;</b><hr>3</p>',
+      '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; ' +
+      '&#96;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; ' +
+      '&#96;<b>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &#96;</b><hr>3</p>',
     );
   });
 

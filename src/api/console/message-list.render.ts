@@ -45,9 +45,8 @@ function row(m: MessageRecord): SafeHtml {
  * back in clear, only masked (`searchedNumber`), like everywhere else the API shows one.
  */
 export function renderMessageList(q: RawQuery, result: SearchResult | undefined, providers: readonly string[], searchedNumber?: string): string {
-  const next = result?.nextCursor
-    ? `${CONSOLE_BASE_PATH}/messages?${new URLSearchParams({ ...Object.fromEntries(Object.entries(q).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== '')), cursor: result.nextCursor }).toString()}`
-    : undefined;
+  const filters = Object.fromEntries(Object.entries(q).filter((e): e is [string, string] => e[1] !== undefined && e[1] !== ''));
+  const next = result?.nextCursor ? `${CONSOLE_BASE_PATH}/messages?${new URLSearchParams({ ...filters, cursor: result.nextCursor }).toString()}` : undefined;
   const via = result?.via === 'number' ? `to ${searchedNumber ?? 'the number'} (found by its phone token in the audit stream)` : result?.via === 'id' ? 'by id' : 'newest first';
   const body = html`<h1>Messages</h1>
 <section class="card">

@@ -50,16 +50,45 @@ function rel(p: MessagePicture, iso: string | undefined): string {
   return Number.isFinite(t) ? `+${formatDuration(t - p.originMs)}` : '';
 }
 
+type Attempt = MessageRecord['attempts'][number];
+
+/** Why the attempt was made: the fallback that led to it (and from where), or its first choice. */
+function attemptWhy(a: Attempt): string {
+  if (!a.fallback) return 'first choice';
+  const from = `${a.fallback.fromChannel}${a.fallback.fromProvider ? `/${a.fallback.fromProvider}` : ''}`;
+  return `${fallbackText(a.fallback.reason)} (from ${from})`;
+}
+
+/** The attempt's cost, and its segment count under it when the carrier reported one. */
+function attemptCost(a: Attempt): SafeHtml {
+  const cost = a.cost ? `${a.cost.amount.toFixed(4)} ${a.cost.currency}` : '';
+  return html`${cost}${a.segments !== undefined ? html`<br><span class="muted">${a.segments} segment(s)</span>` : ''}`;
+}
+
+/** The attempt's error code and message, with the carrier's own code when there is one. */
+function attemptError(a: Attempt): SafeHtml | string {
+  if (!a.error) return '';
+  const carrier = a.error.providerCode !== undefined ? html` <span class="muted">(carrier ${a.error.providerCode})</span>` : '';
+  return html`<code>${a.error.code}</code> ${a.error.message}${carrier}`;
+}
+
+/** The lookup verdict in one line: line type (or invalid), provider, cache, and an error if it failed. */
+function lookupText(m: MessageRecord): string {
+  if (!m.lookup) return '—';
+  const l = m.lookup;
+  return `${l.lineType}${l.valid ? '' : ', invalid'} via ${l.provider} (${l.cache})${l.error ? `: ${l.error}` : ''}`;
+}
+
 function attemptsTable(m: MessageRecord, p: MessagePicture): SafeHtml {
   return html`<table id="attempts"><thead><tr><th>#</th><th>Channel</th><th>Provider</th><th>Status</th><th>Why</th><th>Carrier id</th><th>Started</th><th>Sent</th><th>Delivered</th><th class="num">Cost</th><th>Error</th></tr></thead><tbody>
 ${m.attempts.map(
   (a) => html`<tr data-attempt="${a.n}">
 <td>${a.n}</td><td class="channel">${a.channel}</td><td class="provider">${a.provider}</td><td class="status-cell">${statusPill(a.status)}</td>
-<td>${a.fallback ? `${fallbackText(a.fallback.reason)} (from ${a.fallback.fromChannel}${a.fallback.fromProvider ? `/${a.fallback.fromProvider}` : ''})` : 'first choice'}</td>
+<td>${attemptWhy(a)}</td>
 <td class="mono">${a.providerMessageId ?? ''}</td>
 <td>${rel(p, a.startedAt)}</td><td>${rel(p, a.acceptedAt ?? a.sentAt)}</td><td>${rel(p, a.deliveredAt)}</td>
-<td class="num">${a.cost ? `${a.cost.amount.toFixed(4)} ${a.cost.currency}` : ''}${a.segments !== undefined ? html`<br><span class="muted">${a.segments} segment(s)</span>` : ''}</td>
-<td>${a.error ? html`<code>${a.error.code}</code> ${a.error.message}${a.error.providerCode !== undefined ? html` <span class="muted">(carrier ${a.error.providerCode})</span>` : ''}` : ''}</td>
+<td class="num">${attemptCost(a)}</td>
+<td>${attemptError(a)}</td>
 </tr>`,
 )}</tbody></table>`;
 }
@@ -115,7 +144,7 @@ export function renderMessagePage(data: MessagePageData): string {
 <div><span>Expires</span>${shortTime(m.expiresAt) || '—'}</div>
 <div><span>Verified</span>${m.verifiedAt !== undefined ? `${shortTime(m.verifiedAt)} (${rel(p, m.verifiedAt)})` : '—'}</div>
 <div><span>Total cost</span><b id="total-cost">${total}</b></div>
-<div><span>Lookup</span>${m.lookup ? `${m.lookup.lineType}${m.lookup.valid ? '' : ', invalid'} via ${m.lookup.provider} (${m.lookup.cache})${m.lookup.error ? `: ${m.lookup.error}` : ''}` : '—'}</div>
+<div><span>Lookup</span>${lookupText(m)}</div>
 ${m.error ? html`<div><span>Error</span><code>${m.error.code}</code> ${m.error.message}</div>` : ''}
 </section>
 <section class="card"><h2>Channel ladder</h2>${ladder(p)}</section>

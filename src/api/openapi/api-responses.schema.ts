@@ -38,7 +38,7 @@ export const attemptViewSchema = z.strictObject({
 
 export const routingDecisionSchema = z.strictObject({
   provider: providerIdSchema,
-  reason: z.string().describe('cheapest, healthiest, health, conversion (the conversion term changed the winner), tie_order, only_candidate, all_breakers_open, none'),
+  reason: z.string().describe('cheapest, healthiest, health, conversion (the conversion term changed ' + 'the winner), tie_order, only_candidate, all_breakers_open, none'),
   candidates: z.array(
     z.strictObject({
       provider: providerIdSchema,
@@ -57,7 +57,9 @@ export const timelineEntrySchema = z.strictObject({
   type: z
     .string()
     .describe(
-      'what happened: accepted, lookup, attempt, carrier_accepted, carrier_error, ambiguous_resend, callback, reconciled (a carrier status read applied like a callback that never came), fallback (detail starts with the reason, e.g. `ack_timeout`), ack, late_ack, failed, expired, verified, conversion',
+      'what happened: accepted, lookup, attempt, carrier_accepted, carrier_error, ambiguous_resend, ' +
+      'callback, reconciled (a carrier status read applied like a callback that never came), fallback (detail ' +
+      'starts with the reason, e.g. `ack_timeout`), ack, late_ack, failed, expired, verified, conversion',
     ),
   channel: channelSchema.optional(),
   provider: providerIdSchema.optional(),
@@ -145,7 +147,7 @@ export const queueCountsListSchema = z.strictObject({
 });
 
 /**
- * `GET /v1/audit` (issue 10). Entries are `z.object`, not strict: the audit stream may gain fields
+ * `GET /v1/audit`. Entries are `z.object`, not strict: the audit stream may gain fields
  * without breaking readers, and the documented ones are what clients may rely on.
  */
 export const auditListSchema = z.strictObject({

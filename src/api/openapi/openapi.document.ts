@@ -89,7 +89,8 @@ export interface OpenApiOptions {
 /** What the extra callback endpoints are, where we know; others get a generic description. */
 const EXTRA_WEBHOOKS: Record<string, string> = {
   'sinch/conversation':
-    'Sinch Conversation API delivery receipts (the RCS and WhatsApp channels, read receipts included), verified with the `x-sinch-webhook-signature*` HMAC headers, timestamp within ±5 minutes.',
+    'Sinch Conversation API delivery receipts (the RCS and WhatsApp channels, read receipts included), verified with ' +
+    'the `x-sinch-webhook-signature*` HMAC headers, timestamp within ±5 minutes.',
 };
 
 const RETRY_AFTER = { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } };
@@ -127,7 +128,7 @@ const RESPONSE_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
 const CARRIER_WEBHOOKS: Record<string, { methods: HttpMethod[]; description: string; media: string[] }> = {
   twilio: {
     methods: ['post'],
-    description: 'Twilio status callbacks (form-encoded), verified with `X-Twilio-Signature` over `SWITCHBOARD_PUBLIC_URL` + path + query (`?sb=<message id>`).',
+    description: 'Twilio status callbacks (form-encoded), verified with `X-Twilio-Signature` ' + 'over `SWITCHBOARD_PUBLIC_URL` + path + query (`?sb=<message id>`).',
     media: ['application/x-www-form-urlencoded'],
   },
   sinch: {
@@ -142,12 +143,12 @@ const CARRIER_WEBHOOKS: Record<string, { methods: HttpMethod[]; description: str
   },
   rbm: {
     methods: ['post'],
-    description: 'RCS Business Messaging: capability checks and sends only; its callbacks are not used. The route exists with every adapter and refuses every request (401).',
+    description: 'RCS Business Messaging: capability checks and sends only; its callbacks are ' + 'not used. The route exists with every adapter and refuses every request (401).',
     media: ['application/json'],
   },
   fcm: {
     methods: ['post'],
-    description: 'FCM sends no callbacks: pushes are confirmed by the app through `POST /v1/push/ack`. The route exists with every adapter and refuses every request (401).',
+    description: 'FCM sends no callbacks: pushes are confirmed by the app through `POST ' + '/v1/push/ack`. The route exists with every adapter and refuses every request (401).',
     media: ['application/json'],
   },
 };
@@ -162,8 +163,11 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       summary: 'Send a message (OTP, login approval or transactional text)',
       description:
         'Admission (authentication, idempotency, rate limits, key policy) runs before anything is created; a refusal creates nothing. ' +
-        '`to` is E.164 (or national with `country`); `channels` is the order of preference (default `["sms"]`); `body` (≤ 1,600 characters, must hold `{{code}}` with `otp` and only then) ' +
-        'or `template` + `locale` + `vars` (see `GET /v1/templates`; a template holding `{{code}}` implies `otp`; `otp` alone uses the locale\'s `otp` template); `otp` makes the worker generate the code (it is never returned); `push.ackTimeoutMs` is how long an unacknowledged push waits before falling back; ' +
+        '`to` is E.164 (or national with `country`); `channels` is the order of preference (default ' +
+        '`["sms"]`); `body` (≤ 1,600 characters, must hold `{{code}}` with `otp` and only then) ' +
+        'or `template` + `locale` + `vars` (see `GET /v1/templates`; a template holding `{{code}}` implies `otp`; ' +
+        "`otp` alone uses the locale's `otp` template); `otp` makes the worker generate the code (it is never returned); " +
+        '`push.ackTimeoutMs` is how long an unacknowledged push waits before falling back; ' +
         '`metadata` (≤ 2 KB as JSON) is echoed on the message and its webhooks. Unknown fields are refused.',
       auth: 'apiKey',
       scope: 'send',
@@ -218,7 +222,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/messages/:id/verify',
       tag: 'messages',
       summary: 'Check the code the user typed',
-      description: 'A right code answers `{valid:true}` once; a wrong one `{valid:false, attemptsLeft}`; after the 5th wrong code the message is locked.',
+      description: 'A right code answers `{valid:true}` once; a wrong one `{valid:false, ' + 'attemptsLeft}`; after the 5th wrong code the message is locked.',
       auth: 'apiKey',
       scope: 'verify',
       params: messageIdParamsSchema,
@@ -243,7 +247,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/push/ack',
       tag: 'push',
       summary: 'The app acknowledges a push (no API key: the ack token is the credential)',
-      description: 'The FCM data payload carries `sb_message_id`, `sb_ack_token` and `sb_ack_url`. The ack races the ack-timeout fallback; exactly one wins.',
+      description: 'The FCM data payload carries `sb_message_id`, `sb_ack_token` and ' + '`sb_ack_url`. The ack races the ack-timeout fallback; exactly one wins.',
       auth: 'ackToken',
       body: pushAckBodySchema,
       responses: { 204: { description: 'recorded (also when it arrived after the fallback: `late_ack` in the timeline)' } },
@@ -276,7 +280,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/templates',
       tag: 'messages',
       summary: 'Named templates: locales, vars, whether they generate an OTP',
-      description: 'Use one with `template` + `locale` + `vars` in `POST /v1/messages`. A missing or unknown var, an unknown template or locale → 400 `SB_VALIDATION_TEMPLATE`.',
+      description: 'Use one with `template` + `locale` + `vars` in `POST /v1/messages`. A missing ' + 'or unknown var, an unknown template or locale → 400 `SB_VALIDATION_TEMPLATE`.',
       auth: 'apiKey',
       responses: { 200: { description: 'templates by name', json: templateListSchema } },
       errors: ['SB_AUTH_UNAUTHORIZED', 'SB_UNAVAILABLE', 'SB_INTERNAL'],
@@ -297,7 +301,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/webhooks/endpoints/enable',
       tag: 'webhooks',
       summary: 'Enable a disabled webhook endpoint',
-      description: 'Idempotent. Events dead-lettered while it was disabled stay dead letters: replay them with `POST /v1/webhooks/dead-letters/:eventId/replay`.',
+      description: 'Idempotent. Events dead-lettered while it was disabled stay dead letters: ' + 'replay them with `POST /v1/webhooks/dead-letters/:eventId/replay`.',
       auth: 'apiKey',
       scope: 'admin',
       body: enableEndpointBodySchema,
@@ -319,7 +323,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/audit',
       tag: 'ops',
       summary: 'The audit stream, newest first: who sent what to which number, and what became of it',
-      description: 'Numbers appear only as phone tokens (HMACs); `?to=` takes a number and is hashed the same way, so an operator can ask about a number they already know.',
+      description: 'Numbers appear only as phone tokens (HMACs); `?to=` takes a number and is ' + 'hashed the same way, so an operator can ask about a number they already know.',
       auth: 'apiKey',
       scope: 'admin',
       query: auditQuerySchema,
@@ -332,7 +336,8 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       tag: 'ops',
       summary: 'Bull Board: browse, retry and clean jobs of the send, dlr and events queues',
       description:
-        'Needs the admin key as the HTTP Basic password (any user name) or as a Bearer token. Every path under `/admin/queues/` (the board’s pages, its JSON API and its static assets) is guarded the same way.',
+        'Needs the admin key as the HTTP Basic password (any user name) or as a Bearer token. Every path under ' +
+        '`/admin/queues/` (the board’s pages, its JSON API and its static assets) is guarded the same way.',
       auth: 'adminBoard',
       responses: {
         200: { description: 'the board (HTML)', content: { 'text/html': { type: 'string' } } },
@@ -349,7 +354,10 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       tag: 'ops',
       summary: 'The ops console: message search and pictures, carriers, dead letters and disabled endpoints (HTML)',
       description:
-        'Redirects to `/console/messages`. Needs the admin key as the HTTP Basic password (any user name) or as a Bearer token, like `/admin/queues`; every path under `/console/` (pages, the stylesheet, form posts) answers 401 with the Basic challenge without it. `/console/messages/:id` shows one message: every attempt with its channel, provider and status on a time axis, routing candidates, costs, webhook deliveries and audit entries.',
+        'Redirects to `/console/messages`. Needs the admin key as the HTTP Basic password (any user name) or as a ' +
+        'Bearer token, like `/admin/queues`; every path under `/console/` (pages, the stylesheet, form posts) answers ' +
+        '401 with the Basic challenge without it. `/console/messages/:id` shows one message: every attempt with its ' +
+        'channel, provider and status on a time axis, routing candidates, costs, webhook deliveries and audit entries.',
       auth: 'adminBoard',
       responses: {
         302: { description: 'to `/console/messages`' },
@@ -417,7 +425,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         path: `/webhooks/${id}`,
         tag: 'carrier callbacks',
         summary: `${id} delivery callback${method === 'get' ? ' (GET form)' : ''}`,
-        description: `${known.description} Unverified → 401 and nothing changes; verified → 204 once queued on \`dlr\`; queueing failed → 503 so the carrier retries.`,
+        description: `${known.description} Unverified → 401 and nothing changes; verified → ` + `204 once queued on \`dlr\`; queueing failed → 503 so the carrier retries.`,
         auth: 'carrier',
         ...(method === 'get' ? {} : { rawBody: Object.fromEntries(known.media.map((m) => [m, { type: 'object', additionalProperties: true }])) }),
         responses: { 204: { description: 'verified and queued' } },
@@ -431,7 +439,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: `/webhooks/${provider}/${path}`,
       tag: 'carrier callbacks',
       summary: `${provider} ${path} callback`,
-      description: `${EXTRA_WEBHOOKS[`${provider}/${path}`] ?? `${provider} ${path} callbacks, verified by the ${provider} adapter.`} Unverified → 401 and nothing changes; verified → 204 once queued on \`dlr\`; queueing failed → 503.`,
+      description: `${EXTRA_WEBHOOKS[`${provider}/${path}`] ?? `${provider} ${path} callbacks, verified by the ${provider} adapter.`} ` + `Unverified → 401 and nothing changes; verified → 204 once queued on \`dlr\`; queueing failed → 503.`,
       auth: 'carrier',
       rawBody: { 'application/json': { type: 'object', additionalProperties: true } },
       responses: { 204: { description: 'verified and queued' } },
@@ -446,7 +454,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         path: `/webhooks/${id}/inbound`,
         tag: 'carrier callbacks',
         summary: `${id} inbound message (STOP / START)${method === 'get' ? ' (GET form)' : ''}`,
-        description: `Verified like the ${id} delivery callback. STOP (and its synonyms) suppresses the sender for every key; START lifts it; any other text is acknowledged and ignored. Unverified → 401 and nothing changes.`,
+        description: `Verified like the ${id} delivery callback. STOP (and its synonyms) suppresses the sender for every ` + `key; START lifts it; any other text is acknowledged and ignored. Unverified → 401 and nothing changes.`,
         auth: 'carrier',
         ...(method === 'get' ? {} : { rawBody: Object.fromEntries(known.media.map((m) => [m, { type: 'object', additionalProperties: true }])) }),
         responses: { 204: { description: 'verified and applied' } },
@@ -574,8 +582,10 @@ export function buildOpenApiDocument(opts: OpenApiOptions): JsonObject {
       version: opts.version,
       summary: 'Messaging gateway for one-time codes: push first, RCS/SMS/voice fallback, multi-carrier routing, signed delivery webhooks.',
       description: [
-        'Send with `POST /v1/messages`, follow with `GET /v1/messages/{id}` or the signed webhooks (Standard Webhooks) at `callbackUrl`, verify codes with `POST /v1/messages/{id}/verify`.',
-        'Every `/v1` route except `/v1/push/ack` needs `Authorization: Bearer <api key>`. Every refusal is `{"error":{"code","message","details"?}}` with one of these codes (HTTP "—": recorded on a message, never answered):',
+        'Send with `POST /v1/messages`, follow with `GET /v1/messages/{id}` or the signed webhooks ' +
+        '(Standard Webhooks) at `callbackUrl`, verify codes with `POST /v1/messages/{id}/verify`.',
+        'Every `/v1` route except `/v1/push/ack` needs `Authorization: Bearer <api key>`. Every refusal is ' +
+        '`{"error":{"code","message","details"?}}` with one of these codes (HTTP "—": recorded on a message, never answered):',
         errorTable(),
       ].join('\n\n'),
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },

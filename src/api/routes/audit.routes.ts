@@ -1,5 +1,5 @@
 /**
- * `GET /v1/audit` (admin, issue 10): the audit stream, newest first — who (key) sent what (message,
+ * `GET /v1/audit` (admin): the audit stream, newest first — who (key) sent what (message,
  * channel, provider) to which number (its phone token, never the number) and what became of it.
  * `to` is hashed here with the same key as the stream, so an operator can ask about a number they
  * already know without the stream ever holding it.

@@ -2,7 +2,7 @@
  * Carrier callbacks (CONTRACTS §3): verify the signature over the raw request, parse, queue on
  * `dlr`, answer. Unverified → 401 and nothing changes; enqueue failure → 503 so the carrier retries.
  *
- * Inbound messages (`/webhooks/<provider>/inbound`, issue 10) are verified the same way and
+ * Inbound messages (`/webhooks/<provider>/inbound`) are verified the same way and
  * applied at once (one Redis write: STOP suppresses the sender, START lifts it); any other text is
  * acknowledged and ignored. They are not queued: no job ever holds the sender's number.
  */
