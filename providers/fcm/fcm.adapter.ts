@@ -37,7 +37,7 @@ import type { Channel, ProviderAdapter, ProviderDeps, SendRequest, SendResult } 
 import { parseServiceAccount } from './fcm.config.ts';
 import type { FcmConfig } from './fcm.config.ts';
 import { classifyFcmError } from './fcm.errors.ts';
-import { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN } from './fcm.sandbox.ts';
+import { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN } from './sandbox/fcm.sandbox.ts';
 
 const PROVIDER = 'fcm';
 const CHANNELS: readonly Channel[] = ['push'];

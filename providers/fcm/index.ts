@@ -6,14 +6,14 @@ import type { ProviderModule } from '../provider.ts';
 import { createFcmAdapter } from './fcm.adapter.ts';
 import { fcmConfigSchema } from './fcm.config.ts';
 import type { FcmConfig } from './fcm.config.ts';
-import { registerFcmEmulator } from './fcm.emulator.ts';
+import { registerFcmEmulator } from './sandbox/fcm.emulator.ts';
 
 export type { FcmConfig } from './fcm.config.ts';
 export { fcmConfigSchema } from './fcm.config.ts';
-export { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_CREDENTIALS, FCM_SANDBOX_PROJECT_ID, PUSH_DATA_KEYS } from './fcm.sandbox.ts';
+export { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_CREDENTIALS, FCM_SANDBOX_PROJECT_ID, PUSH_DATA_KEYS } from './sandbox/fcm.sandbox.ts';
 export { buildFcmMessage, createFcmAdapter } from './fcm.adapter.ts';
-export { fcmErrorBody, registerFcmEmulator } from './fcm.emulator.ts';
-export type { FcmEmulatorOptions } from './fcm.emulator.ts';
+export { fcmErrorBody, registerFcmEmulator } from './sandbox/fcm.emulator.ts';
+export type { FcmEmulatorOptions } from './sandbox/fcm.emulator.ts';
 export { FCM_UNREGISTERED_CODES, classifyFcmError, isUnregisteredToken } from './fcm.errors.ts';
 
 /**

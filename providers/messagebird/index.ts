@@ -6,17 +6,17 @@ import { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.i
 import { createMessageBirdAdapter } from './messagebird.adapter.ts';
 import { messagebirdConfigSchema } from './messagebird.config.ts';
 import type { MessageBirdConfig } from './messagebird.config.ts';
-import { registerMessageBirdEmulator } from './messagebird.emulator.ts';
+import { registerMessageBirdEmulator } from './sandbox/messagebird.emulator.ts';
 
 export type { MessageBirdConfig } from './messagebird.config.ts';
 export { messagebirdConfigSchema } from './messagebird.config.ts';
-export { MESSAGEBIRD_SANDBOX_CREDENTIALS, MESSAGEBIRD_SANDBOX_FROM, MESSAGEBIRD_DEFAULT_BASE_URL } from './messagebird.sandbox.ts';
+export { MESSAGEBIRD_SANDBOX_CREDENTIALS, MESSAGEBIRD_SANDBOX_FROM, MESSAGEBIRD_DEFAULT_BASE_URL } from './sandbox/messagebird.sandbox.ts';
 export { createMessageBirdAdapter } from './messagebird.adapter.ts';
-export { registerMessageBirdEmulator, signMessageBirdRequest, MESSAGEBIRD_MAGIC_NUMBERS } from './messagebird.emulator.ts';
+export { registerMessageBirdEmulator, signMessageBirdRequest, MESSAGEBIRD_MAGIC_NUMBERS } from './sandbox/messagebird.emulator.ts';
 export { verifyMessageBirdWebhook, parseMessageBirdWebhook, mapMessageBirdStatus } from './messagebird.webhook.ts';
 export { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messagebird.errors.ts';
 export { createMessageBirdLookup, normalizeMessageBirdHlr, MESSAGEBIRD_HLR_FINAL_STATUSES } from './messagebird.lookup.ts';
-export { registerMessageBirdLookupEmulator } from './messagebird.lookup-emulator.ts';
+export { registerMessageBirdLookupEmulator } from './sandbox/messagebird.lookup-emulator.ts';
 export type { MessageBirdHlr, MessageBirdHlrDetails } from './messagebird.client.ts';
 export { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
 

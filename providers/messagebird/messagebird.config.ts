@@ -3,7 +3,7 @@
  * validated; the gateway's config loader hands the `providers.messagebird` section to it.
  */
 import { z } from 'zod';
-import { MESSAGEBIRD_DEFAULT_BASE_URL } from './messagebird.sandbox.ts';
+import { MESSAGEBIRD_DEFAULT_BASE_URL } from './sandbox/messagebird.sandbox.ts';
 
 /** A phone number (optional `+`, up to 15 digits) or an alphanumeric sender of at most 11 characters (reference §3.1). */
 const ORIGINATOR = /^(\+?[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11})$/;

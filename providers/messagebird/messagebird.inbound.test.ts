@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCallbackReceiver, type CallbackReceiver } from '../testing/loopback-fixtures.ts';
+import { startCallbackReceiver, type CallbackReceiver } from '../sandbox-kit/loopback-fixtures.ts';
 import { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './sandbox/messagebird.sandbox.ts';
 import { verifyMessageBirdWebhook } from './messagebird.webhook.ts';
 
 let receiver: CallbackReceiver;

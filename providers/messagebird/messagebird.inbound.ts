@@ -14,8 +14,8 @@
 import { randomBytes } from 'node:crypto';
 import { parseFormBody } from '../form-body.ts';
 import type { InboundMessage, WebhookRequest } from '../provider.ts';
-import { signMessageBirdRequest } from './messagebird.emulator.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { signMessageBirdRequest } from './sandbox/messagebird.emulator.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './sandbox/messagebird.sandbox.ts';
 
 function fieldsOf(raw: WebhookRequest): Record<string, string> {
   const out: Record<string, string> = {};

@@ -7,17 +7,17 @@ import type { ProviderModule } from '../provider.ts';
 import { createRbmAdapter } from './rbm.adapter.ts';
 import { rbmConfigSchema } from './rbm.config.ts';
 import type { RbmConfig } from './rbm.config.ts';
-import { registerRbmEmulator } from './rbm.emulator.ts';
+import { registerRbmEmulator } from './sandbox/rbm.emulator.ts';
 
 export type { RbmConfig } from './rbm.config.ts';
 export { rbmConfigSchema, RBM_DEFAULT_BASE_URL } from './rbm.config.ts';
-export { RBM_SANDBOX_ACCESS_TOKEN, RBM_SANDBOX_AGENT_ID, RBM_SANDBOX_CREDENTIALS, RBM_SANDBOX_FEATURES } from './rbm.sandbox.ts';
+export { RBM_SANDBOX_ACCESS_TOKEN, RBM_SANDBOX_AGENT_ID, RBM_SANDBOX_CREDENTIALS, RBM_SANDBOX_FEATURES } from './sandbox/rbm.sandbox.ts';
 export { createRbmAdapter, RBM_CAPABILITY_CACHE_TTL_SECONDS } from './rbm.adapter.ts';
 export type { RbmAdapter, RbmAdapterOptions } from './rbm.adapter.ts';
 export { createRbmCapabilityClient, mapRbmCapabilityResponse, rbmCapabilityUrl } from './rbm.client.ts';
 export type { RbmCapabilityClient, RbmCapabilityClientOptions } from './rbm.client.ts';
-export { registerRbmEmulator, rbmErrorBody } from './rbm.emulator.ts';
-export type { RbmEmulatorOptions } from './rbm.emulator.ts';
+export { registerRbmEmulator, rbmErrorBody } from './sandbox/rbm.emulator.ts';
+export type { RbmEmulatorOptions } from './sandbox/rbm.emulator.ts';
 export {
   buildJwtAssertion,
   createServiceAccountTokenProvider,

@@ -6,11 +6,11 @@ import { parseSinchInbound, postSinchInbound } from './sinch.inbound.ts';
 import { SINCH_CHANNELS, createSinchAdapter } from './sinch.adapter.ts';
 import { sinchConfigSchema } from './sinch.config.ts';
 import type { SinchConfig } from './sinch.config.ts';
-import { registerSinchEmulator } from './sinch.emulator.ts';
+import { registerSinchEmulator } from './sandbox/sinch.emulator.ts';
 
 export type { SinchConfig } from './sinch.config.ts';
 export { sinchConfigSchema, SINCH_SMS_REGIONS, SINCH_CONVERSATION_REGIONS } from './sinch.config.ts';
-export { SINCH_SANDBOX_CREDENTIALS, SINCH_SANDBOX_FROM } from './sinch.sandbox.ts';
+export { SINCH_SANDBOX_CREDENTIALS, SINCH_SANDBOX_FROM } from './sandbox/sinch.sandbox.ts';
 export { createSinchAdapter, sinchExpireAt, SINCH_CHANNELS } from './sinch.adapter.ts';
 export { buildSinchRcsRequest, classifySinchConversationError, createSinchConversationSender, SINCH_CONVERSATION_MIN_TTL_SECONDS } from './sinch.conversation.ts';
 export {
@@ -23,15 +23,15 @@ export {
   SINCH_WEBHOOK_SIGNATURE_HEADERS,
   SINCH_WEBHOOK_MAX_SKEW_SECONDS,
 } from './sinch.conversation-webhook.ts';
-export { registerSinchConversationEmulator, planSinchReceipts, SINCH_CONVERSATION_DEFAULT_FAILURE } from './sinch.conversation-emulator.ts';
-export type { SinchDeliveryReceiptJson, SinchConversationEmulatorOptions } from './sinch.conversation-emulator.ts';
-export { registerSinchEmulator, SINCH_MAGIC_NUMBERS, SINCH_DLR_CODES } from './sinch.emulator.ts';
+export { registerSinchConversationEmulator, planSinchReceipts, SINCH_CONVERSATION_DEFAULT_FAILURE } from './sandbox/sinch.conversation-emulator.ts';
+export type { SinchDeliveryReceiptJson, SinchConversationEmulatorOptions } from './sandbox/sinch.conversation-emulator.ts';
+export { registerSinchEmulator, SINCH_MAGIC_NUMBERS, SINCH_DLR_CODES } from './sandbox/sinch.emulator.ts';
 export { verifySinchWebhook, parseSinchWebhook, mapSinchStatus } from './sinch.webhook.ts';
 export { classifySinchError, sinchDlrErrorTransient } from './sinch.errors.ts';
 export { createSinchLookup, normalizeSinchLookup, mapSinchLineType, SINCH_SWAP_PERIOD_SECONDS } from './sinch.lookup.ts';
 export type { SinchLookupPrices } from './sinch.lookup.ts';
-export { registerSinchLookupEmulator } from './sinch.lookup-emulator.ts';
-export type { SinchIssuedTokens, SinchOAuthCredentials } from './sinch.lookup-emulator.ts';
+export { registerSinchLookupEmulator } from './sandbox/sinch.lookup-emulator.ts';
+export type { SinchIssuedTokens, SinchOAuthCredentials } from './sandbox/sinch.lookup-emulator.ts';
 export { parseSinchInbound, postSinchInbound } from './sinch.inbound.ts';
 
 /**

@@ -8,7 +8,7 @@
  */
 import { ulid } from 'ulid';
 import type { InboundMessage, WebhookRequest } from '../provider.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sandbox/sinch.sandbox.ts';
 
 /** MO types carrying text: `mo_text`, and `mo_media` whose `body.message` may hold a caption. */
 function textOf(body: Record<string, unknown>): string | undefined {

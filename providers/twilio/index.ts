@@ -6,14 +6,14 @@ import { parseTwilioInbound, postTwilioInbound } from './twilio.inbound.ts';
 import { TWILIO_CHANNELS, createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
 import type { TwilioConfig } from './twilio.config.ts';
-import { registerTwilioEmulator } from './twilio.emulator.ts';
+import { registerTwilioEmulator } from './sandbox/twilio.emulator.ts';
 
 export type { TwilioConfig } from './twilio.config.ts';
 export { twilioConfigSchema } from './twilio.config.ts';
-export { TWILIO_SANDBOX_CREDENTIALS, TWILIO_SANDBOX_FROM } from './twilio.sandbox.ts';
+export { TWILIO_SANDBOX_CREDENTIALS, TWILIO_SANDBOX_FROM } from './sandbox/twilio.sandbox.ts';
 export { createTwilioAdapter, twilioRcsFrom, TWILIO_CHANNELS, TWILIO_RCS_PREFIX } from './twilio.adapter.ts';
-export { registerTwilioEmulator, TWILIO_MAGIC_NUMBERS, TWILIO_RCS_NOT_CAPABLE_CODE } from './twilio.emulator.ts';
-export { TWILIO_VOICE_MAGIC_NUMBERS } from './twilio.voice-emulator.ts';
+export { registerTwilioEmulator, TWILIO_MAGIC_NUMBERS, TWILIO_RCS_NOT_CAPABLE_CODE } from './sandbox/twilio.emulator.ts';
+export { TWILIO_VOICE_MAGIC_NUMBERS } from './sandbox/twilio.voice-emulator.ts';
 export { verifyTwilioWebhook, parseTwilioWebhook, mapTwilioCallStatus, twilioCallStatusTransient } from './twilio.webhook.ts';
 export { classifyTwilioError, twilioDlrErrorTransient } from './twilio.errors.ts';
 export { normalizeTwilioLookup, mapTwilioLineType, TWILIO_LOOKUP_FIELDS } from './twilio.lookup.ts';

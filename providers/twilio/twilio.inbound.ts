@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import twilio from 'twilio';
 import { formField, parseFormBody } from '../form-body.ts';
 import type { InboundMessage, WebhookRequest } from '../provider.ts';
-import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
+import { TWILIO_SANDBOX_CREDENTIALS } from './sandbox/twilio.sandbox.ts';
 
 /**
  * Maps a verified inbound-message webhook to the message. Pure and total: a body without

@@ -23,10 +23,10 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { STATUS_CODES } from 'node:http';
-import { countryOfE164 } from '../e164-country.ts';
-import { ensureFormBodyParser, formField } from '../form-body.ts';
-import type { FormFields } from '../form-body.ts';
-import type { SandboxControl, SandboxLogEntry, SandboxNumber } from '../provider.ts';
+import { countryOfE164 } from '../../sandbox-kit/e164-country.ts';
+import { ensureFormBodyParser, formField } from '../../form-body.ts';
+import type { FormFields } from '../../form-body.ts';
+import type { SandboxControl, SandboxLogEntry, SandboxNumber } from '../../provider.ts';
 import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
 
 /** The token lifetime Sinch announces (reference §2.6). */

@@ -8,10 +8,10 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { ensureFormBodyParser, formField } from '../form-body.ts';
-import type { FormFields } from '../form-body.ts';
-import { MAGIC_NUMBERS } from '../provider.ts';
-import type { SandboxControl } from '../provider.ts';
+import { ensureFormBodyParser, formField } from '../../form-body.ts';
+import type { FormFields } from '../../form-body.ts';
+import { MAGIC_NUMBERS } from '../../provider.ts';
+import type { SandboxControl } from '../../provider.ts';
 import { TWILIO_API_VERSION, createTwilioEmulatorKit, isFormFields, referenceOf, rfc2822, twilioErrorBody } from './twilio.emulator-kit.ts';
 import type { TwilioErrorBody } from './twilio.emulator-kit.ts';
 import { registerTwilioLookupEmulator } from './twilio.lookup-emulator.ts';

@@ -3,7 +3,7 @@
  * (see `testing/rcs-wire-golden.ts`): checked by `test/contract` against the real traffic of the
  * adapter and the emulator.
  */
-import type { RcsWireGolden } from '../testing/rcs-wire-golden.ts';
+import type { RcsWireGolden } from '../../sandbox-kit/rcs-wire-golden.ts';
 import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
 
 /** Twilio's documented RCS-only Messages create and its signed StatusCallbacks. */

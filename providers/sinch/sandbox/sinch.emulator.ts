@@ -15,13 +15,13 @@
  * - `+15005550003` → 403 `unprovisioned_region`, the equivalent of Twilio's 21408 on the same
  *   number (DESIGN §5 names it as a provider-level refusal).
  */
-import { createEmulatorResponder, type EmulatorLogFields } from '../emulator-responder.ts';
+import { createEmulatorResponder, type EmulatorLogFields } from '../../sandbox-kit/emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
-import { MAGIC_NUMBERS, callbackRetryDelays } from '../provider.ts';
-import type { SandboxControl } from '../provider.ts';
-import type { SinchErrorBody } from './sinch.errors.ts';
+import { MAGIC_NUMBERS, callbackRetryDelays } from '../../provider.ts';
+import type { SandboxControl } from '../../provider.ts';
+import type { SinchErrorBody } from '../sinch.errors.ts';
 import { registerSinchConversationEmulator } from './sinch.conversation-emulator.ts';
 import { registerSinchLookupEmulator } from './sinch.lookup-emulator.ts';
 import type { SinchOAuthCredentials } from './sinch.lookup-emulator.ts';

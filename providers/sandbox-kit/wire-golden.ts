@@ -1,6 +1,6 @@
 /**
  * The shape of a carrier's "golden" wire format: what `reference/providers.md` documents for its
- * send request and its delivery callbacks, written down once per carrier (`<id>/<id>.golden.ts`)
+ * send request and its delivery callbacks, written down once per carrier (`<id>/sandbox/<id>.golden.ts`)
  * and checked by the contract suite against what really crosses the wire — the adapter's request
  * as the emulator receives it and the emulator's callback as our receiver sees it — so adapter and
  * emulator cannot agree on a wrong format between themselves.

@@ -3,7 +3,7 @@
  * `testing/wire-golden.ts`): checked by `test/contract` against the real traffic of the adapter
  * and the emulator.
  */
-import type { WireGolden } from '../testing/wire-golden.ts';
+import type { WireGolden } from '../../sandbox-kit/wire-golden.ts';
 import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
 
 /** Sinch's documented send request and per-recipient delivery reports. */

@@ -17,8 +17,8 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { formField } from '../form-body.ts';
-import type { FormFields } from '../form-body.ts';
+import { formField } from '../../form-body.ts';
+import type { FormFields } from '../../form-body.ts';
 import { TWILIO_API_VERSION, isFormFields, referenceOf, rfc2822, twilioErrorBody } from './twilio.emulator-kit.ts';
 import type { TwilioEmulatorKit, TwilioErrorBody } from './twilio.emulator-kit.ts';
 

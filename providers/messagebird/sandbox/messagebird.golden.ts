@@ -3,7 +3,7 @@
  * (see `testing/wire-golden.ts`): checked by `test/contract` against the real traffic of the
  * adapter and the emulator.
  */
-import type { WireGolden } from '../testing/wire-golden.ts';
+import type { WireGolden } from '../../sandbox-kit/wire-golden.ts';
 import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
 
 /** MessageBird's documented `POST /messages` and GET status reports. */

@@ -16,7 +16,7 @@
  * counts checks; RBM sends nothing, so `accepted` stays 0.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { SandboxControl, SandboxLogEntry } from '../provider.ts';
+import type { SandboxControl, SandboxLogEntry } from '../../provider.ts';
 import { RBM_SANDBOX_ACCESS_TOKEN, RBM_SANDBOX_AGENT_ID, RBM_SANDBOX_FEATURES } from './rbm.sandbox.ts';
 
 const E164 = /^\+[1-9]\d{1,14}$/;

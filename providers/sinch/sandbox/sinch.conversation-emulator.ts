@@ -24,13 +24,13 @@
  * Receipts come `dlrDelayMs / 2` (queued, switching a quarter in) and `dlrDelayMs` after the send.
  * A 5xx/429/unanswered callback is retried briefly (re-signed), never another 4xx.
  */
-import { createEmulatorResponder } from '../emulator-responder.ts';
+import { createEmulatorResponder } from '../../sandbox-kit/emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ulid } from 'ulid';
-import { MAGIC_NUMBERS, callbackRetryDelays } from '../provider.ts';
-import type { SandboxControl, SandboxNumber } from '../provider.ts';
-import { sinchConversationSignatureHeaders } from './sinch.conversation-webhook.ts';
+import { MAGIC_NUMBERS, callbackRetryDelays } from '../../provider.ts';
+import type { SandboxControl, SandboxNumber } from '../../provider.ts';
+import { sinchConversationSignatureHeaders } from '../sinch.conversation-webhook.ts';
 import type { SinchIssuedTokens } from './sinch.lookup-emulator.ts';
 
 /** Paths as the SDK writes them; the `:` of `messages:send` is literal (escaped for Fastify). */

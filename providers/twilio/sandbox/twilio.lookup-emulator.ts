@@ -17,8 +17,8 @@
  * Scenario: outage → 503 at once; latency; injected failures; every request is recorded with `to`.
  */
 import type { FastifyInstance } from 'fastify';
-import { countryOfE164 } from '../e164-country.ts';
-import type { SandboxNumber } from '../provider.ts';
+import { countryOfE164 } from '../../sandbox-kit/e164-country.ts';
+import type { SandboxNumber } from '../../provider.ts';
 import type { TwilioEmulatorKit } from './twilio.emulator-kit.ts';
 
 /** Our line types as Twilio's `line_type_intelligence.type` spells them. */

@@ -16,16 +16,16 @@
  *   number-type check at submission, the carrier refuses it. Landlines in the sandbox number table
  *   behave the same; numbers marked invalid are refused like `+15005550001`.
  */
-import { createEmulatorResponder } from '../emulator-responder.ts';
+import { createEmulatorResponder } from '../../sandbox-kit/emulator-responder.ts';
 import { createHash, createSecretKey, randomBytes, randomUUID } from 'node:crypto';
 import type { KeyObject } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SignJWT } from 'jose';
-import { ensureFormBodyParser } from '../form-body.ts';
-import { MAGIC_NUMBERS, callbackRetryDelays } from '../provider.ts';
-import type { SandboxControl } from '../provider.ts';
-import type { MessageBirdApiErrorEntry } from './messagebird.client.ts';
+import { ensureFormBodyParser } from '../../form-body.ts';
+import { MAGIC_NUMBERS, callbackRetryDelays } from '../../provider.ts';
+import type { SandboxControl } from '../../provider.ts';
+import type { MessageBirdApiErrorEntry } from '../messagebird.client.ts';
 import { registerMessageBirdLookupEmulator } from './messagebird.lookup-emulator.ts';
 import { MESSAGEBIRD_DEFAULT_BASE_URL, MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
 

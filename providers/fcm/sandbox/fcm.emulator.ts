@@ -16,10 +16,10 @@
  * `data.sb_ack_url` that many milliseconds after accepting the push, as the app would on our
  * `POST /v1/push/ack` (CONTRACTS §3). One try, like an app that gives up; counted as a callback.
  */
-import { createEmulatorResponder } from '../emulator-responder.ts';
+import { createEmulatorResponder } from '../../sandbox-kit/emulator-responder.ts';
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { SandboxControl, SandboxPushToken } from '../provider.ts';
+import type { SandboxControl, SandboxPushToken } from '../../provider.ts';
 import { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_PROJECT_ID, PUSH_DATA_KEYS } from './fcm.sandbox.ts';
 
 /** The device gives up on a slow ack endpoint after this long, so a dead one does not pile up sockets. */

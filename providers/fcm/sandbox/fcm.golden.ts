@@ -4,7 +4,7 @@
  * real traffic of firebase-admin and the emulator, so adapter and emulator cannot agree on a wrong
  * format between themselves. (Push has no carrier callbacks, so this is not an SMS `WireGolden`.)
  */
-import type { ProviderId } from '../provider.ts';
+import type { ProviderId } from '../../provider.ts';
 import { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_PROJECT_ID, PUSH_DATA_KEYS } from './fcm.sandbox.ts';
 
 /** A push carrier's golden wire format. */

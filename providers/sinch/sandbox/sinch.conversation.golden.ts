@@ -4,7 +4,7 @@
  * traffic of the adapter and the emulator. `ttl` is not in the reference's example but is the
  * SDK's documented field for a message's validity (`SendMessageRequestBase.ttl`, `"<n>s"`).
  */
-import type { RcsWireGolden } from '../testing/rcs-wire-golden.ts';
+import type { RcsWireGolden } from '../../sandbox-kit/rcs-wire-golden.ts';
 import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
 
 function record(value: unknown): Record<string, unknown> {

@@ -3,7 +3,7 @@
  * adapter tests and `test/contract` against what the client really sends and what the emulator
  * really answers, so client and emulator cannot agree on a wrong format between themselves.
  */
-import type { RcsCapabilityStatus } from '../provider.ts';
+import type { RcsCapabilityStatus } from '../../provider.ts';
 import { RBM_SANDBOX_ACCESS_TOKEN, RBM_SANDBOX_AGENT_ID } from './rbm.sandbox.ts';
 
 /** The documented request and answers of one capability check. */

@@ -1,8 +1,8 @@
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createFakeSandboxControl } from '../testing/sandbox-control.fake.ts';
-import type { FakeSandboxControl } from '../testing/sandbox-control.fake.ts';
+import { createFakeSandboxControl } from '../../sandbox-kit/sandbox-control.fake.ts';
+import type { FakeSandboxControl } from '../../sandbox-kit/sandbox-control.fake.ts';
 import { registerRbmEmulator } from './rbm.emulator.ts';
 import { RBM_SANDBOX_ACCESS_TOKEN, RBM_SANDBOX_AGENT_ID, RBM_SANDBOX_FEATURES } from './rbm.sandbox.ts';
 

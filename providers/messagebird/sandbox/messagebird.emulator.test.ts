@@ -5,7 +5,7 @@ import { messagebirdDatetime, signMessageBirdRequest } from './messagebird.emula
 import { startCallbackReceiver, startMessageBirdEmulator } from './messagebird.fixtures.ts';
 import type { CallbackReceiver, RunningEmulator } from './messagebird.fixtures.ts';
 import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
-import { verifyMessageBirdWebhook } from './messagebird.webhook.ts';
+import { verifyMessageBirdWebhook } from '../messagebird.webhook.ts';
 
 const AUTH = `AccessKey ${MESSAGEBIRD_SANDBOX_CREDENTIALS.accessKey}`;
 

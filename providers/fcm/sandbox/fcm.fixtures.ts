@@ -3,14 +3,14 @@
  * control that also keeps a push-token table (the shared fake answers `ok` for every token), plus
  * the shared loopback receiver and closed port. Real HTTP only — firebase-admin is never mocked.
  */
-import type { SandboxPushToken } from '../provider.ts';
-import { closedPortUrl, startCallbackReceiver, startEmulator } from '../testing/loopback-fixtures.ts';
-import type { RunningEmulator } from '../testing/loopback-fixtures.ts';
+import type { SandboxPushToken } from '../../provider.ts';
+import { closedPortUrl, startCallbackReceiver, startEmulator } from '../../sandbox-kit/loopback-fixtures.ts';
+import type { RunningEmulator } from '../../sandbox-kit/loopback-fixtures.ts';
 import { registerFcmEmulator } from './fcm.emulator.ts';
 import type { FcmEmulatorOptions } from './fcm.emulator.ts';
 
 export { closedPortUrl, startCallbackReceiver };
-export type { CallbackReceiver, ReceivedCallback } from '../testing/loopback-fixtures.ts';
+export type { CallbackReceiver, ReceivedCallback } from '../../sandbox-kit/loopback-fixtures.ts';
 
 /** A request as the emulator received it (before its handler ran). */
 export interface CapturedFcmRequest {

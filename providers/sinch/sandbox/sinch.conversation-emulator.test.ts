@@ -1,12 +1,12 @@
 import Fastify from 'fastify';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { registerFcmEmulator } from '../fcm/fcm.emulator.ts';
-import { FCM_SANDBOX_ACCESS_TOKEN } from '../fcm/fcm.sandbox.ts';
-import { MAGIC_NUMBERS } from '../provider.ts';
-import type { SandboxNumber } from '../provider.ts';
-import { createFakeSandboxControl } from '../testing/sandbox-control.fake.ts';
-import type { FakeSandboxControl } from '../testing/sandbox-control.fake.ts';
+import { registerFcmEmulator } from '../../fcm/sandbox/fcm.emulator.ts';
+import { FCM_SANDBOX_ACCESS_TOKEN } from '../../fcm/sandbox/fcm.sandbox.ts';
+import { MAGIC_NUMBERS } from '../../provider.ts';
+import type { SandboxNumber } from '../../provider.ts';
+import { createFakeSandboxControl } from '../../sandbox-kit/sandbox-control.fake.ts';
+import type { FakeSandboxControl } from '../../sandbox-kit/sandbox-control.fake.ts';
 import { planSinchReceipts } from './sinch.conversation-emulator.ts';
 import { registerSinchEmulator } from './sinch.emulator.ts';
 import { SINCH_SANDBOX_CREDENTIALS as C } from './sinch.sandbox.ts';

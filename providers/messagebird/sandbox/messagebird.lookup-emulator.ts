@@ -18,10 +18,10 @@
 import { randomBytes } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { countryName, countryOfE164 } from '../e164-country.ts';
-import { ensureFormBodyParser } from '../form-body.ts';
-import type { SandboxControl, SandboxLogEntry, SandboxNumber } from '../provider.ts';
-import type { MessageBirdApiErrorEntry } from './messagebird.client.ts';
+import { countryName, countryOfE164 } from '../../sandbox-kit/e164-country.ts';
+import { ensureFormBodyParser } from '../../form-body.ts';
+import type { SandboxControl, SandboxLogEntry, SandboxNumber } from '../../provider.ts';
+import type { MessageBirdApiErrorEntry } from '../messagebird.client.ts';
 import { MESSAGEBIRD_DEFAULT_BASE_URL, MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
 
 /** How many HLRs `GET /hlr/:id` remembers (oldest dropped first). */

@@ -3,7 +3,7 @@
  * `testing/wire-golden.ts`): checked by `test/contract` against the real traffic of the adapter
  * and the emulator.
  */
-import type { WireGolden } from '../testing/wire-golden.ts';
+import type { WireGolden } from '../../sandbox-kit/wire-golden.ts';
 import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
 
 /** Twilio's documented Messages create and signed StatusCallbacks. */

@@ -5,7 +5,7 @@
  * timeout) may or may not have got it, which is exactly the ambiguity the gateway must handle.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { Channel, ProviderId, SandboxControl, SandboxLogEntry } from './provider.ts';
+import type { Channel, ProviderId, SandboxControl, SandboxLogEntry } from '../provider.ts';
 
 /** What an emulator knows about a request for the sandbox log. */
 export interface EmulatorLogFields {

@@ -1,6 +1,6 @@
 import Fastify from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createFakeSandboxControl } from '../testing/sandbox-control.fake.ts';
+import { createFakeSandboxControl } from '../../sandbox-kit/sandbox-control.fake.ts';
 import { FCM_ERROR_DETAIL_TYPE, fcmErrorForStatus, registerFcmEmulator } from './fcm.emulator.ts';
 import { startCallbackReceiver, startFcmEmulator } from './fcm.fixtures.ts';
 import type { CallbackReceiver, RunningFcmEmulator } from './fcm.fixtures.ts';

@@ -3,13 +3,13 @@
  * dates, HTTP Basic as Twilio checks it, recording each answer in the sandbox log, scenario
  * failures, and signed, briefly retried form-encoded callbacks (reference §1.2–§1.4).
  */
-import { createEmulatorResponder } from '../emulator-responder.ts';
+import { createEmulatorResponder } from '../../sandbox-kit/emulator-responder.ts';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import twilio from 'twilio';
-import type { FormFields } from '../form-body.ts';
-import { callbackRetryDelays } from '../provider.ts';
-import type { Channel, SandboxControl } from '../provider.ts';
+import type { FormFields } from '../../form-body.ts';
+import { callbackRetryDelays } from '../../provider.ts';
+import type { Channel, SandboxControl } from '../../provider.ts';
 
 /** Twilio's REST API version in every path and callback. */
 export const TWILIO_API_VERSION = '2010-04-01';
