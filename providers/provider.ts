@@ -160,8 +160,12 @@ export interface NumberInfo {
   cost?: { amount: number; currency: string };
 }
 
-export interface ProviderAdapter {
-  readonly id: ProviderId;
+/**
+ * One carrier's adapter. `Id` is its provider id: the built-in carriers' ids by default; a carrier
+ * added through `createRegistry` (a test's fake) carries its own.
+ */
+export interface ProviderAdapter<Id extends string = ProviderId> {
+  readonly id: Id;
   readonly channels: readonly Channel[];
   /** Rejects only with `ProviderError`. */
   send(req: SendRequest): Promise<SendResult>;
@@ -207,21 +211,107 @@ export interface ProviderDeps {
   timeoutMs: number;
 }
 
-/** What a provider folder exports (DESIGN §5). */
-export interface ProviderModule<TConfig = unknown> {
-  id: ProviderId;
+/**
+ * One environment variable that sets an option of a provider's config section (CONTRACTS §5):
+ * the loader reads the variables of every registered provider, so the names live beside the
+ * options they fill rather than in a list of carriers in `src/`.
+ */
+export interface ProviderEnvVar<Option extends string = string> {
+  /** The variable's exact name (`SWITCHBOARD_TWILIO_AUTH_TOKEN`): a contract, never renamed. */
+  variable: string;
+  /** The option of `providers.<id>` it sets. */
+  option: Option;
+  /** A carrier credential: any one set means live mode unless `SWITCHBOARD_MODE` says otherwise. */
+  credential?: boolean;
+  /** Live mode refuses to start while the provider is enabled and this is unset. */
+  requiredLive?: boolean;
+}
+
+/** HTTP methods a carrier calls its callbacks with. */
+export type CallbackMethod = 'get' | 'post';
+
+/**
+ * How a carrier's callbacks reach the gateway (`/webhooks/<id>`, `/webhooks/<id>/inbound`,
+ * `/webhooks/<id>/<key>` for `ProviderAdapter.webhooks`) and the OpenAPI text that says how each
+ * proves it comes from the carrier: the routes and their documentation come from one place.
+ */
+export interface ProviderCallbacks {
+  /** Methods `/webhooks/<id>` (and `/inbound`) answer; MessageBird reports with GET as well as POST. */
+  methods: readonly CallbackMethod[];
+  /** OpenAPI description of `/webhooks/<id>`: what the carrier posts and how it is verified. */
+  description: string;
+  /** Media types of the callback bodies (OpenAPI request bodies). */
+  media: readonly string[];
+  /** OpenAPI descriptions of the extra endpoints, by sub-path (`conversation` → `/webhooks/sinch/conversation`). */
+  extra?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a provider folder exports (DESIGN §3, §5): everything the gateway knows about the carrier,
+ * so that `src/` iterates the registry (`providers/index.ts`) instead of listing carrier ids —
+ * a new carrier is one folder plus one line in the registry.
+ *
+ * `TConfig` is what the adapter is built with, `Id` the provider id (literal), `Shape` the zod
+ * fields that form the carrier's section of the gateway configuration.
+ */
+export interface ProviderModule<TConfig = unknown, Id extends string = ProviderId, Shape extends z.core.$ZodShape = z.core.$ZodShape> {
+  id: Id;
   channels: readonly Channel[];
+  /** Validates the adapter's configuration, defaults applied: what `create` receives. */
   configSchema: z.ZodType<TConfig>;
+  /**
+   * The fields that are the options of `providers.<id>`: the shape of `configSchema`, or of its
+   * input side when the schema derives values after validating (FCM reads its project id from the key).
+   */
+  settingsShape: Shape;
   /** Dotted paths inside the config that hold secrets (redacted from logs). */
   secretPaths: readonly string[];
-  create(config: TConfig, deps: ProviderDeps): ProviderAdapter;
-  /** Registers the carrier emulator's routes on the sandbox listener. */
+  /** Environment variables that set options of the section (credentials and secrets, CONTRACTS §5). */
+  env: readonly ProviderEnvVar[];
+  /** Request headers that carry the carrier's signature: redacted from logs. */
+  signatureHeaders?: readonly string[];
+  /** Problems with a section the schema cannot word as well (the variable to fix); `[]` when fine. */
+  checkSettings?(settings: Readonly<Record<string, unknown>>): string[];
+  /**
+   * Builds the adapter. Its `id` is the module's; built-in adapters are typed with every built-in
+   * id (`ProviderAdapter`), so the union is allowed here (and `Id` is inferred from `id` alone).
+   */
+  create(config: TConfig, deps: ProviderDeps): ProviderAdapter<NoInfer<Id> | ProviderId>;
+  /** Its callback routes and their OpenAPI text. */
+  callbacks: ProviderCallbacks;
+  /** Answers number lookups: `lookup.provider` may name it and `lookup_total` counts it. */
+  lookups: boolean;
+  /** Reads message status back (reconciliation): `reconciliations_total` counts it. */
+  statusReads: boolean;
+  /**
+   * Default place in each channel's candidate list (`routing.channels.<channel>.providers` when
+   * the configuration names none): lower comes first; absent, not a default candidate.
+   */
+  defaultRoutes: Partial<Readonly<Record<Channel, number>>>;
+  /** Send-time error codes (`ProviderError.providerCode`) that mean the recipient opted out. */
+  optOutErrorCodes?: readonly string[];
+  /** Registers the carrier emulator's routes on the sandbox listener (`providers/<id>/sandbox/`). */
   emulator?: (app: FastifyInstance, control: SandboxControl) => void;
   /**
    * Inbound (mobile-originated) messages at `/webhooks/<id>/inbound`, for STOP/START opt-outs.
    * Verified exactly like the carrier's status callbacks (the adapter's `verifyWebhook`).
    */
   inbound?: ProviderInbound;
+}
+
+/** Any provider module, whatever its id and options: what the registry and `src/` iterate. */
+export type AnyProviderModule = ProviderModule<unknown, string>;
+
+/**
+ * Declares a provider module with its literal id and settings kept in its type, so the gateway's
+ * configuration type is derived per provider (`config.providers.twilio.accountSid` is a string),
+ * and checks that every environment variable names one of its options.
+ */
+export function defineProvider<TConfig, const Id extends string, Shape extends z.core.$ZodShape>(
+  // Each variable must name an option of the section (checked here: in the interface, `keyof Shape` would make every module type invariant).
+  module: ProviderModule<TConfig, Id, Shape> & { env: readonly ProviderEnvVar<keyof Shape & string>[] },
+): ProviderModule<TConfig, Id, Shape> {
+  return module;
 }
 
 /** One inbound (mobile-originated) message, normalised across carriers. */

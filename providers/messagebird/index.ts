@@ -1,11 +1,10 @@
 /**
  * The MessageBird provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
  */
-import type { ProviderModule } from '../provider.ts';
+import { defineProvider } from '../provider.ts';
 import { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
 import { createMessageBirdAdapter } from './messagebird.adapter.ts';
 import { messagebirdConfigSchema } from './messagebird.config.ts';
-import type { MessageBirdConfig } from './messagebird.config.ts';
 import { registerMessageBirdEmulator } from './sandbox/messagebird.emulator.ts';
 
 export type { MessageBirdConfig } from './messagebird.config.ts';
@@ -21,12 +20,25 @@ export type { MessageBirdHlr, MessageBirdHlrDetails } from './messagebird.client
 export { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
 
 /** MessageBird: SMS through the legacy REST API, plus HLR lookups. `accessKey` and `signingKey` are secrets. */
-export const messagebirdProvider: ProviderModule<MessageBirdConfig> = {
+export const messagebirdProvider = defineProvider({
   id: 'messagebird',
   channels: ['sms'],
   configSchema: messagebirdConfigSchema,
+  settingsShape: messagebirdConfigSchema.shape,
   secretPaths: ['accessKey', 'signingKey'],
+  env: [
+    { variable: 'SWITCHBOARD_MESSAGEBIRD_ACCESS_KEY', option: 'accessKey', credential: true, requiredLive: true },
+    { variable: 'SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY', option: 'signingKey', credential: true, requiredLive: true },
+  ],
   create: createMessageBirdAdapter,
+  callbacks: {
+    methods: ['get', 'post'],
+    description: 'MessageBird status reports: GET with query parameters (or POST), verified with the `MessageBird-Signature-JWT` header.',
+    media: ['application/json', 'application/x-www-form-urlencoded'],
+  },
+  lookups: true,
+  statusReads: true,
+  defaultRoutes: { sms: 2 },
   emulator: (app, control) => registerMessageBirdEmulator(app, control),
   inbound: { parse: parseMessageBirdInbound, emulate: (msg, url) => postMessageBirdInbound(msg, url) },
-};
+});

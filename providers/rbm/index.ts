@@ -3,10 +3,9 @@
  * schema, adapter factory and sandbox emulator. It offers no channel: RCS messages go through
  * Sinch Conversation or Twilio.
  */
-import type { ProviderModule } from '../provider.ts';
+import { defineProvider } from '../provider.ts';
 import { createRbmAdapter } from './rbm.adapter.ts';
 import { rbmConfigSchema } from './rbm.config.ts';
-import type { RbmConfig } from './rbm.config.ts';
 import { registerRbmEmulator } from './sandbox/rbm.emulator.ts';
 
 export type { RbmConfig } from './rbm.config.ts';
@@ -33,11 +32,24 @@ export type { AccessTokenProvider, GoogleServiceAccountKey } from './rbm.token.t
  * RBM: capability checks only (`channels: []`). The gateway calls `adapter.checkCapability(e164)`
  * (or `rcsCapable`) in the plan stage. `serviceAccount` is the only secret.
  */
-export const rbmProvider: ProviderModule<RbmConfig> = {
+export const rbmProvider = defineProvider({
   id: 'rbm',
   channels: [],
   configSchema: rbmConfigSchema,
+  settingsShape: rbmConfigSchema.shape,
   secretPaths: ['serviceAccount'],
+  env: [
+    { variable: 'SWITCHBOARD_RBM_SERVICE_ACCOUNT', option: 'serviceAccount', credential: true, requiredLive: true },
+    { variable: 'SWITCHBOARD_RBM_AGENT_ID', option: 'agentId', credential: true, requiredLive: true },
+  ],
   create: (config, deps) => createRbmAdapter(config, deps),
+  callbacks: {
+    methods: ['post'],
+    description: 'RCS Business Messaging: capability checks and sends only; its callbacks are not used. The route exists with every adapter and refuses every request (401).',
+    media: ['application/json'],
+  },
+  lookups: false,
+  statusReads: false,
+  defaultRoutes: {},
   emulator: (app, control) => registerRbmEmulator(app, control),
-};
+});

@@ -1,11 +1,10 @@
 /**
  * The Sinch provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
  */
-import type { ProviderModule } from '../provider.ts';
+import { defineProvider } from '../provider.ts';
 import { parseSinchInbound, postSinchInbound } from './sinch.inbound.ts';
 import { SINCH_CHANNELS, createSinchAdapter } from './sinch.adapter.ts';
 import { sinchConfigSchema } from './sinch.config.ts';
-import type { SinchConfig } from './sinch.config.ts';
 import { registerSinchEmulator } from './sandbox/sinch.emulator.ts';
 
 export type { SinchConfig } from './sinch.config.ts';
@@ -40,12 +39,35 @@ export { parseSinchInbound, postSinchInbound } from './sinch.inbound.ts';
  * project credentials are configured. `apiToken`, the callback password, `keySecret` and the
  * Conversation webhook secret are secrets.
  */
-export const sinchProvider: ProviderModule<SinchConfig> = {
+export const sinchProvider = defineProvider({
   id: 'sinch',
   channels: SINCH_CHANNELS,
   configSchema: sinchConfigSchema,
+  settingsShape: sinchConfigSchema.shape,
   secretPaths: ['apiToken', 'callbackPassword', 'keySecret', 'conversationWebhookSecret'],
+  env: [
+    { variable: 'SWITCHBOARD_SINCH_SERVICE_PLAN_ID', option: 'servicePlanId', credential: true, requiredLive: true },
+    { variable: 'SWITCHBOARD_SINCH_API_TOKEN', option: 'apiToken', credential: true, requiredLive: true },
+    { variable: 'SWITCHBOARD_SINCH_CALLBACK_USERNAME', option: 'callbackUsername', requiredLive: true },
+    { variable: 'SWITCHBOARD_SINCH_CALLBACK_PASSWORD', option: 'callbackPassword', requiredLive: true },
+    { variable: 'SWITCHBOARD_SINCH_PROJECT_ID', option: 'projectId', credential: true },
+    { variable: 'SWITCHBOARD_SINCH_KEY_ID', option: 'keyId', credential: true },
+    { variable: 'SWITCHBOARD_SINCH_KEY_SECRET', option: 'keySecret', credential: true },
+    { variable: 'SWITCHBOARD_SINCH_CONVERSATION_SECRET', option: 'conversationWebhookSecret' },
+  ],
   create: createSinchAdapter,
+  callbacks: {
+    methods: ['post'],
+    description: 'Sinch SMS delivery reports (JSON), verified with HTTP Basic credentials from the config.',
+    media: ['application/json'],
+    extra: {
+      conversation:
+        'Sinch Conversation API delivery receipts (the RCS channel), verified with the `x-sinch-webhook-signature*` HMAC headers, timestamp within ±5 minutes.',
+    },
+  },
+  lookups: true,
+  statusReads: true,
+  defaultRoutes: { sms: 1, rcs: 0 },
   emulator: (app, control) => registerSinchEmulator(app, control),
   inbound: { parse: parseSinchInbound, emulate: (msg, url) => postSinchInbound(msg, url) },
-};
+});

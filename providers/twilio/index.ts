@@ -1,11 +1,10 @@
 /**
  * The Twilio provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
  */
-import type { ProviderModule } from '../provider.ts';
+import { defineProvider } from '../provider.ts';
 import { parseTwilioInbound, postTwilioInbound } from './twilio.inbound.ts';
 import { TWILIO_CHANNELS, createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
-import type { TwilioConfig } from './twilio.config.ts';
 import { registerTwilioEmulator } from './sandbox/twilio.emulator.ts';
 
 export type { TwilioConfig } from './twilio.config.ts';
@@ -26,12 +25,32 @@ export { parseTwilioInbound, postTwilioInbound } from './twilio.inbound.ts';
  * Twilio: SMS, voice OTP calls and RCS (RCS only, with `rcsSenderId`; reference §1.6), plus
  * Lookup v2. `authToken` is the only secret.
  */
-export const twilioProvider: ProviderModule<TwilioConfig> = {
+export const twilioProvider = defineProvider({
   id: 'twilio',
   channels: TWILIO_CHANNELS,
   configSchema: twilioConfigSchema,
+  settingsShape: twilioConfigSchema.shape,
   secretPaths: ['authToken'],
+  env: [
+    { variable: 'SWITCHBOARD_TWILIO_ACCOUNT_SID', option: 'accountSid', credential: true, requiredLive: true },
+    { variable: 'SWITCHBOARD_TWILIO_AUTH_TOKEN', option: 'authToken', credential: true, requiredLive: true },
+  ],
+  signatureHeaders: ['x-twilio-signature'],
+  checkSettings: (settings) =>
+    typeof settings['accountSid'] === 'string' && !/^AC[0-9a-fA-F]{32}$/.test(settings['accountSid'])
+      ? ['SWITCHBOARD_TWILIO_ACCOUNT_SID: an account SID is AC followed by 32 hex digits']
+      : [],
   create: createTwilioAdapter,
+  callbacks: {
+    methods: ['post'],
+    description: 'Twilio status callbacks (form-encoded), verified with `X-Twilio-Signature` over `SWITCHBOARD_PUBLIC_URL` + path + query (`?sb=<message id>`).',
+    media: ['application/x-www-form-urlencoded'],
+  },
+  lookups: true,
+  statusReads: true,
+  defaultRoutes: { sms: 0, voice: 0, rcs: 1 },
+  // Twilio refuses a send to a number that texted STOP synchronously (21610, reference §1.5).
+  optOutErrorCodes: ['21610'],
   emulator: (app, control) => registerTwilioEmulator(app, control),
   inbound: { parse: parseTwilioInbound, emulate: (msg, url) => postTwilioInbound(msg, url) },
-};
+});

@@ -4,11 +4,8 @@
  * default everywhere (README, tests, docs).
  */
 import { z } from 'zod';
-import { fcmConfigSchema } from '../../providers/fcm/fcm.config.ts';
-import { messagebirdConfigSchema } from '../../providers/messagebird/messagebird.config.ts';
-import { rbmConfigSchema } from '../../providers/rbm/rbm.config.ts';
-import { sinchConfigSchema } from '../../providers/sinch/sinch.config.ts';
-import { twilioConfigSchema } from '../../providers/twilio/twilio.config.ts';
+import { providerRegistry, type ProviderRegistry } from '../../providers/index.ts';
+import type { AnyProviderModule, Channel } from '../../providers/provider.ts';
 import { definitionProblems, type TemplateDefinition } from '../domain/template-render.ts';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -77,7 +74,6 @@ export const apiKeySchema = z.strictObject({
 });
 export type ApiKeyRecord = z.infer<typeof apiKeySchema>;
 
-const providerIdSchema = z.enum(['twilio', 'sinch', 'messagebird', 'fcm', 'rbm']);
 const countryCode = z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case');
 const price = z.number().min(0).max(10);
 const providerPricesSchema = z.object({
@@ -87,34 +83,49 @@ const providerPricesSchema = z.object({
   default: price.optional(),
   countries: z.record(countryCode, price).optional(),
 });
-function channelRouteSchema(defaults: Array<z.infer<typeof providerIdSchema>>) {
-  return z.object({
-    providers: z.array(providerIdSchema).min(1).default(defaults),
-    /** Per-destination candidate lists that replace `providers` for that country. */
-    countries: z.record(countryCode, z.array(providerIdSchema).min(1)).default({}),
-  });
-}
-
 /**
  * A provider's section of the gateway configuration, derived from the provider's own schema (its
  * `<id>.config.ts`, the one place its options are declared): every field optional — the loader fills
  * in sandbox credentials and decides `enabled` — with the provider's checks and defaults, and
  * unknown keys refused. Restating the fields here once dropped options the adapters document.
  */
-function providerSettings<S extends z.ZodObject>(schema: S) {
+export function providerSettings<Shape extends z.core.$ZodShape>(shape: Shape) {
   // Field by field rather than `.partial()`, which zod refuses on schemas with refinements (Sinch
   // checks that its OAuth2 credentials come together; the adapter's parse applies that).
-  type Optional = { [K in keyof S['shape']]: z.ZodOptional<S['shape'][K]> };
-  const fields = Object.fromEntries(Object.entries(schema.shape).map(([k, v]) => [k, v.optional()])) as Optional;
+  type Optional = { [K in keyof Shape]: z.ZodOptional<Shape[K]> };
+  const fields = Object.fromEntries(Object.entries(shape).map(([k, v]) => [k, z.optional(v)])) as Optional;
   return z.object({ enabled: z.boolean().optional() }).extend(fields).strict();
 }
 
-export const twilioSettingsSchema = providerSettings(twilioConfigSchema);
-export const sinchSettingsSchema = providerSettings(sinchConfigSchema);
-export const rbmSettingsSchema = providerSettings(rbmConfigSchema);
-/** FCM's schema derives the project id from the key file after validating it: the section takes its input side. */
-export const fcmSettingsSchema = providerSettings(fcmConfigSchema.in);
-export const messagebirdSettingsSchema = providerSettings(messagebirdConfigSchema);
+/** The settings schema of one module's section. */
+type SettingsSchemaOf<M extends AnyProviderModule> = ReturnType<typeof providerSettings<M['settingsShape']>>;
+/** `providers`: one section per registered provider, each typed from that provider's own options. */
+type ProvidersShape<M extends AnyProviderModule> = { [P in M as P['id']]: z.ZodPrefault<SettingsSchemaOf<P>> };
+
+/** The `providers` object: a section per module of `registry`, each defaulting to `{}`. */
+function providersSchema<M extends AnyProviderModule>(registry: ProviderRegistry<M>) {
+  const shape = Object.fromEntries(registry.modules.map((m) => [m.id, providerSettings(m.settingsShape).prefault({})])) as ProvidersShape<M>;
+  // Unset means `{}` (each section then defaults to `{}`): a preprocess, because `.prefault({})`
+  // cannot be checked against a shape that is still generic here.
+  return z.preprocess((v) => v ?? {}, z.object(shape));
+}
+
+/** The ids a channel's candidate list holds when the configuration names none, by each module's `defaultRoutes` rank. */
+export function defaultRouteOf<M extends AnyProviderModule>(registry: ProviderRegistry<M>, channel: Channel): Array<M['id']> {
+  const ranked: Array<{ id: M['id']; rank: number }> = [];
+  for (const m of registry.modules) {
+    const rank = m.defaultRoutes[channel];
+    if (rank !== undefined) ranked.push({ id: m.id, rank });
+  }
+  return ranked.sort((a, b) => a.rank - b.rank).map((r) => r.id);
+}
+
+/** The first id and the rest: `z.enum` needs at least one. */
+function nonEmpty<T>(values: readonly T[], what: string): [T, ...T[]] {
+  const [first, ...rest] = values;
+  if (first === undefined) throw new Error(`the provider registry has no ${what}`);
+  return [first, ...rest];
+}
 
 /**
  * The templates every deployment ships (CONTRACTS §3): `otp` (what `otp` alone sends), `otp-app`
@@ -183,7 +194,24 @@ const templatesSchema = z
     return out;
   });
 
-export const configSchema = z.object({
+/**
+ * The configuration schema of a gateway built from `registry`: the carriers' sections, the ids
+ * routing, pricing and lookups may name, and their defaults all come from the registered modules,
+ * so a carrier added to the registry (a test's fake included) is configurable without an edit here.
+ */
+export function createConfigSchema<M extends AnyProviderModule>(registry: ProviderRegistry<M>) {
+  const providerIdSchema = z.enum(nonEmpty(registry.ids, 'provider'));
+  const lookupIds = nonEmpty(
+    registry.modules.filter((m) => m.lookups).map((m): M['id'] => m.id),
+    'lookup provider',
+  );
+  const channelRouteSchema = (channel: Channel) =>
+    z.object({
+      providers: z.array(providerIdSchema).min(1).default(defaultRouteOf(registry, channel)),
+      /** Per-destination candidate lists that replace `providers` for that country. */
+      countries: z.record(countryCode, z.array(providerIdSchema).min(1)).default({}),
+    });
+  return z.object({
   mode: z.enum(['sandbox', 'live']),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   redis: z
@@ -230,24 +258,16 @@ export const configSchema = z.object({
       autoUpgradeRcs: z.boolean().default(false),
     })
     .prefault({}),
-  providers: z
-    .object({
-      twilio: twilioSettingsSchema.prefault({}),
-      sinch: sinchSettingsSchema.prefault({}),
-      messagebird: messagebirdSettingsSchema.prefault({}),
-      fcm: fcmSettingsSchema.prefault({}),
-      rbm: rbmSettingsSchema.prefault({}),
-    })
-    .prefault({}),
+  providers: providersSchema(registry),
   /** config/routing.yaml: which providers may carry each channel, in tie-break order. */
   routing: z
     .object({
       channels: z
         .object({
-          sms: channelRouteSchema(['twilio', 'sinch', 'messagebird']).prefault({}),
-          push: channelRouteSchema(['fcm']).prefault({}),
-          voice: channelRouteSchema(['twilio']).prefault({}),
-          rcs: channelRouteSchema(['sinch', 'twilio']).prefault({}),
+          sms: channelRouteSchema('sms').prefault({}),
+          push: channelRouteSchema('push').prefault({}),
+          voice: channelRouteSchema('voice').prefault({}),
+          rcs: channelRouteSchema('rcs').prefault({}),
         })
         .prefault({}),
       /**
@@ -312,7 +332,7 @@ export const configSchema = z.object({
   lookup: z
     .object({
       /** Which provider answers number lookups (DESIGN §6.2). */
-      provider: z.enum(['twilio', 'sinch', 'messagebird']).default('twilio'),
+      provider: z.enum(lookupIds).default(lookupIds[0]),
       lineTypeTtlSeconds: z.number().int().min(60).default(7 * 86_400),
       simSwapTtlSeconds: z.number().int().min(60).default(3_600),
       /** A SIM swap this recent triggers the key's `simSwap` policy. */
@@ -497,6 +517,10 @@ export const configSchema = z.object({
         .optional(),
     })
     .prefault({}),
-});
+  });
+}
+
+/** The schema of the gateway's configuration (the built-in carriers). */
+export const configSchema = createConfigSchema(providerRegistry);
 
 export type Config = z.infer<typeof configSchema>;
