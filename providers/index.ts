@@ -41,8 +41,8 @@ export const builtinProviders = [twilioProvider, sinchProvider, messagebirdProvi
 export interface ProviderRegistry<M extends AnyProviderModule = AnyProviderModule> {
   /** Every module, in registration order. */
   readonly modules: readonly M[];
-  /** Their ids, in the same order: the closed label sets of the metrics, the sandbox's providers. */
-  readonly ids: readonly M['id'][];
+  /** Their ids, in the same order (never empty): the closed label sets of the metrics, the sandbox's providers. */
+  readonly ids: readonly [M['id'], ...M['id'][]];
   /** The module of `id`; `undefined` for an unknown id (user input, a URL parameter). */
   get(id: string): M | undefined;
   /** The module of a known id, with its own option and config types. */
@@ -56,8 +56,9 @@ export interface ProviderRegistry<M extends AnyProviderModule = AnyProviderModul
  * `createRegistry([...builtinProviders, fake])` and hand that registry to the config schema, the
  * routes, the metrics and the sandbox. Duplicate ids are refused (one id, one carrier).
  */
-export function createRegistry<const L extends readonly AnyProviderModule[]>(modules: L): ProviderRegistry<L[number]> {
+export function createRegistry<const L extends readonly [AnyProviderModule, ...AnyProviderModule[]]>(modules: L): ProviderRegistry<L[number]> {
   type M = L[number];
+  const [first, ...rest]: readonly [M, ...M[]] = modules;
   const byId = new Map<string, M>();
   for (const module of modules) {
     if (byId.has(module.id)) throw new Error(`provider "${module.id}" is registered twice`);
@@ -66,7 +67,7 @@ export function createRegistry<const L extends readonly AnyProviderModule[]>(mod
   const has = (id: string): id is M['id'] => byId.has(id);
   return {
     modules,
-    ids: modules.map((m): M['id'] => m.id),
+    ids: [first.id, ...rest.map((m): M['id'] => m.id)],
     get: (id) => byId.get(id),
     has,
     require<Id extends M['id']>(id: Id): Extract<M, { id: Id }> {

@@ -200,7 +200,7 @@ const templatesSchema = z
  * so a carrier added to the registry (a test's fake included) is configurable without an edit here.
  */
 export function createConfigSchema<M extends AnyProviderModule>(registry: ProviderRegistry<M>) {
-  const providerIdSchema = z.enum(nonEmpty(registry.ids, 'provider'));
+  const providerIdSchema = z.enum(registry.ids);
   const lookupIds = nonEmpty(
     registry.modules.filter((m) => m.lookups).map((m): M['id'] => m.id),
     'lookup provider',
