@@ -291,7 +291,7 @@ export interface ProviderModule<TConfig = unknown, Id extends string = ProviderI
   /** Send-time error codes (`ProviderError.providerCode`) that mean the recipient opted out. */
   optOutErrorCodes?: readonly string[];
   /** Registers the carrier emulator's routes on the sandbox listener (`providers/<id>/sandbox/`). */
-  emulator?: (app: FastifyInstance, control: SandboxControl) => void;
+  emulator?: (app: FastifyInstance, control: SandboxControl<NoInfer<Id>>) => void;
   /**
    * Inbound (mobile-originated) messages at `/webhooks/<id>/inbound`, for STOP/START opt-outs.
    * Verified exactly like the carrier's status callbacks (the adapter's `verifyWebhook`).
@@ -377,9 +377,10 @@ export interface SandboxNumber {
   roaming?: boolean;
 }
 
-export interface SandboxLogEntry {
+/** One request the sandbox received; `Id` is the emulating provider's id (a built-in one by default). */
+export interface SandboxLogEntry<Id extends string = ProviderId> {
   at: string;
-  provider: ProviderId;
+  provider: Id;
   method: string;
   path: string;
   to?: string;
@@ -411,21 +412,22 @@ export const MAGIC_NUMBERS = {
   notSmsCapable: '+15005550009',
 } as const;
 
-export interface SandboxControl {
+/** What an emulator gets of the sandbox; `Id` is the ids it may name (its own provider's, in practice). */
+export interface SandboxControl<Id extends string = ProviderId> {
   /** Current scenario settings of a provider. */
-  scenario(provider: ProviderId): ProviderScenario;
+  scenario(provider: Id): ProviderScenario;
   /** The number table entry (defaults for unset numbers). */
   number(e164: string): SandboxNumber;
   /** The push-token table entry (unset tokens are `{result:"ok"}` with no ack). */
   pushToken(token: string): SandboxPushToken;
   /** Decides, per the scenario, whether this request should fail: returns the HTTP status to answer, or undefined. */
-  injectedFailure(provider: ProviderId): number | undefined;
+  injectedFailure(provider: Id): number | undefined;
   /** Waits the scenario latency (resolves at once when 0). */
-  delay(provider: ProviderId): Promise<void>;
+  delay(provider: Id): Promise<void>;
   /** Counts a request and its answer status; `accepted` when a send's 2xx was fully written. */
-  record(entry: Omit<SandboxLogEntry, 'at'>, opts?: { acceptedSend?: boolean }): void;
+  record(entry: Omit<SandboxLogEntry<Id>, 'at'>, opts?: { acceptedSend?: boolean }): void;
   /** Counts a callback post outcome. */
-  callbackResult(provider: ProviderId, ok: boolean): void;
+  callbackResult(provider: Id, ok: boolean): void;
   /** Runs `fn` after `ms` unless the sandbox is reset or closed first (callbacks, device acks). */
   schedule(ms: number, fn: () => Promise<void>): void;
 }

@@ -124,13 +124,13 @@ export class SandboxRequestError extends Error {
 }
 
 /** The sandbox's full control surface: what emulators get plus what the scenario API needs. */
-export interface SandboxControlHandle extends SandboxControl {
+export interface SandboxControlHandle extends SandboxControl<string> {
   getSettings(id: string): ProviderScenario;
   putSettings(id: string, patch: unknown): ProviderScenario;
   counters(id: string): SandboxCounters;
   putNumber(e164: string, patch: unknown): SandboxNumber;
   putPushToken(token: string, input: unknown): SandboxPushToken;
-  log(query?: SandboxLogQuery): SandboxLogEntry[];
+  log(query?: SandboxLogQuery): SandboxLogEntry<string>[];
   /** Restores every default; clears numbers, tokens, counters, log; cancels scheduled work. */
   reset(): void;
   /** Cancels scheduled work; the control stays usable (for a clean shutdown). */
@@ -139,7 +139,7 @@ export interface SandboxControlHandle extends SandboxControl {
 
 interface StoredLogEntry {
   atMs: number;
-  entry: Omit<SandboxLogEntry, 'at'>;
+  entry: Omit<SandboxLogEntry<string>, 'at'>;
 }
 
 function emptyCounters(): SandboxCounters {
@@ -357,7 +357,7 @@ export function createSandboxControl(options: { random?: () => number; logCapaci
         throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', 'limit: expected a positive integer');
       }
       const limit = Math.min(rawLimit, capacity);
-      const out: SandboxLogEntry[] = [];
+      const out: SandboxLogEntry<string>[] = [];
       for (let i = 0; i < logSize && out.length < limit; i++) {
         const stored = logBuffer[(logNext - 1 - i + capacity) % capacity];
         if (stored === undefined) break;
