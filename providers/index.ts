@@ -1,6 +1,15 @@
 /**
  * The provider registry: the only module `src/` imports from `providers/` (besides types), so the
  * gateway stays ignorant of carrier SDKs and a new carrier is one line here (DESIGN §3, §5).
+ *
+ * A provider module (`defineProvider` in `providers/<id>/index.ts`) carries everything the gateway
+ * knows about its carrier: the settings (config section, typed from its schema, with defaults),
+ * the environment variables that fill them, its callback routes and their OpenAPI text, its
+ * metric label membership (lookups, status reads), its default routes, its opt-out error codes
+ * and its sandbox emulator (`providers/<id>/sandbox/`). `src/` iterates `providerRegistry`
+ * (config schema and loader, adapters, routes, OpenAPI, metrics, opt-outs, sandbox) and never
+ * names a carrier. To add one: a folder with its module, its id in `ProviderId`, one entry in
+ * `builtinProviders` (the compile-time check below keeps the two in step).
  */
 import type { AnyProviderModule, ProviderAdapter, ProviderDeps, ProviderId, ProviderModule } from './provider.ts';
 import { fcmProvider } from './fcm/index.ts';
