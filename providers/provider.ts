@@ -221,7 +221,7 @@ export interface ProviderEnvVar<Option extends string = string> {
   variable: string;
   /** The option of `providers.<id>` it sets. */
   option: Option;
-  /** A carrier credential: any one set means live mode unless `SWITCHBOARD_MODE` says otherwise. */
+  /** A carrier credential: one of them set means live mode unless `SWITCHBOARD_MODE` says otherwise. */
   credential?: boolean;
   /** Live mode refuses to start while the provider is enabled and this is unset. */
   requiredLive?: boolean;
@@ -299,7 +299,7 @@ export interface ProviderModule<TConfig = unknown, Id extends string = ProviderI
   inbound?: ProviderInbound;
 }
 
-/** Any provider module, whatever its id and options: what the registry and `src/` iterate. */
+/** A provider module of whatever id and options: what the registry and `src/` iterate. */
 export type AnyProviderModule = ProviderModule<unknown, string>;
 
 /**

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { providerRegistry } from '../../providers/index.ts';
 
 export const channelSchema = z.enum(['push', 'rcs', 'sms', 'voice']);
-/** Any registered provider's id (`?provider=` filters, the `provider` fields of responses). */
+/** A registered provider's id (`?provider=` filters, the `provider` fields of responses). */
 export const providerIdSchema = z.enum(providerRegistry.ids);
 
 const metadataSchema = z

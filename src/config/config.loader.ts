@@ -23,7 +23,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Carrier credential variables (each provider's `env`); any one set means "live" unless SWITCHBOARD_MODE says otherwise. */
+/** Carrier credential variables (each provider's `env`); one of them set means "live" unless SWITCHBOARD_MODE says otherwise. */
 export const CARRIER_CREDENTIAL_VARS: readonly string[] = providerRegistry.modules.flatMap((m) => m.env.filter((e) => e.credential === true).map((e) => e.variable));
 
 export const DEFAULT_CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../config');
