@@ -16,6 +16,8 @@ export const REDACT_PATHS = [
   'headers.authorization',
   // Carrier signature headers, as each provider's module names them.
   ...providerRegistry.modules.flatMap((m) => (m.signatureHeaders ?? []).map((h) => `headers["${h}"]`)),
+  // Each provider's secret options (`secretPaths`), in a logged section or a whole `providers` object.
+  ...new Set(providerRegistry.modules.flatMap((m) => m.secretPaths.flatMap((p) => [`*.${p}`, `providers.*.${p}`]))),
   'body',
   'code',
   '*.authToken',
