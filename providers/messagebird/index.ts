@@ -2,7 +2,8 @@
  * The MessageBird provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
  */
 import { defineProvider } from '../provider.ts';
-import { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
+import { parseMessageBirdInbound } from './messagebird.inbound.ts';
+import { postMessageBirdInbound } from './sandbox/messagebird.inbound-emulator.ts';
 import { createMessageBirdAdapter } from './messagebird.adapter.ts';
 import { messagebirdConfigSchema } from './messagebird.config.ts';
 import { registerMessageBirdEmulator } from './sandbox/messagebird.emulator.ts';
@@ -17,7 +18,8 @@ export { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messag
 export { createMessageBirdLookup, normalizeMessageBirdHlr, MESSAGEBIRD_HLR_FINAL_STATUSES } from './messagebird.lookup.ts';
 export { registerMessageBirdLookupEmulator } from './sandbox/messagebird.lookup-emulator.ts';
 export type { MessageBirdHlr, MessageBirdHlrDetails } from './messagebird.client.ts';
-export { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
+export { parseMessageBirdInbound } from './messagebird.inbound.ts';
+export { postMessageBirdInbound } from './sandbox/messagebird.inbound-emulator.ts';
 
 /** MessageBird: SMS through the legacy REST API, plus HLR lookups. `accessKey` and `signingKey` are secrets. */
 export const messagebirdProvider = defineProvider({

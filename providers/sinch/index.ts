@@ -2,7 +2,8 @@
  * The Sinch provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
  */
 import { defineProvider } from '../provider.ts';
-import { parseSinchInbound, postSinchInbound } from './sinch.inbound.ts';
+import { parseSinchInbound } from './sinch.inbound.ts';
+import { postSinchInbound } from './sandbox/sinch.inbound-emulator.ts';
 import { SINCH_CHANNELS, createSinchAdapter } from './sinch.adapter.ts';
 import { sinchConfigSchema } from './sinch.config.ts';
 import { registerSinchEmulator } from './sandbox/sinch.emulator.ts';
@@ -31,7 +32,8 @@ export { createSinchLookup, normalizeSinchLookup, mapSinchLineType, SINCH_SWAP_P
 export type { SinchLookupPrices } from './sinch.lookup.ts';
 export { registerSinchLookupEmulator } from './sandbox/sinch.lookup-emulator.ts';
 export type { SinchIssuedTokens, SinchOAuthCredentials } from './sandbox/sinch.lookup-emulator.ts';
-export { parseSinchInbound, postSinchInbound } from './sinch.inbound.ts';
+export { parseSinchInbound } from './sinch.inbound.ts';
+export { postSinchInbound } from './sandbox/sinch.inbound-emulator.ts';
 
 /**
  * Sinch: SMS through the REST API, RCS through the Conversation API when a Conversation app is

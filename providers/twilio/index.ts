@@ -2,7 +2,8 @@
  * The Twilio provider module (DESIGN §5): config schema, adapter factory and sandbox emulator.
  */
 import { defineProvider } from '../provider.ts';
-import { parseTwilioInbound, postTwilioInbound } from './twilio.inbound.ts';
+import { parseTwilioInbound } from './twilio.inbound.ts';
+import { postTwilioInbound } from './sandbox/twilio.inbound-emulator.ts';
 import { TWILIO_CHANNELS, createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
 import { registerTwilioEmulator } from './sandbox/twilio.emulator.ts';
@@ -19,7 +20,8 @@ export { normalizeTwilioLookup, mapTwilioLineType, TWILIO_LOOKUP_FIELDS } from '
 export type { TwilioLookupPrices } from './twilio.lookup.ts';
 export { buildVoiceTwiml, readCodeFromTwiml, voicePromptFor, spokenDigits, VOICE_PROMPTS, TWILIO_CALL_EVENTS } from './twilio.voice.ts';
 export type { VoicePrompt } from './twilio.voice.ts';
-export { parseTwilioInbound, postTwilioInbound } from './twilio.inbound.ts';
+export { parseTwilioInbound } from './twilio.inbound.ts';
+export { postTwilioInbound } from './sandbox/twilio.inbound-emulator.ts';
 
 /**
  * Twilio: SMS, voice OTP calls and RCS (RCS only, with `rcsSenderId`; reference §1.6), plus
