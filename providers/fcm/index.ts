@@ -9,7 +9,8 @@ import { registerFcmEmulator } from './sandbox/fcm.emulator.ts';
 
 export type { FcmConfig } from './fcm.config.ts';
 export { fcmConfigSchema } from './fcm.config.ts';
-export { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_CREDENTIALS, FCM_SANDBOX_PROJECT_ID, PUSH_DATA_KEYS } from './sandbox/fcm.sandbox.ts';
+export { FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_CREDENTIALS, FCM_SANDBOX_PROJECT_ID } from './sandbox/fcm.sandbox.ts';
+export { FCM_HOST, PUSH_DATA_KEYS } from './fcm.adapter.ts';
 export { buildFcmMessage, createFcmAdapter } from './fcm.adapter.ts';
 export { fcmErrorBody, registerFcmEmulator } from './sandbox/fcm.emulator.ts';
 export type { FcmEmulatorOptions } from './sandbox/fcm.emulator.ts';

@@ -10,7 +10,8 @@ import { registerMessageBirdEmulator } from './sandbox/messagebird.emulator.ts';
 
 export type { MessageBirdConfig } from './messagebird.config.ts';
 export { messagebirdConfigSchema } from './messagebird.config.ts';
-export { MESSAGEBIRD_SANDBOX_CREDENTIALS, MESSAGEBIRD_SANDBOX_FROM, MESSAGEBIRD_DEFAULT_BASE_URL } from './sandbox/messagebird.sandbox.ts';
+export { MESSAGEBIRD_SANDBOX_CREDENTIALS, MESSAGEBIRD_SANDBOX_FROM } from './sandbox/messagebird.sandbox.ts';
+export { MESSAGEBIRD_DEFAULT_BASE_URL } from './messagebird.config.ts';
 export { createMessageBirdAdapter } from './messagebird.adapter.ts';
 export { registerMessageBirdEmulator, signMessageBirdRequest, MESSAGEBIRD_MAGIC_NUMBERS } from './sandbox/messagebird.emulator.ts';
 export { verifyMessageBirdWebhook, parseMessageBirdWebhook, mapMessageBirdStatus } from './messagebird.webhook.ts';

@@ -20,7 +20,8 @@ import { createEmulatorResponder } from '../../sandbox-kit/emulator-responder.ts
 import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SandboxControl, SandboxPushToken } from '../../provider.ts';
-import { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_PROJECT_ID, PUSH_DATA_KEYS } from './fcm.sandbox.ts';
+import { FCM_HOST, PUSH_DATA_KEYS } from '../fcm.adapter.ts';
+import { FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_PROJECT_ID } from './fcm.sandbox.ts';
 
 /** The device gives up on a slow ack endpoint after this long, so a dead one does not pile up sockets. */
 const ACK_TIMEOUT_MS = 10_000;

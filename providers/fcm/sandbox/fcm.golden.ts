@@ -5,7 +5,8 @@
  * format between themselves. (Push has no carrier callbacks, so this is not an SMS `WireGolden`.)
  */
 import type { ProviderId } from '../../provider.ts';
-import { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_PROJECT_ID, PUSH_DATA_KEYS } from './fcm.sandbox.ts';
+import { FCM_HOST, PUSH_DATA_KEYS } from '../fcm.adapter.ts';
+import { FCM_SANDBOX_ACCESS_TOKEN, FCM_SANDBOX_PROJECT_ID } from './fcm.sandbox.ts';
 
 /** A push carrier's golden wire format. */
 export interface PushWireGolden {

@@ -5,9 +5,6 @@
  * accepts only those. They are public on purpose and worthless against the real FCM API.
  */
 
-/** FCM's HTTP v1 host. firebase-admin hard-codes it; the sandbox routes on it (`Host` header). */
-export const FCM_HOST = 'fcm.googleapis.com';
-
 /**
  * The sandbox's Firebase project. The `demo-` prefix is Firebase's own convention for projects
  * that exist only in emulators (https://firebase.google.com/docs/emulator-suite/connect_and_prototype#choose_a_firebase_project).
@@ -23,14 +20,4 @@ export const FCM_SANDBOX_ACCESS_TOKEN = 'sandbox-fcm-access-token';
  */
 export const FCM_SANDBOX_CREDENTIALS = {
   projectId: FCM_SANDBOX_PROJECT_ID,
-} as const;
-
-/**
- * The keys the gateway puts in every push's `data` so the app can acknowledge it (DESIGN §6.3,
- * CONTRACTS §3 `POST /v1/push/ack`). The sandbox device reads them to post its ack.
- */
-export const PUSH_DATA_KEYS = {
-  messageId: 'sb_message_id',
-  ackToken: 'sb_ack_token',
-  ackUrl: 'sb_ack_url',
 } as const;

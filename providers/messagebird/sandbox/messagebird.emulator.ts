@@ -27,7 +27,8 @@ import { MAGIC_NUMBERS, callbackRetryDelays } from '../../provider.ts';
 import type { SandboxControl } from '../../provider.ts';
 import type { MessageBirdApiErrorEntry } from '../messagebird.client.ts';
 import { registerMessageBirdLookupEmulator } from './messagebird.lookup-emulator.ts';
-import { MESSAGEBIRD_DEFAULT_BASE_URL, MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { MESSAGEBIRD_DEFAULT_BASE_URL } from '../messagebird.config.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
 
 /** How many messages `GET /messages/:id` remembers (oldest dropped first). */
 const MAX_STORED_MESSAGES = 10_000;

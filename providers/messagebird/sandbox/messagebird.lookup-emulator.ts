@@ -22,7 +22,8 @@ import { countryName, countryOfE164 } from '../../sandbox-kit/e164-country.ts';
 import { ensureFormBodyParser } from '../../form-body.ts';
 import type { SandboxControl, SandboxLogEntry, SandboxNumber } from '../../provider.ts';
 import type { MessageBirdApiErrorEntry } from '../messagebird.client.ts';
-import { MESSAGEBIRD_DEFAULT_BASE_URL, MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { MESSAGEBIRD_DEFAULT_BASE_URL } from '../messagebird.config.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
 
 /** How many HLRs `GET /hlr/:id` remembers (oldest dropped first). */
 const MAX_STORED_HLRS = 10_000;

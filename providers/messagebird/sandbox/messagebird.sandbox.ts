@@ -11,6 +11,3 @@ export const MESSAGEBIRD_SANDBOX_CREDENTIALS = {
 
 /** The sandbox's default originator: Twilio's magic "valid sender", reused so every emulator agrees. */
 export const MESSAGEBIRD_SANDBOX_FROM = '+15005550006';
-
-/** MessageBird's REST host (reference §3.1); the frozen SDK hard-codes it, our client reads it from config. */
-export const MESSAGEBIRD_DEFAULT_BASE_URL = 'https://rest.messagebird.com';
