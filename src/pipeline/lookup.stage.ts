@@ -4,7 +4,7 @@
  * (`always | first-contact | never`), because a lookup costs about as much as an SMS. A lookup
  * that fails degrades to "unknown" and the message goes on: a lost OTP is worse than an unchecked one.
  */
-import { isProviderError } from '../../providers/errors.ts';
+import { isProviderError } from '../../providers/index.ts';
 import type { NumberInfo, ProviderId } from '../../providers/provider.ts';
 import { maskPhonesInText } from '../domain/mask.ts';
 import type { LookupResult, MessageRecord } from '../domain/message.ts';

@@ -5,7 +5,7 @@
  * path: monotonic, absorbed when nothing is new, a transient failure retried elsewhere), with a
  * `reconciled` timeline entry. Runs only from the message's watch job, never on the send path.
  */
-import { isProviderError } from '../../providers/errors.ts';
+import { isProviderError } from '../../providers/index.ts';
 import type { DeliveryEvent } from '../../providers/provider.ts';
 import type { MessageRecord } from '../domain/message.ts';
 import type { METRIC_RECONCILIATION_RESULTS } from '../metrics/metrics.ts';

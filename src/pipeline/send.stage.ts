@@ -3,7 +3,7 @@
  * so a retried or stalled job that finds `sent` does not resend; `sending` left behind by a crash
  * means the outcome is unknown, and the resend is recorded as `ambiguous_resend`.
  */
-import { classifyNetworkError, isProviderError, ProviderError } from '../../providers/errors.ts';
+import { classifyNetworkError, isProviderError, ProviderError } from '../../providers/index.ts';
 import type { Channel, ProviderAdapter, SendRequest, SendResult } from '../../providers/provider.ts';
 import { BreakerOpenError } from '../resilience/breaker-registry.ts';
 import type { MessageStore } from '../store/message.store.ts';

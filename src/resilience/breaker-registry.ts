@@ -8,7 +8,7 @@
  */
 import { BrokenCircuitError, CircuitState, ExponentialBackoff, SamplingBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { RedisClient } from '../store/redis-client.ts';
-import { isProviderError } from '../../providers/errors.ts';
+import { isProviderError } from '../../providers/index.ts';
 import type { Channel, ProviderId } from '../../providers/provider.ts';
 import type { Logger } from '../logger.ts';
 
