@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  builtinProviders,
+  createRegistry,
   FCM_SANDBOX_CREDENTIALS,
   MESSAGEBIRD_SANDBOX_CREDENTIALS,
   SINCH_SANDBOX_CREDENTIALS,
@@ -9,6 +11,7 @@ import {
   isUnregisteredToken,
   messagebirdProvider,
   providerModules,
+  providerRegistry,
   RBM_SANDBOX_CREDENTIALS,
   rbmProvider,
   sinchProvider,
@@ -19,6 +22,23 @@ describe('provider registry', () => {
   it('lists Twilio, Sinch, MessageBird, FCM and RBM under their ids', () => {
     expect(providerModules).toEqual({ twilio: twilioProvider, sinch: sinchProvider, messagebird: messagebirdProvider, fcm: fcmProvider, rbm: rbmProvider });
     for (const [id, module] of Object.entries(providerModules)) expect(module.id).toBe(id);
+  });
+
+  it('keeps the built-in carriers in one ordered list, looked up by id', () => {
+    expect(providerRegistry.ids).toEqual(['twilio', 'sinch', 'messagebird', 'fcm', 'rbm']);
+    expect(providerRegistry.modules).toEqual([...builtinProviders]);
+    expect(providerRegistry.require('sinch')).toBe(sinchProvider);
+    expect(providerRegistry.has('rbm')).toBe(true);
+    expect(providerRegistry.has('pigeon')).toBe(false);
+    expect(() => createRegistry([twilioProvider, twilioProvider])).toThrow(/twice/);
+  });
+
+  it('gives every env variable to an option its module declares, with the contract names', () => {
+    const vars = providerRegistry.modules.flatMap((m) => m.env.map((e) => `${e.variable}→${m.id}.${e.option}`));
+    expect(vars).toContain('SWITCHBOARD_TWILIO_ACCOUNT_SID→twilio.accountSid');
+    expect(vars).toContain('SWITCHBOARD_SINCH_CONVERSATION_SECRET→sinch.conversationWebhookSecret');
+    expect(vars).toContain('SWITCHBOARD_RBM_AGENT_ID→rbm.agentId');
+    for (const m of providerRegistry.modules) for (const e of m.env) expect(Object.keys(m.settingsShape)).toContain(e.option);
   });
 
   it('names every secret of each config', () => {

@@ -173,8 +173,12 @@ export interface NumberInfo {
   cost?: { amount: number; currency: string };
 }
 
-export interface ProviderAdapter {
-  readonly id: ProviderId;
+/**
+ * One carrier's adapter. `Id` is its provider id: the built-in carriers' ids by default; a carrier
+ * added through `createRegistry` (a test's fake) carries its own.
+ */
+export interface ProviderAdapter<Id extends string = ProviderId> {
+  readonly id: Id;
   readonly channels: readonly Channel[];
   /** Rejects only with `ProviderError`. */
   send(req: SendRequest): Promise<SendResult>;
@@ -220,21 +224,107 @@ export interface ProviderDeps {
   timeoutMs: number;
 }
 
-/** What a provider folder exports (DESIGN §5). */
-export interface ProviderModule<TConfig = unknown> {
-  id: ProviderId;
+/**
+ * One environment variable that sets an option of a provider's config section (CONTRACTS §5):
+ * the loader reads the variables of every registered provider, so the names live beside the
+ * options they fill rather than in a list of carriers in `src/`.
+ */
+export interface ProviderEnvVar<Option extends string = string> {
+  /** The variable's exact name (`SWITCHBOARD_TWILIO_AUTH_TOKEN`): a contract, never renamed. */
+  variable: string;
+  /** The option of `providers.<id>` it sets. */
+  option: Option;
+  /** A carrier credential: one of them set means live mode unless `SWITCHBOARD_MODE` says otherwise. */
+  credential?: boolean;
+  /** Live mode refuses to start while the provider is enabled and this is unset. */
+  requiredLive?: boolean;
+}
+
+/** HTTP methods a carrier calls its callbacks with. */
+export type CallbackMethod = 'get' | 'post';
+
+/**
+ * How a carrier's callbacks reach the gateway (`/webhooks/<id>`, `/webhooks/<id>/inbound`,
+ * `/webhooks/<id>/<key>` for `ProviderAdapter.webhooks`) and the OpenAPI text that says how each
+ * proves it comes from the carrier: the routes and their documentation come from one place.
+ */
+export interface ProviderCallbacks {
+  /** Methods `/webhooks/<id>` (and `/inbound`) answer; MessageBird reports with GET as well as POST. */
+  methods: readonly CallbackMethod[];
+  /** OpenAPI description of `/webhooks/<id>`: what the carrier posts and how it is verified. */
+  description: string;
+  /** Media types of the callback bodies (OpenAPI request bodies). */
+  media: readonly string[];
+  /** OpenAPI descriptions of the extra endpoints, by sub-path (`conversation` → `/webhooks/sinch/conversation`). */
+  extra?: Readonly<Record<string, string>>;
+}
+
+/**
+ * What a provider folder exports (DESIGN §3, §5): everything the gateway knows about the carrier,
+ * so that `src/` iterates the registry (`providers/index.ts`) instead of listing carrier ids —
+ * a new carrier is one folder plus one line in the registry.
+ *
+ * `TConfig` is what the adapter is built with, `Id` the provider id (literal), `Shape` the zod
+ * fields that form the carrier's section of the gateway configuration.
+ */
+export interface ProviderModule<TConfig = unknown, Id extends string = ProviderId, Shape extends z.core.$ZodShape = z.core.$ZodShape> {
+  id: Id;
   channels: readonly Channel[];
+  /** Validates the adapter's configuration, defaults applied: what `create` receives. */
   configSchema: z.ZodType<TConfig>;
+  /**
+   * The fields that are the options of `providers.<id>`: the shape of `configSchema`, or of its
+   * input side when the schema derives values after validating (FCM reads its project id from the key).
+   */
+  settingsShape: Shape;
   /** Dotted paths inside the config that hold secrets (redacted from logs). */
   secretPaths: readonly string[];
-  create(config: TConfig, deps: ProviderDeps): ProviderAdapter;
-  /** Registers the carrier emulator's routes on the sandbox listener. */
-  emulator?: (app: FastifyInstance, control: SandboxControl) => void;
+  /** Environment variables that set options of the section (credentials and secrets, CONTRACTS §5). */
+  env: readonly ProviderEnvVar[];
+  /** Request headers that carry the carrier's signature: redacted from logs. */
+  signatureHeaders?: readonly string[];
+  /** Problems with a section the schema cannot word as well (the variable to fix); `[]` when fine. */
+  checkSettings?(settings: Readonly<Record<string, unknown>>): string[];
+  /**
+   * Builds the adapter. Its `id` is the module's; built-in adapters are typed with every built-in
+   * id (`ProviderAdapter`), so the union is allowed here (and `Id` is inferred from `id` alone).
+   */
+  create(config: TConfig, deps: ProviderDeps): ProviderAdapter<NoInfer<Id> | ProviderId>;
+  /** Its callback routes and their OpenAPI text. */
+  callbacks: ProviderCallbacks;
+  /** Answers number lookups: `lookup.provider` may name it and `lookup_total` counts it. */
+  lookups: boolean;
+  /** Reads message status back (reconciliation): `reconciliations_total` counts it. */
+  statusReads: boolean;
+  /**
+   * Default place in each channel's candidate list (`routing.channels.<channel>.providers` when
+   * the configuration names none): lower comes first; absent, not a default candidate.
+   */
+  defaultRoutes: Partial<Readonly<Record<Channel, number>>>;
+  /** Send-time error codes (`ProviderError.providerCode`) that mean the recipient opted out. */
+  optOutErrorCodes?: readonly string[];
+  /** Registers the carrier emulator's routes on the sandbox listener (`providers/<id>/sandbox/`). */
+  emulator?: (app: FastifyInstance, control: SandboxControl<NoInfer<Id>>) => void;
   /**
    * Inbound (mobile-originated) messages at `/webhooks/<id>/inbound`, for STOP/START opt-outs.
    * Verified exactly like the carrier's status callbacks (the adapter's `verifyWebhook`).
    */
   inbound?: ProviderInbound;
+}
+
+/** A provider module of whatever id and options: what the registry and `src/` iterate. */
+export type AnyProviderModule = ProviderModule<unknown, string>;
+
+/**
+ * Declares a provider module with its literal id and settings kept in its type, so the gateway's
+ * configuration type is derived per provider (`config.providers.twilio.accountSid` is a string),
+ * and checks that every environment variable names one of its options.
+ */
+export function defineProvider<TConfig, const Id extends string, Shape extends z.core.$ZodShape>(
+  // Each variable must name an option of the section (checked here: in the interface, `keyof Shape` would make every module type invariant).
+  module: ProviderModule<TConfig, Id, Shape> & { env: readonly ProviderEnvVar<keyof Shape & string>[] },
+): ProviderModule<TConfig, Id, Shape> {
+  return module;
 }
 
 /** One inbound (mobile-originated) message, normalised across carriers. */
@@ -306,9 +396,10 @@ export interface SandboxNumber {
   roaming?: boolean;
 }
 
-export interface SandboxLogEntry {
+/** One request the sandbox received; `Id` is the emulating provider's id (a built-in one by default). */
+export interface SandboxLogEntry<Id extends string = ProviderId> {
   at: string;
-  provider: ProviderId;
+  provider: Id;
   method: string;
   path: string;
   to?: string;
@@ -350,21 +441,22 @@ export function sandboxOnWhatsApp(e164: string, entry: SandboxNumber): boolean {
   return entry.lineType !== 'landline';
 }
 
-export interface SandboxControl {
+/** What an emulator gets of the sandbox; `Id` is the ids it may name (its own provider's, in practice). */
+export interface SandboxControl<Id extends string = ProviderId> {
   /** Current scenario settings of a provider. */
-  scenario(provider: ProviderId): ProviderScenario;
+  scenario(provider: Id): ProviderScenario;
   /** The number table entry (defaults for unset numbers). */
   number(e164: string): SandboxNumber;
   /** The push-token table entry (unset tokens are `{result:"ok"}` with no ack). */
   pushToken(token: string): SandboxPushToken;
   /** Decides, per the scenario, whether this request should fail: returns the HTTP status to answer, or undefined. */
-  injectedFailure(provider: ProviderId): number | undefined;
+  injectedFailure(provider: Id): number | undefined;
   /** Waits the scenario latency (resolves at once when 0). */
-  delay(provider: ProviderId): Promise<void>;
+  delay(provider: Id): Promise<void>;
   /** Counts a request and its answer status; `accepted` when a send's 2xx was fully written. */
-  record(entry: Omit<SandboxLogEntry, 'at'>, opts?: { acceptedSend?: boolean }): void;
+  record(entry: Omit<SandboxLogEntry<Id>, 'at'>, opts?: { acceptedSend?: boolean }): void;
   /** Counts a callback post outcome. */
-  callbackResult(provider: ProviderId, ok: boolean): void;
+  callbackResult(provider: Id, ok: boolean): void;
   /** Runs `fn` after `ms` unless the sandbox is reset or closed first (callbacks, device acks). */
   schedule(ms: number, fn: () => Promise<void>): void;
 }

@@ -22,6 +22,14 @@ describe('log redaction', () => {
     expect(JSON.stringify(line)).not.toMatch(/123456|14155550100|tok"/);
   });
 
+  it("redacts every provider's secret options, in a section or under providers", () => {
+    const { log, lines } = capture();
+    log.info({ section: { signingKey: 'sig-1', from: '+15005550006' }, providers: { sinch: { keySecret: 'sec-2', region: 'eu' } } }, 'x');
+    const [line] = lines();
+    expect(line).toMatchObject({ section: { signingKey: '[redacted]' }, providers: { sinch: { keySecret: '[redacted]', region: 'eu' } } });
+    expect(JSON.stringify(line)).not.toMatch(/sig-1|sec-2/);
+  });
+
   it('masks numbers quoted inside carrier messages', () => {
     expect(maskPhonesInText("The 'To' number +15005550001 is not a valid phone number.")).toBe("The 'To' number +1500***0001 is not a valid phone number.");
   });

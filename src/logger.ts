@@ -3,6 +3,7 @@
  * text or code: callers log ids and masked numbers only.
  */
 import { pino, type Logger } from 'pino';
+import { providerRegistry } from '../providers/index.ts';
 import { maskPhone, maskPhonesInText } from './domain/mask.ts';
 
 export { maskPhonesInText };
@@ -13,7 +14,10 @@ export const REDACT_PATHS = [
   'authorization',
   'req.headers.authorization',
   'headers.authorization',
-  'headers["x-twilio-signature"]',
+  // Carrier signature headers, as each provider's module names them.
+  ...providerRegistry.modules.flatMap((m) => (m.signatureHeaders ?? []).map((h) => `headers["${h}"]`)),
+  // Each provider's secret options (`secretPaths`), in a logged section or a whole `providers` object.
+  ...new Set(providerRegistry.modules.flatMap((m) => m.secretPaths.flatMap((p) => [`*.${p}`, `providers.*.${p}`]))),
   'body',
   'code',
   '*.authToken',

@@ -10,8 +10,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { RedisClient } from './store/redis-client.ts';
-import { providerModules } from '../providers/index.ts';
-import type { ProviderAdapter, ProviderId, ProviderModule } from '../providers/provider.ts';
+import { createProviders, providerRegistry } from '../providers/index.ts';
+import type { ProviderAdapter, ProviderId } from '../providers/provider.ts';
 import { ApiKeyRing } from './security/api-keys.ts';
 import type { Config } from './config/config.schema.ts';
 import type { Logger } from './logger.ts';
@@ -113,29 +113,8 @@ async function waitForRedis(client: RedisClient, url: string, ms: number): Promi
 
 /** Builds the adapters of every enabled provider; in sandbox mode they point at the carrier sandbox. */
 export function createAdapters(config: Config): Map<ProviderId, ProviderAdapter> {
-  const adapters = new Map<ProviderId, ProviderAdapter>();
   const baseUrl = config.mode === 'sandbox' ? config.sandbox.url : undefined;
-  const deps = { timeoutMs: config.send.carrierTimeoutMs, ...(baseUrl !== undefined ? { baseUrl } : {}) };
-  for (const id of ['twilio', 'sinch', 'messagebird', 'fcm', 'rbm'] as const) {
-    if (config.providers[id].enabled === false) continue;
-    const module: ProviderModule<unknown> = providerModules[id];
-    adapters.set(id, module.create(providerConfigOf(config, id), deps));
-  }
-  return adapters;
-}
-
-/**
- * The configuration `id`'s adapter is built with: its section of the gateway configuration,
- * validated by the provider's own schema (defaults applied). Every option the schema declares
- * arrives here as the operator set it.
- */
-export function providerConfigOf(config: Config, id: ProviderId): unknown {
-  const { enabled: _enabled, ...settings } = config.providers[id];
-  const parsed = providerModules[id].configSchema.safeParse(Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)));
-  if (!parsed.success) {
-    throw new Error(`providers.${id}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-  }
-  return parsed.data;
+  return createProviders(providerRegistry, config.providers, { timeoutMs: config.send.carrierTimeoutMs, ...(baseUrl !== undefined ? { baseUrl } : {}) });
 }
 
 /**

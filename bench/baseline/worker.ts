@@ -11,7 +11,7 @@ import { randomInt } from 'node:crypto';
 import { Agent, createServer, request } from 'node:http';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { TWILIO_SANDBOX_CREDENTIALS, TWILIO_SANDBOX_FROM } from '../../providers/twilio/twilio.sandbox.ts';
+import { TWILIO_SANDBOX_CREDENTIALS, TWILIO_SANDBOX_FROM } from '../../providers/twilio/sandbox/twilio.sandbox.ts';
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 const prefix = process.env['BASELINE_PREFIX'] ?? 'sbbench-baseline';

@@ -7,9 +7,9 @@ import type { ProviderAdapter, SendRequest } from '../provider.ts';
 import { buildFcmMessage, createFcmAdapter, fcmConnectTarget } from './fcm.adapter.ts';
 import { fcmConfigSchema } from './fcm.config.ts';
 import { isUnregisteredToken } from './fcm.errors.ts';
-import { startCallbackReceiver, startFcmEmulator } from './fcm.fixtures.ts';
-import type { CallbackReceiver, RunningFcmEmulator } from './fcm.fixtures.ts';
-import { FCM_SANDBOX_CREDENTIALS } from './fcm.sandbox.ts';
+import { startCallbackReceiver, startFcmEmulator } from './sandbox/fcm.fixtures.ts';
+import type { CallbackReceiver, RunningFcmEmulator } from './sandbox/fcm.fixtures.ts';
+import { FCM_SANDBOX_CREDENTIALS } from './sandbox/fcm.sandbox.ts';
 
 const config = fcmConfigSchema.parse({ ...FCM_SANDBOX_CREDENTIALS });
 const DEFAULT_SCENARIO = { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200 } as const;

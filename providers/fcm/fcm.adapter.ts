@@ -37,7 +37,20 @@ import type { Channel, ProviderAdapter, ProviderDeps, SendRequest, SendResult } 
 import { parseServiceAccount } from './fcm.config.ts';
 import type { FcmConfig } from './fcm.config.ts';
 import { classifyFcmError } from './fcm.errors.ts';
-import { FCM_HOST, FCM_SANDBOX_ACCESS_TOKEN } from './fcm.sandbox.ts';
+import { FCM_SANDBOX_ACCESS_TOKEN } from './sandbox/fcm.sandbox.ts';
+
+/** FCM's HTTP v1 host. firebase-admin hard-codes it; the sandbox routes on it (`Host` header). */
+export const FCM_HOST = 'fcm.googleapis.com';
+
+/**
+ * The keys the gateway puts in every push's `data` so the app can acknowledge it (DESIGN §6.3,
+ * CONTRACTS §3 `POST /v1/push/ack`). The sandbox device reads them to post its ack.
+ */
+export const PUSH_DATA_KEYS = {
+  messageId: 'sb_message_id',
+  ackToken: 'sb_ack_token',
+  ackUrl: 'sb_ack_url',
+} as const;
 
 const PROVIDER = 'fcm';
 const CHANNELS: readonly Channel[] = ['push'];

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fcmConfigSchema, parseServiceAccount } from './fcm.config.ts';
-import { FCM_SANDBOX_CREDENTIALS } from './fcm.sandbox.ts';
+import { FCM_SANDBOX_CREDENTIALS } from './sandbox/fcm.sandbox.ts';
 
 const KEY = { type: 'service_account', project_id: 'acme-auth-prod', client_email: 'fcm@acme-auth-prod.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\n…' };
 

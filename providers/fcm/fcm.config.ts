@@ -3,7 +3,7 @@
  * validated; the gateway's config loader hands the `providers.fcm` section to it.
  */
 import { z } from 'zod';
-import { FCM_SANDBOX_PROJECT_ID } from './fcm.sandbox.ts';
+import { FCM_SANDBOX_PROJECT_ID } from './sandbox/fcm.sandbox.ts';
 
 /**
  * Google Cloud project ids: 6–30 characters, lower-case letters, digits and hyphens, starting

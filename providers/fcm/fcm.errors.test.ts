@@ -9,8 +9,8 @@ import type { ProviderAdapter, SendRequest } from '../provider.ts';
 import { createFcmAdapter } from './fcm.adapter.ts';
 import { fcmConfigSchema } from './fcm.config.ts';
 import { classifyFcmError, fcmWireErrorCode, isUnregisteredToken } from './fcm.errors.ts';
-import { closedPortUrl } from './fcm.fixtures.ts';
-import { FCM_SANDBOX_CREDENTIALS } from './fcm.sandbox.ts';
+import { closedPortUrl } from './sandbox/fcm.fixtures.ts';
+import { FCM_SANDBOX_CREDENTIALS } from './sandbox/fcm.sandbox.ts';
 
 const FCM_ERROR = 'type.googleapis.com/google.firebase.fcm.v1.FcmError';
 

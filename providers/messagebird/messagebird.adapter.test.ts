@@ -4,9 +4,9 @@ import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest } from '../provider.ts';
 import { createMessageBirdAdapter, toMsisdn } from './messagebird.adapter.ts';
 import { messagebirdConfigSchema } from './messagebird.config.ts';
-import { closedPortUrl, startCallbackReceiver, startMessageBirdEmulator } from './messagebird.fixtures.ts';
-import type { CallbackReceiver, RunningEmulator } from './messagebird.fixtures.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { closedPortUrl, startCallbackReceiver, startMessageBirdEmulator } from './sandbox/messagebird.fixtures.ts';
+import type { CallbackReceiver, RunningEmulator } from './sandbox/messagebird.fixtures.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './sandbox/messagebird.sandbox.ts';
 
 const config = messagebirdConfigSchema.parse({ ...MESSAGEBIRD_SANDBOX_CREDENTIALS });
 

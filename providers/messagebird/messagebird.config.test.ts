@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { messagebirdConfigSchema } from './messagebird.config.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './sandbox/messagebird.sandbox.ts';
 
 describe('messagebirdConfigSchema', () => {
   it('defaults the originator to the magic test sender and the base URL to MessageBird’s host', () => {

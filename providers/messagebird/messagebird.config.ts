@@ -3,7 +3,9 @@
  * validated; the gateway's config loader hands the `providers.messagebird` section to it.
  */
 import { z } from 'zod';
-import { MESSAGEBIRD_DEFAULT_BASE_URL } from './messagebird.sandbox.ts';
+
+/** MessageBird's REST host (reference §3.1); the frozen SDK hard-codes it, our client reads it from config. */
+export const MESSAGEBIRD_DEFAULT_BASE_URL = 'https://rest.messagebird.com';
 
 /** A phone number (optional `+`, up to 15 digits) or an alphanumeric sender of at most 11 characters (reference §3.1). */
 const ORIGINATOR = /^(\+?[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11})$/;

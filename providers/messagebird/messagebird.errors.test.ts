@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../testing/expect-classified.ts';
+import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../sandbox-kit/expect-classified.ts';
 import { ProviderError } from '../errors.ts';
 import { MessageBirdApiError, MessageBirdResponseError, createMessageBirdClient, parseMessageBirdErrors } from './messagebird.client.ts';
 import { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messagebird.errors.ts';
-import { closedPortUrl, startMessageBirdEmulator } from './messagebird.fixtures.ts';
-import type { RunningEmulator } from './messagebird.fixtures.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { closedPortUrl, startMessageBirdEmulator } from './sandbox/messagebird.fixtures.ts';
+import type { RunningEmulator } from './sandbox/messagebird.fixtures.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './sandbox/messagebird.sandbox.ts';
 
 const expectClassified = (err: ProviderError, expected: Expected): void => expectProviderClassified('messagebird', err, expected);
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCallbackReceiver, type CallbackReceiver } from '../testing/loopback-fixtures.ts';
-import { parseMessageBirdInbound, postMessageBirdInbound } from './messagebird.inbound.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { startCallbackReceiver, type CallbackReceiver } from '../sandbox-kit/loopback-fixtures.ts';
+import { parseMessageBirdInbound } from './messagebird.inbound.ts';
+import { postMessageBirdInbound } from './sandbox/messagebird.inbound-emulator.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './sandbox/messagebird.sandbox.ts';
 import { verifyMessageBirdWebhook } from './messagebird.webhook.ts';
 
 let receiver: CallbackReceiver;

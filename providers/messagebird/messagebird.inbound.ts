@@ -10,12 +10,11 @@
  * `body`, and GET query parameters as well as JSON or form bodies). Like every MessageBird webhook
  * it carries `MessageBird-Signature-JWT` over the URL and the body (reference §3.3), so the
  * adapter's `verifyWebhook` checks it unchanged.
+ *
+ * The sandbox side (posting an inbound message as MessageBird does) is `sandbox/messagebird.inbound-emulator.ts`.
  */
-import { randomBytes } from 'node:crypto';
 import { parseFormBody } from '../form-body.ts';
 import type { InboundMessage, WebhookRequest } from '../provider.ts';
-import { signMessageBirdRequest } from './messagebird.emulator.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
 
 function fieldsOf(raw: WebhookRequest): Record<string, string> {
   const out: Record<string, string> = {};
@@ -47,46 +46,4 @@ export function parseMessageBirdInbound(raw: WebhookRequest): InboundMessage | u
   } catch {
     return undefined;
   }
-}
-
-/** How long the emulator waits for the gateway to answer one inbound webhook. */
-const INBOUND_TIMEOUT_MS = 5_000;
-
-/** `2024-06-06T09:22:14+00:00`, MessageBird's datetime style. */
-function datetime(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, '+00:00');
-}
-
-/**
- * Sandbox side: forwards an inbound SMS to `url` as a MessageBird flow does — JSON POST, MSISDNs
- * without `+`, signed with the sandbox signing key (JWT over the URL and the body's SHA-256).
- * Resolves the status the gateway answered.
- */
-export async function postMessageBirdInbound(
-  msg: Omit<InboundMessage, 'providerMessageId'>,
-  url: string,
-  signingKey: string = MESSAGEBIRD_SANDBOX_CREDENTIALS.signingKey,
-): Promise<number> {
-  const body = Buffer.from(
-    JSON.stringify({
-      id: randomBytes(16).toString('hex'),
-      originator: msg.from.replace(/^\+/, ''),
-      recipient: msg.to.replace(/^\+/, ''),
-      body: msg.text,
-      createdDatetime: datetime(new Date()),
-    }),
-  );
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      'messagebird-signature-jwt': await signMessageBirdRequest(signingKey, url, body),
-      'user-agent': 'MessageBird/Flow',
-    },
-    body,
-    redirect: 'manual',
-    signal: AbortSignal.timeout(INBOUND_TIMEOUT_MS),
-  });
-  await res.arrayBuffer().catch(() => undefined);
-  return res.status;
 }

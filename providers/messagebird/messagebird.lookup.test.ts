@@ -2,14 +2,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { NumberInfo, ProviderAdapter } from '../provider.ts';
-import { startEmulator } from '../testing/loopback-fixtures.ts';
-import type { RunningEmulator } from '../testing/loopback-fixtures.ts';
+import { startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
+import type { RunningEmulator } from '../sandbox-kit/loopback-fixtures.ts';
 import { createMessageBirdAdapter } from './messagebird.adapter.ts';
 import { createMessageBirdClient } from './messagebird.client.ts';
 import { messagebirdConfigSchema } from './messagebird.config.ts';
-import { registerMessageBirdEmulator } from './messagebird.emulator.ts';
+import { registerMessageBirdEmulator } from './sandbox/messagebird.emulator.ts';
 import { normalizeMessageBirdHlr } from './messagebird.lookup.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './sandbox/messagebird.sandbox.ts';
 
 const config = messagebirdConfigSchema.parse({ ...MESSAGEBIRD_SANDBOX_CREDENTIALS });
 const COST = { amount: 0.005, currency: 'USD' };

@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import type { CarrierStatus, WebhookRequest } from '../provider.ts';
-import { signMessageBirdRequest } from './messagebird.emulator.ts';
-import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './messagebird.sandbox.ts';
+import { signMessageBirdRequest } from './sandbox/messagebird.emulator.ts';
+import { MESSAGEBIRD_SANDBOX_CREDENTIALS } from './sandbox/messagebird.sandbox.ts';
 import { mapMessageBirdStatus, parseMessageBirdWebhook, verifyMessageBirdWebhook } from './messagebird.webhook.ts';
 
 const KEY = MESSAGEBIRD_SANDBOX_CREDENTIALS.signingKey;

@@ -1,15 +1,15 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProviderError } from '../errors.ts';
-import { closedPortUrl, startEmulator } from '../testing/loopback-fixtures.ts';
-import type { RunningEmulator } from '../testing/loopback-fixtures.ts';
+import { closedPortUrl, startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
+import type { RunningEmulator } from '../sandbox-kit/loopback-fixtures.ts';
 import { createRbmAdapter } from './rbm.adapter.ts';
 import type { RbmAdapter } from './rbm.adapter.ts';
 import { mapRbmCapabilityResponse } from './rbm.client.ts';
 import { rbmConfigSchema } from './rbm.config.ts';
-import { registerRbmEmulator } from './rbm.emulator.ts';
-import { rbmGolden } from './rbm.golden.ts';
-import { RBM_SANDBOX_CREDENTIALS } from './rbm.sandbox.ts';
+import { registerRbmEmulator } from './sandbox/rbm.emulator.ts';
+import { rbmGolden } from './sandbox/rbm.golden.ts';
+import { RBM_SANDBOX_CREDENTIALS } from './sandbox/rbm.sandbox.ts';
 
 const config = rbmConfigSchema.parse({ ...RBM_SANDBOX_CREDENTIALS });
 

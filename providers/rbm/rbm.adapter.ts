@@ -12,7 +12,7 @@ import { ProviderError } from '../errors.ts';
 import type { Channel, ProviderAdapter, ProviderDeps, RcsCapability, SendRequest, SendResult } from '../provider.ts';
 import { createRbmCapabilityClient } from './rbm.client.ts';
 import type { RbmConfig } from './rbm.config.ts';
-import { RBM_SANDBOX_ACCESS_TOKEN } from './rbm.sandbox.ts';
+import { RBM_SANDBOX_ACCESS_TOKEN } from './sandbox/rbm.sandbox.ts';
 import { RBM_OAUTH_SCOPE, createServiceAccountTokenProvider, parseGoogleServiceAccount, staticTokenProvider } from './rbm.token.ts';
 import type { AccessTokenProvider } from './rbm.token.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RBM_DEFAULT_BASE_URL, rbmConfigSchema } from './rbm.config.ts';
-import { RBM_SANDBOX_CREDENTIALS } from './rbm.sandbox.ts';
+import { RBM_SANDBOX_CREDENTIALS } from './sandbox/rbm.sandbox.ts';
 
 describe('rbmConfigSchema', () => {
   it('accepts the sandbox credentials and defaults the base URL to RBM', () => {

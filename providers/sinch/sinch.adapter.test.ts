@@ -5,9 +5,9 @@ import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest } from '../provider.ts';
 import { SINCH_MAX_EXPIRY_SECONDS, createSinchAdapter, sinchExpireAt } from './sinch.adapter.ts';
 import { sinchConfigSchema } from './sinch.config.ts';
-import { closedPortUrl, startCallbackReceiver, startSinchEmulator } from './sinch.fixtures.ts';
-import type { CallbackReceiver, RunningEmulator } from './sinch.fixtures.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+import { closedPortUrl, startCallbackReceiver, startSinchEmulator } from './sandbox/sinch.fixtures.ts';
+import type { CallbackReceiver, RunningEmulator } from './sandbox/sinch.fixtures.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sandbox/sinch.sandbox.ts';
 
 const config = sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { sinchConfigSchema } from './sinch.config.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sandbox/sinch.sandbox.ts';
 
 describe('sinchConfigSchema', () => {
   it('defaults the sender to the magic test number and the region to us', () => {

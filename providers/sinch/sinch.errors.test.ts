@@ -1,11 +1,11 @@
 import { EmptyResponseError, RequestFailedError, ResponseJSONParseError, SinchClient } from '@sinch/sdk-core';
-import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../testing/expect-classified.ts';
+import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../sandbox-kit/expect-classified.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../errors.ts';
 import { classifySinchError, parseSinchErrorData, sinchDlrErrorTransient } from './sinch.errors.ts';
-import { startSinchEmulator } from './sinch.fixtures.ts';
-import type { RunningEmulator } from './sinch.fixtures.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+import { startSinchEmulator } from './sandbox/sinch.fixtures.ts';
+import type { RunningEmulator } from './sandbox/sinch.fixtures.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sandbox/sinch.sandbox.ts';
 
 const expectClassified = (err: ProviderError, expected: Expected): void => expectProviderClassified('sinch', err, expected);
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCallbackReceiver, type CallbackReceiver } from '../testing/loopback-fixtures.ts';
-import { parseSinchInbound, postSinchInbound } from './sinch.inbound.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+import { startCallbackReceiver, type CallbackReceiver } from '../sandbox-kit/loopback-fixtures.ts';
+import { parseSinchInbound } from './sinch.inbound.ts';
+import { postSinchInbound } from './sandbox/sinch.inbound-emulator.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sandbox/sinch.sandbox.ts';
 import { parseSinchWebhook, verifySinchWebhook } from './sinch.webhook.ts';
 
 let receiver: CallbackReceiver;

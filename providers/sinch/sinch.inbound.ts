@@ -5,10 +5,10 @@
  * arrives as `mo_text`/`mo_binary`/`mo_media` on the same callback"):
  * `{"type":"mo_text","id","from","to","body","received_at","operator_id"?,"client_reference"?}`.
  * https://developers.sinch.com/docs/sms/api-reference/sms/tag/Inbounds
+ *
+ * The sandbox side (posting an inbound message as Sinch does) is `sandbox/sinch.inbound-emulator.ts`.
  */
-import { ulid } from 'ulid';
 import type { InboundMessage, WebhookRequest } from '../provider.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
 
 /** MO types carrying text: `mo_text`, and `mo_media` whose `body.message` may hold a caption. */
 function textOf(body: Record<string, unknown>): string | undefined {
@@ -39,40 +39,4 @@ export function parseSinchInbound(raw: WebhookRequest): InboundMessage | undefin
   } catch {
     return undefined;
   }
-}
-
-/** How long the emulator waits for the gateway to answer one inbound webhook. */
-const INBOUND_TIMEOUT_MS = 5_000;
-
-/**
- * Sandbox side: posts an MO text to `url` as Sinch does — JSON with MSISDNs without `+`, and the
- * sandbox callback pair as HTTP Basic. Resolves the status the gateway answered.
- */
-export async function postSinchInbound(
-  msg: Omit<InboundMessage, 'providerMessageId'>,
-  url: string,
-  credentials: { callbackUsername: string; callbackPassword: string } = SINCH_SANDBOX_CREDENTIALS,
-): Promise<number> {
-  const body = {
-    type: 'mo_text',
-    id: ulid(),
-    from: msg.from.replace(/^\+/, ''),
-    to: msg.to.replace(/^\+/, ''),
-    body: msg.text,
-    received_at: new Date().toISOString(),
-    operator_id: '31000',
-  };
-  const res = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      authorization: 'Basic ' + Buffer.from(`${credentials.callbackUsername}:${credentials.callbackPassword}`).toString('base64'),
-      'user-agent': 'Sinch-XMS-Callback/1.0',
-    },
-    body: JSON.stringify(body),
-    redirect: 'manual',
-    signal: AbortSignal.timeout(INBOUND_TIMEOUT_MS),
-  });
-  await res.arrayBuffer().catch(() => undefined);
-  return res.status;
 }

@@ -3,13 +3,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { NumberInfo, ProviderAdapter } from '../provider.ts';
-import { startEmulator } from '../testing/loopback-fixtures.ts';
-import type { RunningEmulator } from '../testing/loopback-fixtures.ts';
+import { startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
+import type { RunningEmulator } from '../sandbox-kit/loopback-fixtures.ts';
 import { createSinchAdapter } from './sinch.adapter.ts';
 import { sinchConfigSchema } from './sinch.config.ts';
-import { registerSinchEmulator } from './sinch.emulator.ts';
+import { registerSinchEmulator } from './sandbox/sinch.emulator.ts';
 import { mapSinchLineType, normalizeSinchLookup } from './sinch.lookup.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sandbox/sinch.sandbox.ts';
 
 const config = sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS });
 const PRICES = config.lookupPricesUsd;

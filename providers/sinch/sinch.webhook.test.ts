@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CarrierStatus, WebhookRequest } from '../provider.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sandbox/sinch.sandbox.ts';
 import { mapSinchStatus, parseSinchWebhook, verifySinchWebhook } from './sinch.webhook.ts';
 
 const CREDS = SINCH_SANDBOX_CREDENTIALS;

@@ -2,16 +2,16 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest, WebhookEndpoint, WebhookRequest } from '../provider.ts';
-import { startEmulator } from '../testing/loopback-fixtures.ts';
+import { startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
 import { createSinchAdapter } from './sinch.adapter.ts';
 import { sinchConfigSchema } from './sinch.config.ts';
-import { registerSinchEmulator } from './sinch.emulator.ts';
+import { registerSinchEmulator } from './sandbox/sinch.emulator.ts';
 import { parseSinchConversationWebhook } from './sinch.conversation-webhook.ts';
-import { startCallbackReceiver } from './sinch.fixtures.ts';
-import type { CallbackReceiver, ReceivedCallback, RunningEmulator } from './sinch.fixtures.ts';
-import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
+import { startCallbackReceiver } from './sandbox/sinch.fixtures.ts';
+import type { CallbackReceiver, ReceivedCallback, RunningEmulator } from './sandbox/sinch.fixtures.ts';
+import { SINCH_SANDBOX_CREDENTIALS } from './sandbox/sinch.sandbox.ts';
 import { buildSinchWhatsAppRequest, sinchWhatsAppLanguage } from './sinch.whatsapp.ts';
-import { sinchWhatsAppGolden as golden } from './sinch.whatsapp.golden.ts';
+import { sinchWhatsAppGolden as golden } from './sandbox/sinch.whatsapp.golden.ts';
 
 const config = sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS });
 

@@ -5,10 +5,10 @@ import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest } from '../provider.ts';
 import { clampTwilioValidity, createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
-import { closedPortUrl, startCallbackReceiver, startTwilioEmulator } from './twilio.fixtures.ts';
-import type { CallbackReceiver, RunningEmulator } from './twilio.fixtures.ts';
+import { closedPortUrl, startCallbackReceiver, startTwilioEmulator } from './sandbox/twilio.fixtures.ts';
+import type { CallbackReceiver, RunningEmulator } from './sandbox/twilio.fixtures.ts';
 import { BaseUrlRequestClient } from './twilio.request-client.ts';
-import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
+import { TWILIO_SANDBOX_CREDENTIALS } from './sandbox/twilio.sandbox.ts';
 
 const config = twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { twilioConfigSchema } from './twilio.config.ts';
-import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
+import { TWILIO_SANDBOX_CREDENTIALS } from './sandbox/twilio.sandbox.ts';
 
 describe('twilioConfigSchema', () => {
   it('defaults From to the magic test sender, a 30 s ring and the illustrative lookup prices', () => {

@@ -1,13 +1,13 @@
 import twilio from 'twilio';
-import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../testing/expect-classified.ts';
+import { expectClassified as expectProviderClassified, type ExpectedClassification as Expected } from '../sandbox-kit/expect-classified.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError } from '../errors.ts';
 import { classifyTwilioError, twilioDlrErrorTransient } from './twilio.errors.ts';
-import { startTwilioEmulator } from './twilio.fixtures.ts';
-import type { RunningEmulator } from './twilio.fixtures.ts';
+import { startTwilioEmulator } from './sandbox/twilio.fixtures.ts';
+import type { RunningEmulator } from './sandbox/twilio.fixtures.ts';
 import { BaseUrlRequestClient, runTwilioCall } from './twilio.request-client.ts';
 import type { TwilioCallContext } from './twilio.request-client.ts';
-import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
+import { TWILIO_SANDBOX_CREDENTIALS } from './sandbox/twilio.sandbox.ts';
 
 const expectClassified = (err: ProviderError, expected: Expected): void => expectProviderClassified('twilio', err, expected);
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startCallbackReceiver, type CallbackReceiver } from '../testing/loopback-fixtures.ts';
-import { parseTwilioInbound, postTwilioInbound } from './twilio.inbound.ts';
-import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
+import { startCallbackReceiver, type CallbackReceiver } from '../sandbox-kit/loopback-fixtures.ts';
+import { parseTwilioInbound } from './twilio.inbound.ts';
+import { postTwilioInbound } from './sandbox/twilio.inbound-emulator.ts';
+import { TWILIO_SANDBOX_CREDENTIALS } from './sandbox/twilio.sandbox.ts';
 import { verifyTwilioWebhook } from './twilio.webhook.ts';
 
 let receiver: CallbackReceiver;

@@ -2,13 +2,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { NumberInfo, ProviderAdapter } from '../provider.ts';
-import { startEmulator } from '../testing/loopback-fixtures.ts';
-import type { RunningEmulator } from '../testing/loopback-fixtures.ts';
+import { startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
+import type { RunningEmulator } from '../sandbox-kit/loopback-fixtures.ts';
 import { createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
-import { registerTwilioEmulator } from './twilio.emulator.ts';
+import { registerTwilioEmulator } from './sandbox/twilio.emulator.ts';
 import { isoDurationSeconds, mapTwilioLineType, normalizeTwilioLookup } from './twilio.lookup.ts';
-import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
+import { TWILIO_SANDBOX_CREDENTIALS } from './sandbox/twilio.sandbox.ts';
 
 const config = twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS });
 const PRICES = config.lookupPricesUsd;

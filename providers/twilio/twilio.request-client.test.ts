@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import twilio from 'twilio';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { closedPortUrl } from '../testing/loopback-fixtures.ts';
+import { closedPortUrl } from '../sandbox-kit/loopback-fixtures.ts';
 import { classifyTwilioError } from './twilio.errors.ts';
 import { BaseUrlRequestClient, encodeForm, runTwilioCall } from './twilio.request-client.ts';
 import type { TwilioCallContext } from './twilio.request-client.ts';

@@ -1,7 +1,7 @@
 import twilio from 'twilio';
 import { describe, expect, it } from 'vitest';
 import type { CarrierStatus, WebhookRequest } from '../provider.ts';
-import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
+import { TWILIO_SANDBOX_CREDENTIALS } from './sandbox/twilio.sandbox.ts';
 import { mapTwilioCallStatus, mapTwilioStatus, parseTwilioWebhook, verifyTwilioWebhook } from './twilio.webhook.ts';
 
 const TOKEN = TWILIO_SANDBOX_CREDENTIALS.authToken;

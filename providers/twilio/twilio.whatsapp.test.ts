@@ -2,17 +2,17 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest, WebhookRequest } from '../provider.ts';
-import { startEmulator } from '../testing/loopback-fixtures.ts';
+import { startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
 import { createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
-import { registerTwilioEmulator } from './twilio.emulator.ts';
+import { registerTwilioEmulator } from './sandbox/twilio.emulator.ts';
 import { classifyTwilioError } from './twilio.errors.ts';
-import { startCallbackReceiver } from './twilio.fixtures.ts';
-import type { CallbackReceiver, ReceivedCallback, RunningEmulator } from './twilio.fixtures.ts';
-import { TWILIO_SANDBOX_CREDENTIALS } from './twilio.sandbox.ts';
+import { startCallbackReceiver } from './sandbox/twilio.fixtures.ts';
+import type { CallbackReceiver, ReceivedCallback, RunningEmulator } from './sandbox/twilio.fixtures.ts';
+import { TWILIO_SANDBOX_CREDENTIALS } from './sandbox/twilio.sandbox.ts';
 import { parseTwilioWebhook } from './twilio.webhook.ts';
 import { buildTwilioWhatsAppParams, twilioWhatsAppAddress } from './twilio.whatsapp.ts';
-import { twilioWhatsAppGolden as golden } from './twilio.whatsapp.golden.ts';
+import { twilioWhatsAppGolden as golden } from './sandbox/twilio.whatsapp.golden.ts';
 
 const config = twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS });
 

@@ -3,9 +3,11 @@
  * 400, because a misspelt option silently ignored is how an OTP goes out on the wrong channel.
  */
 import { z } from 'zod';
+import { providerRegistry } from '../../providers/index.ts';
 
 export const channelSchema = z.enum(['push', 'whatsapp', 'rcs', 'sms', 'voice']);
-export const providerIdSchema = z.enum(['twilio', 'sinch', 'messagebird', 'fcm', 'rbm']);
+/** A registered provider's id (`?provider=` filters, the `provider` fields of responses). */
+export const providerIdSchema = z.enum(providerRegistry.ids);
 
 const metadataSchema = z
   .record(z.string().max(64), z.unknown())

@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml } from 'yaml';
+import { providerRegistry } from '../../providers/index.ts';
 import { apiKeyScopeSchema, configSchema, type ApiKeyRecord, type Config } from './config.schema.ts';
 import { duplicateKeyProblems, mergeKeysFile } from './keys-file.ts';
 import { effectiveKeyPrefix, parseRedisUrl, RedisUrlError } from './redis-url.parse.ts';
@@ -22,21 +23,8 @@ export class ConfigError extends Error {
   }
 }
 
-/** Carrier credential variables; any one set means "live" unless SWITCHBOARD_MODE says otherwise. */
-export const CARRIER_CREDENTIAL_VARS = [
-  'SWITCHBOARD_TWILIO_ACCOUNT_SID',
-  'SWITCHBOARD_TWILIO_AUTH_TOKEN',
-  'SWITCHBOARD_SINCH_SERVICE_PLAN_ID',
-  'SWITCHBOARD_SINCH_API_TOKEN',
-  'SWITCHBOARD_SINCH_PROJECT_ID',
-  'SWITCHBOARD_SINCH_KEY_ID',
-  'SWITCHBOARD_SINCH_KEY_SECRET',
-  'SWITCHBOARD_MESSAGEBIRD_ACCESS_KEY',
-  'SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY',
-  'SWITCHBOARD_FCM_SERVICE_ACCOUNT',
-  'SWITCHBOARD_RBM_SERVICE_ACCOUNT',
-  'SWITCHBOARD_RBM_AGENT_ID',
-] as const;
+/** Carrier credential variables (each provider's `env`); one of them set means "live" unless SWITCHBOARD_MODE says otherwise. */
+export const CARRIER_CREDENTIAL_VARS: readonly string[] = providerRegistry.modules.flatMap((m) => m.env.filter((e) => e.credential === true).map((e) => e.variable));
 
 export const DEFAULT_CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../config');
 
@@ -144,21 +132,8 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['SANDBOX_HOST', 'sandbox.host'],
   ['SWITCHBOARD_SANDBOX_URL', 'sandbox.url'],
   ['METRICS_PORT', 'metrics.port'],
-  ['SWITCHBOARD_TWILIO_ACCOUNT_SID', 'providers.twilio.accountSid'],
-  ['SWITCHBOARD_TWILIO_AUTH_TOKEN', 'providers.twilio.authToken'],
-  ['SWITCHBOARD_SINCH_SERVICE_PLAN_ID', 'providers.sinch.servicePlanId'],
-  ['SWITCHBOARD_SINCH_API_TOKEN', 'providers.sinch.apiToken'],
-  ['SWITCHBOARD_SINCH_CALLBACK_USERNAME', 'providers.sinch.callbackUsername'],
-  ['SWITCHBOARD_SINCH_CALLBACK_PASSWORD', 'providers.sinch.callbackPassword'],
-  ['SWITCHBOARD_SINCH_PROJECT_ID', 'providers.sinch.projectId'],
-  ['SWITCHBOARD_SINCH_KEY_ID', 'providers.sinch.keyId'],
-  ['SWITCHBOARD_SINCH_KEY_SECRET', 'providers.sinch.keySecret'],
-  ['SWITCHBOARD_MESSAGEBIRD_ACCESS_KEY', 'providers.messagebird.accessKey'],
-  ['SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY', 'providers.messagebird.signingKey'],
-  ['SWITCHBOARD_FCM_SERVICE_ACCOUNT', 'providers.fcm.serviceAccount'],
-  ['SWITCHBOARD_RBM_SERVICE_ACCOUNT', 'providers.rbm.serviceAccount'],
-  ['SWITCHBOARD_RBM_AGENT_ID', 'providers.rbm.agentId'],
-  ['SWITCHBOARD_SINCH_CONVERSATION_SECRET', 'providers.sinch.conversationWebhookSecret'],
+  // Each provider's own variables (credentials, callback secrets) set options of its section.
+  ...providerRegistry.modules.flatMap((m) => m.env.map((e) => [e.variable, `providers.${m.id}.${e.option}`] as const)),
   ['SWITCHBOARD_ENCRYPTION_KEY', 'secrets.encryptionKey'],
   ['SWITCHBOARD_WEBHOOK_SECRET', 'secrets.webhookSecret'],
 ];
@@ -226,42 +201,24 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
       problems.push(`${missing.join(' / ')}: ${id} is enabled but lacks credentials (set them, or providers.${id}.enabled: false)`);
     }  }
   resolveEnabledProviders(config);
-  const tw = config.providers.twilio;
-  if (tw.accountSid !== undefined && !/^AC[0-9a-fA-F]{32}$/.test(tw.accountSid)) {
-    problems.push('SWITCHBOARD_TWILIO_ACCOUNT_SID: an account SID is AC followed by 32 hex digits');
-  }
+  for (const module of providerRegistry.modules) problems.push(...(module.checkSettings?.(sectionOf(config, module.id)) ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
 
 
-const REQUIRED_CREDENTIALS = {
-  twilio: [
-    ['accountSid', 'SWITCHBOARD_TWILIO_ACCOUNT_SID'],
-    ['authToken', 'SWITCHBOARD_TWILIO_AUTH_TOKEN'],
-  ],
-  sinch: [
-    ['servicePlanId', 'SWITCHBOARD_SINCH_SERVICE_PLAN_ID'],
-    ['apiToken', 'SWITCHBOARD_SINCH_API_TOKEN'],
-    ['callbackUsername', 'SWITCHBOARD_SINCH_CALLBACK_USERNAME'],
-    ['callbackPassword', 'SWITCHBOARD_SINCH_CALLBACK_PASSWORD'],
-  ],
-  messagebird: [
-    ['accessKey', 'SWITCHBOARD_MESSAGEBIRD_ACCESS_KEY'],
-    ['signingKey', 'SWITCHBOARD_MESSAGEBIRD_SIGNING_KEY'],
-  ],
-  fcm: [['serviceAccount', 'SWITCHBOARD_FCM_SERVICE_ACCOUNT']],
-  rbm: [
-    ['serviceAccount', 'SWITCHBOARD_RBM_SERVICE_ACCOUNT'],
-    ['agentId', 'SWITCHBOARD_RBM_AGENT_ID'],
-  ],
-} as const;
+type ProviderSectionId = keyof Config['providers'];
 
-type CarrierSection = keyof typeof REQUIRED_CREDENTIALS;
+/** One provider's section, read option by option (the loader only needs presence). */
+function sectionOf(config: Config, id: ProviderSectionId): Readonly<Record<string, unknown>> {
+  return config.providers[id];
+}
 
-function credentialsOf(config: Config, id: CarrierSection): Array<{ field: string; variable: string; set: boolean }> {
-  const section = config.providers[id] as Record<string, unknown>;
-  return REQUIRED_CREDENTIALS[id].map(([field, variable]) => ({ field, variable, set: typeof section[field] === 'string' && section[field] !== '' }));
+/** The variables live mode requires of `id` (its module's `env` marked `requiredLive`), and whether each is set. */
+function credentialsOf(config: Config, id: ProviderSectionId): Array<{ field: string; variable: string; set: boolean }> {
+  const section = sectionOf(config, id);
+  const required = providerRegistry.require(id).env.filter((e) => e.requiredLive === true);
+  return required.map(({ option, variable }) => ({ field: option, variable, set: typeof section[option] === 'string' && section[option] !== '' }));
 }
 
 /**
@@ -269,16 +226,16 @@ function credentialsOf(config: Config, id: CarrierSection): Array<{ field: strin
  * mode, those with any credential set — so a Twilio-only deployment needs no `enabled: false` lines.
  */
 function resolveEnabledProviders(config: Config): void {
-  for (const id of Object.keys(REQUIRED_CREDENTIALS) as CarrierSection[]) {
+  for (const id of providerRegistry.ids) {
     const section = config.providers[id];
     section.enabled ??= config.mode === 'sandbox' || credentialsOf(config, id).some((c) => c.set);
   }
 }
 
-function missingCredentials(config: Config): Array<{ id: CarrierSection; missing: string[] }> {
+function missingCredentials(config: Config): Array<{ id: ProviderSectionId; missing: string[] }> {
   resolveEnabledProviders(config);
-  const out: Array<{ id: CarrierSection; missing: string[] }> = [];
-  for (const id of Object.keys(REQUIRED_CREDENTIALS) as CarrierSection[]) {
+  const out: Array<{ id: ProviderSectionId; missing: string[] }> = [];
+  for (const id of providerRegistry.ids) {
     if (!config.providers[id].enabled) continue;
     const missing = credentialsOf(config, id).filter((c) => !c.set).map((c) => c.variable);
     if (missing.length > 0) out.push({ id, missing });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { providerModules } from '../../providers/index.ts';
 import type { ProviderId } from '../../providers/provider.ts';
-import { providerConfigOf } from '../main.ts';
+import { providerConfigOf } from './provider-config.ts';
 import { ConfigError, loadConfig } from './config.loader.ts';
 
 const serviceAccount = JSON.stringify({

@@ -4,6 +4,8 @@
  * them in sync (CONTRACTS §1), so clients can rely on the list. In domain/ (pure data and one
  * error class), because admission, security (API keys) and the API all throw these codes.
  */
+import { providerRegistry } from '../../providers/index.ts';
+
 export interface CatalogueEntry {
   /** HTTP status for API refusals; for codes recorded on a message (`message.error`) the status is 0. */
   status: number;
@@ -42,7 +44,7 @@ export const ERROR_CATALOGUE = {
   SB_NOT_REPLICATED: { status: 503, description: 'Only with `intake.waitReplicas` set: the message was written to the Redis primary but fewer replicas acknowledged ' + 'it in time, so a failover could lose it. Retry with the same Idempotency-Key (the replay answers the same message).' },
   SB_UNAVAILABLE: { status: 503, description: 'Redis (or the queue) is unreachable; nothing was created. Retry with backoff.' },
   SB_INTERNAL: { status: 500, description: 'An unexpected error; nothing is promised about state. Retry with the same Idempotency-Key.' },
-  SB_SANDBOX_UNKNOWN_PROVIDER: { status: 404, description: 'Carrier sandbox only: no provider with that id (twilio, sinch, messagebird, fcm, rbm).' },
+  SB_SANDBOX_UNKNOWN_PROVIDER: { status: 404, description: `Carrier sandbox only: no provider with that id (${providerRegistry.ids.join(', ')}).` },
   SB_CARRIER_REJECTED: { status: 0, description: 'Recorded on a message: the carrier refused the recipient (invalid, opted out); `providerCode` has its code. Not retried.' },
   SB_DELIVERY_FAILED: { status: 0, description: 'Recorded on a message: the carrier reported the message undelivered or failed.' },
   SB_ROUTE_UNAVAILABLE: { status: 0, description: 'Recorded on a message: every provider for every channel failed or was unavailable until the job gave up.' },

@@ -4,9 +4,11 @@
  * Series of closed label sets start at 0 so dashboards and `rate()` see them before the first event.
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { providerRegistry, type ProviderRegistry } from '../../providers/index.ts';
 
 export const METRIC_CHANNELS = ['push', 'whatsapp', 'rcs', 'sms', 'voice'] as const;
-export const METRIC_PROVIDERS = ['twilio', 'sinch', 'messagebird', 'fcm', 'rbm'] as const;
+/** The `provider` label set: every registered provider (CONTRACTS §7 closed sets). */
+export const METRIC_PROVIDERS: readonly string[] = providerRegistry.ids;
 export const METRIC_OUTCOMES = ['delivered', 'undelivered', 'failed', 'expired', 'refused'] as const;
 export const METRIC_ATTEMPT_STATUSES = ['queued', 'sent', 'delivered', 'undelivered', 'failed'] as const;
 export const METRIC_ERROR_KINDS = ['permanent', 'retryable', 'rate_limited', 'auth'] as const;
@@ -79,6 +81,8 @@ export interface MetricsOptions {
   /** Collects `switchboard_queue_jobs` at scrape time (the `api` role only, CONTRACTS §7). */
   queueCounts?: () => Promise<Array<{ queue: string; counts: Record<string, number> }>>;
   defaultMetrics?: boolean;
+  /** The providers whose `provider` label values start at 0 (their modules say which take part in lookups and reconciliation); the built-in registry by default. */
+  providers?: ProviderRegistry;
   /** Collects `switchboard_breaker_state` at scrape time (workers: their breaker registry). */
   breakerStates?: () => Array<{ provider: string; channel: string; value: number }>;
   /**
@@ -104,6 +108,10 @@ function cross<A extends string, B extends string>(as: readonly A[], bs: readonl
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
+  const providers = opts.providers ?? providerRegistry;
+  const providerIds = providers.ids;
+  const lookupProviders = providers.modules.filter((m) => m.lookups).map((m) => m.id);
+  const statusReadProviders = providers.modules.filter((m) => m.statusReads).map((m) => m.id);
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: PREFIX });
 
   const messages = new Counter({
@@ -213,7 +221,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     labelNames: ['provider', 'reason'] as const,
     registers,
   });
-  for (const provider of METRIC_PROVIDERS) {
+  for (const provider of providerIds) {
     for (const reason of ROUTE_REASONS) routeDecisions.inc({ provider, reason }, 0);
   }
   for (const reason of ['all_breakers_open', 'none'] as const) routeDecisions.inc({ provider: 'none', reason }, 0);
@@ -274,7 +282,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     labelNames: ['provider', 'result'] as const,
     registers,
   });
-  for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
+  for (const provider of statusReadProviders) {
     for (const result of METRIC_RECONCILIATION_RESULTS) reconciliations.inc({ provider, result }, 0);
   }
 
@@ -328,15 +336,15 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
 
   for (const result of METRIC_OTP_RESULTS) otpVerifications.inc({ result }, 0);
   for (const reason of METRIC_POLICY_REASONS) policyBlocks.inc({ reason }, 0);
-  for (const provider of ['twilio', 'sinch', 'messagebird'] as const) {
+  for (const provider of lookupProviders) {
     for (const result of METRIC_LOOKUP_RESULTS) for (const cache of METRIC_LOOKUP_CACHE) lookups.inc({ provider, result, cache }, 0);
   }
-  for (const [channel, provider] of cross(METRIC_CHANNELS, METRIC_PROVIDERS)) {
+  for (const [channel, provider] of cross(METRIC_CHANNELS, providerIds)) {
     for (const status of METRIC_ATTEMPT_STATUSES) attempts.inc({ channel, provider, status }, 0);
   }
-  for (const [provider, kind] of cross(METRIC_PROVIDERS, METRIC_ERROR_KINDS)) providerErrors.inc({ provider, kind }, 0);
+  for (const [provider, kind] of cross(providerIds, METRIC_ERROR_KINDS)) providerErrors.inc({ provider, kind }, 0);
   for (const result of METRIC_WEBHOOK_RESULTS) webhookDeliveries.inc({ result }, 0);
-  for (const [provider, result] of cross(METRIC_PROVIDERS, METRIC_CALLBACK_RESULTS)) carrierCallbacks.inc({ provider, result }, 0);
+  for (const [provider, result] of cross(providerIds, METRIC_CALLBACK_RESULTS)) carrierCallbacks.inc({ provider, result }, 0);
   for (const [from, to] of cross(METRIC_CHANNELS, METRIC_CHANNELS)) {
     for (const reason of FALLBACK_REASONS) fallbacks.inc({ from, to, reason }, 0);
   }

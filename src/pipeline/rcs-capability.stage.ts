@@ -13,20 +13,21 @@ import type { PipelineDeps } from './pipeline-deps.ts';
 export type RcsDeps = Pick<PipelineDeps, 'config' | 'adapters' | 'keyRing' | 'metrics' | 'log' | 'redis'>;
 
 export async function rcsCapability(deps: RcsDeps, msg: MessageRecord): Promise<RcsCapabilityStatus> {
-  const rbm = deps.adapters.get('rbm');
-  if (!rbm?.checkCapability) return 'unknown';
+  // The capability provider is whichever adapter answers capability checks (Google RBM).
+  const capability = [...deps.adapters.values()].find((a) => a.checkCapability !== undefined);
+  if (!capability?.checkCapability) return 'unknown';
   const key = `${deps.config.redis.prefix}:rcs:cap:${phoneToken(deps.keyRing, msg.to)}`;
   const cached = await deps.redis.get(key);
   if (cached === 'capable' || cached === 'not_capable') {
     deps.metrics.rcsChecks.inc({ result: cached, cache: 'hit' });
     return cached;
   }
-  const answer = await rbm.checkCapability(msg.to);
+  const answer = await capability.checkCapability(msg.to);
   deps.metrics.rcsChecks.inc({ result: answer.status, cache: 'miss' });
   if (answer.status === 'capable' || answer.status === 'not_capable') {
     await deps.redis.set(key, answer.status, 'EX', deps.config.rcs.capabilityTtlSeconds);
   } else if (answer.status === 'agent_not_launched') {
-    deps.log.error({ provider: 'rbm', httpStatus: answer.httpStatus }, 'RBM says the RCS agent is not launched (403): RCS is off until ops launch it; sending SMS');
+    deps.log.error({ provider: capability.id, httpStatus: answer.httpStatus }, 'RBM says the RCS agent is not launched (403): RCS is off until ops launch it; sending SMS');
   }
   return answer.status;
 }

@@ -10,6 +10,7 @@
  */
 import { parsePhoneNumberFromString } from 'libphonenumber-js/max';
 import type { ProviderError } from '../../providers/errors.ts';
+import { providerRegistry, type ProviderRegistry } from '../../providers/index.ts';
 import type { InboundMessage, ProviderId } from '../../providers/provider.ts';
 import { maskPhone } from '../domain/mask.ts';
 import type { Logger } from '../logger.ts';
@@ -64,20 +65,19 @@ export function classifyKeyword(text: string): KeywordIntent {
 }
 
 /**
- * Send-time refusals that mean the recipient unsubscribed, per provider (`providerCode`). Only
- * Twilio refuses synchronously (21610, reference §1.5); Sinch and MessageBird accept the send and
- * report opt-outs only in a delivery report (Sinch `Rejected`, MessageBird `delivery_failed`
- * "opted out"), which do not say "opted out" unambiguously (Sinch 408 is any internal reject) —
- * for those carriers the inbound STOP is the signal.
+ * Whether a send error says the recipient unsubscribed from our sender: a permanent recipient
+ * refusal whose carrier code the provider's module lists in `optOutErrorCodes`. Carriers that
+ * refuse synchronously list theirs (Twilio 21610, reference §1.5); those that accept the send and
+ * report opt-outs only in an ambiguous delivery report list none — for them the inbound STOP is
+ * the signal.
  */
-export const OPT_OUT_PROVIDER_CODES: Readonly<Partial<Record<ProviderId, ReadonlySet<string>>>> = {
-  twilio: new Set(['21610']),
-};
-
-/** Whether a send error says the recipient unsubscribed from our sender. */
-export function isOptOutError(provider: ProviderId, err: { kind: ProviderError['kind']; scope: ProviderError['scope']; providerCode?: string | undefined }): boolean {
+export function isOptOutError(
+  provider: string,
+  err: { kind: ProviderError['kind']; scope: ProviderError['scope']; providerCode?: string | undefined },
+  registry: ProviderRegistry = providerRegistry,
+): boolean {
   if (err.kind !== 'permanent' || err.scope !== 'recipient' || err.providerCode === undefined) return false;
-  return OPT_OUT_PROVIDER_CODES[provider]?.has(err.providerCode) ?? false;
+  return registry.get(provider)?.optOutErrorCodes?.includes(err.providerCode) ?? false;
 }
 
 export interface OptOutDeps {
@@ -111,7 +111,7 @@ export type InboundOutcome = 'opted_out' | 'opted_in' | 'ignored';
  * Applies one verified inbound message: STOP suppresses its sender, START lifts it, anything else
  * is ignored (acknowledged). The same token as admission's (HMAC of the E.164 number).
  */
-export async function applyInbound(deps: OptOutDeps, provider: ProviderId, msg: InboundMessage): Promise<InboundOutcome> {
+export async function applyInbound(deps: OptOutDeps, provider: string, msg: InboundMessage): Promise<InboundOutcome> {
   const intent = classifyKeyword(msg.text);
   if (intent === undefined) return 'ignored';
   const e164 = inboundE164(msg.from);

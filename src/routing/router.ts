@@ -6,6 +6,7 @@
  * When conversion scoring is configured the score is further multiplied by the conversion term
  * (conversion-score.ts): delivered OTPs that are never verified make a carrier expensive.
  */
+import { providerRegistry } from '../../providers/index.ts';
 import type { Channel, ProviderId } from '../../providers/provider.ts';
 import type { RoutingDecision } from '../domain/message.ts';
 import { conversionFactor, type ConversionScoreOptions, type ConversionSnapshot } from './conversion-score.ts';
@@ -96,7 +97,8 @@ export function route(input: RouteInput): RouteResult {
   } else if (rows.some((r) => r.excluded === 'breaker_open')) reason = 'all_breakers_open';
 
   const decision: RoutingDecision = {
-    provider: winner?.c.provider ?? rows[0]?.c.provider ?? 'twilio',
+    // No candidate at all (no enabled provider carries the channel): the registry's first id stands in.
+    provider: winner?.c.provider ?? rows[0]?.c.provider ?? providerRegistry.ids[0],
     reason,
     candidates: rows.map((r) => ({
       provider: r.c.provider,

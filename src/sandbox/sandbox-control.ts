@@ -9,10 +9,11 @@
  * benchmark's bottleneck.
  */
 import { z } from 'zod';
-import type { ProviderId, ProviderScenario, SandboxControl, SandboxLogEntry, SandboxNumber, SandboxPushToken } from '../../providers/index.ts';
+import { providerRegistry } from '../../providers/index.ts';
+import type { ProviderScenario, SandboxControl, SandboxLogEntry, SandboxNumber, SandboxPushToken } from '../../providers/index.ts';
 
-/** The five provider ids of CONTRACTS §1, in a stable order. */
-export const SANDBOX_PROVIDER_IDS: readonly ProviderId[] = ['twilio', 'sinch', 'messagebird', 'fcm', 'rbm'];
+/** The built-in registry's provider ids (CONTRACTS §1), in its stable order: the sandbox's default providers. */
+export const SANDBOX_PROVIDER_IDS: readonly string[] = providerRegistry.ids;
 
 /** How many log entries the ring buffer keeps (oldest dropped first). */
 export const SANDBOX_LOG_CAPACITY = 10_000;
@@ -125,13 +126,13 @@ export class SandboxRequestError extends Error {
 }
 
 /** The sandbox's full control surface: what emulators get plus what the scenario API needs. */
-export interface SandboxControlHandle extends SandboxControl {
+export interface SandboxControlHandle extends SandboxControl<string> {
   getSettings(id: string): ProviderScenario;
   putSettings(id: string, patch: unknown): ProviderScenario;
   counters(id: string): SandboxCounters;
   putNumber(e164: string, patch: unknown): SandboxNumber;
   putPushToken(token: string, input: unknown): SandboxPushToken;
-  log(query?: SandboxLogQuery): SandboxLogEntry[];
+  log(query?: SandboxLogQuery): SandboxLogEntry<string>[];
   /** Restores every default; clears numbers, tokens, counters, log; cancels scheduled work. */
   reset(): void;
   /** Cancels scheduled work; the control stays usable (for a clean shutdown). */
@@ -140,16 +141,13 @@ export interface SandboxControlHandle extends SandboxControl {
 
 interface StoredLogEntry {
   atMs: number;
-  entry: Omit<SandboxLogEntry, 'at'>;
+  entry: Omit<SandboxLogEntry<string>, 'at'>;
 }
 
 function emptyCounters(): SandboxCounters {
   return { requests: 0, accepted: 0, rejected: 0, byStatus: {}, callbacksSent: 0, callbacksFailed: 0 };
 }
 
-function isProviderId(id: string): id is ProviderId {
-  return (SANDBOX_PROVIDER_IDS as readonly string[]).includes(id);
-}
 
 function validationMessage(error: z.ZodError): string {
   return error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
@@ -176,12 +174,14 @@ function sinceMs(since: SandboxLogQuery['since']): number | undefined {
  * Creates the sandbox state. `random` is injectable so error-rate behaviour can be tested
  * deterministically.
  */
-export function createSandboxControl(options: { random?: () => number; logCapacity?: number } = {}): SandboxControlHandle {
+export function createSandboxControl(options: { random?: () => number; logCapacity?: number; providerIds?: readonly string[] } = {}): SandboxControlHandle {
+  /** The providers this sandbox emulates: those whose scenarios and counters exist. */
+  const providerIds = options.providerIds ?? SANDBOX_PROVIDER_IDS;
   const random = options.random ?? Math.random;
   const capacity = Math.max(1, options.logCapacity ?? SANDBOX_LOG_CAPACITY);
 
-  const scenarios = new Map<ProviderId, ProviderScenario>();
-  const counterMap = new Map<ProviderId, SandboxCounters>();
+  const scenarios = new Map<string, ProviderScenario>();
+  const counterMap = new Map<string, SandboxCounters>();
   const numbers = new Map<string, SandboxNumber>();
   const pushTokens = new Map<string, SandboxPushToken>();
   const timers = new Set<NodeJS.Timeout>();
@@ -192,26 +192,26 @@ export function createSandboxControl(options: { random?: () => number; logCapaci
   let generation = 0;
 
   function initProviders(): void {
-    for (const id of SANDBOX_PROVIDER_IDS) {
+    for (const id of providerIds) {
       scenarios.set(id, defaultScenario());
       counterMap.set(id, emptyCounters());
     }
   }
   initProviders();
 
-  function requireProvider(id: string): ProviderId {
-    if (!isProviderId(id)) {
-      throw new SandboxRequestError(404, 'SB_SANDBOX_UNKNOWN_PROVIDER', `unknown provider "${id}"; expected one of ${SANDBOX_PROVIDER_IDS.join(', ')}`);
+  function requireProvider(id: string): string {
+    if (!scenarios.has(id)) {
+      throw new SandboxRequestError(404, 'SB_SANDBOX_UNKNOWN_PROVIDER', `unknown provider "${id}"; expected one of ${providerIds.join(', ')}`);
     }
     return id;
   }
 
-  function scenarioOf(id: ProviderId): ProviderScenario {
+  function scenarioOf(id: string): ProviderScenario {
     // initProviders fills every id, so this is always set.
     return scenarios.get(id) ?? defaultScenario();
   }
 
-  function countersOf(id: ProviderId): SandboxCounters {
+  function countersOf(id: string): SandboxCounters {
     let c = counterMap.get(id);
     if (c === undefined) {
       c = emptyCounters();
@@ -361,7 +361,7 @@ export function createSandboxControl(options: { random?: () => number; logCapaci
         throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', 'limit: expected a positive integer');
       }
       const limit = Math.min(rawLimit, capacity);
-      const out: SandboxLogEntry[] = [];
+      const out: SandboxLogEntry<string>[] = [];
       for (let i = 0; i < logSize && out.length < limit; i++) {
         const stored = logBuffer[(logNext - 1 - i + capacity) % capacity];
         if (stored === undefined) break;

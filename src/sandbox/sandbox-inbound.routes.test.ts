@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { providerModules } from '../../providers/index.ts';
-import { closedPortUrl, startCallbackReceiver, type CallbackReceiver } from '../../providers/testing/loopback-fixtures.ts';
+import { closedPortUrl, startCallbackReceiver, type CallbackReceiver } from '../../providers/sandbox-kit/loopback-fixtures.ts';
 import { createSandboxServer, type SandboxServer } from './sandbox.server.ts';
 
 let receiver: CallbackReceiver;

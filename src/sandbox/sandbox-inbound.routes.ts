@@ -13,7 +13,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { ProviderModule } from '../../providers/index.ts';
+import type { AnyProviderModule } from '../../providers/index.ts';
 import { SandboxRequestError } from './sandbox-control.ts';
 
 /** The sandbox's default sender: every emulator's `from` (Twilio's magic valid sender). */
@@ -27,7 +27,7 @@ export const inboundRequestSchema = z.strictObject({
   url: z.url().optional(),
 });
 
-export function registerSandboxInboundRoutes(app: FastifyInstance, providers: readonly ProviderModule<unknown>[], gatewayUrl: string | undefined): void {
+export function registerSandboxInboundRoutes(app: FastifyInstance, providers: readonly AnyProviderModule[], gatewayUrl: string | undefined): void {
   app.post('/_sandbox/inbound', async (request, reply) => {
     const parsed = inboundRequestSchema.safeParse(request.body);
     if (!parsed.success) throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));

@@ -5,8 +5,7 @@
  * main.ts (about 15 MiB less heap in that process).
  */
 import type { FastifyInstance } from 'fastify';
-import { providerModules } from '../../providers/index.ts';
-import type { ProviderModule } from '../../providers/index.ts';
+import { providerRegistry } from '../../providers/index.ts';
 import type { Config } from '../config/config.schema.ts';
 import type { Logger } from '../logger.ts';
 import { createSandboxServer } from './sandbox.server.ts';
@@ -19,10 +18,10 @@ export interface RunningSandbox {
   close(): Promise<void>;
 }
 
-/** Builds the sandbox of every provider module and listens on `config.sandbox`. */
+/** Builds the sandbox of every registered provider and listens on `config.sandbox`. */
 export async function startSandboxListener(config: Config, log: Logger): Promise<RunningSandbox> {
   const { app, control } = createSandboxServer({
-    providers: Object.values(providerModules) as ProviderModule<unknown>[],
+    providers: providerRegistry.modules,
     ...(config.api.publicUrl !== undefined ? { gatewayUrl: config.api.publicUrl } : {}),
   });
   await app.listen({ port: config.sandbox.port, host: config.sandbox.host });

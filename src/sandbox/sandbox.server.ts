@@ -10,15 +10,19 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyError, FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ensureFormBodyParser } from '../../providers/index.ts';
-import type { ProviderModule } from '../../providers/index.ts';
+import type { AnyProviderModule } from '../../providers/index.ts';
 import { SandboxRequestError, createSandboxControl } from './sandbox-control.ts';
 import type { SandboxControlHandle } from './sandbox-control.ts';
 import { registerSandboxInboundRoutes } from './sandbox-inbound.routes.ts';
 
 /** Inputs of {@link createSandboxServer}. */
 export interface SandboxServerOptions {
-  /** Provider modules whose emulators are served (each module's `emulator`, when it has one). */
-  providers: readonly ProviderModule<unknown>[];
+  /**
+   * Provider modules whose emulators are served (each module's `emulator`, when it has one): the
+   * registry's modules (`providerRegistry.modules`, or a test's own registry). Their ids are the
+   * providers `/_sandbox/providers/:id` knows.
+   */
+  providers: readonly AnyProviderModule[];
   /** Fastify's logger (errors, startup); per-request logging stays off either way. Default off. */
   logger?: boolean;
   /** An existing control, e.g. to share one between several listeners; a fresh one by default. */
@@ -65,7 +69,7 @@ function errorBody(code: string, message: string): { error: { code: string; mess
  * callbacks.
  */
 export function createSandboxServer(options: SandboxServerOptions): SandboxServer {
-  const control = options.control ?? createSandboxControl();
+  const control = options.control ?? createSandboxControl({ providerIds: options.providers.map((p) => p.id) });
   const app = Fastify({
     logger: options.logger ?? false,
     forceCloseConnections: true,

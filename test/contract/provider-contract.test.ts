@@ -17,7 +17,7 @@
  * WhatsApp user" for a number the table marks so) for every adapter offering `whatsapp`; RCS capability ones
  * (the number table through RBM, the 403/outage answers) for capability providers (RBM).
  *
- * Besides behaviour, each carrier's golden wire format (`providers/<id>/<id>.golden.ts`, taken from
+ * Besides behaviour, each carrier's golden wire format (`providers/<id>/sandbox/<id>.golden.ts`, taken from
  * reference/providers.md) is checked against what actually crossed the wire in both directions, so
  * an adapter and its emulator cannot agree on a wrong format between themselves.
  */
@@ -35,22 +35,22 @@ import {
   readCodeFromTwiml,
 } from '../../providers/index.ts';
 import type { CarrierStatus, NumberInfo, ProviderAdapter, ProviderError, ProviderModule, SendRequest, WebhookEndpoint } from '../../providers/index.ts';
-import { fcmGolden } from '../../providers/fcm/fcm.golden.ts';
-import type { PushWireGolden } from '../../providers/fcm/fcm.golden.ts';
-import { messagebirdGolden } from '../../providers/messagebird/messagebird.golden.ts';
-import { rbmGolden } from '../../providers/rbm/rbm.golden.ts';
-import type { RbmWireGolden } from '../../providers/rbm/rbm.golden.ts';
-import { sinchConversationGolden } from '../../providers/sinch/sinch.conversation.golden.ts';
-import { sinchGolden } from '../../providers/sinch/sinch.golden.ts';
-import { startCallbackReceiver } from '../../providers/testing/loopback-fixtures.ts';
-import type { CallbackReceiver, ReceivedCallback } from '../../providers/testing/loopback-fixtures.ts';
-import type { RcsFieldLocation, RcsWireGolden } from '../../providers/testing/rcs-wire-golden.ts';
-import type { GoldenFieldLocation, WireGolden } from '../../providers/testing/wire-golden.ts';
-import { twilioGolden } from '../../providers/twilio/twilio.golden.ts';
-import { twilioRcsGolden } from '../../providers/twilio/twilio.rcs.golden.ts';
-import { sinchWhatsAppGolden } from '../../providers/sinch/sinch.whatsapp.golden.ts';
-import type { WhatsAppWireGolden } from '../../providers/testing/whatsapp-wire-golden.ts';
-import { twilioWhatsAppGolden } from '../../providers/twilio/twilio.whatsapp.golden.ts';
+import { fcmGolden } from '../../providers/fcm/sandbox/fcm.golden.ts';
+import type { PushWireGolden } from '../../providers/fcm/sandbox/fcm.golden.ts';
+import { messagebirdGolden } from '../../providers/messagebird/sandbox/messagebird.golden.ts';
+import { rbmGolden } from '../../providers/rbm/sandbox/rbm.golden.ts';
+import type { RbmWireGolden } from '../../providers/rbm/sandbox/rbm.golden.ts';
+import { sinchConversationGolden } from '../../providers/sinch/sandbox/sinch.conversation.golden.ts';
+import { sinchGolden } from '../../providers/sinch/sandbox/sinch.golden.ts';
+import { startCallbackReceiver } from '../../providers/sandbox-kit/loopback-fixtures.ts';
+import type { CallbackReceiver, ReceivedCallback } from '../../providers/sandbox-kit/loopback-fixtures.ts';
+import type { RcsFieldLocation, RcsWireGolden } from '../../providers/sandbox-kit/rcs-wire-golden.ts';
+import type { GoldenFieldLocation, WireGolden } from '../../providers/sandbox-kit/wire-golden.ts';
+import { twilioGolden } from '../../providers/twilio/sandbox/twilio.golden.ts';
+import { twilioRcsGolden } from '../../providers/twilio/sandbox/twilio.rcs.golden.ts';
+import { sinchWhatsAppGolden } from '../../providers/sinch/sandbox/sinch.whatsapp.golden.ts';
+import type { WhatsAppWireGolden } from '../../providers/sandbox-kit/whatsapp-wire-golden.ts';
+import { twilioWhatsAppGolden } from '../../providers/twilio/sandbox/twilio.whatsapp.golden.ts';
 import { createSandboxServer } from '../../src/sandbox/sandbox.server.ts';
 import type { SandboxServer } from '../../src/sandbox/sandbox.server.ts';
 

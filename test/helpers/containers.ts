@@ -9,9 +9,8 @@ import path from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ContainerRuntimeClient, StartedTestContainer } from 'testcontainers';
 import { freePort } from './free-port.ts';
-import type { PrometheusServer } from './prometheus-server.ts';
 import { ROOT } from './processes.ts';
-import { pingable, type OwnRedis } from './redis-server.ts';
+import { pingable, type OwnRedis, type PrometheusServer } from './service-handles.ts';
 
 /** The compose file's Redis (a Redis 7). */
 export const REDIS_IMAGE = 'redis:7-alpine';

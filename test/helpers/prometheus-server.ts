@@ -11,19 +11,12 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { dockerEngineAnswers } from './docker-engine.ts';
 import { ROOT } from './processes.ts';
+import type { PrometheusServer } from './service-handles.ts';
+
+export type { PrometheusServer };
 
 const run = promisify(execFile);
 
-/** A running Prometheus, however it was started. */
-export interface PrometheusServer {
-  /** `http://127.0.0.1:<port>`. */
-  readonly url: string;
-  /** What it printed so far, for failure messages. */
-  log(): string;
-  /** Runs promtool in the repository root (paths repo-relative); rejects on a non-zero exit. */
-  promtool(args: string[]): Promise<{ stdout: string }>;
-  stop(): Promise<void>;
-}
 
 /** How the suite gets its Prometheus. */
 export type PrometheusRunner = 'container' | 'binary';

@@ -8,9 +8,12 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { dockerEngineAnswers } from './docker-engine.ts';
 import { freePort } from './free-port.ts';
+import { pingable, type OwnRedis } from './service-handles.ts';
+
+export { pingable };
+export type { OwnRedis };
 
 /** The path of `redis-server` on PATH, or undefined. */
 export function findRedisServer(): string | undefined {
@@ -32,42 +35,7 @@ export async function ownRedisFactory(): Promise<{ where: string; create: () => 
   return binary === undefined ? undefined : { where: binary, create: () => createOwnRedis(binary) };
 }
 
-export interface OwnRedis {
-  url: string;
-  port: number;
-  dir: string;
-  /** Starts the server (again) on the same port and data folder; resolves once it answers PING. */
-  start(): Promise<void>;
-  /** SIGTERM: Redis flushes the AOF and exits; resolves with its exit code. */
-  stop(): Promise<number | null>;
-  /**
-   * SIGKILL: Redis dies at once, without a shutdown; what it wrote to the AOF so far (every reply
-   * it sent, already handed to the OS) is what `start()` loads again. Resolves once it is gone.
-   */
-  kill(): Promise<void>;
-  /** Stops it (if running) and deletes its data folder. */
-  destroy(): Promise<void>;
-}
 
-/** Resolves once the Redis at host:port answers PING with PONG (not -LOADING); rejects after `timeoutMs`. */
-export async function pingable(port: number, timeoutMs: number, host = '127.0.0.1'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const client = new Redis({ host, port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      // Loading the AOF answers -LOADING; wait for a real PONG.
-      if ((await client.ping()) === 'PONG') return;
-    } catch {
-      // not up yet
-    } finally {
-      client.disconnect();
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`redis-server at ${host}:${port} did not answer within ${timeoutMs} ms`);
-}
 
 export async function createOwnRedis(binary: string): Promise<OwnRedis> {
   const port = await freePort();

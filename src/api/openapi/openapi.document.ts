@@ -10,6 +10,8 @@
  * openapi integration test compares it with what the app registers, in both directions.
  */
 import { z } from 'zod';
+import { providerRegistry, type ProviderRegistry } from '../../../providers/index.ts';
+import type { ProviderCallbacks } from '../../../providers/provider.ts';
 import type { ApiKeyScope } from '../../config/config.schema.ts';
 import { ERROR_CATALOGUE, type ErrorCode } from '../../domain/error-catalogue.ts';
 import {
@@ -84,14 +86,9 @@ export interface OpenApiOptions {
   inboundProviders: readonly string[];
   /** Extra callback endpoints of adapters (`ProviderAdapter.webhooks`), served at `POST /webhooks/<provider>/<path>`. */
   extraWebhooks: ReadonlyArray<{ provider: string; path: string }>;
+  /** Where each provider's callback text comes from (its module's `callbacks`); the built-in registry by default. */
+  providers?: ProviderRegistry;
 }
-
-/** What the extra callback endpoints are, where we know; others get a generic description. */
-const EXTRA_WEBHOOKS: Record<string, string> = {
-  'sinch/conversation':
-    'Sinch Conversation API delivery receipts (the RCS and WhatsApp channels, read receipts included), verified with ' +
-    'the `x-sinch-webhook-signature*` HMAC headers, timestamp within ±5 minutes.',
-};
 
 const RETRY_AFTER = { description: 'seconds to wait before retrying', schema: { type: 'integer', minimum: 0 } };
 
@@ -124,37 +121,14 @@ const RESPONSE_COMPONENTS: ReadonlyArray<[string, z.ZodType]> = [
   ['ErrorBody', errorBodySchema],
 ];
 
-/** Carrier callbacks: how each one proves it is the carrier. Unknown providers get a generic entry. */
-const CARRIER_WEBHOOKS: Record<string, { methods: HttpMethod[]; description: string; media: string[] }> = {
-  twilio: {
-    methods: ['post'],
-    description: 'Twilio status callbacks (form-encoded), verified with `X-Twilio-Signature` ' + 'over `SWITCHBOARD_PUBLIC_URL` + path + query (`?sb=<message id>`).',
-    media: ['application/x-www-form-urlencoded'],
-  },
-  sinch: {
-    methods: ['post'],
-    description: 'Sinch SMS delivery reports (JSON), verified with HTTP Basic credentials from the config.',
-    media: ['application/json'],
-  },
-  messagebird: {
-    methods: ['get', 'post'],
-    description: 'MessageBird status reports: GET with query parameters (or POST), verified with the `MessageBird-Signature-JWT` header.',
-    media: ['application/json', 'application/x-www-form-urlencoded'],
-  },
-  rbm: {
-    methods: ['post'],
-    description: 'RCS Business Messaging: capability checks and sends only; its callbacks are ' + 'not used. The route exists with every adapter and refuses every request (401).',
-    media: ['application/json'],
-  },
-  fcm: {
-    methods: ['post'],
-    description: 'FCM sends no callbacks: pushes are confirmed by the app through `POST ' + '/v1/push/ack`. The route exists with every adapter and refuses every request (401).',
-    media: ['application/json'],
-  },
-};
+/** How a provider's callbacks are documented: its module's `callbacks`, or a generic entry for an unregistered id. */
+function callbacksOf(providers: ProviderRegistry, id: string, fallbackDescription: string): ProviderCallbacks {
+  return providers.get(id)?.callbacks ?? { methods: ['post'], description: fallbackDescription, media: ['application/json'] };
+}
 
 /** Every operation the API serves, given the enabled providers. */
-export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'inboundProviders' | 'extraWebhooks'>): OperationSpec[] {
+export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'inboundProviders' | 'extraWebhooks' | 'providers'>): OperationSpec[] {
+  const providers = opts.providers ?? providerRegistry;
   const ops: OperationSpec[] = [
     {
       method: 'post',
@@ -418,7 +392,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
     },
   ];
   for (const id of opts.webhookProviders) {
-    const known = CARRIER_WEBHOOKS[id] ?? { methods: ['post'] as HttpMethod[], description: `${id} delivery callbacks, verified by the ${id} adapter.`, media: ['application/json'] };
+    const known = callbacksOf(providers, id, `${id} delivery callbacks, verified by the ${id} adapter.`);
     for (const method of known.methods) {
       ops.push({
         method,
@@ -439,7 +413,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: `/webhooks/${provider}/${path}`,
       tag: 'carrier callbacks',
       summary: `${provider} ${path} callback`,
-      description: `${EXTRA_WEBHOOKS[`${provider}/${path}`] ?? `${provider} ${path} callbacks, verified by the ${provider} adapter.`} ` + `Unverified → 401 and nothing changes; verified → 204 once queued on \`dlr\`; queueing failed → 503.`,
+      description: `${providers.get(provider)?.callbacks.extra?.[path] ?? `${provider} ${path} callbacks, verified by the ${provider} adapter.`} Unverified → 401 and nothing changes; verified → 204 once queued on \`dlr\`; queueing failed → 503.`,
       auth: 'carrier',
       rawBody: { 'application/json': { type: 'object', additionalProperties: true } },
       responses: { 204: { description: 'verified and queued' } },
@@ -447,7 +421,7 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
     });
   }
   for (const id of opts.inboundProviders) {
-    const known = CARRIER_WEBHOOKS[id] ?? { methods: ['post'] as HttpMethod[], description: '', media: ['application/json'] };
+    const known = callbacksOf(providers, id, '');
     for (const method of known.methods) {
       ops.push({
         method,

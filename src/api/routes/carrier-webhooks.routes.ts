@@ -7,7 +7,7 @@
  * acknowledged and ignored. They are not queued: no job ever holds the sender's number.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { getProviderModule } from '../../../providers/index.ts';
+import { providerRegistry, type ProviderRegistry } from '../../../providers/index.ts';
 import type { ProviderAdapter, WebhookEndpoint, WebhookRequest } from '../../../providers/provider.ts';
 import { applyInbound } from '../../policy/opt-out.ts';
 import type { ApiDeps } from '../api-deps.ts';
@@ -23,26 +23,41 @@ function toWebhookRequest(req: FastifyRequest, publicUrl: string): WebhookReques
   return { method: req.method, publicUrl: `${publicUrl}${req.url}`, headers, query, rawBody };
 }
 
-/** MessageBird reports status with a GET (query parameters, no body); it may also POST. */
-const METHODS: Partial<Record<string, Array<'GET' | 'POST'>>> = { messagebird: ['GET', 'POST'] };
+/** What the carrier routes use of the API's dependencies. */
+export type CarrierWebhookDeps = Pick<ApiDeps, 'config' | 'dlrBatcher' | 'metrics' | 'log' | 'now' | 'suppression' | 'keyRing' | 'audit'>;
+
+/** The methods a provider's module says its callbacks use (MessageBird also reports with GET); POST when unknown. */
+function methodsOf(providers: ProviderRegistry, id: string): Array<'GET' | 'POST'> {
+  const methods = providers.get(id)?.callbacks.methods ?? ['post'];
+  return methods.map((m) => (m === 'get' ? 'GET' : 'POST'));
+}
 
 const jobIdSafe = (s: string): string => s.replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 200);
 
-export function registerCarrierWebhookRoutes(app: FastifyInstance, deps: ApiDeps, adapters: readonly ProviderAdapter[]): void {
+/**
+ * `/webhooks/<id>` (plus the adapter's extra endpoints and `/inbound`) for every adapter, with the
+ * methods and inbound parser its module in `providers` declares.
+ */
+export function registerCarrierWebhookRoutes(
+  app: FastifyInstance,
+  deps: CarrierWebhookDeps,
+  adapters: readonly ProviderAdapter<string>[],
+  providers: ProviderRegistry = providerRegistry,
+): void {
   const publicUrl = deps.config.api.publicUrl ?? `http://127.0.0.1:${deps.config.api.port}`;
   for (const adapter of adapters) {
     const main: WebhookEndpoint = { verify: (raw) => adapter.verifyWebhook(raw), parse: (raw) => adapter.parseWebhook(raw) };
-    app.route({ method: METHODS[adapter.id] ?? ['POST'], url: `/webhooks/${adapter.id}`, handler: callbackHandler(deps, adapter.id, main, publicUrl) });
+    app.route({ method: methodsOf(providers, adapter.id), url: `/webhooks/${adapter.id}`, handler: callbackHandler(deps, adapter.id, main, publicUrl) });
     // Further callback endpoints of the same carrier (Sinch Conversation: /webhooks/sinch/conversation).
     for (const [path, endpoint] of Object.entries(adapter.webhooks ?? {})) {
       app.post(`/webhooks/${adapter.id}/${path}`, callbackHandler(deps, adapter.id, endpoint, publicUrl));
     }
   }
-  registerInboundRoutes(app, deps, adapters, publicUrl);
+  registerInboundRoutes(app, deps, adapters, publicUrl, providers);
 }
 
 /** Verify over the raw request, parse, queue on `dlr`, answer 204 (401 unverified, 503 when it cannot queue). */
-function callbackHandler(deps: ApiDeps, provider: ProviderAdapter['id'], endpoint: WebhookEndpoint, publicUrl: string) {
+function callbackHandler(deps: CarrierWebhookDeps, provider: string, endpoint: WebhookEndpoint, publicUrl: string) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const raw = toWebhookRequest(req, publicUrl);
     if (!(await endpoint.verify(raw))) {
@@ -67,11 +82,11 @@ function callbackHandler(deps: ApiDeps, provider: ProviderAdapter['id'], endpoin
 }
 
 /** `/webhooks/<provider>/inbound` for every adapter whose module parses inbound messages. */
-function registerInboundRoutes(app: FastifyInstance, deps: ApiDeps, adapters: readonly ProviderAdapter[], publicUrl: string): void {
+function registerInboundRoutes(app: FastifyInstance, deps: CarrierWebhookDeps, adapters: readonly ProviderAdapter<string>[], publicUrl: string, providers: ProviderRegistry): void {
   for (const adapter of adapters) {
-    const inbound = getProviderModule(adapter.id)?.inbound;
+    const inbound = providers.get(adapter.id)?.inbound;
     if (inbound === undefined) continue;
-    app.route({ method: METHODS[adapter.id] ?? ['POST'], url: `/webhooks/${adapter.id}/inbound`, handler: async (req, reply) => {
+    app.route({ method: methodsOf(providers, adapter.id), url: `/webhooks/${adapter.id}/inbound`, handler: async (req, reply) => {
       const raw = toWebhookRequest(req, publicUrl);
       if (!(await adapter.verifyWebhook(raw))) {
         deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'rejected' });

@@ -11,7 +11,7 @@ import fastifySwagger, { type StaticDocumentSpec } from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance } from 'fastify';
 import packageJson from '../../../package.json' with { type: 'json' };
-import { getProviderModule } from '../../../providers/index.ts';
+import { providerRegistry } from '../../../providers/index.ts';
 import type { ApiDeps } from '../api-deps.ts';
 import { buildOpenApiDocument, type JsonObject } from '../openapi/openapi.document.ts';
 
@@ -20,7 +20,7 @@ export const DOCS_PREFIX = '/docs';
 /** Registers the document and the UI; the enabled providers decide which `/webhooks/*` routes exist. */
 export function registerDocsRoutes(app: FastifyInstance, deps: Pick<ApiDeps, 'adapters'>): JsonObject {
   const webhookProviders = [...deps.adapters.keys()];
-  const inboundProviders = webhookProviders.filter((id) => getProviderModule(id)?.inbound !== undefined);
+  const inboundProviders = webhookProviders.filter((id) => providerRegistry.get(id)?.inbound !== undefined);
   const extraWebhooks = [...deps.adapters.values()].flatMap((a) => Object.keys(a.webhooks ?? {}).map((path) => ({ provider: a.id, path })));
   const document = buildOpenApiDocument({ version: packageJson.version, webhookProviders, inboundProviders, extraWebhooks });
   // The plugin's type names OpenAPI 2/3.0 only; it serves any object, and ours is 3.1.
