@@ -53,10 +53,18 @@ const DOMAIN_PURE_PACKAGES = '^(crypto|node:crypto)$|node_modules/(ulid|zod|libp
 
 const layerRules = LAYERS.slice(0, -1).map((layer, i) => ({
   name: `no-upward-from-${layer.name}`,
-  comment: `${layer.name} imports only its own layer or lower ones (${LAYERS.slice(0, i + 1).map((l) => l.name).join(', ')}); higher: ${LAYERS.slice(i + 1).map((l) => l.name).join(', ')}`,
+  comment: `${layer.name} imports only its own layer or lower ones (${LAYERS.slice(0, i + 1)
+    .map((l) => l.name)
+    .join(', ')}); higher: ${LAYERS.slice(i + 1)
+    .map((l) => l.name)
+    .join(', ')}`,
   severity: 'error',
   from: { path: layer.path, pathNot: TESTS },
-  to: { path: LAYERS.slice(i + 1).map((l) => `(${l.path})`).join('|') },
+  to: {
+    path: LAYERS.slice(i + 1)
+      .map((l) => `(${l.path})`)
+      .join('|'),
+  },
 }));
 
 const roleRules = ROLES.map((role) => ({
@@ -112,7 +120,10 @@ module.exports = {
       comment: 'src/domain is pure (DESIGN §3): no node I/O modules (net, http, fs…), no Redis, BullMQ, Fastify, undici, pino or SDKs',
       severity: 'error',
       from: { path: '^src/domain/', pathNot: TESTS },
-      to: { dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'], pathNot: DOMAIN_PURE_PACKAGES },
+      to: {
+        dependencyTypes: ['core', 'npm', 'npm-dev', 'npm-optional', 'npm-peer', 'npm-bundled', 'npm-no-pkg', 'npm-unknown'],
+        pathNot: DOMAIN_PURE_PACKAGES,
+      },
     },
     {
       name: 'not-to-unresolvable',

@@ -210,7 +210,10 @@ export async function lifecycleMode(h: Harness, sendBaselines: readonly Throughp
       slopePerSec: s,
       drainMs,
     };
-    progress.finish(`${judged ? (outcome.pass ? 'PASS' : 'FAIL') : 'done, not judged'} (${why}; max backlog ` + `${outcome.maxBacklog}${drainMs !== undefined ? `, drained in ${(drainMs / 1000).toFixed(1)} s` : ''})`);
+    progress.finish(
+      `${judged ? (outcome.pass ? 'PASS' : 'FAIL') : 'done, not judged'} (${why}; max backlog ` +
+        `${outcome.maxBacklog}${drainMs !== undefined ? `, drained in ${(drainMs / 1000).toFixed(1)} s` : ''})`,
+    );
     return outcome;
   }
 
@@ -292,7 +295,14 @@ export async function lifecycleMode(h: Harness, sendBaselines: readonly Throughp
       progress.start(`lifecycle latency @ ${r} msg/s (POST → message.delivered webhook)`, count);
       let res;
       try {
-        res = await openLoop({ client, path: '/v1/messages', rate: r, count, body: () => body(), onProgress: (n) => progress.update(n, 'issued') });
+        res = await openLoop({
+          client,
+          path: '/v1/messages',
+          rate: r,
+          count,
+          body: () => body(),
+          onProgress: (n) => progress.update(n, 'issued'),
+        });
       } finally {
         client.close();
       }
@@ -347,7 +357,11 @@ export async function lifecycleMode(h: Harness, sendBaselines: readonly Throughp
   const rows: Cell[][] = [
     ['highest passing rate, short steps (msg/s)', ...found, median(found)],
     [`held for ${opts.holdSeconds} s (msg/s)`, ...found.map(() => ''), confirmed],
-    [`baseline accept→carrier (msg/s)${sendBaselines.length > 0 ? ', from the send runs' : ''}`, ...bases.map((b) => Math.round(b.msgPerSec)), Math.round(base)],
+    [
+      `baseline accept→carrier (msg/s)${sendBaselines.length > 0 ? ', from the send runs' : ''}`,
+      ...bases.map((b) => Math.round(b.msgPerSec)),
+      Math.round(base),
+    ],
     ['held rate / baseline', ...found.map(() => ''), result.ratioToBaseline],
     [
       'POST→delivered webhook at the held rate p50/p95/p99 (ms)',
@@ -360,9 +374,17 @@ export async function lifecycleMode(h: Harness, sendBaselines: readonly Throughp
   ];
   for (const r of opts.latencyRates) {
     const p = latency[String(r)];
-    rows.push([`POST→delivered webhook @${r}/s p50/p95/p99 (ms)`, ...found.map(() => ''), p ? `${p.p50.toFixed(1)}/${p.p95.toFixed(1)}/${p.p99.toFixed(1)}` : '-']);
+    rows.push([
+      `POST→delivered webhook @${r}/s p50/p95/p99 (ms)`,
+      ...found.map(() => ''),
+      p ? `${p.p50.toFixed(1)}/${p.p95.toFixed(1)}/${p.p99.toFixed(1)}` : '-',
+    ]);
   }
-  rows.push(['peak RSS api/worker/sandbox (MiB)', ...found.map(() => ''), `${Math.round(h.rss.peak('api'))}/${Math.round(h.rss.peak('worker'))}/${Math.round(h.rss.peak('sandbox'))}`]);
+  rows.push([
+    'peak RSS api/worker/sandbox (MiB)',
+    ...found.map(() => ''),
+    `${Math.round(h.rss.peak('api'))}/${Math.round(h.rss.peak('worker'))}/${Math.round(h.rss.peak('sandbox'))}`,
+  ]);
   process.stdout.write(`\n${table(header, rows)}\n`);
   process.stdout.write(
     `steps: ${[...allSteps, ...holdSteps].map((s) => `${s.rate}/s×${s.seconds}s ${s.pass ? 'pass' : `fail (${s.why})`}`).join('; ')}\n`,

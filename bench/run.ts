@@ -49,15 +49,42 @@ function sendReport(h: Harness, runs: SendRun[], persistence: string): BenchResu
   };
 
   const header: Cell[] = ['send mode', ...runs.map((_, i) => `run ${i + 1}`), 'median'];
-  const col = (f: (r: SendRun) => number, fmt: (n: number) => Cell = (n) => Math.round(n)): Cell[] => [...runs.map((r) => fmt(f(r))), fmt(median(runs.map(f)))];
+  const col = (f: (r: SendRun) => number, fmt: (n: number) => Cell = (n) => Math.round(n)): Cell[] => [
+    ...runs.map((r) => fmt(f(r))),
+    fmt(median(runs.map(f))),
+  ];
   const rows: Cell[][] = [
     ['gateway accept→carrier (msg/s)', ...col((r) => r.gateway.msgPerSec)],
     ['gateway intake (202/s)', ...col((r) => r.gateway.intakePerSec)],
     ['baseline accept→carrier (msg/s)', ...col((r) => r.baseline.msgPerSec)],
-    ['gateway / baseline', ...col((r) => r.gateway.msgPerSec / r.baseline.msgPerSec, (n) => n.toFixed(3))],
-    [`gateway / Kannel ref. (${KANNEL_REFERENCE_MSG_PER_SEC.toLocaleString('en-US')}*)`, ...col((r) => r.gateway.msgPerSec / KANNEL_REFERENCE_MSG_PER_SEC, (n) => n.toFixed(3))],
-    ['Redis cmds/msg gateway', ...col((r) => r.gateway.redisCommandsPerMessage, (n) => n.toFixed(1))],
-    ['Redis cmds/msg baseline', ...col((r) => r.baseline.redisCommandsPerMessage, (n) => n.toFixed(1))],
+    [
+      'gateway / baseline',
+      ...col(
+        (r) => r.gateway.msgPerSec / r.baseline.msgPerSec,
+        (n) => n.toFixed(3),
+      ),
+    ],
+    [
+      `gateway / Kannel ref. (${KANNEL_REFERENCE_MSG_PER_SEC.toLocaleString('en-US')}*)`,
+      ...col(
+        (r) => r.gateway.msgPerSec / KANNEL_REFERENCE_MSG_PER_SEC,
+        (n) => n.toFixed(3),
+      ),
+    ],
+    [
+      'Redis cmds/msg gateway',
+      ...col(
+        (r) => r.gateway.redisCommandsPerMessage,
+        (n) => n.toFixed(1),
+      ),
+    ],
+    [
+      'Redis cmds/msg baseline',
+      ...col(
+        (r) => r.baseline.redisCommandsPerMessage,
+        (n) => n.toFixed(1),
+      ),
+    ],
   ];
   for (const rate of h.opts.latencyRates) {
     const pick = (r: SendRun): { p50: number; p95: number; p99: number; issuedRate: number; missing: number } | undefined => {
@@ -73,20 +100,39 @@ function sendReport(h: Harness, runs: SendRun[], persistence: string): BenchResu
       `${ms(latencyMs[String(rate)]?.p50 ?? 0)}/${ms(latencyMs[String(rate)]?.p95 ?? 0)}/${ms(latencyMs[String(rate)]?.p99 ?? 0)}`,
     ]);
   }
-  rows.push(['peak RSS api/worker/sandbox (MiB)', ...runs.map(() => ''), `${Math.round(h.rss.peak('api'))}/${Math.round(h.rss.peak('worker'))}/${Math.round(h.rss.peak('sandbox'))}`]);
+  rows.push([
+    'peak RSS api/worker/sandbox (MiB)',
+    ...runs.map(() => ''),
+    `${Math.round(h.rss.peak('api'))}/${Math.round(h.rss.peak('worker'))}/${Math.round(h.rss.peak('sandbox'))}`,
+  ]);
   process.stdout.write(`\n${table(header, rows)}\n`);
-  process.stdout.write(`* Kannel 1.4.5 (Debian; HTTP sendsms → fake SMSC, 10 clients) measured separately on this machine; not run by this harness.\n`);
+  process.stdout.write(
+    `* Kannel 1.4.5 (Debian; HTTP sendsms → fake SMSC, 10 clients) measured separately on this machine; not run by this harness.\n`,
+  );
   const cpuLine = (label: string, pick: (r: SendRun) => Record<string, number>, names: string[]): string =>
     `${label}: ${names
       .map((n) => `${n} ${median(runs.map((r) => pick(r)[n] ?? 0)).toFixed(3)}`)
       .join(', ')} (sum ${median(runs.map((r) => names.reduce((a, n) => a + (pick(r)[n] ?? 0), 0))).toFixed(3)})`;
   const gatewayCpu = cpuLine('gateway', (r) => r.gateway.cpuMsPerMessage, ['api', 'worker', 'sandbox', 'redis', 'bench']);
-  const baselineCpu = cpuLine('baseline', (r) => r.baseline.cpuMsPerMessage, ['baseline-intake', 'baseline-worker', 'sandbox', 'redis', 'bench']);
-  process.stdout.write(`CPU ms per message (median of runs; /proc/<pid>/stat over the throughput run)\n  ${gatewayCpu}\n  ${baselineCpu}\n`);
+  const baselineCpu = cpuLine('baseline', (r) => r.baseline.cpuMsPerMessage, [
+    'baseline-intake',
+    'baseline-worker',
+    'sandbox',
+    'redis',
+    'bench',
+  ]);
+  process.stdout.write(
+    `CPU ms per message (median of runs; /proc/<pid>/stat over the throughput run)\n  ${gatewayCpu}\n  ${baselineCpu}\n`,
+  );
   const top = runs[runs.length - 1]?.gateway.redisTopCommands ?? [];
   if (top.length > 0) {
     const n = runs[runs.length - 1]?.gateway.delivered ?? 1;
-    process.stdout.write(`Redis commands per gateway message (last run): ${top.slice(0, 12).map(([c, k]) => `${c} ${(k / n).toFixed(2)}`).join(', ')}\n`);
+    process.stdout.write(
+      `Redis commands per gateway message (last run): ${top
+        .slice(0, 12)
+        .map(([c, k]) => `${c} ${(k / n).toFixed(2)}`)
+        .join(', ')}\n`,
+    );
   }
   return result;
 }
@@ -114,14 +160,17 @@ async function main(): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
-  const load = (): string => loadavg().map((n) => n.toFixed(2)).join(' ');
+  const load = (): string =>
+    loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ');
   try {
     await h.start();
     const persistence = await redisPersistence(h.redis);
     const others = await connectedClients(h.redis);
     h.progress.note(
       `Redis ${h.redisUrl} (persistence ${persistence}, ${others} clients connected); prefix ${h.prefix}; ` +
-      `${opts.messages.toLocaleString('en-US')} messages, ${opts.clients} clients; load ${load()}`,
+        `${opts.messages.toLocaleString('en-US')} messages, ${opts.clients} clients; load ${load()}`,
     );
     const sendRuns: SendRun[] = [];
     for (const mode of opts.modes) {
@@ -157,7 +206,13 @@ async function profileReport(h: Harness, runs: SendRun[]): Promise<void> {
   if (dir === undefined || last === undefined) return;
   // Round trips per message by process: MONITOR over a separate, unmeasured batch of each.
   const sample = Math.min(500, h.opts.messages);
-  const monitorLine = async (label: string, url: string, headers: Record<string, string>, body: () => string, names: string[]): Promise<string> => {
+  const monitorLine = async (
+    label: string,
+    url: string,
+    headers: Record<string, string>,
+    body: () => string,
+    names: string[],
+  ): Promise<string> => {
     const c0 = (await h.sandbox.counters()).accepted;
     const counts = await monitorDuring(h.redisUrl, h.processPids(), async () => {
       const client = new HttpClient(url, h.opts.clients, headers);
@@ -178,7 +233,12 @@ async function profileReport(h: Harness, runs: SendRun[]): Promise<void> {
         .join(', ')} |`;
     });
     const lua = [...counts.luaByCommand.entries()].sort((a, b) => b[1] - a[1]);
-    rows.push(`| ${label} inside Lua scripts | ${per(counts.lua)} | ${lua.slice(0, 10).map(([c, n]) => `${c} ${per(n)}`).join(', ')} |`);
+    rows.push(
+      `| ${label} inside Lua scripts | ${per(counts.lua)} | ${lua
+        .slice(0, 10)
+        .map(([c, n]) => `${c} ${per(n)}`)
+        .join(', ')} |`,
+    );
     const other = counts.byProcess.get('other') ?? 0;
     if (other > 0) rows.push(`| ${label} unattributed clients | ${per(other)} | |`);
     return rows.join('\n');
@@ -193,7 +253,13 @@ async function profileReport(h: Harness, runs: SendRun[]): Promise<void> {
   for (const name of ['api', 'worker']) {
     const file = join(dir, `${name}.cpuprofile`);
     try {
-      parts.push(profileMarkdown(`${name} (${last.gateway.delivered.toLocaleString('en-US')} messages)`, summariseProfile(file, window), last.gateway.delivered));
+      parts.push(
+        profileMarkdown(
+          `${name} (${last.gateway.delivered.toLocaleString('en-US')} messages)`,
+          summariseProfile(file, window),
+          last.gateway.delivered,
+        ),
+      );
     } catch (err) {
       parts.push(`#### ${name}\n\nno profile: ${(err as Error).message}\n`);
     }
@@ -203,12 +269,15 @@ async function profileReport(h: Harness, runs: SendRun[]): Promise<void> {
       `total ${last.gateway.redisCommandsPerMessage.toFixed(1)} per message ` +
       `(baseline ${last.baseline.redisCommandsPerMessage.toFixed(1)})\n\n` +
       `| command | per message |\n|---|---:|\n` +
-      last.gateway.redisTopCommands.slice(0, 20).map(([c, n]) => `| ${c} | ${(n / Math.max(1, last.gateway.delivered)).toFixed(2)} |`).join('\n') +
+      last.gateway.redisTopCommands
+        .slice(0, 20)
+        .map(([c, n]) => `| ${c} | ${(n / Math.max(1, last.gateway.delivered)).toFixed(2)} |`)
+        .join('\n') +
       '\n',
   );
   parts.push(
     `#### Redis round trips per message (MONITOR over a separate batch of ${sample}; ` +
-    `commands a client sends, pipelined or not, and commands run inside Lua)\n\n` +
+      `commands a client sends, pipelined or not, and commands run inside Lua)\n\n` +
       `| process | commands / message | most frequent (per message) |\n|---|---:|---|\n${gwRows}\n${baseRows}\n`,
   );
   const md = parts.join('\n');

@@ -45,7 +45,14 @@ export async function sendLatencyStep(h: Harness, rate: number): Promise<Latency
   h.progress.start(`latency @ ${rate.toLocaleString('en-US')} msg/s`, count);
   let res;
   try {
-    res = await openLoop({ client, path: '/v1/messages', rate, count, body: () => body(), onProgress: (n) => h.progress.update(n, 'issued') });
+    res = await openLoop({
+      client,
+      path: '/v1/messages',
+      rate,
+      count,
+      body: () => body(),
+      onProgress: (n) => h.progress.update(n, 'issued'),
+    });
   } finally {
     client.close();
   }
@@ -66,7 +73,9 @@ export async function sendLatencyStep(h: Harness, rate: number): Promise<Latency
     latency: percentiles(latencies),
   };
   const p = step.latency;
-  h.progress.finish(`p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms (${step.measured}/${count} measured)`);
+  h.progress.finish(
+    `p50 ${p.p50.toFixed(1)} ms, p95 ${p.p95.toFixed(1)} ms, p99 ${p.p99.toFixed(1)} ms (${step.measured}/${count} measured)`,
+  );
   return step;
 }
 

@@ -92,7 +92,12 @@ export function classifyNetworkError(provider: string, err: unknown): ProviderEr
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   if (typeof code !== 'string') return undefined;
   if (SAFE_NETWORK_CODES.has(code)) {
-    return new ProviderError(`${provider}: ${code} (carrier unreachable); fail over`, { kind: 'retryable', provider, providerCode: code, cause: err });
+    return new ProviderError(`${provider}: ${code} (carrier unreachable); fail over`, {
+      kind: 'retryable',
+      provider,
+      providerCode: code,
+      cause: err,
+    });
   }
   if (AMBIGUOUS_NETWORK_CODES.has(code)) {
     return new ProviderError(`${provider}: ${code} after the request was sent; outcome unknown, fail over`, {

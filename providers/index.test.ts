@@ -20,7 +20,13 @@ import {
 
 describe('provider registry', () => {
   it('lists Twilio, Sinch, MessageBird, FCM and RBM under their ids', () => {
-    expect(providerModules).toEqual({ twilio: twilioProvider, sinch: sinchProvider, messagebird: messagebirdProvider, fcm: fcmProvider, rbm: rbmProvider });
+    expect(providerModules).toEqual({
+      twilio: twilioProvider,
+      sinch: sinchProvider,
+      messagebird: messagebirdProvider,
+      fcm: fcmProvider,
+      rbm: rbmProvider,
+    });
     for (const [id, module] of Object.entries(providerModules)) expect(module.id).toBe(id);
   });
 
@@ -59,7 +65,10 @@ describe('provider registry', () => {
     expect(twilioProvider.channels).toContain('rcs');
     expect(sinchProvider.channels).toContain('rcs');
     expect(rbmProvider.channels).toEqual([]);
-    const rbm = rbmProvider.create(rbmProvider.configSchema.parse({ ...RBM_SANDBOX_CREDENTIALS }), { baseUrl: 'http://127.0.0.1:9', timeoutMs: 100 });
+    const rbm = rbmProvider.create(rbmProvider.configSchema.parse({ ...RBM_SANDBOX_CREDENTIALS }), {
+      baseUrl: 'http://127.0.0.1:9',
+      timeoutMs: 100,
+    });
     expect(rbm.checkCapability).toBeTypeOf('function');
     expect(rbm.rcsCapable).toBeTypeOf('function');
   });

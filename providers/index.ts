@@ -65,7 +65,9 @@ export interface ProviderRegistry<M extends AnyProviderModule = AnyProviderModul
  * `createRegistry([...builtinProviders, fake])` and hand that registry to the config schema, the
  * routes, the metrics and the sandbox. Duplicate ids are refused (one id, one carrier).
  */
-export function createRegistry<const L extends readonly [AnyProviderModule, ...AnyProviderModule[]]>(modules: L): ProviderRegistry<L[number]> {
+export function createRegistry<const L extends readonly [AnyProviderModule, ...AnyProviderModule[]]>(
+  modules: L,
+): ProviderRegistry<L[number]> {
   type M = L[number];
   const [first, ...rest]: readonly [M, ...M[]] = modules;
   const byId = new Map<string, M>();
@@ -97,7 +99,9 @@ const builtinIdsMatch: BuiltinIdsMatch = true;
 void builtinIdsMatch;
 
 /** Every built-in provider module, by id. */
-export const providerModules = Object.fromEntries(builtinProviders.map((m) => [m.id, m])) as { readonly [M in (typeof builtinProviders)[number] as M['id']]: M };
+export const providerModules = Object.fromEntries(builtinProviders.map((m) => [m.id, m])) as {
+  readonly [M in (typeof builtinProviders)[number] as M['id']]: M;
+};
 
 /** Ids of the implemented providers (every `ProviderId`; RBM offers capability checks, no channel). */
 export type ImplementedProviderId = (typeof builtinProviders)[number]['id'];

@@ -321,7 +321,8 @@ export type AnyProviderModule = ProviderModule<unknown, string>;
  * and checks that every environment variable names one of its options.
  */
 export function defineProvider<TConfig, const Id extends string, Shape extends z.core.$ZodShape>(
-  // Each variable must name an option of the section (checked here: in the interface, `keyof Shape` would make every module type invariant).
+  // Each variable must name an option of the section (checked here: in the interface, `keyof Shape`
+  // would make every module type invariant).
   module: ProviderModule<TConfig, Id, Shape> & { env: readonly ProviderEnvVar<keyof Shape & string>[] },
 ): ProviderModule<TConfig, Id, Shape> {
   return module;
@@ -376,7 +377,10 @@ export interface ProviderScenario {
  * The retry delays of a callback under `scenario`: its own list, or the carrier's documented
  * schedule when `carrier`.
  */
-export function callbackRetryDelays(scenario: Pick<ProviderScenario, 'callbackRetry'>, carrierSchedule: readonly number[]): readonly number[] {
+export function callbackRetryDelays(
+  scenario: Pick<ProviderScenario, 'callbackRetry'>,
+  carrierSchedule: readonly number[],
+): readonly number[] {
   return scenario.callbackRetry === 'carrier' ? carrierSchedule : scenario.callbackRetry;
 }
 

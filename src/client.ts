@@ -172,13 +172,22 @@ export class SwitchboardClient {
     await this.call('POST', `/v1/messages/${encodeURIComponent(id)}/conversion`, { verified }, {}, true);
   }
 
-  private async call(method: string, path: string, json: unknown, headers: Record<string, string>, retrySafe: boolean): Promise<CallResult> {
+  private async call(
+    method: string,
+    path: string,
+    json: unknown,
+    headers: Record<string, string>,
+    retrySafe: boolean,
+  ): Promise<CallResult> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.once(method, path, json, headers);
       } catch (err) {
         if (!(err instanceof SwitchboardError) || !retrySafe || attempt >= this.retries || !RETRYABLE_CODES.has(err.code)) throw err;
-        const waitMs = Math.min(this.maxRetryDelayMs, err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : 200 * 2 ** attempt);
+        const waitMs = Math.min(
+          this.maxRetryDelayMs,
+          err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : 200 * 2 ** attempt,
+        );
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }
@@ -197,7 +206,11 @@ export class SwitchboardClient {
       });
     } catch (err) {
       const timedOut = err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError');
-      throw new SwitchboardError(0, timedOut ? 'CLIENT_TIMEOUT' : 'CLIENT_NETWORK', `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new SwitchboardError(
+        0,
+        timedOut ? 'CLIENT_TIMEOUT' : 'CLIENT_NETWORK',
+        `${method} ${path}: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
     const text = await res.text();
     let body: unknown;

@@ -16,9 +16,18 @@ function capture(): { log: ReturnType<typeof createLogger>; lines: () => Array<R
 describe('log redaction', () => {
   it('masks phone numbers and redacts bodies, codes and secrets', () => {
     const { log, lines } = capture();
-    log.info({ to: '+14155550100', body: 'Your code is 123456', code: '123456', provider: { authToken: 'tok' }, nested: { to: '+4915112345678' } }, 'x');
+    log.info(
+      { to: '+14155550100', body: 'Your code is 123456', code: '123456', provider: { authToken: 'tok' }, nested: { to: '+4915112345678' } },
+      'x',
+    );
     const [line] = lines();
-    expect(line).toMatchObject({ to: '+1415***0100', body: '[redacted]', code: '[redacted]', provider: { authToken: '[redacted]' }, nested: { to: '+4915*****5678' } });
+    expect(line).toMatchObject({
+      to: '+1415***0100',
+      body: '[redacted]',
+      code: '[redacted]',
+      provider: { authToken: '[redacted]' },
+      nested: { to: '+4915*****5678' },
+    });
     expect(JSON.stringify(line)).not.toMatch(/123456|14155550100|tok"/);
   });
 
@@ -31,20 +40,31 @@ describe('log redaction', () => {
   });
 
   it('masks numbers quoted inside carrier messages', () => {
-    expect(maskPhonesInText("The 'To' number +15005550001 is not a valid phone number.")).toBe("The 'To' number +1500***0001 is not a valid phone number.");
+    expect(maskPhonesInText("The 'To' number +15005550001 is not a valid phone number.")).toBe(
+      "The 'To' number +1500***0001 is not a valid phone number.",
+    );
   });
 
   it('masks a number quoted in the err of a "job failed" line', () => {
     const { log, lines } = capture();
-    log.warn({ queue: 'send', jobId: '7', err: "SB_VALIDATION_JOB: data: Unrecognized key: \"+14155559876\"" }, 'job failed');
+    log.warn({ queue: 'send', jobId: '7', err: 'SB_VALIDATION_JOB: data: Unrecognized key: "+14155559876"' }, 'job failed');
     expect(JSON.stringify(lines()[0])).not.toContain('4155559876');
     expect(lines()[0]?.['err']).toContain('+1415***9876');
   });
 
   it('masks a number quoted in a lookup failure, as text or as an error object', () => {
     const { log, lines } = capture();
-    log.warn({ provider: 'twilio', err: 'permanent: The requested resource /v2/PhoneNumbers/+14155559876 was not found' }, 'lookup failed; sending without it');
-    log.warn({ reason: 'HTTP 404 for +4915112345678', err: { message: 'no such number +4915112345678', stack: 'Error: no such number +4915112345678\n at x' } }, 'x');
+    log.warn(
+      { provider: 'twilio', err: 'permanent: The requested resource /v2/PhoneNumbers/+14155559876 was not found' },
+      'lookup failed; sending without it',
+    );
+    log.warn(
+      {
+        reason: 'HTTP 404 for +4915112345678',
+        err: { message: 'no such number +4915112345678', stack: 'Error: no such number +4915112345678\n at x' },
+      },
+      'x',
+    );
     const text = JSON.stringify(lines());
     expect(text).not.toMatch(/4155559876|4915112345678/);
   });

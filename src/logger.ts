@@ -45,7 +45,11 @@ function maskTextFields(obj: Record<string, unknown>): Record<string, unknown> {
     } else if (typeof v === 'object' && v !== null && typeof (v as { message?: unknown }).message === 'string') {
       out ??= { ...obj };
       const e = v as { message: string; stack?: unknown };
-      out[field] = { ...e, message: maskPhonesInText(e.message), ...(typeof e.stack === 'string' ? { stack: maskPhonesInText(e.stack) } : {}) };
+      out[field] = {
+        ...e,
+        message: maskPhonesInText(e.message),
+        ...(typeof e.stack === 'string' ? { stack: maskPhonesInText(e.stack) } : {}),
+      };
     }
   }
   return out ?? obj;
@@ -64,4 +68,3 @@ export function createLogger(level: string, bindings: Record<string, unknown> = 
   };
   return destination ? pino(options, destination) : pino(options);
 }
-

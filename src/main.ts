@@ -60,7 +60,7 @@ export class RedisUnreachableError extends Error {
   constructor(url: string) {
     super(
       `Redis is not reachable at ${maskRedisUrl(url)}. Start one (e.g. \`redis-server ` +
-      `--daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
+        `--daemonize yes\`, or \`docker compose up -d redis\`) or point REDIS_URL at yours.`,
     );
     this.name = 'RedisUnreachableError';
   }
@@ -114,7 +114,10 @@ async function waitForRedis(client: RedisClient, url: string, ms: number): Promi
 /** Builds the adapters of every enabled provider; in sandbox mode they point at the carrier sandbox. */
 export function createAdapters(config: Config): Map<ProviderId, ProviderAdapter> {
   const baseUrl = config.mode === 'sandbox' ? config.sandbox.url : undefined;
-  return createProviders(providerRegistry, config.providers, { timeoutMs: config.send.carrierTimeoutMs, ...(baseUrl !== undefined ? { baseUrl } : {}) });
+  return createProviders(providerRegistry, config.providers, {
+    timeoutMs: config.send.carrierTimeoutMs,
+    ...(baseUrl !== undefined ? { baseUrl } : {}),
+  });
 }
 
 /**
@@ -206,9 +209,18 @@ export async function buildServices(config: Config, opts: ServiceOptions, closer
   const webhookLog = new WebhookDeliveryLog(producer, store.keys, config.messages.retentionSeconds);
   const adapters = createAdapters(config);
   closers.push(async () => Promise.all([...adapters.values()].map((a) => a.close?.())));
-  const health = new HealthStore(producer, { prefix: config.redis.prefix, ...config.health, conversionHalfLifeMs: config.routing.conversion.halfLifeMs, cacheMs: 1_000 });
-  const breakers = new BreakerRegistry(producer, { prefix: config.redis.prefix, ...config.breaker }, log.child({ component: 'breakers' }), now, (provider) =>
-    health.resetSendErrors(provider),
+  const health = new HealthStore(producer, {
+    prefix: config.redis.prefix,
+    ...config.health,
+    conversionHalfLifeMs: config.routing.conversion.halfLifeMs,
+    cacheMs: 1_000,
+  });
+  const breakers = new BreakerRegistry(
+    producer,
+    { prefix: config.redis.prefix, ...config.breaker },
+    log.child({ component: 'breakers' }),
+    now,
+    (provider) => health.resetSendErrors(provider),
   );
   breakers.track([...adapters.values()].flatMap((a) => a.channels.map((c) => [a.id, c] as const)));
   closers.push(async () => breakers.stop());
@@ -257,7 +269,11 @@ export async function buildServices(config: Config, opts: ServiceOptions, closer
     store,
     metrics,
     now,
-    [new ConversionReporters(pumpingStore, log), new ConversionCreditObserver(health, log, now), new PushAckLearner(pushPosterior, log, now)],
+    [
+      new ConversionReporters(pumpingStore, log),
+      new ConversionCreditObserver(health, log, now),
+      new PushAckLearner(pushPosterior, log, now),
+    ],
     audit,
   );
   const tiers = new TierCounter(producer, config.redis.prefix, 1_000);
@@ -350,11 +366,26 @@ export async function startWorker(s: Services, closers: Closer[], opts: { opsSer
       now,
       suppression: s.suppression,
       pushPosterior: s.pushPosterior,
-      pumping: { store: s.pumpingStore, conversions: new ConversionStore(producer, store.keys, { countsCacheMs: CONVERSION_CACHE_MS, now }) },
+      pumping: {
+        store: s.pumpingStore,
+        conversions: new ConversionStore(producer, store.keys, { countsCacheMs: CONVERSION_CACHE_MS, now }),
+      },
     },
     workerConn,
     createRawAdmission(
-      { config, store, queues, adapters: s.adapters, keyRing: s.keyRing, metrics, log: log.child({ role: 'admit' }), now, ssrf, suppression: s.suppression, audit: s.audit },
+      {
+        config,
+        store,
+        queues,
+        adapters: s.adapters,
+        keyRing: s.keyRing,
+        metrics,
+        log: log.child({ role: 'admit' }),
+        now,
+        ssrf,
+        suppression: s.suppression,
+        audit: s.audit,
+      },
       new ApiKeyRing(config.apiKeys, config),
     ),
   );
@@ -394,7 +425,12 @@ export async function startWorker(s: Services, closers: Closer[], opts: { opsSer
   sweeper.start();
   closers.push(() => sweeper.stop());
   if (opts.opsServer) {
-    const ops = await startOpsServer({ port: config.metrics.port, host: config.api.host, registry: metrics.registry, pingRedis: () => pingRedis(producer) });
+    const ops = await startOpsServer({
+      port: config.metrics.port,
+      host: config.api.host,
+      registry: metrics.registry,
+      pingRedis: () => pingRedis(producer),
+    });
     closers.push(() => new Promise<void>((resolve) => ops.close(() => resolve())));
     const address = ops.address();
     const opsUrl = typeof address === 'object' && address ? `http://127.0.0.1:${address.port}` : undefined;
@@ -436,7 +472,9 @@ export async function startApi(s: Services, closers: Closer[]): Promise<StartedA
     suppression: s.suppression,
     audit: s.audit,
     ...(config.intake.waitReplicas > 0
-      ? { replicaWait: new ReplicaWait(producer, store.keys.acceptedIndex, config.intake.waitReplicas, config.intake.waitReplicasTimeoutMs) }
+      ? {
+          replicaWait: new ReplicaWait(producer, store.keys.acceptedIndex, config.intake.waitReplicas, config.intake.waitReplicasTimeoutMs),
+        }
       : {}),
     routing: { health: s.health, tiers: s.tiers, breakers: s.breakers },
     webhookLog: s.webhookLog,

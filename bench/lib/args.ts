@@ -72,7 +72,8 @@ export class UsageError extends Error {
 
 function positiveInt(name: string, value: string | undefined, max: number): number {
   const n = Number(value);
-  if (value === undefined || !Number.isInteger(n) || n < 1 || n > max) throw new UsageError(`${name}: expected an integer between 1 and ${max}, got "${value ?? ''}"`);
+  if (value === undefined || !Number.isInteger(n) || n < 1 || n > max)
+    throw new UsageError(`${name}: expected an integer between 1 and ${max}, got "${value ?? ''}"`);
   return n;
 }
 
@@ -125,7 +126,8 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
       case '--latency-rates': {
         const v = value() ?? '';
         const rates = v.split(',').map((s) => Number(s.trim()));
-        if (rates.length === 0 || rates.some((r) => !Number.isInteger(r) || r < 1 || r > 100_000)) throw new UsageError(`--latency-rates: expected e.g. 500,1000,2000, got "${v}"`);
+        if (rates.length === 0 || rates.some((r) => !Number.isInteger(r) || r < 1 || r > 100_000))
+          throw new UsageError(`--latency-rates: expected e.g. 500,1000,2000, got "${v}"`);
         opts.latencyRates = rates;
         break;
       }
@@ -159,7 +161,8 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
       }
       case '--log-level': {
         const v = value();
-        if (v === undefined || !['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v)) throw new UsageError(`--log-level: not a pino level: "${v ?? ''}"`);
+        if (v === undefined || !['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(v))
+          throw new UsageError(`--log-level: not a pino level: "${v ?? ''}"`);
         opts.logLevel = v;
         break;
       }

@@ -45,11 +45,84 @@ export interface ProfileSummary {
 const oneOf = (names: string[]): RegExp => new RegExp(`^(${names.join('|')})$`);
 
 const AREAS: Array<[string, RegExp]> = [
-  ['carrier SDKs (twilio, undici, axios, …)', oneOf(['twilio', 'undici', 'axios', 'form-data', 'follow-redirects', 'https-proxy-agent', 'agent-base', 'proxy-from-env', 'qs', 'scmp', 'xmlbuilder', 'dayjs', 'jsonwebtoken', '@sinch/.*', 'firebase-admin', 'google-auth-library', 'gaxios', 'messagebird'])],
-  ['Redis client (ioredis, bullmq)', oneOf(['ioredis', 'bullmq', 'redis-parser', 'msgpackr', 'cluster-key-slot', 'denque', 'standard-as-callback', 'redis-errors', 'cron-parser', 'semver', 'uuid', 'node-abort-controller'])],
-  ['HTTP server (fastify)', oneOf(['fastify', 'find-my-way', 'avvio', 'light-my-request', '@fastify/.*', 'fast-json-stringify', 'secure-json-parse', 'fast-querystring', 'toad-cache', 'process-warning', 'rfdc', 'abstract-logging', 'fast-uri', 'ajv.*', 'content-type', 'json-schema-ref-resolver'])],
+  [
+    'carrier SDKs (twilio, undici, axios, …)',
+    oneOf([
+      'twilio',
+      'undici',
+      'axios',
+      'form-data',
+      'follow-redirects',
+      'https-proxy-agent',
+      'agent-base',
+      'proxy-from-env',
+      'qs',
+      'scmp',
+      'xmlbuilder',
+      'dayjs',
+      'jsonwebtoken',
+      '@sinch/.*',
+      'firebase-admin',
+      'google-auth-library',
+      'gaxios',
+      'messagebird',
+    ]),
+  ],
+  [
+    'Redis client (ioredis, bullmq)',
+    oneOf([
+      'ioredis',
+      'bullmq',
+      'redis-parser',
+      'msgpackr',
+      'cluster-key-slot',
+      'denque',
+      'standard-as-callback',
+      'redis-errors',
+      'cron-parser',
+      'semver',
+      'uuid',
+      'node-abort-controller',
+    ]),
+  ],
+  [
+    'HTTP server (fastify)',
+    oneOf([
+      'fastify',
+      'find-my-way',
+      'avvio',
+      'light-my-request',
+      '@fastify/.*',
+      'fast-json-stringify',
+      'secure-json-parse',
+      'fast-querystring',
+      'toad-cache',
+      'process-warning',
+      'rfdc',
+      'abstract-logging',
+      'fast-uri',
+      'ajv.*',
+      'content-type',
+      'json-schema-ref-resolver',
+    ]),
+  ],
   ['validation (zod)', /^zod$/],
-  ['logging (pino)', oneOf(['pino', 'sonic-boom', 'pino-std-serializers', 'fast-redact', '@pinojs/redact', 'thread-stream', 'quick-format-unescaped', 'atomic-sleep', 'safe-stable-stringify', 'on-exit-leak-free', 'real-require'])],
+  [
+    'logging (pino)',
+    oneOf([
+      'pino',
+      'sonic-boom',
+      'pino-std-serializers',
+      'fast-redact',
+      '@pinojs/redact',
+      'thread-stream',
+      'quick-format-unescaped',
+      'atomic-sleep',
+      'safe-stable-stringify',
+      'on-exit-leak-free',
+      'real-require',
+    ]),
+  ],
   ['metrics (prom-client)', /^(prom-client|tdigest|bintrees)$/],
   ['phone numbers (libphonenumber-js)', /^libphonenumber-js$/],
   ['resilience (cockatiel)', /^cockatiel$/],
@@ -82,7 +155,15 @@ export function moduleOf(frame: CallFrame): string {
 }
 
 /** Native frames that write to a socket or file: their time belongs to whoever wrote. */
-const NATIVE_WRITES = new Set(['writeUtf8String', 'writeBuffer', 'writev', 'writeString', 'writeLatin1String', 'writeAsciiString', 'writeUcs2String']);
+const NATIVE_WRITES = new Set([
+  'writeUtf8String',
+  'writeBuffer',
+  'writev',
+  'writeString',
+  'writeLatin1String',
+  'writeAsciiString',
+  'writeUcs2String',
+]);
 
 export function areaOf(module: string): string {
   if (module === '(garbage collector)') return 'GC';

@@ -55,7 +55,13 @@ export interface GatewayEnv {
   env: Record<string, string>;
 }
 
-export async function gatewayEnv(opts: { prefix: string; redisUrl: string; sandboxPort: number; configDir: string; logLevel: string }): Promise<GatewayEnv> {
+export async function gatewayEnv(opts: {
+  prefix: string;
+  redisUrl: string;
+  sandboxPort: number;
+  configDir: string;
+  logLevel: string;
+}): Promise<GatewayEnv> {
   const apiPort = await freePort();
   const env: Record<string, string> = {
     ...baseEnv(),
@@ -72,7 +78,11 @@ export async function gatewayEnv(opts: { prefix: string; redisUrl: string; sandb
   return { ...opts, apiPort, env };
 }
 
-export async function startSandbox(env: Record<string, string>, sandboxPort: number, logDir: string): Promise<{ proc: BenchProcess; url: string }> {
+export async function startSandbox(
+  env: Record<string, string>,
+  sandboxPort: number,
+  logDir: string,
+): Promise<{ proc: BenchProcess; url: string }> {
   const proc = spawnNode('sandbox', 'src/cli.ts', ['sandbox'], { ...env, SANDBOX_PORT: String(sandboxPort) }, logDir);
   const url = `http://127.0.0.1:${sandboxPort}`;
   await waitForOk(`${url}/_sandbox/healthz`, proc);
@@ -88,7 +98,8 @@ export interface RunningGateway {
 
 /** Starts `api` and `workers` worker processes; `profileDir` adds `--cpu-prof` to each. */
 export async function startGateway(g: GatewayEnv, workers: number, logDir: string, profileDir?: string): Promise<RunningGateway> {
-  const prof = (name: string): string[] => (profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : []);
+  const prof = (name: string): string[] =>
+    profileDir !== undefined ? ['--cpu-prof', '--cpu-prof-dir', profileDir, '--cpu-prof-name', `${name}.cpuprofile`] : [];
   const procs: BenchProcess[] = [];
   try {
     const api = spawnNode('api', 'src/cli.ts', ['api'], g.env, logDir, prof('api'));

@@ -10,7 +10,15 @@ import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { redisKeys } from '../../src/store/redis-keys.ts';
 import type { BenchOptions } from './args.ts';
-import { gatewayEnv, newWorkDir, startGateway, startSandbox, writeBenchConfigDir, type GatewayEnv, type RunningGateway } from './gateway.ts';
+import {
+  gatewayEnv,
+  newWorkDir,
+  startGateway,
+  startSandbox,
+  writeBenchConfigDir,
+  type GatewayEnv,
+  type RunningGateway,
+} from './gateway.ts';
 import { closedLoop, HttpClient, nowMs } from './load.ts';
 import { Progress } from './progress.ts';
 import { baseEnv, cpuSnapshot, freePort, RssSampler, sleep, spawnNode, waitForOk, type BenchProcess } from './processes.ts';
@@ -84,8 +92,17 @@ export class Harness {
     }
     const sandboxPort = await freePort();
     const configDir = writeBenchConfigDir(this.workDir);
-    this.gatewayEnv = await gatewayEnv({ prefix: this.prefix, redisUrl: this.redisUrl, sandboxPort, configDir, logLevel: this.opts.logLevel });
-    this.progress.note(`starting sandbox, gateway (api + ${this.opts.workers} ` + `worker${this.opts.workers > 1 ? 's' : ''}) and baseline; logs in ${this.logDir}`);
+    this.gatewayEnv = await gatewayEnv({
+      prefix: this.prefix,
+      redisUrl: this.redisUrl,
+      sandboxPort,
+      configDir,
+      logLevel: this.opts.logLevel,
+    });
+    this.progress.note(
+      `starting sandbox, gateway (api + ${this.opts.workers} ` +
+        `worker${this.opts.workers > 1 ? 's' : ''}) and baseline; logs in ${this.logDir}`,
+    );
     const sb = await startSandbox(this.gatewayEnv.env, sandboxPort, this.logDir);
     this.procs.push(sb.proc);
     this.sandbox = new SandboxClient(sb.url);
@@ -93,7 +110,10 @@ export class Harness {
 
     this.gateway = await startGateway(this.gatewayEnv, this.opts.workers, this.logDir, this.opts.profileDir);
     this.rss.watch('api', [this.gateway.api.pid]);
-    this.rss.watch('worker', this.gateway.workers.map((w) => w.pid));
+    this.rss.watch(
+      'worker',
+      this.gateway.workers.map((w) => w.pid),
+    );
     this.rss.watch('sandbox', [sb.proc.pid]);
     this.sendQueue = new Queue('send', { connection: this.redis, prefix: this.prefix });
 
@@ -164,7 +184,14 @@ export class Harness {
     }, 250);
     let loop;
     try {
-      loop = await closedLoop({ client, path: '/v1/messages', count: messages, concurrency: clients, body: () => body(), onProgress: (n) => (posted = n) });
+      loop = await closedLoop({
+        client,
+        path: '/v1/messages',
+        count: messages,
+        concurrency: clients,
+        body: () => body(),
+        onProgress: (n) => (posted = n),
+      });
     } finally {
       client.close();
     }
@@ -196,12 +223,14 @@ export class Harness {
       redisCommandsPerMessage: delivered > 0 ? total / delivered : 0,
       redisTopCommands: [...delta.entries()].sort((a, b) => b[1] - a[1]),
       monotonicUs: { from, to },
-      cpuMsPerMessage: Object.fromEntries([...cpu1.entries()].map(([name, ms]) => [name, delivered > 0 ? (ms - (cpu0.get(name) ?? 0)) / delivered : 0])),
+      cpuMsPerMessage: Object.fromEntries(
+        [...cpu1.entries()].map(([name, ms]) => [name, delivered > 0 ? (ms - (cpu0.get(name) ?? 0)) / delivered : 0]),
+      ),
     };
     const lost = loop.accepted - delivered;
     this.progress.finish(
       `${Math.round(result.msgPerSec).toLocaleString('en-US')} msg/s accept→carrier ` +
-      `(intake ${Math.round(result.intakePerSec).toLocaleString('en-US')} 202/s)` +
+        `(intake ${Math.round(result.intakePerSec).toLocaleString('en-US')} 202/s)` +
         (loop.failed > 0 ? `; ${loop.failed} POSTs failed ${JSON.stringify(loop.statuses)}` : '') +
         (lost > 0 ? `; ${lost} accepted messages never reached the carrier` : ''),
     );
@@ -218,7 +247,14 @@ export class Harness {
     const c0 = (await this.sandbox.counters()).accepted;
     this.progress.start(`warm-up: ${label}`, count);
     try {
-      const loop = await closedLoop({ client, path: '/v1/messages', count, concurrency: this.opts.clients, body: () => body(), onProgress: (n) => this.progress.update(n) });
+      const loop = await closedLoop({
+        client,
+        path: '/v1/messages',
+        count,
+        concurrency: this.opts.clients,
+        body: () => body(),
+        onProgress: (n) => this.progress.update(n),
+      });
       await this.sandbox.waitForAccepted(c0 + loop.accepted, { stallMs: 15_000, deadlineMs: Date.now() + 120_000 });
       this.progress.finish(`${loop.accepted} messages`);
     } finally {

@@ -43,7 +43,13 @@ export function baseEnv(): Record<string, string> {
   return { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: process.env['HOME'] ?? '/tmp' };
 }
 
-export function spawnProcess(name: string, command: string, args: readonly string[], env: Record<string, string>, logDir: string): BenchProcess {
+export function spawnProcess(
+  name: string,
+  command: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  logDir: string,
+): BenchProcess {
   const logFile = join(logDir, `${name}.log`);
   const fd = openSync(logFile, 'a');
   const child = spawn(command, args, { cwd: REPO_ROOT, env, stdio: ['ignore', fd, fd] });
@@ -80,7 +86,14 @@ export function spawnProcess(name: string, command: string, args: readonly strin
 }
 
 /** `node [nodeArgs] <script> [args]` with the Node running the bench (the pinned one under npm). */
-export function spawnNode(name: string, script: string, args: readonly string[], env: Record<string, string>, logDir: string, nodeArgs: readonly string[] = []): BenchProcess {
+export function spawnNode(
+  name: string,
+  script: string,
+  args: readonly string[],
+  env: Record<string, string>,
+  logDir: string,
+  nodeArgs: readonly string[] = [],
+): BenchProcess {
   return spawnProcess(name, process.execPath, [...nodeArgs, script, ...args], env, logDir);
 }
 
@@ -88,7 +101,8 @@ export function spawnNode(name: string, script: string, args: readonly string[],
 export async function waitForOk(url: string, proc: BenchProcess, timeoutMs = 60_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.child.exitCode !== null) throw new Error(`${proc.name} exited (${proc.child.exitCode}) before ${url} was ready:\n${proc.tail()}`);
+    if (proc.child.exitCode !== null)
+      throw new Error(`${proc.name} exited (${proc.child.exitCode}) before ${url} was ready:\n${proc.tail()}`);
     const res = await fetch(url, { signal: AbortSignal.timeout(2_000) }).catch(() => undefined);
     if (res !== undefined) await res.arrayBuffer().catch(() => undefined);
     if (res?.status === 200) return;
@@ -126,7 +140,11 @@ const CLOCK_TICKS = 100;
 /** CPU ms used by each named group of processes between two snapshots. */
 export function cpuSnapshot(groups: Record<string, number[]>): Map<string, number> {
   const out = new Map<string, number>();
-  for (const [name, pids] of Object.entries(groups)) out.set(name, pids.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0));
+  for (const [name, pids] of Object.entries(groups))
+    out.set(
+      name,
+      pids.reduce((sum, pid) => sum + (cpuMs(pid) ?? 0), 0),
+    );
   return out;
 }
 

@@ -52,10 +52,15 @@ export interface MonitorCounts {
 }
 
 /** Records MONITOR while `work` runs; `processes` maps names to pids for attribution. */
-export async function monitorDuring(redisUrl: string, processes: Record<string, number[]>, work: () => Promise<void>): Promise<MonitorCounts> {
+export async function monitorDuring(
+  redisUrl: string,
+  processes: Record<string, number[]>,
+  work: () => Promise<void>,
+): Promise<MonitorCounts> {
   const portOwner = new Map<number, string>();
   const refreshPorts = (): void => {
-    for (const [name, pids] of Object.entries(processes)) for (const pid of pids) for (const port of localPortsOf(pid)) portOwner.set(port, name);
+    for (const [name, pids] of Object.entries(processes))
+      for (const pid of pids) for (const port of localPortsOf(pid)) portOwner.set(port, name);
   };
   refreshPorts();
   const counts: MonitorCounts = { byProcess: new Map(), byProcessCommand: new Map(), lua: 0, luaByCommand: new Map() };

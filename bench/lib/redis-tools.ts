@@ -69,7 +69,13 @@ export function hasRedisServer(): boolean {
 export async function startPrivateRedis(logDir: string): Promise<{ url: string; proc: BenchProcess; dir: string }> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-redis-'));
-  const proc = spawnProcess('redis', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {}, logDir);
+  const proc = spawnProcess(
+    'redis',
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
+    {},
+    logDir,
+  );
   const url = `redis://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     if (proc.child.exitCode !== null) throw new Error(`redis-server exited:\n${proc.tail()}`);

@@ -27,7 +27,8 @@ export const KANNEL_REFERENCE_MSG_PER_SEC = 5_800;
 
 export type Cell = string | number;
 
-const fmt = (c: Cell): string => (typeof c === 'number' ? (Number.isInteger(c) ? c.toLocaleString('en-US') : c.toLocaleString('en-US', { maximumFractionDigits: 2 })) : c);
+const fmt = (c: Cell): string =>
+  typeof c === 'number' ? (Number.isInteger(c) ? c.toLocaleString('en-US') : c.toLocaleString('en-US', { maximumFractionDigits: 2 })) : c;
 
 /** A plain aligned text table: first column left-aligned, the others right-aligned. */
 export function table(header: Cell[], rows: Cell[][]): string {

@@ -35,7 +35,11 @@ export class SandboxClient {
   }
 
   async configure(provider: string, patch: Record<string, unknown>): Promise<void> {
-    await json(`${this.url}/_sandbox/providers/${provider}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(patch) });
+    await json(`${this.url}/_sandbox/providers/${provider}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(patch),
+    });
   }
 
   async counters(provider = 'twilio'): Promise<Counters> {

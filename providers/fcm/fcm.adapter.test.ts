@@ -82,7 +82,11 @@ describe('createFcmAdapter against the emulator (real firebase-admin over loopba
       to: '+14155550100',
       body: 'Your code is 123456',
       statusCallbackUrl: 'http://127.0.0.1:1/unused',
-      push: { token, title: 'Sign-in code', data: { sb_message_id: messageId, sb_ack_token: `ack-${messageId}`, sb_ack_url: `${receiver.origin}/v1/push/ack` } },
+      push: {
+        token,
+        title: 'Sign-in code',
+        data: { sb_message_id: messageId, sb_ack_token: `ack-${messageId}`, sb_ack_url: `${receiver.origin}/v1/push/ack` },
+      },
       ...overrides,
     };
   };
@@ -116,7 +120,11 @@ describe('createFcmAdapter against the emulator (real firebase-admin over loopba
     await adapter.send(req);
     const wire = emulator.captured.at(-1);
     expect(wire).toMatchObject({ method: 'POST', path: '/v1/projects/demo-project/messages:send' });
-    expect(wire?.headers).toMatchObject({ host: 'fcm.googleapis.com', authorization: 'Bearer sandbox-fcm-access-token', 'content-type': 'application/json;charset=utf-8' });
+    expect(wire?.headers).toMatchObject({
+      host: 'fcm.googleapis.com',
+      authorization: 'Bearer sandbox-fcm-access-token',
+      'content-type': 'application/json;charset=utf-8',
+    });
     expect(wire?.body).toEqual({
       message: {
         token: 'device-wire',
@@ -126,14 +134,28 @@ describe('createFcmAdapter against the emulator (real firebase-admin over loopba
         apns: { headers: { 'apns-priority': '10', 'apns-expiration': expect.stringMatching(/^\d{10}$/) } },
       },
     });
-    expect(emulator.control.entries.at(-1)).toMatchObject({ provider: 'fcm', method: 'POST', to: 'device-wire', reference: req.messageId, body: req.body, status: 200 });
+    expect(emulator.control.entries.at(-1)).toMatchObject({
+      provider: 'fcm',
+      method: 'POST',
+      to: 'device-wire',
+      reference: req.messageId,
+      body: req.body,
+      status: 200,
+    });
     expect(emulator.control.counters('fcm').accepted).toBeGreaterThanOrEqual(1);
   });
 
   it('classifies an unregistered token as permanent/channel UNREGISTERED, a token to drop', async () => {
     emulator.setPushToken('device-gone', { result: 'unregistered' });
     const err = await sendError(adapter, request('device-gone'));
-    expect(err).toMatchObject({ kind: 'permanent', scope: 'channel', providerCode: 'UNREGISTERED', httpStatus: 404, ambiguous: false, countsAgainstBreaker: false });
+    expect(err).toMatchObject({
+      kind: 'permanent',
+      scope: 'channel',
+      providerCode: 'UNREGISTERED',
+      httpStatus: 404,
+      ambiguous: false,
+      countsAgainstBreaker: false,
+    });
     expect(isUnregisteredToken(err)).toBe(true);
   });
 
@@ -148,7 +170,13 @@ describe('createFcmAdapter against the emulator (real firebase-admin over loopba
     emulator.control.set('fcm', { errorRate: 1, errorStatus: 500 });
     const before = emulator.control.counters('fcm').requests;
     const err = await sendError(adapter, request('device-ok'));
-    expect(err).toMatchObject({ kind: 'retryable', providerCode: 'INTERNAL', httpStatus: 500, ambiguous: false, countsAgainstBreaker: true });
+    expect(err).toMatchObject({
+      kind: 'retryable',
+      providerCode: 'INTERNAL',
+      httpStatus: 500,
+      ambiguous: false,
+      countsAgainstBreaker: true,
+    });
     expect(emulator.control.counters('fcm').requests - before).toBe(1);
   });
 
@@ -156,7 +184,13 @@ describe('createFcmAdapter against the emulator (real firebase-admin over loopba
     emulator.control.set('fcm', { errorRate: 1, errorStatus: 429, retryAfterSec: 2 });
     const before = emulator.control.counters('fcm').requests;
     const err = await sendError(adapter, request('device-ok'));
-    expect(err).toMatchObject({ kind: 'rate_limited', providerCode: 'QUOTA_EXCEEDED', httpStatus: 429, retryAfterMs: 2_000, countsAgainstBreaker: false });
+    expect(err).toMatchObject({
+      kind: 'rate_limited',
+      providerCode: 'QUOTA_EXCEEDED',
+      httpStatus: 429,
+      retryAfterMs: 2_000,
+      countsAgainstBreaker: false,
+    });
     expect(emulator.control.counters('fcm').requests - before).toBe(1);
   });
 
@@ -248,7 +282,7 @@ describe('createFcmAdapter against the emulator (real firebase-admin over loopba
     expect(await sendError(adapter, request('x', { channel: 'sms' }))).toMatchObject({ kind: 'permanent', scope: 'channel' });
   });
 
-  it("acks through the device: POSTs {messageId, ackToken} as JSON to sb_ack_url after autoAckMs", async () => {
+  it('acks through the device: POSTs {messageId, ackToken} as JSON to sb_ack_url after autoAckMs', async () => {
     emulator.setPushToken('device-acks', { result: 'ok', autoAckMs: 80 });
     const req = request('device-acks');
     const sentAt = Date.now();
@@ -302,8 +336,17 @@ describe('createFcmAdapter against the emulator (real firebase-admin over loopba
 
 describe('createFcmAdapter in live mode', () => {
   const serviceAccount = (): string => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-    return JSON.stringify({ type: 'service_account', project_id: 'acme-auth-prod', client_email: 'fcm@acme-auth-prod.iam.gserviceaccount.com', private_key: privateKey });
+    const { privateKey } = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+    });
+    return JSON.stringify({
+      type: 'service_account',
+      project_id: 'acme-auth-prod',
+      client_email: 'fcm@acme-auth-prod.iam.gserviceaccount.com',
+      private_key: privateKey,
+    });
   };
 
   it('refuses to be built without a service account', () => {

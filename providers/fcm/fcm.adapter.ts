@@ -152,7 +152,8 @@ export function createFcmAdapter(config: FcmConfig, deps: ProviderDeps): Provide
   if (deps.baseUrl !== undefined) {
     credential = sandboxCredential();
   } else {
-    if (config.serviceAccount === undefined) throw new Error('fcm: live mode needs providers.fcm.serviceAccount (SWITCHBOARD_FCM_SERVICE_ACCOUNT)');
+    if (config.serviceAccount === undefined)
+      throw new Error('fcm: live mode needs providers.fcm.serviceAccount (SWITCHBOARD_FCM_SERVICE_ACCOUNT)');
     const key = parseServiceAccount(config.serviceAccount);
     if (typeof key === 'string') throw new Error(`fcm: ${key}`);
     credential = cert({ projectId: key.project_id, clientEmail: key.client_email, privateKey: key.private_key });
@@ -184,7 +185,11 @@ export function createFcmAdapter(config: FcmConfig, deps: ProviderDeps): Provide
 
   async function send(req: SendRequest): Promise<SendResult> {
     if (!CHANNELS.includes(req.channel)) {
-      throw new ProviderError(`fcm: channel ${req.channel} is not offered by this adapter`, { kind: 'permanent', scope: 'channel', provider: PROVIDER });
+      throw new ProviderError(`fcm: channel ${req.channel} is not offered by this adapter`, {
+        kind: 'permanent',
+        scope: 'channel',
+        provider: PROVIDER,
+      });
     }
     const push = req.push;
     if (push === undefined || push.token === '') {
@@ -211,12 +216,16 @@ export function createFcmAdapter(config: FcmConfig, deps: ProviderDeps): Provide
       }
       if (trace.lastStatus !== undefined) {
         // Between two of the SDK's own retries of a 503: FCM definitely refused it.
-        throw new ProviderError(`fcm: FCM answered ${trace.lastStatus} and the SDK was still retrying ` + `when the send was ${timeout.aborted ? 'timed out' : 'aborted'}`, {
-          kind: 'retryable',
-          provider: PROVIDER,
-          httpStatus: trace.lastStatus,
-          providerCode: trace.lastStatus === 503 ? 'UNAVAILABLE' : undefined,
-        });
+        throw new ProviderError(
+          `fcm: FCM answered ${trace.lastStatus} and the SDK was still retrying ` +
+            `when the send was ${timeout.aborted ? 'timed out' : 'aborted'}`,
+          {
+            kind: 'retryable',
+            provider: PROVIDER,
+            httpStatus: trace.lastStatus,
+            providerCode: trace.lastStatus === 503 ? 'UNAVAILABLE' : undefined,
+          },
+        );
       }
       throw new ProviderError(`fcm: send ${why} before any request reached FCM`, { kind: 'retryable', provider: PROVIDER });
     }

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { fcmConfigSchema, parseServiceAccount } from './fcm.config.ts';
 import { FCM_SANDBOX_CREDENTIALS } from './sandbox/fcm.sandbox.ts';
 
-const KEY = { type: 'service_account', project_id: 'acme-auth-prod', client_email: 'fcm@acme-auth-prod.iam.gserviceaccount.com', private_key: '-----BEGIN PRIVATE KEY-----\n…' };
+const KEY = {
+  type: 'service_account',
+  project_id: 'acme-auth-prod',
+  client_email: 'fcm@acme-auth-prod.iam.gserviceaccount.com',
+  private_key: '-----BEGIN PRIVATE KEY-----\n…',
+};
 
 describe('fcmConfigSchema', () => {
   it('defaults to the sandbox project without a service account', () => {
@@ -10,7 +15,7 @@ describe('fcmConfigSchema', () => {
     expect(fcmConfigSchema.parse({ ...FCM_SANDBOX_CREDENTIALS })).toEqual({ projectId: 'demo-project' });
   });
 
-  it("takes the project from the service-account key unless projectId is set", () => {
+  it('takes the project from the service-account key unless projectId is set', () => {
     const serviceAccount = JSON.stringify(KEY);
     expect(fcmConfigSchema.parse({ serviceAccount })).toEqual({ projectId: 'acme-auth-prod', serviceAccount });
     expect(fcmConfigSchema.parse({ serviceAccount, projectId: 'acme-other' })).toEqual({ projectId: 'acme-other', serviceAccount });

@@ -45,7 +45,10 @@ export function parseServiceAccount(json: string): ServiceAccountKey | string {
  */
 export const fcmConfigSchema = z
   .object({
-    projectId: z.string().regex(PROJECT_ID, { message: 'a Google Cloud project id (6–30 of a-z 0-9 -, starting with a letter)' }).optional(),
+    projectId: z
+      .string()
+      .regex(PROJECT_ID, { message: 'a Google Cloud project id (6–30 of a-z 0-9 -, starting with a letter)' })
+      .optional(),
     serviceAccount: z
       .string()
       .min(1)

@@ -23,7 +23,9 @@ interface Canned {
 }
 
 function fcmBody(code: number, status: string, message: string, errorCode?: string): string {
-  return JSON.stringify({ error: { code, message, status, ...(errorCode === undefined ? {} : { details: [{ '@type': FCM_ERROR, errorCode }] }) } });
+  return JSON.stringify({
+    error: { code, message, status, ...(errorCode === undefined ? {} : { details: [{ '@type': FCM_ERROR, errorCode }] }) },
+  });
 }
 
 interface Row {
@@ -59,7 +61,10 @@ const ROWS: readonly Row[] = [
   },
   {
     name: '400 INVALID_ARGUMENT (bad token)',
-    answer: { status: 400, body: fcmBody(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token', 'INVALID_ARGUMENT') },
+    answer: {
+      status: 400,
+      body: fcmBody(400, 'INVALID_ARGUMENT', 'The registration token is not a valid FCM registration token', 'INVALID_ARGUMENT'),
+    },
     sdkCode: 'messaging/invalid-argument',
     kind: 'permanent',
     scope: 'channel',
@@ -103,7 +108,11 @@ const ROWS: readonly Row[] = [
   },
   {
     name: '429 QUOTA_EXCEEDED with Retry-After',
-    answer: { status: 429, body: fcmBody(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Send requests'.", 'QUOTA_EXCEEDED'), headers: { 'retry-after': '3' } },
+    answer: {
+      status: 429,
+      body: fcmBody(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Send requests'.", 'QUOTA_EXCEEDED'),
+      headers: { 'retry-after': '3' },
+    },
     sdkCode: 'messaging/message-rate-exceeded',
     kind: 'rate_limited',
     providerCode: 'QUOTA_EXCEEDED',
@@ -152,7 +161,9 @@ async function startCannedFcm(answers: ReadonlyMap<string, Canned>): Promise<{ s
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'projects/demo-project/messages/0:1%ab' }));
         return;
       }
-      res.writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json; charset=UTF-8', ...answer.headers }).end(answer.body);
+      res
+        .writeHead(answer.status, { 'content-type': answer.contentType ?? 'application/json; charset=UTF-8', ...answer.headers })
+        .end(answer.body);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -201,7 +212,13 @@ describe('classifyFcmError through the real firebase-admin SDK', () => {
     const err = await rejection(adapter.send(pushRequest(token)));
     expect(isProviderError(err)).toBe(true);
     const classified = err as ProviderError;
-    expect(classified).toMatchObject({ provider: 'fcm', kind: row.kind, providerCode: row.providerCode, httpStatus: row.answer.status, ambiguous: false });
+    expect(classified).toMatchObject({
+      provider: 'fcm',
+      kind: row.kind,
+      providerCode: row.providerCode,
+      httpStatus: row.answer.status,
+      ambiguous: false,
+    });
     if (row.scope !== undefined) expect(classified.scope).toBe(row.scope);
     if (row.retryAfterMs !== undefined) expect(classified.retryAfterMs).toBe(row.retryAfterMs);
     expect(classified.cause).toMatchObject({ code: row.sdkCode });
@@ -223,17 +240,28 @@ describe('classifyFcmError without an FCM answer', () => {
   });
 
   it('classifies a reset after the SDK gave up retrying as retryable and ambiguous', () => {
-    const reset = new FirebaseAppError({ code: 'network-error', message: 'Error while making request: socket hang up. Error code: ECONNRESET', cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) });
+    const reset = new FirebaseAppError({
+      code: 'network-error',
+      message: 'Error while making request: socket hang up. Error code: ECONNRESET',
+      cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }),
+    });
     expect(classifyFcmError(reset)).toMatchObject({ kind: 'retryable', ambiguous: true, providerCode: 'ECONNRESET' });
   });
 
   it('classifies an SDK network timeout as retryable and ambiguous', () => {
-    const timeout = new FirebaseAppError({ code: 'network-timeout', message: 'Error while making request: timeout of 15000ms exceeded.', cause: Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }) });
+    const timeout = new FirebaseAppError({
+      code: 'network-timeout',
+      message: 'Error while making request: timeout of 15000ms exceeded.',
+      cause: Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' }),
+    });
     expect(classifyFcmError(timeout)).toMatchObject({ kind: 'retryable', ambiguous: true, providerCode: 'ETIMEDOUT' });
   });
 
   it('classifies a credential that cannot mint a token as auth, nothing sent', () => {
-    const err = new FirebaseAppError({ code: 'invalid-credential', message: 'Credential implementation provided to initializeApp() failed to fetch a valid Google OAuth2 access token' });
+    const err = new FirebaseAppError({
+      code: 'invalid-credential',
+      message: 'Credential implementation provided to initializeApp() failed to fetch a valid Google OAuth2 access token',
+    });
     expect(classifyFcmError(err)).toMatchObject({ kind: 'auth', ambiguous: false, providerCode: 'app/invalid-credential' });
   });
 
@@ -259,7 +287,17 @@ describe('classifyFcmError without an FCM answer', () => {
 
 describe('fcmWireErrorCode', () => {
   it('prefers the FcmError detail, then the status, and tolerates junk', () => {
-    expect(fcmWireErrorCode({ error: { status: 'NOT_FOUND', details: [{ '@type': 'other', errorCode: 'X' }, { '@type': FCM_ERROR, errorCode: 'UNREGISTERED' }] } })).toBe('UNREGISTERED');
+    expect(
+      fcmWireErrorCode({
+        error: {
+          status: 'NOT_FOUND',
+          details: [
+            { '@type': 'other', errorCode: 'X' },
+            { '@type': FCM_ERROR, errorCode: 'UNREGISTERED' },
+          ],
+        },
+      }),
+    ).toBe('UNREGISTERED');
     expect(fcmWireErrorCode(fcmBody(503, 'UNAVAILABLE', 'down'))).toBe('UNAVAILABLE');
     expect(fcmWireErrorCode('<html>')).toBeUndefined();
     expect(fcmWireErrorCode({ error: 'x' })).toBeUndefined();
@@ -269,9 +307,19 @@ describe('fcmWireErrorCode', () => {
 
 describe('isUnregisteredToken', () => {
   it('is true only for FCM errors about a dead token', () => {
-    expect(isUnregisteredToken(new ProviderError('x', { kind: 'permanent', scope: 'channel', provider: 'fcm', providerCode: 'UNREGISTERED' }))).toBe(true);
-    expect(isUnregisteredToken(new ProviderError('x', { kind: 'permanent', scope: 'channel', provider: 'fcm', providerCode: 'INVALID_ARGUMENT' }))).toBe(false);
-    expect(isUnregisteredToken(new ProviderError('x', { kind: 'permanent', scope: 'channel', provider: 'twilio', providerCode: 'UNREGISTERED' }))).toBe(false);
+    expect(
+      isUnregisteredToken(new ProviderError('x', { kind: 'permanent', scope: 'channel', provider: 'fcm', providerCode: 'UNREGISTERED' })),
+    ).toBe(true);
+    expect(
+      isUnregisteredToken(
+        new ProviderError('x', { kind: 'permanent', scope: 'channel', provider: 'fcm', providerCode: 'INVALID_ARGUMENT' }),
+      ),
+    ).toBe(false);
+    expect(
+      isUnregisteredToken(
+        new ProviderError('x', { kind: 'permanent', scope: 'channel', provider: 'twilio', providerCode: 'UNREGISTERED' }),
+      ),
+    ).toBe(false);
     expect(isUnregisteredToken(new Error('UNREGISTERED'))).toBe(false);
     expect(isUnregisteredToken(undefined)).toBe(false);
   });

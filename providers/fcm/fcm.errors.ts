@@ -55,8 +55,14 @@ const WIRE_RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
 
 /** firebase-admin's `messaging/<x>` codes, for errors that carry no FCM wire code (non-JSON answers, SDK validation). */
 const SDK_RULES: ReadonlyMap<string, Rule> = new Map<string, Rule>([
-  ['messaging/registration-token-not-registered', { kind: 'permanent', scope: 'channel', why: 'the registration token is not registered (drop it)' }],
-  ['messaging/installation-id-not-registered', { kind: 'permanent', scope: 'channel', why: 'the Firebase installation id is not registered' }],
+  [
+    'messaging/registration-token-not-registered',
+    { kind: 'permanent', scope: 'channel', why: 'the registration token is not registered (drop it)' },
+  ],
+  [
+    'messaging/installation-id-not-registered',
+    { kind: 'permanent', scope: 'channel', why: 'the Firebase installation id is not registered' },
+  ],
   ['messaging/invalid-argument', { kind: 'permanent', scope: 'channel', why: 'invalid token or message' }],
   ['messaging/invalid-recipient', { kind: 'permanent', scope: 'channel', why: 'invalid recipient' }],
   ['messaging/invalid-registration-token', { kind: 'permanent', scope: 'channel', why: 'invalid registration token' }],
@@ -92,7 +98,8 @@ function asFirebaseError(err: unknown): FirebaseLikeError | undefined {
   const e = err as { code?: unknown; message?: unknown; httpResponse?: unknown; cause?: unknown };
   if (typeof e.code !== 'string' || !/^[a-z-]+\/[a-z-]+$/.test(e.code)) return undefined;
   const out: FirebaseLikeError = { code: e.code, message: typeof e.message === 'string' ? e.message : e.code, cause: e.cause };
-  if (typeof e.httpResponse === 'object' && e.httpResponse !== null) out.httpResponse = e.httpResponse as NonNullable<FirebaseLikeError['httpResponse']>;
+  if (typeof e.httpResponse === 'object' && e.httpResponse !== null)
+    out.httpResponse = e.httpResponse as NonNullable<FirebaseLikeError['httpResponse']>;
   return out;
 }
 
@@ -144,7 +151,11 @@ function classifyFirebaseError(f: FirebaseLikeError, err: unknown): ProviderErro
   const base = { provider: PROVIDER, providerCode, httpStatus: status, cause: err };
 
   if (rule?.kind === 'rate_limited' || status === 429) {
-    return new ProviderError(message, { ...base, kind: 'rate_limited', retryAfterMs: parseRetryAfterMs(headerValue(f.httpResponse?.headers, 'retry-after')) });
+    return new ProviderError(message, {
+      ...base,
+      kind: 'rate_limited',
+      retryAfterMs: parseRetryAfterMs(headerValue(f.httpResponse?.headers, 'retry-after')),
+    });
   }
   if (rule !== undefined) return new ProviderError(message, { ...base, kind: rule.kind, scope: rule.scope ?? 'provider' });
 
@@ -158,14 +169,34 @@ function classifyFirebaseError(f: FirebaseLikeError, err: unknown): ProviderErro
   // No HTTP answer: a socket failure (after the SDK's own retries of resets and timeouts).
   if (f.code === 'app/network-error' || f.code === 'app/network-timeout') {
     const network = classifyNetworkError(PROVIDER, f.cause);
-    if (network !== undefined) return new ProviderError(`fcm: ${f.message}`, { kind: network.kind, ambiguous: network.ambiguous, provider: PROVIDER, providerCode: network.providerCode, cause: err });
-    return new ProviderError(`fcm: ${f.message}`, { kind: 'retryable', ambiguous: true, provider: PROVIDER, providerCode: f.code, cause: err });
+    if (network !== undefined)
+      return new ProviderError(`fcm: ${f.message}`, {
+        kind: network.kind,
+        ambiguous: network.ambiguous,
+        provider: PROVIDER,
+        providerCode: network.providerCode,
+        cause: err,
+      });
+    return new ProviderError(`fcm: ${f.message}`, {
+      kind: 'retryable',
+      ambiguous: true,
+      provider: PROVIDER,
+      providerCode: f.code,
+      cause: err,
+    });
   }
   // The credential could not produce an access token: nothing reached FCM.
-  if (f.code === 'app/invalid-credential') return new ProviderError(`fcm: ${f.message}`, { kind: 'auth', provider: PROVIDER, providerCode: f.code, cause: err });
+  if (f.code === 'app/invalid-credential')
+    return new ProviderError(`fcm: ${f.message}`, { kind: 'auth', provider: PROVIDER, providerCode: f.code, cause: err });
   // Anything else thrown before a request (SDK validation of our message, a deleted app): our
   // message cannot go this way; another channel may.
-  return new ProviderError(`fcm: ${f.message}`, { kind: 'permanent', scope: 'channel', provider: PROVIDER, providerCode: f.code, cause: err });
+  return new ProviderError(`fcm: ${f.message}`, {
+    kind: 'permanent',
+    scope: 'channel',
+    provider: PROVIDER,
+    providerCode: f.code,
+    cause: err,
+  });
 }
 
 /**
@@ -200,7 +231,8 @@ export function classifyFcmError(err: unknown): ProviderError {
  * Accepts the adapter's `ProviderError` or a raw firebase-admin error.
  */
 export function isUnregisteredToken(err: unknown): boolean {
-  if (isProviderError(err)) return err.provider === PROVIDER && err.providerCode !== undefined && FCM_UNREGISTERED_CODES.has(err.providerCode);
+  if (isProviderError(err))
+    return err.provider === PROVIDER && err.providerCode !== undefined && FCM_UNREGISTERED_CODES.has(err.providerCode);
   const firebase = asFirebaseError(err);
   return firebase?.code === 'messaging/registration-token-not-registered' || firebase?.code === 'messaging/installation-id-not-registered';
 }

@@ -31,7 +31,9 @@ export const fcmProvider = defineProvider({
   create: createFcmAdapter,
   callbacks: {
     methods: ['post'],
-    description: 'FCM sends no callbacks: pushes are confirmed by the app through `POST /v1/push/ack`. The route exists with every adapter and refuses every request (401).',
+    description:
+      'FCM sends no callbacks: pushes are confirmed by the app through `POST ' +
+      '/v1/push/ack`. The route exists with every adapter and refuses every request (401).',
     media: ['application/json'],
   },
   lookups: false,

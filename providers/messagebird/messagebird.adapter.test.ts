@@ -48,7 +48,9 @@ describe('createMessageBirdAdapter against the emulator', () => {
   };
 
   const fetchMessage = async (id: string): Promise<Record<string, unknown>> => {
-    const res = await fetch(`${emulator.baseUrl}/messages/${id}`, { headers: { authorization: `AccessKey ${MESSAGEBIRD_SANDBOX_CREDENTIALS.accessKey}` } });
+    const res = await fetch(`${emulator.baseUrl}/messages/${id}`, {
+      headers: { authorization: `AccessKey ${MESSAGEBIRD_SANDBOX_CREDENTIALS.accessKey}` },
+    });
     return (await res.json()) as Record<string, unknown>;
   };
 
@@ -73,10 +75,25 @@ describe('createMessageBirdAdapter against the emulator', () => {
       const req = request('+14155550190');
       const sent = await adapter.send(req);
       await new Promise((resolve) => setTimeout(resolve, 120));
-      const read = await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'sms', to: req.to, messageId: req.messageId });
-      expect(read).toMatchObject({ provider: 'messagebird', providerMessageId: sent.providerMessageId, messageId: req.messageId, status: 'undelivered', rawStatus: 'delivery_failed', errorCode: '27', transient: true });
+      const read = await adapter.readStatus?.({
+        providerMessageId: sent.providerMessageId,
+        channel: 'sms',
+        to: req.to,
+        messageId: req.messageId,
+      });
+      expect(read).toMatchObject({
+        provider: 'messagebird',
+        providerMessageId: sent.providerMessageId,
+        messageId: req.messageId,
+        status: 'undelivered',
+        rawStatus: 'delivery_failed',
+        errorCode: '27',
+        transient: true,
+      });
       expect(receiver.received).toHaveLength(0);
-      expect(await adapter.readStatus?.({ providerMessageId: '0'.repeat(32), channel: 'sms', to: req.to, messageId: req.messageId })).toBe('not_found');
+      expect(await adapter.readStatus?.({ providerMessageId: '0'.repeat(32), channel: 'sms', to: req.to, messageId: req.messageId })).toBe(
+        'not_found',
+      );
     } finally {
       emulator.control.set('messagebird', { callbacks: 'post' });
     }
@@ -105,7 +122,13 @@ describe('createMessageBirdAdapter against the emulator', () => {
       datacoding: 'auto',
       recipients: { totalCount: 1, items: [{ recipient: 14155550101, status: 'sent' }] },
     });
-    expect(emulator.control.entries.findLast((e) => e.method === 'POST')).toMatchObject({ provider: 'messagebird', path: '/messages', to: '+14155550101', reference: req.messageId, status: 201 });
+    expect(emulator.control.entries.findLast((e) => e.method === 'POST')).toMatchObject({
+      provider: 'messagebird',
+      path: '/messages',
+      to: '+14155550101',
+      reference: req.messageId,
+      status: 201,
+    });
   });
 
   it('classifies the invalid magic number as permanent/recipient (422 code 10)', async () => {
@@ -122,7 +145,12 @@ describe('createMessageBirdAdapter against the emulator', () => {
     expect(receiver.forRef(req.messageId)).toHaveLength(1);
     expect(await adapter.verifyWebhook(callback!)).toBe(true);
     expect(adapter.parseWebhook(callback!)).toEqual([
-      expect.objectContaining({ providerMessageId: result.providerMessageId, messageId: req.messageId, status: 'failed', rawStatus: 'delivery_failed' }),
+      expect.objectContaining({
+        providerMessageId: result.providerMessageId,
+        messageId: req.messageId,
+        status: 'failed',
+        rawStatus: 'delivery_failed',
+      }),
     ]);
   });
 
@@ -236,8 +264,13 @@ describe('createMessageBirdAdapter against the emulator', () => {
     const [callback] = await receiver.waitFor(1, { ref: req.messageId });
     const tamperedUrl = callback!.publicUrl.replace('status=sent', 'status=delivered');
     expect(tamperedUrl).not.toBe(callback!.publicUrl);
-    expect(await adapter.verifyWebhook({ ...callback!, publicUrl: tamperedUrl, query: Object.fromEntries(new URL(tamperedUrl).searchParams) })).toBe(false);
-    const other = createMessageBirdAdapter({ ...config, signingKey: 'another-signing-key' }, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
+    expect(
+      await adapter.verifyWebhook({ ...callback!, publicUrl: tamperedUrl, query: Object.fromEntries(new URL(tamperedUrl).searchParams) }),
+    ).toBe(false);
+    const other = createMessageBirdAdapter(
+      { ...config, signingKey: 'another-signing-key' },
+      { baseUrl: emulator.baseUrl, timeoutMs: 2_000 },
+    );
     expect(await other.verifyWebhook(callback!)).toBe(false);
   });
 });

@@ -60,7 +60,11 @@ export function createMessageBirdAdapter(config: MessageBirdConfig, deps: Provid
       const item = message.recipients?.items?.[0];
       const status = item === undefined ? 'sent' : mapMessageBirdStatus(item.status);
       // Our clock, when the 201 arrived (as for Twilio): latency histograms must not mix clocks.
-      const result: SendResult = { providerMessageId: message.id, acceptedAt: new Date(), status: status === 'unknown' ? 'queued' : status };
+      const result: SendResult = {
+        providerMessageId: message.id,
+        acceptedAt: new Date(),
+        status: status === 'unknown' ? 'queued' : status,
+      };
       if (item?.messagePartCount !== undefined && item.messagePartCount > 0) result.segments = item.messagePartCount;
       return result;
     } catch (err) {

@@ -60,7 +60,10 @@ export class MessageBirdApiError extends Error {
 
   constructor(status: number, errors: readonly MessageBirdApiErrorEntry[], retryAfter: string | undefined) {
     const first = errors[0];
-    const detail = first === undefined ? `HTTP ${status}` : errors.map((e) => `${e.description} (code: ${e.code}${e.parameter === null ? '' : `, parameter: ${e.parameter}`})`).join('; ');
+    const detail =
+      first === undefined
+        ? `HTTP ${status}`
+        : errors.map((e) => `${e.description} (code: ${e.code}${e.parameter === null ? '' : `, parameter: ${e.parameter}`})`).join('; ');
     super(`api error(s): ${detail}`);
     this.name = 'MessageBirdApiError';
     this.status = status;
@@ -172,7 +175,10 @@ function asMessage(value: unknown): MessageBirdMessage | undefined {
     for (const item of Array.isArray(recipients['items']) ? recipients['items'] : []) {
       if (!isRecord(item) || typeof item['status'] !== 'string') continue;
       const recipient = item['recipient'];
-      const parsed: MessageBirdRecipientItem = { recipient: typeof recipient === 'number' || typeof recipient === 'string' ? recipient : '', status: item['status'] };
+      const parsed: MessageBirdRecipientItem = {
+        recipient: typeof recipient === 'number' || typeof recipient === 'string' ? recipient : '',
+        status: item['status'],
+      };
       if (typeof item['statusDatetime'] === 'string') parsed.statusDatetime = item['statusDatetime'];
       if (typeof item['messagePartCount'] === 'number') parsed.messagePartCount = item['messagePartCount'];
       if (typeof item['statusReason'] === 'string') parsed.statusReason = item['statusReason'];
@@ -222,7 +228,12 @@ export function createMessageBirdClient(options: MessageBirdClientOptions): Mess
   const userAgent = `Switchboard (MessageBird REST client) Node.js/${process.version}`;
 
   /** One JSON call: non-2xx → `MessageBirdApiError`; a 2xx that is not JSON → `MessageBirdResponseError`. */
-  async function call(method: 'GET' | 'POST', path: string, body: unknown, signal: AbortSignal | undefined): Promise<{ status: number; value: unknown }> {
+  async function call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: number; value: unknown }> {
     const headers: Record<string, string> = { authorization, accept: 'application/json', 'user-agent': userAgent };
     if (body !== undefined) headers['content-type'] = 'application/json';
     const res = await fetch(`${base}${path}`, {

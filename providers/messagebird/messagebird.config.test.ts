@@ -32,6 +32,9 @@ describe('messagebirdConfigSchema', () => {
   });
 
   it('documents the sandbox credentials', () => {
-    expect(MESSAGEBIRD_SANDBOX_CREDENTIALS).toEqual({ accessKey: 'sandbox-messagebird-key', signingKey: 'sandbox-messagebird-signing-key' });
+    expect(MESSAGEBIRD_SANDBOX_CREDENTIALS).toEqual({
+      accessKey: 'sandbox-messagebird-key',
+      signingKey: 'sandbox-messagebird-signing-key',
+    });
   });
 });

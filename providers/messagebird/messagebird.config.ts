@@ -25,7 +25,10 @@ const ORIGINATOR = /^(\+?[1-9]\d{1,14}|[A-Za-z0-9 ]{1,11})$/;
 export const messagebirdConfigSchema = z.object({
   accessKey: z.string().min(1),
   signingKey: z.string().min(1),
-  from: z.string().regex(ORIGINATOR, { message: 'a phone number or an alphanumeric sender of at most 11 characters' }).default('+15005550006'),
+  from: z
+    .string()
+    .regex(ORIGINATOR, { message: 'a phone number or an alphanumeric sender of at most 11 characters' })
+    .default('+15005550006'),
   baseUrl: z.url({ protocol: /^https?$/ }).default(MESSAGEBIRD_DEFAULT_BASE_URL),
   hlrPollIntervalMs: z.number().int().min(50).max(5_000).default(250),
   hlrMaxWaitMs: z.number().int().min(0).max(10_000).default(1_500),

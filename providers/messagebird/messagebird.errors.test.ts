@@ -23,7 +23,11 @@ describe('classifyMessageBirdError with real answers from the emulator', () => {
     await emulator.close();
   });
 
-  async function clientFailure(recipient: string, accessKey: string = MESSAGEBIRD_SANDBOX_CREDENTIALS.accessKey, baseUrl = emulator.baseUrl): Promise<unknown> {
+  async function clientFailure(
+    recipient: string,
+    accessKey: string = MESSAGEBIRD_SANDBOX_CREDENTIALS.accessKey,
+    baseUrl = emulator.baseUrl,
+  ): Promise<unknown> {
     const client = createMessageBirdClient({ baseUrl, accessKey });
     try {
       await client.createMessage({ recipients: [recipient], originator: '+15005550006', body: 'Your code is 123456' });
@@ -42,13 +46,21 @@ describe('classifyMessageBirdError with real answers from the emulator', () => {
   });
 
   it('classifies a wrong access key as auth', async () => {
-    expectClassified(classifyMessageBirdError(await clientFailure('14155550100', 'wrong')), { kind: 'auth', providerCode: '2', httpStatus: 401 });
+    expectClassified(classifyMessageBirdError(await clientFailure('14155550100', 'wrong')), {
+      kind: 'auth',
+      providerCode: '2',
+      httpStatus: 401,
+    });
   });
 
   it('classifies an outage 503 as retryable', async () => {
     emulator.control.set('messagebird', { outage: true });
     try {
-      expectClassified(classifyMessageBirdError(await clientFailure('14155550100')), { kind: 'retryable', providerCode: '99', httpStatus: 503 });
+      expectClassified(classifyMessageBirdError(await clientFailure('14155550100')), {
+        kind: 'retryable',
+        providerCode: '99',
+        httpStatus: 503,
+      });
     } finally {
       emulator.control.set('messagebird', { outage: false });
     }
@@ -76,7 +88,11 @@ describe('classifyMessageBirdError with constructed values', () => {
   const withCause = (cause: unknown): unknown => new TypeError('fetch failed', { cause });
 
   const table: [string, unknown, Expected][] = [
-    ['422 code 10 on recipient', apiError(422, 10, 'recipient'), { kind: 'permanent', scope: 'recipient', providerCode: '10', httpStatus: 422 }],
+    [
+      '422 code 10 on recipient',
+      apiError(422, 10, 'recipient'),
+      { kind: 'permanent', scope: 'recipient', providerCode: '10', httpStatus: 422 },
+    ],
     ['422 code 10 on recipients', apiError(422, 10, 'recipients'), { kind: 'permanent', scope: 'recipient' }],
     ['422 code 9 on recipient', apiError(422, 9, 'recipient'), { kind: 'permanent', scope: 'recipient', providerCode: '9' }],
     ['422 code 10 on originator', apiError(422, 10, 'originator'), { kind: 'permanent', scope: 'provider' }],
@@ -93,14 +109,42 @@ describe('classifyMessageBirdError with constructed values', () => {
     ['404 code 20', apiError(404, 20), { kind: 'permanent', scope: 'provider' }],
     ['an unknown 4xx code', apiError(400, 1234), { kind: 'permanent', scope: 'provider', providerCode: '1234' }],
     ['an unreadable 201', new MessageBirdResponseError(201, 'not JSON'), { kind: 'retryable', ambiguous: true, httpStatus: 201 }],
-    ['a refused connection', withCause(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })), { kind: 'retryable', providerCode: 'ECONNREFUSED' }],
-    ['refused on every address', withCause(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })])), { kind: 'retryable', providerCode: 'ECONNREFUSED' }],
+    [
+      'a refused connection',
+      withCause(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+      { kind: 'retryable', providerCode: 'ECONNREFUSED' },
+    ],
+    [
+      'refused on every address',
+      withCause(new AggregateError([Object.assign(new Error('x'), { code: 'ECONNREFUSED' })])),
+      { kind: 'retryable', providerCode: 'ECONNREFUSED' },
+    ],
     ['an unresolvable host', withCause(Object.assign(new Error('getaddrinfo'), { code: 'ENOTFOUND' })), { kind: 'retryable' }],
-    ['a connect timeout', withCause(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })), { kind: 'retryable', providerCode: 'UND_ERR_CONNECT_TIMEOUT' }],
-    ['a closed socket', withCause(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })), { kind: 'retryable', ambiguous: true }],
-    ['a reset connection', withCause(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })), { kind: 'retryable', ambiguous: true }],
-    ['a headers timeout', withCause(Object.assign(new Error('headers'), { code: 'UND_ERR_HEADERS_TIMEOUT' })), { kind: 'retryable', ambiguous: true }],
-    ['a TimeoutError', new DOMException('The operation was aborted due to timeout', 'TimeoutError'), { kind: 'retryable', ambiguous: true }],
+    [
+      'a connect timeout',
+      withCause(Object.assign(new Error('connect timeout'), { code: 'UND_ERR_CONNECT_TIMEOUT' })),
+      { kind: 'retryable', providerCode: 'UND_ERR_CONNECT_TIMEOUT' },
+    ],
+    [
+      'a closed socket',
+      withCause(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })),
+      { kind: 'retryable', ambiguous: true },
+    ],
+    [
+      'a reset connection',
+      withCause(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })),
+      { kind: 'retryable', ambiguous: true },
+    ],
+    [
+      'a headers timeout',
+      withCause(Object.assign(new Error('headers'), { code: 'UND_ERR_HEADERS_TIMEOUT' })),
+      { kind: 'retryable', ambiguous: true },
+    ],
+    [
+      'a TimeoutError',
+      new DOMException('The operation was aborted due to timeout', 'TimeoutError'),
+      { kind: 'retryable', ambiguous: true },
+    ],
     ['an AbortError', new DOMException('This operation was aborted', 'AbortError'), { kind: 'retryable', ambiguous: true }],
     ['an unexpected error', new RangeError('boom'), { kind: 'retryable', ambiguous: true }],
     ['a thrown string', 'weird', { kind: 'retryable', ambiguous: true }],
@@ -118,8 +162,16 @@ describe('classifyMessageBirdError with constructed values', () => {
 
 describe('parseMessageBirdErrors', () => {
   it.each([
-    ['the reference body', '{"errors":[{"code":9,"description":"no (correct) recipients found","parameter":"recipient"}]}', [{ code: 9, description: 'no (correct) recipients found', parameter: 'recipient' }]],
-    ['a null parameter', '{"errors":[{"code":99,"description":"internal error","parameter":null}]}', [{ code: 99, description: 'internal error', parameter: null }]],
+    [
+      'the reference body',
+      '{"errors":[{"code":9,"description":"no (correct) recipients found","parameter":"recipient"}]}',
+      [{ code: 9, description: 'no (correct) recipients found', parameter: 'recipient' }],
+    ],
+    [
+      'a null parameter',
+      '{"errors":[{"code":99,"description":"internal error","parameter":null}]}',
+      [{ code: 99, description: 'internal error', parameter: null }],
+    ],
     ['entries without a numeric code', '{"errors":[{"code":"9"},{"code":10}]}', [{ code: 10, description: '', parameter: null }]],
     ['HTML', '<html>502</html>', []],
     ['an object without errors', '{}', []],

@@ -45,7 +45,8 @@ function classifyApiError(err: MessageBirdApiError): ProviderError {
   const message = `messagebird: ${err.message.replace(/^api error\(s\): /, '')} (HTTP ${err.status})`;
   const base = { provider: PROVIDER, providerCode, httpStatus: err.status, cause: err };
 
-  if (err.status === 429) return new ProviderError(message, { ...base, kind: 'rate_limited', retryAfterMs: parseRetryAfterMs(err.retryAfter) });
+  if (err.status === 429)
+    return new ProviderError(message, { ...base, kind: 'rate_limited', retryAfterMs: parseRetryAfterMs(err.retryAfter) });
   if (err.status === 401 || err.status === 403) return new ProviderError(message, { ...base, kind: 'auth' });
   if (err.status >= 500) return new ProviderError(message, { ...base, kind: 'retryable' });
   if (err.status === 408) return new ProviderError(message, { ...base, kind: 'retryable', ambiguous: true });
@@ -57,7 +58,13 @@ function classifyApiError(err: MessageBirdApiError): ProviderError {
 
 /** undici error codes: a connect timeout means nothing was sent; the others may follow a written request. */
 const UNDICI_SAFE = new Set(['UND_ERR_CONNECT_TIMEOUT']);
-const UNDICI_AMBIGUOUS = new Set(['UND_ERR_SOCKET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CLOSED', 'UND_ERR_ABORTED']);
+const UNDICI_AMBIGUOUS = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'UND_ERR_CLOSED',
+  'UND_ERR_ABORTED',
+]);
 
 function codeOf(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
@@ -94,7 +101,12 @@ export function classifyMessageBirdError(err: unknown): ProviderError {
   const cause = typeof err === 'object' && err !== null ? (err as { cause?: unknown }).cause : undefined;
   const code = codeOf(err) ?? codeOf(cause) ?? (cause instanceof AggregateError ? codeOf(cause.errors[0]) : undefined);
   if (code !== undefined && UNDICI_SAFE.has(code)) {
-    return new ProviderError(`messagebird: ${code} (carrier unreachable); fail over`, { kind: 'retryable', provider: PROVIDER, providerCode: code, cause: err });
+    return new ProviderError(`messagebird: ${code} (carrier unreachable); fail over`, {
+      kind: 'retryable',
+      provider: PROVIDER,
+      providerCode: code,
+      cause: err,
+    });
   }
   if (code !== undefined && UNDICI_AMBIGUOUS.has(code)) {
     return new ProviderError(`messagebird: ${code} after the request was sent; outcome unknown, fail over`, {
@@ -107,7 +119,13 @@ export function classifyMessageBirdError(err: unknown): ProviderError {
   }
   const network = classifyNetworkError(PROVIDER, { code });
   if (network !== undefined) {
-    return new ProviderError(network.message, { kind: 'retryable', ambiguous: network.ambiguous, provider: PROVIDER, providerCode: code, cause: err });
+    return new ProviderError(network.message, {
+      kind: 'retryable',
+      ambiguous: network.ambiguous,
+      provider: PROVIDER,
+      providerCode: code,
+      cause: err,
+    });
   }
   const detail = err instanceof Error ? err.message : String(err);
   return new ProviderError(`messagebird: unexpected failure: ${detail}`, {

@@ -19,12 +19,28 @@ describe('MessageBird inbound SMS', () => {
     expect(await postMessageBirdInbound({ from: '+31612345678', to: '+15005550006', text: 'STOP' }, url)).toBe(204);
     const [raw] = await receiver.waitFor(1);
     expect(await verifyMessageBirdWebhook(MESSAGEBIRD_SANDBOX_CREDENTIALS.signingKey, raw!)).toBe(true);
-    expect(await verifyMessageBirdWebhook(MESSAGEBIRD_SANDBOX_CREDENTIALS.signingKey, { ...raw!, rawBody: Buffer.from(raw!.rawBody.toString().replace('STOP', 'START')) })).toBe(false);
-    expect(parseMessageBirdInbound(raw!)).toMatchObject({ from: '31612345678', to: '15005550006', text: 'STOP', providerMessageId: expect.stringMatching(/^[0-9a-f]{32}$/) });
+    expect(
+      await verifyMessageBirdWebhook(MESSAGEBIRD_SANDBOX_CREDENTIALS.signingKey, {
+        ...raw!,
+        rawBody: Buffer.from(raw!.rawBody.toString().replace('STOP', 'START')),
+      }),
+    ).toBe(false);
+    expect(parseMessageBirdInbound(raw!)).toMatchObject({
+      from: '31612345678',
+      to: '15005550006',
+      text: 'STOP',
+      providerMessageId: expect.stringMatching(/^[0-9a-f]{32}$/),
+    });
   });
 
   it('parses nothing from a status report', () => {
-    const report = { method: 'GET', publicUrl: 'http://x', headers: {}, query: { id: 'abc', status: 'delivered', recipient: '31612345678' }, rawBody: Buffer.alloc(0) };
+    const report = {
+      method: 'GET',
+      publicUrl: 'http://x',
+      headers: {},
+      query: { id: 'abc', status: 'delivered', recipient: '31612345678' },
+      rawBody: Buffer.alloc(0),
+    };
     expect(parseMessageBirdInbound(report)).toBeUndefined();
   });
 });

@@ -30,7 +30,16 @@ describe('normalizeMessageBirdHlr', () => {
       { id: 'x', status: 'active', network: 20406, details: { country_iso: 'nl', ported: 1, roaming: 0 } },
       COST,
     );
-    expect(info).toEqual({ valid: true, lineType: 'mobile', country: 'NL', mcc: '204', mnc: '06', ported: true, roaming: false, cost: COST });
+    expect(info).toEqual({
+      valid: true,
+      lineType: 'mobile',
+      country: 'NL',
+      mcc: '204',
+      mnc: '06',
+      ported: true,
+      roaming: false,
+      cost: COST,
+    });
   });
 });
 
@@ -75,7 +84,16 @@ describe('MessageBird HLR lookups against the emulator', () => {
     emulator.control.setNumber('+31612345678', { mccmnc: '20408' });
     const started = Date.now();
     const info = await lookup('+31612345678');
-    expect(info).toEqual({ valid: true, lineType: 'mobile', country: 'NL', mcc: '204', mnc: '08', ported: false, roaming: false, cost: COST });
+    expect(info).toEqual({
+      valid: true,
+      lineType: 'mobile',
+      country: 'NL',
+      mcc: '204',
+      mnc: '08',
+      ported: false,
+      roaming: false,
+      cost: COST,
+    });
     expect(Date.now() - started).toBeGreaterThanOrEqual(250);
     const create = seen.find((s) => s.method === 'POST' && s.path === '/hlr');
     expect(create?.body).toMatchObject({ msisdn: '31612345678', reference: expect.stringMatching(/^sb-lookup-/) });
@@ -116,12 +134,13 @@ describe('MessageBird HLR lookups against the emulator', () => {
     expect(await lookup(e164)).toEqual({ valid: true, lineType: 'unknown', ported: false, roaming: false, cost: COST });
   });
 
-  it.each([
-    ['a number the table marks invalid', '+31612345690'],
-  ])('answers valid:false without a cost for %s (422 code 10 on msisdn)', async (_name, e164) => {
-    emulator.control.setNumber('+31612345690', { valid: false });
-    expect(await lookup(e164)).toEqual({ valid: false, lineType: 'unknown' });
-  });
+  it.each([['a number the table marks invalid', '+31612345690']])(
+    'answers valid:false without a cost for %s (422 code 10 on msisdn)',
+    async (_name, e164) => {
+      emulator.control.setNumber('+31612345690', { valid: false });
+      expect(await lookup(e164)).toEqual({ valid: false, lineType: 'unknown' });
+    },
+  );
 
   it('reports nothing about a SIM swapped an hour ago: an HLR has no SIM swap data', async () => {
     emulator.control.set('messagebird', { dlrDelayMs: 50 });
@@ -160,15 +179,21 @@ describe('MessageBird HLR lookups against the emulator', () => {
   });
 
   it('rejects a wrong access key as auth', async () => {
-    const wrong = createMessageBirdAdapter(messagebirdConfigSchema.parse({ ...MESSAGEBIRD_SANDBOX_CREDENTIALS, accessKey: 'nope' }), { baseUrl: emulator.baseUrl, timeoutMs: 1_000 });
+    const wrong = createMessageBirdAdapter(messagebirdConfigSchema.parse({ ...MESSAGEBIRD_SANDBOX_CREDENTIALS, accessKey: 'nope' }), {
+      baseUrl: emulator.baseUrl,
+      timeoutMs: 1_000,
+    });
     expect(await lookupError('+31612345696', wrong)).toMatchObject({ kind: 'auth', httpStatus: 401 });
   });
 
   it('throws the polls’ outage when the last poll before the deadline failed', async () => {
-    const quick = createMessageBirdAdapter(messagebirdConfigSchema.parse({ ...MESSAGEBIRD_SANDBOX_CREDENTIALS, hlrMaxWaitMs: 300, hlrPollIntervalMs: 100 }), {
-      baseUrl: emulator.baseUrl,
-      timeoutMs: 1_000,
-    });
+    const quick = createMessageBirdAdapter(
+      messagebirdConfigSchema.parse({ ...MESSAGEBIRD_SANDBOX_CREDENTIALS, hlrMaxWaitMs: 300, hlrPollIntervalMs: 100 }),
+      {
+        baseUrl: emulator.baseUrl,
+        timeoutMs: 1_000,
+      },
+    );
     emulator.control.set('messagebird', { dlr: 'none' });
     const pending = lookupError('+31612345697', quick);
     // The create has been answered by now; then MessageBird goes down.
@@ -185,6 +210,10 @@ describe('MessageBird HLR lookups against the emulator', () => {
     expect(created).toMatchObject({ status: 'sent', network: null, reference: 'ref-1', msisdn: 31612345698 });
     await new Promise((resolve) => setTimeout(resolve, 120));
     const resolved = await client.getHlr(created.id);
-    expect(resolved).toMatchObject({ status: 'active', network: 20408, details: { country_iso: 'NL', country_name: 'Netherlands', ported: 0, roaming: 0 } });
+    expect(resolved).toMatchObject({
+      status: 'active',
+      network: 20408,
+      details: { country_iso: 'NL', country_name: 'Netherlands', ported: 0, roaming: 0 },
+    });
   });
 });

@@ -83,7 +83,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
  * once. A deadline reached with the HLR still `sent` resolves `{valid:true, lineType:'unknown'}`
  * with the HLR's cost.
  */
-export function createMessageBirdLookup(client: MessageBirdClient, config: MessageBirdConfig, deps: ProviderDeps): (e164: string) => Promise<NumberInfo> {
+export function createMessageBirdLookup(
+  client: MessageBirdClient,
+  config: MessageBirdConfig,
+  deps: ProviderDeps,
+): (e164: string) => Promise<NumberInfo> {
   const cost = { amount: config.hlrPriceUsd, currency: 'USD' };
   return async (e164) => {
     const msisdn = e164.replace(/^\+/, '');

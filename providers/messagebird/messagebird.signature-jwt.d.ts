@@ -17,7 +17,12 @@ declare module 'messagebird/lib/webhook-signature-jwt.js' {
   }
 
   export class VerifyOptions {
-    constructor(validateUrl?: boolean, validatePayload?: boolean, jwtVerifyOptions?: JwtVerifyOptions, jwtVerifyJti?: (jti: string) => boolean);
+    constructor(
+      validateUrl?: boolean,
+      validatePayload?: boolean,
+      jwtVerifyOptions?: JwtVerifyOptions,
+      jwtVerifyJti?: (jti: string) => boolean,
+    );
     validateUrl: boolean;
     validatePayload: boolean;
     jwtVerifyOptions: JwtVerifyOptions;

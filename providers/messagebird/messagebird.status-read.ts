@@ -9,7 +9,10 @@ import { classifyMessageBirdError, messagebirdDlrErrorTransient } from './messag
 import { mapMessageBirdStatus } from './messagebird.webhook.ts';
 
 /** Builds `readStatus` for the client; `timeoutMs` bounds each read. `not_found` for an id MessageBird does not know. */
-export function createMessageBirdStatusReader(client: MessageBirdClient, timeoutMs: number): (req: StatusReadRequest) => Promise<DeliveryEvent | 'not_found' | 'unsupported'> {
+export function createMessageBirdStatusReader(
+  client: MessageBirdClient,
+  timeoutMs: number,
+): (req: StatusReadRequest) => Promise<DeliveryEvent | 'not_found' | 'unsupported'> {
   return async (req) => {
     if (req.channel !== 'sms') return 'unsupported';
     const timeout = AbortSignal.timeout(timeoutMs);

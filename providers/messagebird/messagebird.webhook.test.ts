@@ -28,7 +28,12 @@ function reportUrl(overrides: Record<string, string> = {}, base = BASE): string 
   return url.toString();
 }
 
-function asRequest(url: string, headers: Record<string, string | undefined> = {}, body: Buffer = Buffer.alloc(0), method = 'GET'): WebhookRequest {
+function asRequest(
+  url: string,
+  headers: Record<string, string | undefined> = {},
+  body: Buffer = Buffer.alloc(0),
+  method = 'GET',
+): WebhookRequest {
   return { method, publicUrl: url, headers, query: Object.fromEntries(new URL(url).searchParams), rawBody: body };
 }
 
@@ -50,7 +55,9 @@ interface ReferenceVector {
 
 /** MessageBird's own signature test vectors, shipped inside the package. */
 const require = createRequire(import.meta.url);
-const vectors = JSON.parse(readFileSync(require.resolve('messagebird/lib/testdata/webhook-signature-jwt-reference.json'), 'utf8')) as ReferenceVector[];
+const vectors = JSON.parse(
+  readFileSync(require.resolve('messagebird/lib/testdata/webhook-signature-jwt-reference.json'), 'utf8'),
+) as ReferenceVector[];
 
 describe('verifyMessageBirdWebhook', () => {
   it('accepts a GET report signed over its full URL', async () => {
@@ -64,12 +71,16 @@ describe('verifyMessageBirdWebhook', () => {
   it('rejects a tampered query parameter', async () => {
     const raw = await signed(reportUrl());
     const tampered = reportUrl({ status: 'delivery_failed' });
-    expect(await verifyMessageBirdWebhook(KEY, { ...raw, publicUrl: tampered, query: Object.fromEntries(new URL(tampered).searchParams) })).toBe(false);
+    expect(
+      await verifyMessageBirdWebhook(KEY, { ...raw, publicUrl: tampered, query: Object.fromEntries(new URL(tampered).searchParams) }),
+    ).toBe(false);
   });
 
   it('rejects the same report checked against another origin', async () => {
     const raw = await signed(reportUrl());
-    expect(await verifyMessageBirdWebhook(KEY, { ...raw, publicUrl: raw.publicUrl.replace('127.0.0.1:3000', 'gateway.example.com') })).toBe(false);
+    expect(await verifyMessageBirdWebhook(KEY, { ...raw, publicUrl: raw.publicUrl.replace('127.0.0.1:3000', 'gateway.example.com') })).toBe(
+      false,
+    );
   });
 
   it('rejects a body added in transit and a body changed in transit', async () => {
@@ -98,7 +109,12 @@ describe('verifyMessageBirdWebhook', () => {
   });
 
   it.each(vectors.map((v) => [v.name, v] as const))('agrees with MessageBird’s reference vector: %s', async (_name, v) => {
-    const raw = asRequest(v.url, { 'messagebird-signature-jwt': v.token }, v.payload === undefined ? Buffer.alloc(0) : Buffer.from(v.payload, 'utf8'), v.method);
+    const raw = asRequest(
+      v.url,
+      { 'messagebird-signature-jwt': v.token },
+      v.payload === undefined ? Buffer.alloc(0) : Buffer.from(v.payload, 'utf8'),
+      v.method,
+    );
     // "payload was removed in transit" vectors pass an empty payload where a hash is claimed: still invalid.
     expect(await verifyMessageBirdWebhook(v.secret ?? '', raw, new Date(v.timestamp))).toBe(v.valid);
   });
@@ -121,7 +137,9 @@ describe('parseMessageBirdWebhook', () => {
   ];
 
   it.each(mapping)('maps status %j (reason %j) to %s', (rawStatus, reason, status) => {
-    const events = parseMessageBirdWebhook(asRequest(reportUrl({ status: rawStatus, ...(reason === undefined ? {} : { statusReason: reason }) })));
+    const events = parseMessageBirdWebhook(
+      asRequest(reportUrl({ status: rawStatus, ...(reason === undefined ? {} : { statusReason: reason }) })),
+    );
     expect(events).toHaveLength(1);
     expect(events[0]?.status).toBe(status);
     expect(events[0]?.rawStatus).toBe(rawStatus);
@@ -156,12 +174,20 @@ describe('parseMessageBirdWebhook', () => {
   });
 
   it('marks absent subscriber (27) transient and unknown subscriber (1) not', () => {
-    expect(parseMessageBirdWebhook(asRequest(reportUrl({ status: 'delivery_failed', statusReason: 'unavailable subscriber', statusErrorCode: '27' })))[0]).toMatchObject({
+    expect(
+      parseMessageBirdWebhook(
+        asRequest(reportUrl({ status: 'delivery_failed', statusReason: 'unavailable subscriber', statusErrorCode: '27' })),
+      )[0],
+    ).toMatchObject({
       status: 'undelivered',
       errorCode: '27',
       transient: true,
     });
-    expect(parseMessageBirdWebhook(asRequest(reportUrl({ status: 'delivery_failed', statusReason: 'unknown subscriber', statusErrorCode: '1' })))[0]).toMatchObject({
+    expect(
+      parseMessageBirdWebhook(
+        asRequest(reportUrl({ status: 'delivery_failed', statusReason: 'unknown subscriber', statusErrorCode: '1' })),
+      )[0],
+    ).toMatchObject({
       errorCode: '1',
       transient: false,
     });
@@ -185,13 +211,21 @@ describe('parseMessageBirdWebhook', () => {
 
   it('reads a report POSTed as a form or as JSON', () => {
     const form = new URLSearchParams({ id: 'abc', status: 'sent', reference: 'msg_1' }).toString();
-    expect(parseMessageBirdWebhook(asRequest('http://x/webhooks/messagebird', { 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form), 'POST'))[0]).toMatchObject({
+    expect(
+      parseMessageBirdWebhook(
+        asRequest('http://x/webhooks/messagebird', { 'content-type': 'application/x-www-form-urlencoded' }, Buffer.from(form), 'POST'),
+      )[0],
+    ).toMatchObject({
       providerMessageId: 'abc',
       status: 'sent',
       messageId: 'msg_1',
     });
     const json = JSON.stringify({ id: 'def', status: 'delivered', reference: 'msg_2', statusErrorCode: 0 });
-    expect(parseMessageBirdWebhook(asRequest('http://x/webhooks/messagebird', { 'content-type': 'application/json' }, Buffer.from(json), 'POST'))[0]).toMatchObject({
+    expect(
+      parseMessageBirdWebhook(
+        asRequest('http://x/webhooks/messagebird', { 'content-type': 'application/json' }, Buffer.from(json), 'POST'),
+      )[0],
+    ).toMatchObject({
       providerMessageId: 'def',
       status: 'delivered',
       messageId: 'msg_2',

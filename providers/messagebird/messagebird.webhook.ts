@@ -86,7 +86,14 @@ function paramsOf(raw: WebhookRequest): Record<string, string> {
 function costOf(params: Record<string, string>): { amount: number; currency: string } | undefined {
   const amount = Number(params['price[amount]']);
   const currency = params['price[currency]'];
-  if (params['price[amount]'] === undefined || params['price[amount]'] === '' || !Number.isFinite(amount) || currency === undefined || currency === '') return undefined;
+  if (
+    params['price[amount]'] === undefined ||
+    params['price[amount]'] === '' ||
+    !Number.isFinite(amount) ||
+    currency === undefined ||
+    currency === ''
+  )
+    return undefined;
   return { amount, currency };
 }
 

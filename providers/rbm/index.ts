@@ -45,7 +45,9 @@ export const rbmProvider = defineProvider({
   create: (config, deps) => createRbmAdapter(config, deps),
   callbacks: {
     methods: ['post'],
-    description: 'RCS Business Messaging: capability checks and sends only; its callbacks are not used. The route exists with every adapter and refuses every request (401).',
+    description:
+      'RCS Business Messaging: capability checks and sends only; its callbacks are ' +
+      'not used. The route exists with every adapter and refuses every request (401).',
     media: ['application/json'],
   },
   lookups: false,

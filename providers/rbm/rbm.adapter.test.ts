@@ -48,14 +48,24 @@ describe('createRbmAdapter against the emulator', () => {
   it('reports a number the table marks RCS-capable as capable, with its features', async () => {
     const e164 = fresh();
     emulator.control.setNumber(e164, { rcs: true });
-    expect(await adapter.checkCapability(e164)).toEqual({ capable: true, status: 'capable', features: [...rbmGolden.capableBody.features], httpStatus: 200 });
+    expect(await adapter.checkCapability(e164)).toEqual({
+      capable: true,
+      status: 'capable',
+      features: [...rbmGolden.capableBody.features],
+      httpStatus: 200,
+    });
     expect(await adapter.rcsCapable(e164)).toBe(true);
     expect(emulator.control.counters('rbm')).toMatchObject({ requests: 2, accepted: 0, byStatus: { '200': 2 } });
   });
 
   it('reports an unset number (rcs:false) as not capable from a 404', async () => {
     const e164 = fresh();
-    expect(await adapter.checkCapability(e164)).toEqual({ capable: false, status: 'not_capable', httpStatus: 404, detail: 'NOT_FOUND: Requested entity was not found.' });
+    expect(await adapter.checkCapability(e164)).toEqual({
+      capable: false,
+      status: 'not_capable',
+      httpStatus: 404,
+      detail: 'NOT_FOUND: Requested entity was not found.',
+    });
     expect(await adapter.rcsCapable(e164)).toBe(false);
   });
 
@@ -105,16 +115,32 @@ describe('createRbmAdapter against the emulator', () => {
 
   it('answers a refused token as unknown and drops the cached token', async () => {
     let invalidated = 0;
-    const wrong = createRbmAdapter(config, { baseUrl: emulator.baseUrl, timeoutMs: 1_000 }, {
-      tokens: { getAccessToken: () => Promise.resolve('expired-token'), invalidate: () => (invalidated += 1) },
+    const wrong = createRbmAdapter(
+      config,
+      { baseUrl: emulator.baseUrl, timeoutMs: 1_000 },
+      {
+        tokens: { getAccessToken: () => Promise.resolve('expired-token'), invalidate: () => (invalidated += 1) },
+      },
+    );
+    expect(await wrong.checkCapability(fresh())).toMatchObject({
+      status: 'unknown',
+      httpStatus: 401,
+      detail: expect.stringContaining('UNAUTHENTICATED'),
     });
-    expect(await wrong.checkCapability(fresh())).toMatchObject({ status: 'unknown', httpStatus: 401, detail: expect.stringContaining('UNAUTHENTICATED') });
     expect(invalidated).toBe(1);
   });
 
   it('answers a token that cannot be minted as unknown', async () => {
-    const broken = createRbmAdapter(config, { baseUrl: emulator.baseUrl, timeoutMs: 1_000 }, { tokens: { getAccessToken: () => Promise.reject(new Error('rbm: token endpoint answered HTTP 400')) } });
-    expect(await broken.checkCapability(fresh())).toEqual({ capable: false, status: 'unknown', detail: 'rbm: token endpoint answered HTTP 400' });
+    const broken = createRbmAdapter(
+      config,
+      { baseUrl: emulator.baseUrl, timeoutMs: 1_000 },
+      { tokens: { getAccessToken: () => Promise.reject(new Error('rbm: token endpoint answered HTTP 400')) } },
+    );
+    expect(await broken.checkCapability(fresh())).toEqual({
+      capable: false,
+      status: 'unknown',
+      detail: 'rbm: token endpoint answered HTTP 400',
+    });
     expect(wire).toHaveLength(0);
   });
 
@@ -127,7 +153,14 @@ describe('createRbmAdapter against the emulator', () => {
     expect(adapter.channels).toEqual([]);
     let caught: unknown;
     try {
-      await adapter.send({ messageId: 'msg_1', attempt: 1, channel: 'rcs', to: '+14155550100', body: 'x', statusCallbackUrl: 'http://127.0.0.1/x' });
+      await adapter.send({
+        messageId: 'msg_1',
+        attempt: 1,
+        channel: 'rcs',
+        to: '+14155550100',
+        body: 'x',
+        statusCallbackUrl: 'http://127.0.0.1/x',
+      });
     } catch (err) {
       caught = err;
     }
@@ -164,10 +197,15 @@ describe('createRbmAdapter against the emulator', () => {
     it("answers with the reference's 200 and 404 bodies", async () => {
       const capable = fresh();
       emulator.control.setNumber(capable, { rcs: true });
-      const ok = await fetch(`${emulator.baseUrl}/v1/phones/${capable}/capabilities?requestId=r1&agentId=${rbmGolden.request.agentId}`, { headers: { authorization: rbmGolden.request.authorization } });
+      const ok = await fetch(`${emulator.baseUrl}/v1/phones/${capable}/capabilities?requestId=r1&agentId=${rbmGolden.request.agentId}`, {
+        headers: { authorization: rbmGolden.request.authorization },
+      });
       expect(ok.status).toBe(200);
       expect(await ok.json()).toEqual(rbmGolden.capableBody);
-      const missing = await fetch(`${emulator.baseUrl}/v1/phones/${fresh()}/capabilities?requestId=r2&agentId=${rbmGolden.request.agentId}`, { headers: { authorization: rbmGolden.request.authorization } });
+      const missing = await fetch(
+        `${emulator.baseUrl}/v1/phones/${fresh()}/capabilities?requestId=r2&agentId=${rbmGolden.request.agentId}`,
+        { headers: { authorization: rbmGolden.request.authorization } },
+      );
       expect(missing.status).toBe(404);
       expect(await missing.json()).toEqual(rbmGolden.notFoundBody);
     });
@@ -186,7 +224,10 @@ describe('createRbmAdapter in live mode', () => {
 
   it('is built from a service account without calling Google', () => {
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const serviceAccount = JSON.stringify({ client_email: 'sb@demo.iam.gserviceaccount.com', private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString() });
+    const serviceAccount = JSON.stringify({
+      client_email: 'sb@demo.iam.gserviceaccount.com',
+      private_key: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    });
     const live = createRbmAdapter(rbmConfigSchema.parse({ agentId: 'agent', serviceAccount }), { timeoutMs: 1_000 });
     expect(live.id).toBe('rbm');
     expect(live.checkCapability).toBeTypeOf('function');

@@ -117,7 +117,10 @@ export function createRbmCapabilityClient(opts: RbmCapabilityClientOptions): Rbm
       let timer: NodeJS.Timeout | undefined;
       // The token provider may not honour the signal: a deadline bounds the whole check anyway.
       const deadline = new Promise<RcsCapability>((resolve) => {
-        timer = setTimeout(() => resolve({ capable: false, status: 'unknown', detail: `timed out after ${opts.timeoutMs} ms` }), opts.timeoutMs + 50);
+        timer = setTimeout(
+          () => resolve({ capable: false, status: 'unknown', detail: `timed out after ${opts.timeoutMs} ms` }),
+          opts.timeoutMs + 50,
+        );
       });
       try {
         return await Promise.race([check(e164, signal), deadline]);

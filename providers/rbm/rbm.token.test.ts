@@ -31,14 +31,25 @@ describe('buildJwtAssertion', () => {
     const [header, claims, signature] = jwt.split('.');
     expect(decodePart(header)).toEqual({ alg: 'RS256', typ: 'JWT', kid: 'key-1' });
     const iat = Math.floor(now.getTime() / 1000);
-    expect(decodePart(claims)).toEqual({ iss: key.client_email, scope: 'https://www.googleapis.com/auth/rcsbusinessmessaging', aud: 'https://oauth2.googleapis.com/token', iat, exp: iat + 3600 });
-    const verified = createVerify('RSA-SHA256').update(`${header}.${claims}`).verify(publicKey, Buffer.from(signature ?? '', 'base64url'));
+    expect(decodePart(claims)).toEqual({
+      iss: key.client_email,
+      scope: 'https://www.googleapis.com/auth/rcsbusinessmessaging',
+      aud: 'https://oauth2.googleapis.com/token',
+      iat,
+      exp: iat + 3600,
+    });
+    const verified = createVerify('RSA-SHA256')
+      .update(`${header}.${claims}`)
+      .verify(publicKey, Buffer.from(signature ?? '', 'base64url'));
     expect(verified).toBe(true);
   });
 
   it('omits kid when the key has no private_key_id', () => {
     const { private_key_id: _unused, ...withoutId } = key;
-    expect(decodePart(buildJwtAssertion(withoutId, { scope: RBM_OAUTH_SCOPE, audience: GOOGLE_TOKEN_URL }).split('.')[0])).toEqual({ alg: 'RS256', typ: 'JWT' });
+    expect(decodePart(buildJwtAssertion(withoutId, { scope: RBM_OAUTH_SCOPE, audience: GOOGLE_TOKEN_URL }).split('.')[0])).toEqual({
+      alg: 'RS256',
+      typ: 'JWT',
+    });
   });
 
   it('throws for a private key that cannot sign', () => {

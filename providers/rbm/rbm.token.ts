@@ -87,7 +87,13 @@ export function buildJwtAssertion(key: GoogleServiceAccountKey, opts: { scope: s
   const iat = Math.floor((opts.now ?? new Date()).getTime() / 1000);
   const header: Record<string, string> = { alg: 'RS256', typ: 'JWT' };
   if (key.private_key_id !== undefined) header['kid'] = key.private_key_id;
-  const claims: JwtAssertionClaims = { iss: key.client_email, scope: opts.scope, aud: opts.audience, iat, exp: iat + ASSERTION_LIFETIME_SECONDS };
+  const claims: JwtAssertionClaims = {
+    iss: key.client_email,
+    scope: opts.scope,
+    aud: opts.audience,
+    iat,
+    exp: iat + ASSERTION_LIFETIME_SECONDS,
+  };
   const signingInput = `${base64urlJson(header)}.${base64urlJson(claims)}`;
   const signature = createSign('RSA-SHA256').update(signingInput).sign(key.private_key).toString('base64url');
   return `${signingInput}.${signature}`;

@@ -28,7 +28,12 @@ export type EmulatorResponder = (
 ) => FastifyReply;
 
 /** Records `entry` once the response is over; `accepted` only if `acceptedStatus` was fully written. */
-export function recordWhenDone(control: SandboxControl, reply: FastifyReply, entry: Omit<SandboxLogEntry, 'at'>, acceptedStatus: number): void {
+export function recordWhenDone(
+  control: SandboxControl,
+  reply: FastifyReply,
+  entry: Omit<SandboxLogEntry, 'at'>,
+  acceptedStatus: number,
+): void {
   let settled = false;
   const settle = (written: boolean): void => {
     if (settled) return;

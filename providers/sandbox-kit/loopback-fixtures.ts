@@ -63,7 +63,8 @@ export interface CallbackReceiver {
 export async function startCallbackReceiver(): Promise<CallbackReceiver> {
   const received: ReceivedCallback[] = [];
   const waiters: { check: () => boolean; resolve: () => void }[] = [];
-  const matching = (ref: string | undefined): ReceivedCallback[] => (ref === undefined ? received.slice() : received.filter((r) => r.query['sb'] === ref));
+  const matching = (ref: string | undefined): ReceivedCallback[] =>
+    ref === undefined ? received.slice() : received.filter((r) => r.query['sb'] === ref);
   const receiver: CallbackReceiver = {
     origin: '',
     received,
@@ -73,7 +74,10 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
       const check = (): boolean => matching(opts.ref).length >= n;
       if (check()) return Promise.resolve(matching(opts.ref));
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`expected ${n} callbacks, got ${matching(opts.ref).length}`)), opts.timeoutMs ?? 5_000);
+        const timer = setTimeout(
+          () => reject(new Error(`expected ${n} callbacks, got ${matching(opts.ref).length}`)),
+          opts.timeoutMs ?? 5_000,
+        );
         waiters.push({
           check,
           resolve: () => {

@@ -36,7 +36,16 @@ export function createFakeSandboxControl(): FakeSandboxControl {
   const scenarioOf = (p: ProviderId): ProviderScenario => {
     let s = scenarios.get(p);
     if (s === undefined) {
-      s = { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, callbacks: 'post', callbackRetry: 'carrier' };
+      s = {
+        outage: false,
+        errorRate: 0,
+        errorStatus: 503,
+        latencyMs: 0,
+        dlr: 'delivered',
+        dlrDelayMs: 200,
+        callbacks: 'post',
+        callbackRetry: 'carrier',
+      };
       scenarios.set(p, s);
     }
     return s;

@@ -12,7 +12,12 @@ export type { SinchConfig } from './sinch.config.ts';
 export { sinchConfigSchema, SINCH_SMS_REGIONS, SINCH_CONVERSATION_REGIONS } from './sinch.config.ts';
 export { SINCH_SANDBOX_CREDENTIALS, SINCH_SANDBOX_FROM } from './sandbox/sinch.sandbox.ts';
 export { createSinchAdapter, sinchExpireAt, SINCH_CHANNELS } from './sinch.adapter.ts';
-export { buildSinchRcsRequest, classifySinchConversationError, createSinchConversationSender, SINCH_CONVERSATION_MIN_TTL_SECONDS } from './sinch.conversation.ts';
+export {
+  buildSinchRcsRequest,
+  classifySinchConversationError,
+  createSinchConversationSender,
+  SINCH_CONVERSATION_MIN_TTL_SECONDS,
+} from './sinch.conversation.ts';
 export {
   verifySinchConversationWebhook,
   parseSinchConversationWebhook,
@@ -23,7 +28,11 @@ export {
   SINCH_WEBHOOK_SIGNATURE_HEADERS,
   SINCH_WEBHOOK_MAX_SKEW_SECONDS,
 } from './sinch.conversation-webhook.ts';
-export { registerSinchConversationEmulator, planSinchReceipts, SINCH_CONVERSATION_DEFAULT_FAILURE } from './sandbox/sinch.conversation-emulator.ts';
+export {
+  registerSinchConversationEmulator,
+  planSinchReceipts,
+  SINCH_CONVERSATION_DEFAULT_FAILURE,
+} from './sandbox/sinch.conversation-emulator.ts';
 export type { SinchDeliveryReceiptJson, SinchConversationEmulatorOptions } from './sandbox/sinch.conversation-emulator.ts';
 export { registerSinchEmulator, SINCH_MAGIC_NUMBERS, SINCH_DLR_CODES } from './sandbox/sinch.emulator.ts';
 export { verifySinchWebhook, parseSinchWebhook, mapSinchStatus } from './sinch.webhook.ts';

@@ -73,16 +73,36 @@ describe('createSinchAdapter against the emulator', () => {
     await receiver.close();
   });
 
-  it('reads a recipient whose delivery report was lost through the SDK\'s delivery report read, normalised like the report', async () => {
+  it("reads a recipient whose delivery report was lost through the SDK's delivery report read, normalised like the report", async () => {
     emulator.control.set('sinch', { callbacks: 'drop', dlrDelayMs: 20 });
     try {
       const req = request('+14155550191');
       const sent = await adapter.send(req);
       await new Promise((resolve) => setTimeout(resolve, 120));
-      const read = await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'sms', to: req.to, messageId: req.messageId });
-      expect(read).toMatchObject({ provider: 'sinch', providerMessageId: sent.providerMessageId, messageId: req.messageId, status: 'delivered', rawStatus: 'Delivered' });
-      expect(await adapter.readStatus?.({ providerMessageId: '01ARZ3NDEKTSV4RRFFQ69G5FAV', channel: 'sms', to: req.to, messageId: req.messageId })).toBe('not_found');
-      expect(await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'rcs', to: req.to, messageId: req.messageId })).toBe('unsupported');
+      const read = await adapter.readStatus?.({
+        providerMessageId: sent.providerMessageId,
+        channel: 'sms',
+        to: req.to,
+        messageId: req.messageId,
+      });
+      expect(read).toMatchObject({
+        provider: 'sinch',
+        providerMessageId: sent.providerMessageId,
+        messageId: req.messageId,
+        status: 'delivered',
+        rawStatus: 'Delivered',
+      });
+      expect(
+        await adapter.readStatus?.({
+          providerMessageId: '01ARZ3NDEKTSV4RRFFQ69G5FAV',
+          channel: 'sms',
+          to: req.to,
+          messageId: req.messageId,
+        }),
+      ).toBe('not_found');
+      expect(
+        await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'rcs', to: req.to, messageId: req.messageId }),
+      ).toBe('unsupported');
     } finally {
       emulator.control.set('sinch', { callbacks: 'post' });
     }
@@ -140,7 +160,14 @@ describe('createSinchAdapter against the emulator', () => {
     expect(receiver.forRef(req.messageId)).toHaveLength(1);
     expect(await adapter.verifyWebhook(callback!)).toBe(true);
     expect(adapter.parseWebhook(callback!)).toEqual([
-      expect.objectContaining({ providerMessageId: result.providerMessageId, messageId: req.messageId, status: 'failed', rawStatus: 'Rejected', errorCode: '408', transient: false }),
+      expect.objectContaining({
+        providerMessageId: result.providerMessageId,
+        messageId: req.messageId,
+        status: 'failed',
+        rawStatus: 'Rejected',
+        errorCode: '408',
+        transient: false,
+      }),
     ]);
   });
 
@@ -258,7 +285,10 @@ describe('createSinchAdapter against the emulator', () => {
     const req = request('+14155550100');
     await adapter.send(req);
     const [callback] = await receiver.waitFor(1, { ref: req.messageId });
-    const forged = { ...callback!, headers: { ...callback!.headers, authorization: 'Basic ' + Buffer.from('sinch-callback:guess').toString('base64') } };
+    const forged = {
+      ...callback!,
+      headers: { ...callback!.headers, authorization: 'Basic ' + Buffer.from('sinch-callback:guess').toString('base64') },
+    };
     expect(await adapter.verifyWebhook(forged)).toBe(false);
     const other = createSinchAdapter({ ...config, callbackPassword: 'another-secret' }, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
     expect(await other.verifyWebhook(callback!)).toBe(false);

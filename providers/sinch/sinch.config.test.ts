@@ -16,7 +16,15 @@ describe('sinchConfigSchema', () => {
   });
 
   it('leaves the OAuth2 lookup credentials optional', () => {
-    const { projectId: _p, keyId: _k, keySecret: _s, appId: _a, conversationWebhookSecret: _c, whatsappTemplateId: _w, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
+    const {
+      projectId: _p,
+      keyId: _k,
+      keySecret: _s,
+      appId: _a,
+      conversationWebhookSecret: _c,
+      whatsappTemplateId: _w,
+      ...smsOnly
+    } = SINCH_SANDBOX_CREDENTIALS;
     const parsed = sinchConfigSchema.parse(smsOnly);
     expect(parsed.projectId).toBeUndefined();
   });
@@ -35,7 +43,10 @@ describe('sinchConfigSchema', () => {
     ['an empty callback password', { ...SINCH_SANDBOX_CREDENTIALS, callbackPassword: '' }],
     ['a project id without its access key', { ...SINCH_SANDBOX_CREDENTIALS, keyId: undefined, keySecret: undefined }],
     ['an RCS app without its webhook secret', { ...SINCH_SANDBOX_CREDENTIALS, conversationWebhookSecret: undefined }],
-    ['an RCS app without OAuth2 credentials', { ...SINCH_SANDBOX_CREDENTIALS, projectId: undefined, keyId: undefined, keySecret: undefined }],
+    [
+      'an RCS app without OAuth2 credentials',
+      { ...SINCH_SANDBOX_CREDENTIALS, projectId: undefined, keyId: undefined, keySecret: undefined },
+    ],
     ['an unknown Conversation region', { ...SINCH_SANDBOX_CREDENTIALS, conversationRegion: 'au' }],
     ['a negative lookup price', { ...SINCH_SANDBOX_CREDENTIALS, lookupPricesUsd: { simSwap: -0.01 } }],
   ])('refuses %s', (_name, input) => {

@@ -70,16 +70,24 @@ export const sinchConfigSchema = z
       })
       .prefault({}),
   })
-  .refine((c) => [c.projectId, c.keyId, c.keySecret].every((v) => v === undefined) || [c.projectId, c.keyId, c.keySecret].every((v) => v !== undefined), {
-    message: 'Number Lookup needs projectId, keyId and keySecret together (or none of them)',
-    path: ['projectId'],
-  })
+  .refine(
+    (c) =>
+      [c.projectId, c.keyId, c.keySecret].every((v) => v === undefined) ||
+      [c.projectId, c.keyId, c.keySecret].every((v) => v !== undefined),
+    {
+      message: 'Number Lookup needs projectId, keyId and keySecret together (or none of them)',
+      path: ['projectId'],
+    },
+  )
   .refine((c) => c.whatsappTemplateId === undefined || c.appId !== undefined, {
-    message: 'WhatsApp through the Conversation API needs the Conversation app (appId, conversationWebhookSecret and the OAuth2 credentials)',
+    message:
+      'WhatsApp through the Conversation API needs the Conversation app (appId, conversationWebhookSecret and the OAuth2 credentials)',
     path: ['whatsappTemplateId'],
   })
   .refine((c) => c.appId === undefined || (c.projectId !== undefined && c.conversationWebhookSecret !== undefined), {
-    message: 'RCS through the Conversation API needs appId, conversationWebhookSecret ' + 'and the OAuth2 credentials (projectId, keyId, keySecret) together',
+    message:
+      'RCS through the Conversation API needs appId, conversationWebhookSecret ' +
+      'and the OAuth2 credentials (projectId, keyId, keySecret) together',
     path: ['appId'],
   });
 

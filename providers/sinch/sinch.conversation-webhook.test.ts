@@ -36,9 +36,20 @@ const RECEIPT = {
 
 function signed(body: unknown, opts: { secret?: string; timestamp?: number; nonce?: string; url?: string } = {}): WebhookRequest {
   const raw = Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
-  const headers = sinchConversationSignatureHeaders(opts.secret ?? SECRET, raw, opts.nonce ?? '01FJA8B466Y0R2GNXD78MD9SM1', opts.timestamp ?? NOW_S);
+  const headers = sinchConversationSignatureHeaders(
+    opts.secret ?? SECRET,
+    raw,
+    opts.nonce ?? '01FJA8B466Y0R2GNXD78MD9SM1',
+    opts.timestamp ?? NOW_S,
+  );
   const url = opts.url ?? 'https://gw.example.com/webhooks/sinch/conversation?sb=msg-42';
-  return { method: 'POST', publicUrl: url, headers: { 'content-type': 'application/json', ...headers }, query: Object.fromEntries(new URL(url).searchParams), rawBody: raw };
+  return {
+    method: 'POST',
+    publicUrl: url,
+    headers: { 'content-type': 'application/json', ...headers },
+    query: Object.fromEntries(new URL(url).searchParams),
+    rawBody: raw,
+  };
 }
 
 function report(patch: Record<string, unknown>, top: Record<string, unknown> = {}): WebhookRequest {
@@ -74,7 +85,9 @@ describe('verifySinchConversationWebhook', () => {
   it('rejects a tampered nonce or timestamp (both are signed)', () => {
     const raw = signed(RECEIPT);
     expect(verifySinchConversationWebhook(SECRET, { ...raw, headers: { ...raw.headers, [H.nonce]: 'other' } }, NOW)).toBe(false);
-    expect(verifySinchConversationWebhook(SECRET, { ...raw, headers: { ...raw.headers, [H.timestamp]: String(NOW_S - 1) } }, NOW)).toBe(false);
+    expect(verifySinchConversationWebhook(SECRET, { ...raw, headers: { ...raw.headers, [H.timestamp]: String(NOW_S - 1) } }, NOW)).toBe(
+      false,
+    );
   });
 
   it('rejects a signature made with another secret', () => {
@@ -119,7 +132,14 @@ describe('verifySinchConversationWebhook', () => {
 describe('parseSinchConversationWebhook', () => {
   it('maps the reference receipt to one delivered event with our message id and the event time', () => {
     expect(parseSinchConversationWebhook(signed(RECEIPT))).toEqual([
-      { provider: 'sinch', providerMessageId: '01HXYZ', messageId: 'msg-42', status: 'delivered', rawStatus: 'DELIVERED', occurredAt: new Date('2024-06-06T09:22:15Z') },
+      {
+        provider: 'sinch',
+        providerMessageId: '01HXYZ',
+        messageId: 'msg-42',
+        status: 'delivered',
+        rawStatus: 'DELIVERED',
+        occurredAt: new Date('2024-06-06T09:22:15Z'),
+      },
     ]);
   });
 
@@ -139,14 +159,25 @@ describe('parseSinchConversationWebhook', () => {
     ['SOMETHING_NEW', undefined, 'unknown'],
   ] as const)('maps %s (reason %s) to %s', (status, reason, expected) => {
     expect(mapSinchConversationStatus(status, reason)).toBe(expected);
-    const patch: Record<string, unknown> = { status, reason: reason === undefined ? undefined : { code: reason, description: '', sub_code: 'UNSPECIFIED_SUB_CODE' } };
+    const patch: Record<string, unknown> = {
+      status,
+      reason: reason === undefined ? undefined : { code: reason, description: '', sub_code: 'UNSPECIFIED_SUB_CODE' },
+    };
     expect(parseSinchConversationWebhook(report(patch))[0]).toMatchObject({ status: expected, rawStatus: status });
   });
 
   it('keeps the reason code of a failure as the error code, marking channel failures transient', () => {
-    expect(parseSinchConversationWebhook(report({ status: 'FAILED', reason: { code: 'CHANNEL_FAILURE' } }))[0]).toMatchObject({ errorCode: 'CHANNEL_FAILURE', transient: true });
-    expect(parseSinchConversationWebhook(report({ status: 'FAILED', reason: { code: 'DELIVERY_TIMED_OUT' } }))[0]).toMatchObject({ errorCode: 'DELIVERY_TIMED_OUT', transient: false });
-    expect(parseSinchConversationWebhook(report({ status: 'SWITCHING_CHANNEL', reason: { code: 'RECIPIENT_NOT_REACHABLE' } }))[0]).toMatchObject({ errorCode: 'RECIPIENT_NOT_REACHABLE' });
+    expect(parseSinchConversationWebhook(report({ status: 'FAILED', reason: { code: 'CHANNEL_FAILURE' } }))[0]).toMatchObject({
+      errorCode: 'CHANNEL_FAILURE',
+      transient: true,
+    });
+    expect(parseSinchConversationWebhook(report({ status: 'FAILED', reason: { code: 'DELIVERY_TIMED_OUT' } }))[0]).toMatchObject({
+      errorCode: 'DELIVERY_TIMED_OUT',
+      transient: false,
+    });
+    expect(
+      parseSinchConversationWebhook(report({ status: 'SWITCHING_CHANNEL', reason: { code: 'RECIPIENT_NOT_REACHABLE' } }))[0],
+    ).toMatchObject({ errorCode: 'RECIPIENT_NOT_REACHABLE' });
   });
 
   it('ignores the reason of a delivered receipt', () => {
@@ -156,17 +187,35 @@ describe('parseSinchConversationWebhook', () => {
   });
 
   it('flags RECIPIENT_NOT_REACHABLE on RCS as a handset without RCS', () => {
-    expect(parseSinchConversationWebhook(report({ status: 'FAILED', reason: { code: 'RECIPIENT_NOT_REACHABLE' } }))[0]).toMatchObject({ status: 'failed', recipientNotCapable: true, transient: false });
-    const sms = parseSinchConversationWebhook(report({ status: 'FAILED', reason: { code: 'RECIPIENT_NOT_REACHABLE' }, channel_identity: { channel: 'SMS', identity: '1' } }))[0];
+    expect(parseSinchConversationWebhook(report({ status: 'FAILED', reason: { code: 'RECIPIENT_NOT_REACHABLE' } }))[0]).toMatchObject({
+      status: 'failed',
+      recipientNotCapable: true,
+      transient: false,
+    });
+    const sms = parseSinchConversationWebhook(
+      report({ status: 'FAILED', reason: { code: 'RECIPIENT_NOT_REACHABLE' }, channel_identity: { channel: 'SMS', identity: '1' } }),
+    )[0];
     expect(sms?.recipientNotCapable).toBeUndefined();
   });
 
   it('finds our message id in message_metadata, the report metadata, correlation_id, then the URL', () => {
     expect(parseSinchConversationWebhook(report({}, { message_metadata: 'm1', correlation_id: 'm2' }))[0]?.messageId).toBe('m1');
-    expect(parseSinchConversationWebhook(report({ metadata: 'm3' }, { message_metadata: undefined, correlation_id: 'm2' }))[0]?.messageId).toBe('m3');
-    expect(parseSinchConversationWebhook(report({ metadata: undefined }, { message_metadata: undefined, correlation_id: 'm2' }))[0]?.messageId).toBe('m2');
-    const bare = { ...RECEIPT, message_metadata: undefined, correlation_id: undefined, message_delivery_report: { ...RECEIPT.message_delivery_report, metadata: undefined } };
-    expect(parseSinchConversationWebhook(signed(bare, { url: 'https://gw.example.com/webhooks/sinch/conversation?sb=msg_from_url' }))[0]?.messageId).toBe('msg_from_url');
+    expect(
+      parseSinchConversationWebhook(report({ metadata: 'm3' }, { message_metadata: undefined, correlation_id: 'm2' }))[0]?.messageId,
+    ).toBe('m3');
+    expect(
+      parseSinchConversationWebhook(report({ metadata: undefined }, { message_metadata: undefined, correlation_id: 'm2' }))[0]?.messageId,
+    ).toBe('m2');
+    const bare = {
+      ...RECEIPT,
+      message_metadata: undefined,
+      correlation_id: undefined,
+      message_delivery_report: { ...RECEIPT.message_delivery_report, metadata: undefined },
+    };
+    expect(
+      parseSinchConversationWebhook(signed(bare, { url: 'https://gw.example.com/webhooks/sinch/conversation?sb=msg_from_url' }))[0]
+        ?.messageId,
+    ).toBe('msg_from_url');
   });
 
   it('uses the receive time when event_time is missing or unparsable', () => {

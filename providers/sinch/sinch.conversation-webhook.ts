@@ -36,7 +36,12 @@ export function signSinchConversationWebhook(secret: string, rawBody: Buffer | s
 }
 
 /** The four signature headers for a body, as the Sinch emulator (and tests) send them. */
-export function sinchConversationSignatureHeaders(secret: string, rawBody: Buffer | string, nonce: string, timestampSeconds: number): Record<string, string> {
+export function sinchConversationSignatureHeaders(
+  secret: string,
+  rawBody: Buffer | string,
+  nonce: string,
+  timestampSeconds: number,
+): Record<string, string> {
   return {
     [SINCH_WEBHOOK_SIGNATURE_HEADERS.signature]: signSinchConversationWebhook(secret, rawBody, nonce, timestampSeconds),
     [SINCH_WEBHOOK_SIGNATURE_HEADERS.nonce]: nonce,
@@ -193,7 +198,11 @@ export function parseSinchConversationWebhook(raw: WebhookRequest, now: Date = n
     const identity = isRecord(report['channel_identity']) ? report['channel_identity'] : undefined;
     const channel = str(identity?.['channel']);
     // The recipient cannot use the channel at all: no RCS on the handset, or no WhatsApp account.
-    if (rawStatus === 'FAILED' && reasonCode === 'RECIPIENT_NOT_REACHABLE' && (channel === undefined || channel === 'RCS' || channel === 'WHATSAPP')) {
+    if (
+      rawStatus === 'FAILED' &&
+      reasonCode === 'RECIPIENT_NOT_REACHABLE' &&
+      (channel === undefined || channel === 'RCS' || channel === 'WHATSAPP')
+    ) {
       event.recipientNotCapable = true;
     }
     if (rawStatus === 'READ') event.read = true;

@@ -28,7 +28,14 @@ function json(callback: ReceivedCallback): Record<string, unknown> {
 }
 
 describe('buildSinchRcsRequest', () => {
-  const req: SendRequest = { messageId: 'msg_1', attempt: 1, channel: 'rcs', to: '+46701234567', body: 'Your code is 123456', statusCallbackUrl: 'https://gw/webhooks/sinch/conversation?sb=msg_1' };
+  const req: SendRequest = {
+    messageId: 'msg_1',
+    attempt: 1,
+    channel: 'rcs',
+    to: '+46701234567',
+    body: 'Your code is 123456',
+    statusCallbackUrl: 'https://gw/webhooks/sinch/conversation?sb=msg_1',
+  };
 
   it('asks for RCS only, with our message id as metadata and correlation id', () => {
     expect(buildSinchRcsRequest(req, 'APP')).toEqual({
@@ -59,7 +66,15 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
   const request = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
     n += 1;
     const messageId = `msg_rcs${n}`;
-    return { messageId, attempt: 1, channel: 'rcs', to, body: `Your code is ${100000 + n}`, statusCallbackUrl: `${receiver.origin}/webhooks/sinch/conversation?sb=${messageId}`, ...overrides };
+    return {
+      messageId,
+      attempt: 1,
+      channel: 'rcs',
+      to,
+      body: `Your code is ${100000 + n}`,
+      statusCallbackUrl: `${receiver.origin}/webhooks/sinch/conversation?sb=${messageId}`,
+      ...overrides,
+    };
   };
   const fresh = (rcs: boolean): string => {
     const e164 = `+1415555${String(8000 + n).padStart(4, '0')}`;
@@ -82,7 +97,16 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
     conversation = endpoint;
   });
   afterEach(() => {
-    emulator.control.set('sinch', { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, dlrErrorCode: undefined, retryAfterSec: undefined });
+    emulator.control.set('sinch', {
+      outage: false,
+      errorRate: 0,
+      errorStatus: 503,
+      latencyMs: 0,
+      dlr: 'delivered',
+      dlrDelayMs: 200,
+      dlrErrorCode: undefined,
+      retryAfterSec: undefined,
+    });
     receiver.received.length = 0;
     wire.length = 0;
   });
@@ -115,7 +139,14 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
     expect(send?.headers['authorization']).toMatch(/^Bearer sbx-sinch-/);
     expect(send?.body).toEqual(buildSinchRcsRequest(req, SINCH_SANDBOX_CREDENTIALS.appId));
     expect(wire.some((w) => w.path === '/oauth2/token')).toBe(true);
-    expect(emulator.control.entries.at(-1)).toMatchObject({ provider: 'sinch', channel: 'rcs', to: req.to, reference: req.messageId, body: req.body, status: 200 });
+    expect(emulator.control.entries.at(-1)).toMatchObject({
+      provider: 'sinch',
+      channel: 'rcs',
+      to: req.to,
+      reference: req.messageId,
+      body: req.body,
+      status: 200,
+    });
     expect(emulator.control.counters('sinch').accepted).toBeGreaterThanOrEqual(1);
   });
 
@@ -130,10 +161,19 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
       ['QUEUED_ON_CHANNEL', 'sent'],
       ['DELIVERED', 'delivered'],
     ]);
-    for (const event of events) expect(event).toMatchObject({ provider: 'sinch', providerMessageId: result.providerMessageId, messageId: req.messageId });
+    for (const event of events)
+      expect(event).toMatchObject({ provider: 'sinch', providerMessageId: result.providerMessageId, messageId: req.messageId });
     const body = json(callbacks[1] ?? callbacks[0]!);
-    expect(body).toMatchObject({ app_id: 'sandbox-app', project_id: 'sandbox-project', message_metadata: req.messageId, correlation_id: req.messageId });
-    expect(body['message_delivery_report']).toMatchObject({ channel_identity: { channel: 'RCS', identity: req.to.slice(1) }, metadata: req.messageId });
+    expect(body).toMatchObject({
+      app_id: 'sandbox-app',
+      project_id: 'sandbox-project',
+      message_metadata: req.messageId,
+      correlation_id: req.messageId,
+    });
+    expect(body['message_delivery_report']).toMatchObject({
+      channel_identity: { channel: 'RCS', identity: req.to.slice(1) },
+      metadata: req.messageId,
+    });
     // The SMS webhook's check (HTTP Basic) does not accept Conversation receipts, nor the reverse.
     expect(await adapter.verifyWebhook(callbacks[0]!)).toBe(false);
     await expect.poll(() => emulator.control.counters('sinch').callbacksSent).toBeGreaterThanOrEqual(2);
@@ -148,7 +188,14 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
     expect(receiver.forRef(req.messageId)).toHaveLength(1);
     expect(await conversation.verify(callback!)).toBe(true);
     expect(conversation.parse(callback!)).toEqual([
-      expect.objectContaining({ status: 'failed', rawStatus: 'FAILED', errorCode: 'RECIPIENT_NOT_REACHABLE', recipientNotCapable: true, transient: false, messageId: req.messageId }),
+      expect.objectContaining({
+        status: 'failed',
+        rawStatus: 'FAILED',
+        errorCode: 'RECIPIENT_NOT_REACHABLE',
+        recipientNotCapable: true,
+        transient: false,
+        messageId: req.messageId,
+      }),
     ]);
   });
 
@@ -157,7 +204,11 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
     const req = request(fresh(true));
     await adapter.send(req);
     const callbacks = byTime(await receiver.waitFor(2, { ref: req.messageId }));
-    expect(callbacks.flatMap((c) => conversation.parse(c)).at(-1)).toMatchObject({ status: 'undelivered', errorCode: 'CHANNEL_FAILURE', transient: true });
+    expect(callbacks.flatMap((c) => conversation.parse(c)).at(-1)).toMatchObject({
+      status: 'undelivered',
+      errorCode: 'CHANNEL_FAILURE',
+      transient: true,
+    });
   });
 
   it('fails verification of a tampered receipt', async () => {
@@ -171,7 +222,11 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
 
   it('classifies an outage as retryable 503 and a 429 as rate_limited with Retry-After', async () => {
     emulator.control.set('sinch', { outage: true });
-    expect(await sendError(adapter, request(fresh(true)))).toMatchObject({ kind: 'retryable', httpStatus: 503, providerCode: 'UNAVAILABLE' });
+    expect(await sendError(adapter, request(fresh(true)))).toMatchObject({
+      kind: 'retryable',
+      httpStatus: 503,
+      providerCode: 'UNAVAILABLE',
+    });
     emulator.control.set('sinch', { outage: false, errorRate: 1, errorStatus: 429, retryAfterSec: 3 });
     expect(await sendError(adapter, request(fresh(true)))).toMatchObject({ kind: 'rate_limited', httpStatus: 429, retryAfterMs: 3_000 });
   });
@@ -185,14 +240,20 @@ describe('Sinch RCS through the Conversation API, against the emulator', () => {
   });
 
   it('classifies an unknown app as permanent/provider with Conversation’s status', async () => {
-    const other = createSinchAdapter(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, appId: 'not-our-app' }), { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
+    const other = createSinchAdapter(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, appId: 'not-our-app' }), {
+      baseUrl: emulator.baseUrl,
+      timeoutMs: 2_000,
+    });
     const err = await sendError(other, request(fresh(true)));
     expect(err).toMatchObject({ kind: 'permanent', scope: 'provider', httpStatus: 404, providerCode: 'NOT_FOUND' });
     expect(err.message).toContain('not-our-app');
   });
 
   it('classifies wrong OAuth credentials as auth', async () => {
-    const wrong = createSinchAdapter(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, keySecret: 'guessed' }), { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
+    const wrong = createSinchAdapter(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, keySecret: 'guessed' }), {
+      baseUrl: emulator.baseUrl,
+      timeoutMs: 2_000,
+    });
     expect(await sendError(wrong, request(fresh(true)))).toMatchObject({ kind: 'auth' });
   });
 });

@@ -45,7 +45,10 @@ export function buildSinchRcsRequest(req: SendRequest, appId: string): Conversat
 }
 
 /** The OTP's validity as Conversation's `ttl`: Sinch stops trying (and does not fail over) once it passes. */
-function withTtl(body: Conversation.SendMessageRequest<Conversation.IdentifiedBy>, validitySeconds: number | undefined): Conversation.SendMessageRequest<Conversation.IdentifiedBy> {
+function withTtl(
+  body: Conversation.SendMessageRequest<Conversation.IdentifiedBy>,
+  validitySeconds: number | undefined,
+): Conversation.SendMessageRequest<Conversation.IdentifiedBy> {
   if (validitySeconds !== undefined) body.ttl = `${Math.max(SINCH_CONVERSATION_MIN_TTL_SECONDS, Math.round(validitySeconds))}s`;
   return body;
 }
@@ -85,11 +88,15 @@ export function classifySinchConversationError(err: unknown): ProviderError {
 
 /**
  * Builds the Conversation sender (RCS, and WhatsApp with `whatsappTemplateId`), or `undefined`
- * when the config has no Conversation app (`appId` and the OAuth2 trio): Sinch then stays SMS-only. Each send has `deps.timeoutMs` in all, token fetch
- * included (the SDK's token request takes no signal, so a deadline races it). Rejects only with
+ * when the config has no Conversation app (`appId` and the OAuth2 trio): Sinch then stays SMS-only.
+ * Each send has `deps.timeoutMs` in all, token fetch included (the SDK's token request takes no
+ * signal, so a deadline races it). Rejects only with
  * `ProviderError`; a timeout after the request may have left is `retryable` + `ambiguous`.
  */
-export function createSinchConversationSender(config: SinchConfig, deps: ProviderDeps): ((req: SendRequest) => Promise<SendResult>) | undefined {
+export function createSinchConversationSender(
+  config: SinchConfig,
+  deps: ProviderDeps,
+): ((req: SendRequest) => Promise<SendResult>) | undefined {
   const { projectId, keyId, keySecret, appId } = config;
   if (projectId === undefined || keyId === undefined || keySecret === undefined || appId === undefined) return undefined;
   const base = deps.baseUrl?.replace(/\/+$/, '');
@@ -108,9 +115,16 @@ export function createSinchConversationSender(config: SinchConfig, deps: Provide
     const templateId = config.whatsappTemplateId;
     if (req.channel !== 'whatsapp') return buildSinchRcsRequest(req, app);
     if (templateId === undefined || req.otpCode === undefined || req.otpCode === '') {
-      throw new ProviderError('sinch: WhatsApp sends an authentication template, which needs the template and the OTP code', { kind: 'permanent', scope: 'channel', provider: 'sinch' });
+      throw new ProviderError('sinch: WhatsApp sends an authentication template, which needs the template and the OTP code', {
+        kind: 'permanent',
+        scope: 'channel',
+        provider: 'sinch',
+      });
     }
-    const body = buildSinchWhatsAppRequest({ ...req, otpCode: req.otpCode }, { appId: app, templateId, languages: config.whatsappTemplateLanguages });
+    const body = buildSinchWhatsAppRequest(
+      { ...req, otpCode: req.otpCode },
+      { appId: app, templateId, languages: config.whatsappTemplateLanguages },
+    );
     return withTtl(body, req.validitySeconds);
   }
 
@@ -122,7 +136,14 @@ export function createSinchConversationSender(config: SinchConfig, deps: Provide
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () => reject(new ProviderError(`sinch: ${label} send timed out after ${deps.timeoutMs} ms; it may have reached Sinch`, { kind: 'retryable', ambiguous: true, provider: 'sinch' })),
+        () =>
+          reject(
+            new ProviderError(`sinch: ${label} send timed out after ${deps.timeoutMs} ms; it may have reached Sinch`, {
+              kind: 'retryable',
+              ambiguous: true,
+              provider: 'sinch',
+            }),
+          ),
         deps.timeoutMs + 50,
       );
     });
@@ -132,7 +153,11 @@ export function createSinchConversationSender(config: SinchConfig, deps: Provide
         deadline,
       ]);
       if (typeof response.message_id !== 'string' || response.message_id === '') {
-        throw new ProviderError('sinch: messages:send answered without a message_id', { kind: 'retryable', ambiguous: true, provider: 'sinch' });
+        throw new ProviderError('sinch: messages:send answered without a message_id', {
+          kind: 'retryable',
+          ambiguous: true,
+          provider: 'sinch',
+        });
       }
       // Our clock, as for SMS: latency histograms must not mix clocks.
       return { providerMessageId: response.message_id, acceptedAt: new Date(), status: 'queued' };
@@ -140,7 +165,12 @@ export function createSinchConversationSender(config: SinchConfig, deps: Provide
       const classified = classifySinchConversationError(err);
       if (classified.httpStatus === undefined && signal.aborted) {
         const why = timeout.aborted ? `timed out after ${deps.timeoutMs} ms` : 'aborted';
-        throw new ProviderError(`sinch: ${label} send ${why}; it may have reached Sinch`, { kind: 'retryable', ambiguous: true, provider: 'sinch', cause: err });
+        throw new ProviderError(`sinch: ${label} send ${why}; it may have reached Sinch`, {
+          kind: 'retryable',
+          ambiguous: true,
+          provider: 'sinch',
+          cause: err,
+        });
       }
       throw classified;
     } finally {

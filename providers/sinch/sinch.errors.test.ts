@@ -24,7 +24,12 @@ describe('classifySinchError with real errors from the real SDK', () => {
 
   /** Sends through the real SDK and returns what it threw. */
   async function sdkFailure(to: string, apiToken: string = SINCH_SANDBOX_CREDENTIALS.apiToken): Promise<unknown> {
-    const client = new SinchClient({ servicePlanId: SINCH_SANDBOX_CREDENTIALS.servicePlanId, apiToken, smsHostname: emulator.baseUrl, logger: null });
+    const client = new SinchClient({
+      servicePlanId: SINCH_SANDBOX_CREDENTIALS.servicePlanId,
+      apiToken,
+      smsHostname: emulator.baseUrl,
+      logger: null,
+    });
     try {
       await client.sms.batches.send({ sendSMSRequestBody: { to: [to], from: '+15005550006', body: 'Your code is 123456' } });
     } catch (err) {
@@ -34,9 +39,21 @@ describe('classifySinchError with real errors from the real SDK', () => {
   }
 
   it.each([
-    ['invalid number', '+15005550001', { kind: 'permanent', scope: 'recipient', providerCode: 'syntax_invalid_parameter_format', httpStatus: 400 }],
-    ['number that is not SMS-capable', '+15005550009', { kind: 'permanent', scope: 'channel', providerCode: 'illegal_number_type', httpStatus: 403 }],
-    ['unprovisioned region', '+15005550003', { kind: 'permanent', scope: 'provider', providerCode: 'unprovisioned_region', httpStatus: 403 }],
+    [
+      'invalid number',
+      '+15005550001',
+      { kind: 'permanent', scope: 'recipient', providerCode: 'syntax_invalid_parameter_format', httpStatus: 400 },
+    ],
+    [
+      'number that is not SMS-capable',
+      '+15005550009',
+      { kind: 'permanent', scope: 'channel', providerCode: 'illegal_number_type', httpStatus: 403 },
+    ],
+    [
+      'unprovisioned region',
+      '+15005550003',
+      { kind: 'permanent', scope: 'provider', providerCode: 'unprovisioned_region', httpStatus: 403 },
+    ],
   ] as [string, string, Expected][])('classifies the %s', async (_name, to, expected) => {
     const err = await sdkFailure(to);
     expect(err).toBeInstanceOf(RequestFailedError);
@@ -56,7 +73,11 @@ describe('classifySinchError with real errors from the real SDK', () => {
   it('classifies an outage 503 as retryable', async () => {
     emulator.control.set('sinch', { outage: true });
     try {
-      expectClassified(classifySinchError(await sdkFailure('+14155550100')), { kind: 'retryable', providerCode: 'service_unavailable', httpStatus: 503 });
+      expectClassified(classifySinchError(await sdkFailure('+14155550100')), {
+        kind: 'retryable',
+        providerCode: 'service_unavailable',
+        httpStatus: 503,
+      });
     } finally {
       emulator.control.set('sinch', { outage: false });
     }
@@ -89,11 +110,27 @@ describe('classifySinchError with constructed values', () => {
     new RequestFailedError('Some Status', status, CONTEXT, body, headers);
 
   const table: [string, unknown, Expected][] = [
-    ['an invalid to', failed(400, { code: 'syntax_invalid_parameter_format', text: 'Invalid parameter format: to' }), { kind: 'permanent', scope: 'recipient', providerCode: 'syntax_invalid_parameter_format', httpStatus: 400 }],
-    ['an invalid MSISDN', failed(400, { code: 'syntax_invalid_parameter_format', text: "Invalid MSISDN '123'" }), { kind: 'permanent', scope: 'recipient' }],
-    ['an invalid callback_url', failed(400, { code: 'syntax_invalid_parameter_format', text: 'Invalid parameter format: callback_url' }), { kind: 'permanent', scope: 'provider' }],
+    [
+      'an invalid to',
+      failed(400, { code: 'syntax_invalid_parameter_format', text: 'Invalid parameter format: to' }),
+      { kind: 'permanent', scope: 'recipient', providerCode: 'syntax_invalid_parameter_format', httpStatus: 400 },
+    ],
+    [
+      'an invalid MSISDN',
+      failed(400, { code: 'syntax_invalid_parameter_format', text: "Invalid MSISDN '123'" }),
+      { kind: 'permanent', scope: 'recipient' },
+    ],
+    [
+      'an invalid callback_url',
+      failed(400, { code: 'syntax_invalid_parameter_format', text: 'Invalid parameter format: callback_url' }),
+      { kind: 'permanent', scope: 'provider' },
+    ],
     ['an invalid format without text', failed(400, { code: 'syntax_invalid_parameter_format' }), { kind: 'permanent', scope: 'provider' }],
-    ['unprovisioned_region', failed(403, { code: 'unprovisioned_region', text: 'not provisioned' }), { kind: 'permanent', scope: 'provider', providerCode: 'unprovisioned_region', httpStatus: 403 }],
+    [
+      'unprovisioned_region',
+      failed(403, { code: 'unprovisioned_region', text: 'not provisioned' }),
+      { kind: 'permanent', scope: 'provider', providerCode: 'unprovisioned_region', httpStatus: 403 },
+    ],
     ['illegal_number_type', failed(403, { code: 'illegal_number_type', text: 'landline' }), { kind: 'permanent', scope: 'channel' }],
     ['blocked_account', failed(403, { code: 'blocked_account', text: 'blocked' }), { kind: 'permanent', scope: 'provider' }],
     ['syntax_invalid_json', failed(400, { code: 'syntax_invalid_json', text: 'bad json' }), { kind: 'permanent', scope: 'provider' }],
@@ -103,16 +140,44 @@ describe('classifySinchError with constructed values', () => {
     ['429 with Retry-After', failed(429, {}, { 'retry-after': '7' }), { kind: 'rate_limited', retryAfterMs: 7_000 }],
     ['429 without Retry-After', failed(429, {}), { kind: 'rate_limited' }],
     ['500', failed(500, { code: 'internal_error', text: 'oops' }), { kind: 'retryable', httpStatus: 500 }],
-    ['a non-JSON 502', new ResponseJSONParseError('Unexpected token <', 502, CONTEXT, '<html>Bad Gateway</html>'), { kind: 'retryable', httpStatus: 502 }],
+    [
+      'a non-JSON 502',
+      new ResponseJSONParseError('Unexpected token <', 502, CONTEXT, '<html>Bad Gateway</html>'),
+      { kind: 'retryable', httpStatus: 502 },
+    ],
     ['408', failed(408, {}), { kind: 'retryable', ambiguous: true }],
-    ['an unknown 4xx', failed(404, { code: 'not_found', text: 'nope' }), { kind: 'permanent', scope: 'provider', providerCode: 'not_found' }],
-    ['a refused connection', new EmptyResponseError('request to http://127.0.0.1:1/x failed, reason: connect ECONNREFUSED 127.0.0.1:1', CONTEXT), { kind: 'retryable', providerCode: 'ECONNREFUSED' }],
-    ['an unresolvable host', new EmptyResponseError('request to https://x failed, reason: getaddrinfo ENOTFOUND x', CONTEXT), { kind: 'retryable', providerCode: 'ENOTFOUND' }],
-    ['a reset connection', new EmptyResponseError('request to https://x failed, reason: read ECONNRESET', CONTEXT), { kind: 'retryable', ambiguous: true, providerCode: 'ECONNRESET' }],
-    ['a socket hang up', new EmptyResponseError('request to https://x failed, reason: socket hang up', CONTEXT), { kind: 'retryable', ambiguous: true }],
+    [
+      'an unknown 4xx',
+      failed(404, { code: 'not_found', text: 'nope' }),
+      { kind: 'permanent', scope: 'provider', providerCode: 'not_found' },
+    ],
+    [
+      'a refused connection',
+      new EmptyResponseError('request to http://127.0.0.1:1/x failed, reason: connect ECONNREFUSED 127.0.0.1:1', CONTEXT),
+      { kind: 'retryable', providerCode: 'ECONNREFUSED' },
+    ],
+    [
+      'an unresolvable host',
+      new EmptyResponseError('request to https://x failed, reason: getaddrinfo ENOTFOUND x', CONTEXT),
+      { kind: 'retryable', providerCode: 'ENOTFOUND' },
+    ],
+    [
+      'a reset connection',
+      new EmptyResponseError('request to https://x failed, reason: read ECONNRESET', CONTEXT),
+      { kind: 'retryable', ambiguous: true, providerCode: 'ECONNRESET' },
+    ],
+    [
+      'a socket hang up',
+      new EmptyResponseError('request to https://x failed, reason: socket hang up', CONTEXT),
+      { kind: 'retryable', ambiguous: true },
+    ],
     ['a node-fetch timeout', new EmptyResponseError('network timeout at: https://x', CONTEXT), { kind: 'retryable', ambiguous: true }],
     ['an aborted request', new EmptyResponseError('The user aborted a request.', CONTEXT), { kind: 'retryable', ambiguous: true }],
-    ['an error with its own code', Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }), { kind: 'retryable', providerCode: 'ECONNREFUSED' }],
+    [
+      'an error with its own code',
+      Object.assign(new Error('connect'), { code: 'ECONNREFUSED' }),
+      { kind: 'retryable', providerCode: 'ECONNREFUSED' },
+    ],
     ['an unexpected error', new TypeError('boom'), { kind: 'retryable', ambiguous: true }],
     ['a thrown string', 'weird', { kind: 'retryable', ambiguous: true }],
   ];

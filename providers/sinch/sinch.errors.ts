@@ -147,7 +147,14 @@ export function classifySinchError(err: unknown): ProviderError {
   const ownCode = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   const codeInText = NETWORK_CODE_IN_TEXT.exec(text)?.[1];
   const network = classifyNetworkError(PROVIDER, { code: typeof ownCode === 'string' ? ownCode : codeInText });
-  if (network !== undefined) return new ProviderError(network.message, { kind: network.kind, ambiguous: network.ambiguous, provider: PROVIDER, providerCode: network.providerCode, cause: err });
+  if (network !== undefined)
+    return new ProviderError(network.message, {
+      kind: network.kind,
+      ambiguous: network.ambiguous,
+      provider: PROVIDER,
+      providerCode: network.providerCode,
+      cause: err,
+    });
 
   if (/network timeout|aborted|socket hang up/i.test(text)) {
     return new ProviderError('sinch: request timed out or was aborted; it may have reached Sinch', {

@@ -25,7 +25,16 @@ describe('Sinch inbound SMS (MO)', () => {
   });
 
   it('parses nothing from a delivery report', () => {
-    const dlr = { type: 'recipient_delivery_report_sms', batch_id: '01FC', recipient: '4670', code: 0, status: 'Delivered', at: '2024-06-06T09:22:14.304Z' };
-    expect(parseSinchInbound({ method: 'POST', publicUrl: 'http://x', headers: {}, query: {}, rawBody: Buffer.from(JSON.stringify(dlr)) })).toBeUndefined();
+    const dlr = {
+      type: 'recipient_delivery_report_sms',
+      batch_id: '01FC',
+      recipient: '4670',
+      code: 0,
+      status: 'Delivered',
+      at: '2024-06-06T09:22:14.304Z',
+    };
+    expect(
+      parseSinchInbound({ method: 'POST', publicUrl: 'http://x', headers: {}, query: {}, rawBody: Buffer.from(JSON.stringify(dlr)) }),
+    ).toBeUndefined();
   });
 });

@@ -15,7 +15,8 @@ function textOf(body: Record<string, unknown>): string | undefined {
   if (body['type'] === 'mo_text' && typeof body['body'] === 'string') return body['body'];
   if (body['type'] === 'mo_media') {
     const media = body['body'];
-    if (typeof media === 'object' && media !== null && typeof (media as Record<string, unknown>)['message'] === 'string') return (media as Record<string, string>)['message'];
+    if (typeof media === 'object' && media !== null && typeof (media as Record<string, unknown>)['message'] === 'string')
+      return (media as Record<string, string>)['message'];
     return '';
   }
   if (body['type'] === 'mo_binary') return '';

@@ -87,7 +87,15 @@ describe('Sinch Number Lookup through the SDK against the emulator', () => {
   };
 
   it('has no lookup without OAuth2 project credentials', () => {
-    const { projectId: _p, keyId: _k, keySecret: _s, appId: _a, conversationWebhookSecret: _c, whatsappTemplateId: _w, ...smsOnly } = SINCH_SANDBOX_CREDENTIALS;
+    const {
+      projectId: _p,
+      keyId: _k,
+      keySecret: _s,
+      appId: _a,
+      conversationWebhookSecret: _c,
+      whatsappTemplateId: _w,
+      ...smsOnly
+    } = SINCH_SANDBOX_CREDENTIALS;
     expect(createSinchAdapter(sinchConfigSchema.parse(smsOnly), { baseUrl: emulator.baseUrl, timeoutMs: 1_000 }).lookup).toBeUndefined();
   });
 
@@ -118,7 +126,13 @@ describe('Sinch Number Lookup through the SDK against the emulator', () => {
 
   it('records each lookup with the number', async () => {
     await lookup('+46701234569');
-    expect(emulator.control.entries.at(-1)).toMatchObject({ provider: 'sinch', method: 'POST', path: '/v2/projects/sandbox-project/lookups', to: '+46701234569', status: 200 });
+    expect(emulator.control.entries.at(-1)).toMatchObject({
+      provider: 'sinch',
+      method: 'POST',
+      path: '/v2/projects/sandbox-project/lookups',
+      to: '+46701234569',
+      status: 200,
+    });
   });
 
   it.each([
@@ -132,9 +146,7 @@ describe('Sinch Number Lookup through the SDK against the emulator', () => {
     expect((await lookup(e164)).lineType).toBe(expected);
   });
 
-  it.each([
-    ['a number the table marks invalid', '+46701234511'],
-  ])('answers valid:false without a cost for %s', async (_name, e164) => {
+  it.each([['a number the table marks invalid', '+46701234511']])('answers valid:false without a cost for %s', async (_name, e164) => {
     emulator.control.setNumber('+46701234511', { valid: false });
     expect(await lookup(e164)).toEqual({ valid: false, lineType: 'unknown' });
   });
@@ -156,7 +168,10 @@ describe('Sinch Number Lookup through the SDK against the emulator', () => {
   });
 
   it('asks only for LineType when SimSwap is off', async () => {
-    const lineOnly = createSinchAdapter(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, lookupSimSwap: false }), { baseUrl: emulator.baseUrl, timeoutMs: 1_000 });
+    const lineOnly = createSinchAdapter(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, lookupSimSwap: false }), {
+      baseUrl: emulator.baseUrl,
+      timeoutMs: 1_000,
+    });
     const info = await lookup('+46701234515', lineOnly);
     expect(bodies.at(-1)?.body).toEqual({ number: '+46701234515', features: ['LineType'] });
     expect(info.cost).toEqual({ amount: 0.005, currency: 'USD' });
@@ -182,12 +197,20 @@ describe('Sinch Number Lookup through the SDK against the emulator', () => {
   });
 
   it('rejects wrong OAuth2 credentials as auth', async () => {
-    const wrong = createSinchAdapter(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, keySecret: 'guessed' }), { baseUrl: emulator.baseUrl, timeoutMs: 1_000 });
+    const wrong = createSinchAdapter(sinchConfigSchema.parse({ ...SINCH_SANDBOX_CREDENTIALS, keySecret: 'guessed' }), {
+      baseUrl: emulator.baseUrl,
+      timeoutMs: 1_000,
+    });
     expect(await lookupError('+46701234519', wrong)).toMatchObject({ kind: 'auth', httpStatus: 401 });
   });
 
   it('answers LineType alone when no feature is asked for, as Sinch does', async () => {
-    const client = new SinchClient({ ...SINCH_SANDBOX_CREDENTIALS, authHostname: emulator.baseUrl, numberLookupHostname: emulator.baseUrl, logger: null });
+    const client = new SinchClient({
+      ...SINCH_SANDBOX_CREDENTIALS,
+      authHostname: emulator.baseUrl,
+      numberLookupHostname: emulator.baseUrl,
+      logger: null,
+    });
     const response = await client.numberLookup.lookup({ numberLookupRequestBody: { number: '+46701234520' } });
     expect(response.line?.type).toBe('Mobile');
     expect(response.simSwap).toBeUndefined();

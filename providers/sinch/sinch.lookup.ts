@@ -85,7 +85,10 @@ export function normalizeSinchLookup(
   const swap = response.simSwap;
   const swapOk = opts.simSwapRequested && swap !== undefined && swap.error === undefined;
   if (swapOk && swap.swapped === true) {
-    const period = swap.swapPeriod === undefined || !Object.hasOwn(SINCH_SWAP_PERIOD_SECONDS, swap.swapPeriod) ? undefined : SINCH_SWAP_PERIOD_SECONDS[swap.swapPeriod];
+    const period =
+      swap.swapPeriod === undefined || !Object.hasOwn(SINCH_SWAP_PERIOD_SECONDS, swap.swapPeriod)
+        ? undefined
+        : SINCH_SWAP_PERIOD_SECONDS[swap.swapPeriod];
     info.simSwap = period === undefined ? {} : { swappedWithinSeconds: period };
   }
   const amount = (lineOk ? opts.prices.lineType : 0) + (swapOk ? opts.prices.simSwap : 0);

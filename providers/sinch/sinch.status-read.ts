@@ -12,7 +12,10 @@ import { runSinchCall } from './sinch.request-plugin.ts';
 import { sinchReportEvent } from './sinch.webhook.ts';
 
 /** Builds `readStatus` for a Sinch client; `timeoutMs` bounds each read (the SDK has no timeout). */
-export function createSinchStatusReader(client: SinchClient, timeoutMs: number): (req: StatusReadRequest) => Promise<DeliveryEvent | 'not_found' | 'unsupported'> {
+export function createSinchStatusReader(
+  client: SinchClient,
+  timeoutMs: number,
+): (req: StatusReadRequest) => Promise<DeliveryEvent | 'not_found' | 'unsupported'> {
   return async (req) => {
     if (req.channel !== 'sms') return 'unsupported';
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -22,7 +25,13 @@ export function createSinchStatusReader(client: SinchClient, timeoutMs: number):
         client.sms.deliveryReports.getForNumber({ batch_id: req.providerMessageId, phone_number: req.to.replace(/^\+/, '') }),
       );
       const at = report.at instanceof Date ? report.at : new Date(String(report.at));
-      return sinchReportEvent(req.providerMessageId, String(report.status), report.code, Number.isNaN(at.getTime()) ? new Date() : at, req.messageId);
+      return sinchReportEvent(
+        req.providerMessageId,
+        String(report.status),
+        report.code,
+        Number.isNaN(at.getTime()) ? new Date() : at,
+        req.messageId,
+      );
     } catch (err) {
       const classified = classifySinchError(err);
       if (classified.httpStatus === 404) return 'not_found';

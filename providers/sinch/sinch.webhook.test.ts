@@ -28,7 +28,11 @@ function report(overrides: Record<string, unknown> = {}): Record<string, unknown
   };
 }
 
-function request(body: unknown, authorization: string | null = basic(CREDS.callbackUsername, CREDS.callbackPassword), url = URL_WITH_REF): WebhookRequest {
+function request(
+  body: unknown,
+  authorization: string | null = basic(CREDS.callbackUsername, CREDS.callbackPassword),
+  url = URL_WITH_REF,
+): WebhookRequest {
   return {
     method: 'POST',
     publicUrl: url,

@@ -92,7 +92,13 @@ function messageIdOf(body: Record<string, unknown>, raw: WebhookRequest): string
 }
 
 /** One recipient report (a callback's, or the delivery-report read's) as an event. */
-export function sinchReportEvent(batchId: string, rawStatus: string, code: unknown, occurredAt: Date, messageId: string | undefined): DeliveryEvent {
+export function sinchReportEvent(
+  batchId: string,
+  rawStatus: string,
+  code: unknown,
+  occurredAt: Date,
+  messageId: string | undefined,
+): DeliveryEvent {
   const e: DeliveryEvent = { provider: 'sinch', providerMessageId: batchId, status: mapSinchStatus(rawStatus), rawStatus, occurredAt };
   if (messageId !== undefined) e.messageId = messageId;
   const numeric = typeof code === 'number' ? code : typeof code === 'string' && code.trim() !== '' ? Number(code) : Number.NaN;

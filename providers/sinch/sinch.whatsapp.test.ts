@@ -25,8 +25,10 @@ async function sendError(adapter: ProviderAdapter, req: SendRequest): Promise<Pr
   throw new Error('expected the send to fail');
 }
 
-const json = (callback: ReceivedCallback): Record<string, unknown> => JSON.parse(callback.rawBody.toString('utf8')) as Record<string, unknown>;
-const report = (callback: ReceivedCallback): Record<string, unknown> => json(callback)['message_delivery_report'] as Record<string, unknown>;
+const json = (callback: ReceivedCallback): Record<string, unknown> =>
+  JSON.parse(callback.rawBody.toString('utf8')) as Record<string, unknown>;
+const report = (callback: ReceivedCallback): Record<string, unknown> =>
+  json(callback)['message_delivery_report'] as Record<string, unknown>;
 
 describe('sinchWhatsAppLanguage', () => {
   it('picks the locale, then its language, then the first approved language', () => {
@@ -40,13 +42,29 @@ describe('sinchWhatsAppLanguage', () => {
 describe('buildSinchWhatsAppRequest', () => {
   it('asks for WhatsApp only, with the authentication template carrying the code twice', () => {
     const body = buildSinchWhatsAppRequest(
-      { messageId: 'msg_1', to: '+46701234567', statusCallbackUrl: 'https://gw/webhooks/sinch/conversation?sb=msg_1', otpCode: '042917', locale: 'es' },
+      {
+        messageId: 'msg_1',
+        to: '+46701234567',
+        statusCallbackUrl: 'https://gw/webhooks/sinch/conversation?sb=msg_1',
+        otpCode: '042917',
+        locale: 'es',
+      },
       { appId: 'APP', templateId: 'login_otp', languages: ['en', 'es'] },
     );
     expect(body).toEqual({
       app_id: 'APP',
       recipient: { identified_by: { channel_identities: [{ channel: 'WHATSAPP', identity: '+46701234567' }] } },
-      message: { template_message: { channel_template: { WHATSAPP: { template_id: 'login_otp', language_code: 'es', parameters: { 'body[1]text': '042917', 'button[0]url_text': '042917' } } } } },
+      message: {
+        template_message: {
+          channel_template: {
+            WHATSAPP: {
+              template_id: 'login_otp',
+              language_code: 'es',
+              parameters: { 'body[1]text': '042917', 'button[0]url_text': '042917' },
+            },
+          },
+        },
+      },
       channel_priority_order: ['WHATSAPP'],
       callback_url: 'https://gw/webhooks/sinch/conversation?sb=msg_1',
       message_metadata: 'msg_1',
@@ -105,7 +123,15 @@ describe('Sinch WhatsApp through the Conversation API, against the emulator', ()
     conversation = endpoint;
   });
   afterEach(() => {
-    emulator.control.set('sinch', { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, dlrErrorCode: undefined });
+    emulator.control.set('sinch', {
+      outage: false,
+      errorRate: 0,
+      errorStatus: 503,
+      latencyMs: 0,
+      dlr: 'delivered',
+      dlrDelayMs: 200,
+      dlrErrorCode: undefined,
+    });
     receiver.received.length = 0;
     wire.length = 0;
   });
@@ -160,7 +186,9 @@ describe('Sinch WhatsApp through the Conversation API, against the emulator', ()
       expect(report(callback)['channel_identity']).toMatchObject({ ...golden.callback.markers, identity: req.to.slice(1) });
     }
     expect(callbacks.map((c) => report(c)['status'])).toEqual(golden.callback.deliveredSequence);
-    expect(callbacks.flatMap((c) => conversation.parse(c)).map((e) => [e.status, e.providerMessageId, e.messageId, e.read === true])).toEqual([
+    expect(
+      callbacks.flatMap((c) => conversation.parse(c)).map((e) => [e.status, e.providerMessageId, e.messageId, e.read === true]),
+    ).toEqual([
       ['sent', result.providerMessageId, req.messageId, false],
       ['delivered', result.providerMessageId, req.messageId, false],
       ['delivered', result.providerMessageId, req.messageId, true],
@@ -180,12 +208,22 @@ describe('Sinch WhatsApp through the Conversation API, against the emulator', ()
       channel_identity: { channel: 'WHATSAPP' },
     });
     expect(await conversation.verify(callback!)).toBe(true);
-    expect(conversation.parse(callback!)).toEqual([expect.objectContaining({ status: 'failed', errorCode: 'RECIPIENT_NOT_REACHABLE', recipientNotCapable: true, messageId: req.messageId })]);
+    expect(conversation.parse(callback!)).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        errorCode: 'RECIPIENT_NOT_REACHABLE',
+        recipientNotCapable: true,
+        messageId: req.messageId,
+      }),
+    ]);
   });
 
   it('reports a template WhatsApp does not know as FAILED TEMPLATE_NOT_FOUND, not as "not on WhatsApp"', async () => {
     emulator.control.set('sinch', { dlrDelayMs: 40 });
-    const other = createSinchAdapter({ ...config, whatsappTemplateId: 'no_such_template' }, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
+    const other = createSinchAdapter(
+      { ...config, whatsappTemplateId: 'no_such_template' },
+      { baseUrl: emulator.baseUrl, timeoutMs: 2_000 },
+    );
     const req = request(fresh());
     await other.send(req);
     const [callback] = await receiver.waitFor(1, { ref: req.messageId });
@@ -199,7 +237,11 @@ describe('Sinch WhatsApp through the Conversation API, against the emulator', ()
     const req = request(fresh());
     await adapter.send(req);
     const callbacks = byTime(await receiver.waitFor(2, { ref: req.messageId }));
-    expect(callbacks.flatMap((c) => conversation.parse(c)).at(-1)).toMatchObject({ status: 'undelivered', errorCode: 'CHANNEL_FAILURE', transient: true });
+    expect(callbacks.flatMap((c) => conversation.parse(c)).at(-1)).toMatchObject({
+      status: 'undelivered',
+      errorCode: 'CHANNEL_FAILURE',
+      transient: true,
+    });
   });
 
   it('classifies an outage as retryable (503), so the router fails over', async () => {

@@ -54,7 +54,11 @@ export function buildSinchWhatsAppRequest(
     message: {
       template_message: {
         channel_template: {
-          [SINCH_WHATSAPP_CHANNEL]: { template_id: settings.templateId, language_code: sinchWhatsAppLanguage(req.locale, settings.languages), parameters },
+          [SINCH_WHATSAPP_CHANNEL]: {
+            template_id: settings.templateId,
+            language_code: sinchWhatsAppLanguage(req.locale, settings.languages),
+            parameters,
+          },
         },
       },
     },

@@ -45,7 +45,9 @@ export const twilioProvider = defineProvider({
   create: createTwilioAdapter,
   callbacks: {
     methods: ['post'],
-    description: 'Twilio status callbacks (form-encoded), verified with `X-Twilio-Signature` over `SWITCHBOARD_PUBLIC_URL` + path + query (`?sb=<message id>`).',
+    description:
+      'Twilio status callbacks (form-encoded), verified with `X-Twilio-Signature` ' +
+      'over `SWITCHBOARD_PUBLIC_URL` + path + query (`?sb=<message id>`).',
     media: ['application/x-www-form-urlencoded'],
   },
   lookups: true,

@@ -57,16 +57,31 @@ describe('createTwilioAdapter against the emulator', () => {
     await receiver.close();
   });
 
-  it('reads a message whose callbacks were lost through the SDK\'s Messages fetch, normalised like its StatusCallback', async () => {
+  it("reads a message whose callbacks were lost through the SDK's Messages fetch, normalised like its StatusCallback", async () => {
     emulator.control.set('twilio', { callbacks: 'drop', dlr: 'undelivered', dlrErrorCode: '30003', dlrDelayMs: 20 });
     try {
       const req = request('+14155550192');
       const sent = await adapter.send(req);
       await new Promise((resolve) => setTimeout(resolve, 120));
-      const read = await adapter.readStatus?.({ providerMessageId: sent.providerMessageId, channel: 'sms', to: req.to, messageId: req.messageId });
-      expect(read).toMatchObject({ provider: 'twilio', providerMessageId: sent.providerMessageId, messageId: req.messageId, status: 'undelivered', rawStatus: 'undelivered', errorCode: '30003', transient: true });
+      const read = await adapter.readStatus?.({
+        providerMessageId: sent.providerMessageId,
+        channel: 'sms',
+        to: req.to,
+        messageId: req.messageId,
+      });
+      expect(read).toMatchObject({
+        provider: 'twilio',
+        providerMessageId: sent.providerMessageId,
+        messageId: req.messageId,
+        status: 'undelivered',
+        rawStatus: 'undelivered',
+        errorCode: '30003',
+        transient: true,
+      });
       expect(receiver.received).toHaveLength(0);
-      expect(await adapter.readStatus?.({ providerMessageId: 'SM' + '0'.repeat(32), channel: 'sms', to: req.to, messageId: req.messageId })).toBe('not_found');
+      expect(
+        await adapter.readStatus?.({ providerMessageId: 'SM' + '0'.repeat(32), channel: 'sms', to: req.to, messageId: req.messageId }),
+      ).toBe('not_found');
     } finally {
       emulator.control.set('twilio', { callbacks: 'post' });
     }
@@ -102,7 +117,10 @@ describe('createTwilioAdapter against the emulator', () => {
 
   it('sends through the Messaging Service when one is configured', async () => {
     emulator.control.set('twilio', { dlr: 'none' });
-    const viaService = createTwilioAdapter({ ...config, messagingServiceSid: 'MG' + 'b'.repeat(32) }, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
+    const viaService = createTwilioAdapter(
+      { ...config, messagingServiceSid: 'MG' + 'b'.repeat(32) },
+      { baseUrl: emulator.baseUrl, timeoutMs: 2_000 },
+    );
     const result = await viaService.send(request('+14155550102'));
     // Twilio answers `accepted` through a service; that is still `queued` for us.
     expect(result.status).toBe('queued');
@@ -227,7 +245,10 @@ describe('createTwilioAdapter against the emulator', () => {
     const req = request('+14155550100');
     await adapter.send(req);
     const [callback] = await receiver.waitFor(1, { ref: req.messageId });
-    const tampered = { ...callback!, rawBody: Buffer.from(callback!.rawBody.toString().replace('MessageStatus=sent', 'MessageStatus=delivered')) };
+    const tampered = {
+      ...callback!,
+      rawBody: Buffer.from(callback!.rawBody.toString().replace('MessageStatus=sent', 'MessageStatus=delivered')),
+    };
     expect(await adapter.verifyWebhook(tampered)).toBe(false);
   });
 });

@@ -30,7 +30,9 @@ export const TWILIO_CHANNELS: readonly Channel[] = ['sms', 'voice', 'rcs', 'what
 /** The channels a config offers: SMS and voice always, RCS with `rcsSenderId`, WhatsApp with its sender and template. */
 export function twilioChannels(config: Pick<TwilioConfig, 'rcsSenderId' | 'whatsappFrom' | 'whatsappContentSid'>): readonly Channel[] {
   return TWILIO_CHANNELS.filter(
-    (c) => (c !== 'rcs' || config.rcsSenderId !== undefined) && (c !== 'whatsapp' || (config.whatsappFrom !== undefined && config.whatsappContentSid !== undefined)),
+    (c) =>
+      (c !== 'rcs' || config.rcsSenderId !== undefined) &&
+      (c !== 'whatsapp' || (config.whatsappFrom !== undefined && config.whatsappContentSid !== undefined)),
   );
 }
 
@@ -80,7 +82,10 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
   /** Messages create parameters: RCS sends address both ends with `rcs:` and bypass the Messaging Service. */
   function addressing(req: SendRequest): { to: string; from?: string; messagingServiceSid?: string } {
     if (req.channel === 'rcs' && rcsSenderId !== undefined) return { to: TWILIO_RCS_PREFIX + req.to, from: twilioRcsFrom(rcsSenderId) };
-    return { to: req.to, ...(config.messagingServiceSid !== undefined ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from }) };
+    return {
+      to: req.to,
+      ...(config.messagingServiceSid !== undefined ? { messagingServiceSid: config.messagingServiceSid } : { from: config.from }),
+    };
   }
 
   async function send(req: SendRequest): Promise<SendResult> {
@@ -98,7 +103,11 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
     const otpCode = req.otpCode;
     if (req.channel === 'whatsapp' && (otpCode === undefined || otpCode === '')) {
       // Only an authentication template may open a WhatsApp conversation, and it needs the code.
-      throw new ProviderError('twilio: WhatsApp sends an authentication template, which needs the OTP code', { kind: 'permanent', scope: 'channel', provider: 'twilio' });
+      throw new ProviderError('twilio: WhatsApp sends an authentication template, which needs the OTP code', {
+        kind: 'permanent',
+        scope: 'channel',
+        provider: 'twilio',
+      });
     }
     const validity = req.validitySeconds !== undefined ? { validityPeriod: clampTwilioValidity(req.validitySeconds) } : {};
     const ctx: TwilioCallContext = {};
@@ -135,7 +144,8 @@ export function createTwilioAdapter(config: TwilioConfig, deps: ProviderDeps): P
     id: 'twilio',
     channels,
     send,
-    lookup: (e164: string): Promise<NumberInfo> => (E164.test(e164) ? twilioLookup(e164) : Promise.resolve({ valid: false, lineType: 'unknown' })),
+    lookup: (e164: string): Promise<NumberInfo> =>
+      E164.test(e164) ? twilioLookup(e164) : Promise.resolve({ valid: false, lineType: 'unknown' }),
     readStatus: createTwilioStatusReader(client),
     verifyWebhook: (raw) => Promise.resolve(verifyTwilioWebhook(config.authToken, raw)),
     parseWebhook: (raw) => parseTwilioWebhook(raw),

@@ -14,7 +14,11 @@ describe('twilioConfigSchema', () => {
   });
 
   it('keeps a voice caller ID and partial lookup prices', () => {
-    const parsed = twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, voiceFrom: '+15017122661', lookupPricesUsd: { simSwap: 0.1 } });
+    const parsed = twilioConfigSchema.parse({
+      ...TWILIO_SANDBOX_CREDENTIALS,
+      voiceFrom: '+15017122661',
+      lookupPricesUsd: { simSwap: 0.1 },
+    });
     expect(parsed.voiceFrom).toBe('+15017122661');
     expect(parsed.lookupPricesUsd).toEqual({ lineTypeIntelligence: 0.008, simSwap: 0.1 });
   });

@@ -22,7 +22,10 @@ describe('classifyTwilioError with real error bodies from the real SDK', () => {
   });
 
   /** Sends through the real SDK and returns what it threw, plus the call context. */
-  async function sdkFailure(to: string, creds: { accountSid: string; authToken: string } = TWILIO_SANDBOX_CREDENTIALS): Promise<{ err: unknown; ctx: TwilioCallContext }> {
+  async function sdkFailure(
+    to: string,
+    creds: { accountSid: string; authToken: string } = TWILIO_SANDBOX_CREDENTIALS,
+  ): Promise<{ err: unknown; ctx: TwilioCallContext }> {
     const client = twilio(creds.accountSid, creds.authToken, {
       httpClient: new BaseUrlRequestClient({ baseUrl: emulator.baseUrl, timeoutMs: 2_000 }),
     });
@@ -89,7 +92,10 @@ describe('classifyTwilioError with real error bodies from the real SDK', () => {
 
 describe('classifyTwilioError with constructed values', () => {
   const rest = (statusCode: number, code: number | undefined, message = 'carrier says no'): unknown =>
-    new twilio.RestException({ statusCode, body: code === undefined ? {} : { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status: statusCode } });
+    new twilio.RestException({
+      statusCode,
+      body: code === undefined ? {} : { code, message, more_info: `https://www.twilio.com/docs/errors/${code}`, status: statusCode },
+    });
 
   const table: [string, unknown, Expected][] = [
     ['21211 invalid number', rest(400, 21211), { kind: 'permanent', scope: 'recipient', providerCode: '21211', httpStatus: 400 }],
@@ -111,14 +117,33 @@ describe('classifyTwilioError with constructed values', () => {
     ['an unknown 4xx code', rest(400, 21999), { kind: 'permanent', scope: 'provider', providerCode: '21999' }],
     [
       'an RFC 9457 TwilioServiceException',
-      { name: 'TwilioServiceException', type: 'https://www.twilio.com/docs/errors/21211', title: 'Invalid To', status: 400, code: 21211, detail: 'bad number' },
+      {
+        name: 'TwilioServiceException',
+        type: 'https://www.twilio.com/docs/errors/21211',
+        title: 'Invalid To',
+        status: 400,
+        code: 21211,
+        detail: 'bad number',
+      },
       { kind: 'permanent', scope: 'recipient', providerCode: '21211' },
     ],
-    ['a refused connection', Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), { kind: 'retryable', providerCode: 'ECONNREFUSED' }],
+    [
+      'a refused connection',
+      Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }),
+      { kind: 'retryable', providerCode: 'ECONNREFUSED' },
+    ],
     ['an unresolvable host', Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' }), { kind: 'retryable' }],
     ['a reset connection', Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }), { kind: 'retryable', ambiguous: true }],
-    ['an axios timeout', Object.assign(new Error('timeout of 100ms exceeded'), { code: 'ECONNABORTED', status: undefined }), { kind: 'retryable', ambiguous: true }],
-    ['an aborted request', Object.assign(new Error('canceled'), { code: 'ERR_CANCELED', name: 'CanceledError' }), { kind: 'retryable', ambiguous: true }],
+    [
+      'an axios timeout',
+      Object.assign(new Error('timeout of 100ms exceeded'), { code: 'ECONNABORTED', status: undefined }),
+      { kind: 'retryable', ambiguous: true },
+    ],
+    [
+      'an aborted request',
+      Object.assign(new Error('canceled'), { code: 'ERR_CANCELED', name: 'CanceledError' }),
+      { kind: 'retryable', ambiguous: true },
+    ],
     ['an unexpected error', new TypeError('boom'), { kind: 'retryable', ambiguous: true }],
     ['a thrown string', 'weird', { kind: 'retryable', ambiguous: true }],
   ];

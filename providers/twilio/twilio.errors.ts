@@ -53,7 +53,7 @@ const CODE_RULES: ReadonlyMap<number, CodeRule> = new Map<number, CodeRule>([
   [20005, { kind: 'auth', why: 'account not active' }],
   // Voice calls (https://www.twilio.com/docs/api/errors): the test-credential magic numbers of
   // Calls.json answer with these instead of the SMS codes.
-  [21217, { kind: 'permanent', scope: 'recipient', why: "the called number is not a valid phone number" }],
+  [21217, { kind: 'permanent', scope: 'recipient', why: 'the called number is not a valid phone number' }],
   [21214, { kind: 'permanent', scope: 'provider', why: "'To' cannot be routed by this Twilio account" }],
   [21215, { kind: 'permanent', scope: 'provider', why: 'geo permission for calling this number is off' }],
   [21216, { kind: 'permanent', scope: 'provider', why: 'this number is blocked for calls from this account' }],
@@ -84,11 +84,7 @@ function asHttpFailure(err: unknown): HttpFailure | undefined {
   if (e.code !== undefined && e.code !== null && typeof e.code !== 'number') return undefined;
   const code = typeof e.code === 'number' ? e.code : undefined;
   const message =
-    typeof e.message === 'string' && e.message !== ''
-      ? e.message
-      : typeof e.detail === 'string'
-        ? e.detail
-        : `HTTP ${e.status}`;
+    typeof e.message === 'string' && e.message !== '' ? e.message : typeof e.detail === 'string' ? e.detail : `HTTP ${e.status}`;
   return { status: e.status, code, message, headers: e.headers };
 }
 

@@ -21,7 +21,12 @@ describe('Twilio inbound SMS', () => {
     expect(raw).toBeDefined();
     expect(verifyTwilioWebhook(TWILIO_SANDBOX_CREDENTIALS.authToken, raw!)).toBe(true);
     expect(verifyTwilioWebhook('another-token', raw!)).toBe(false);
-    expect(parseTwilioInbound(raw!)).toMatchObject({ from: '+14155550142', to: '+15005550006', text: 'STOP', providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/) });
+    expect(parseTwilioInbound(raw!)).toMatchObject({
+      from: '+14155550142',
+      to: '+15005550006',
+      text: 'STOP',
+      providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/),
+    });
   });
 
   it('parses nothing from a status callback or garbage', () => {

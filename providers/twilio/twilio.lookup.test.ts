@@ -61,18 +61,33 @@ describe('normalizeTwilioLookup', () => {
   const opts = { prices: PRICES, simSwapRequested: true, now };
 
   it('reads the SIM swap package whether the SDK left it snake_case or not', () => {
-    const raw = normalizeTwilioLookup({ valid: true, simSwap: { lastSimSwap: { last_sim_swap_date: '2024-06-06T11:00:00Z', swapped_period: 'PT24H', swapped_in_period: true } } }, opts);
-    const camel = normalizeTwilioLookup({ valid: true, simSwap: { lastSimSwap: { lastSimSwapDate: new Date('2024-06-06T11:00:00Z') } } }, opts);
+    const raw = normalizeTwilioLookup(
+      {
+        valid: true,
+        simSwap: { lastSimSwap: { last_sim_swap_date: '2024-06-06T11:00:00Z', swapped_period: 'PT24H', swapped_in_period: true } },
+      },
+      opts,
+    );
+    const camel = normalizeTwilioLookup(
+      { valid: true, simSwap: { lastSimSwap: { lastSimSwapDate: new Date('2024-06-06T11:00:00Z') } } },
+      opts,
+    );
     for (const info of [raw, camel]) expect(info.simSwap).toEqual({ lastSwapAt: '2024-06-06T11:00:00.000Z', swappedWithinSeconds: 3_600 });
   });
 
   it('gives the swapped period as the bound when Twilio withholds the date', () => {
-    const info = normalizeTwilioLookup({ valid: true, simSwap: { lastSimSwap: { last_sim_swap_date: null, swapped_period: 'PT24H', swapped_in_period: true } } }, opts);
+    const info = normalizeTwilioLookup(
+      { valid: true, simSwap: { lastSimSwap: { last_sim_swap_date: null, swapped_period: 'PT24H', swapped_in_period: true } } },
+      opts,
+    );
     expect(info.simSwap).toEqual({ swappedWithinSeconds: 86_400 });
   });
 
   it('reports no SIM swap when none is known', () => {
-    const info = normalizeTwilioLookup({ valid: true, simSwap: { lastSimSwap: { last_sim_swap_date: null, swapped_period: 'PT24H', swapped_in_period: false } } }, opts);
+    const info = normalizeTwilioLookup(
+      { valid: true, simSwap: { lastSimSwap: { last_sim_swap_date: null, swapped_period: 'PT24H', swapped_in_period: false } } },
+      opts,
+    );
     expect(info.simSwap).toBeUndefined();
   });
 
@@ -82,12 +97,18 @@ describe('normalizeTwilioLookup', () => {
       opts,
     );
     expect(info.cost).toEqual({ amount: 0.008, currency: 'USD' });
-    const failedLti = normalizeTwilioLookup({ valid: true, lineTypeIntelligence: { type: 'mobile', errorCode: 60600 } }, { ...opts, simSwapRequested: false });
+    const failedLti = normalizeTwilioLookup(
+      { valid: true, lineTypeIntelligence: { type: 'mobile', errorCode: 60600 } },
+      { ...opts, simSwapRequested: false },
+    );
     expect(failedLti).toEqual({ valid: true, lineType: 'unknown' });
   });
 
   it('answers valid:false with nothing else for an invalid number', () => {
-    expect(normalizeTwilioLookup({ valid: false, lineTypeIntelligence: null, simSwap: null }, opts)).toEqual({ valid: false, lineType: 'unknown' });
+    expect(normalizeTwilioLookup({ valid: false, lineTypeIntelligence: null, simSwap: null }, opts)).toEqual({
+      valid: false,
+      lineType: 'unknown',
+    });
   });
 });
 
@@ -121,7 +142,15 @@ describe('Twilio lookup through the SDK against the emulator', () => {
   it('looks a mobile up with Line Type Intelligence and SIM Swap, priced per package', async () => {
     emulator.control.setNumber('+14155550111', { mccmnc: '310260' });
     const info = await lookup('+14155550111');
-    expect(info).toEqual({ valid: true, lineType: 'mobile', country: 'US', mcc: '310', mnc: '260', carrier: 'Sandbox Mobile', cost: { amount: 0.048, currency: 'USD' } });
+    expect(info).toEqual({
+      valid: true,
+      lineType: 'mobile',
+      country: 'US',
+      mcc: '310',
+      mnc: '260',
+      carrier: 'Sandbox Mobile',
+      cost: { amount: 0.048, currency: 'USD' },
+    });
     expect(queries).toEqual([{ path: '/v2/PhoneNumbers/+14155550111', Fields: 'line_type_intelligence,sim_swap' }]);
   });
 
@@ -129,7 +158,13 @@ describe('Twilio lookup through the SDK against the emulator', () => {
     const before = emulator.control.counters('twilio').requests;
     await lookup('+14155550112');
     expect(emulator.control.counters('twilio').requests).toBe(before + 1);
-    expect(emulator.control.entries.at(-1)).toMatchObject({ provider: 'twilio', method: 'GET', path: '/v2/PhoneNumbers/+14155550112', to: '+14155550112', status: 200 });
+    expect(emulator.control.entries.at(-1)).toMatchObject({
+      provider: 'twilio',
+      method: 'GET',
+      path: '/v2/PhoneNumbers/+14155550112',
+      to: '+14155550112',
+      status: 200,
+    });
   });
 
   it.each([
@@ -148,9 +183,7 @@ describe('Twilio lookup through the SDK against the emulator', () => {
     expect((await lookup('+15005550009')).lineType).toBe('mobile');
   });
 
-  it.each([
-    ['a number the table marks invalid', '+14155550113'],
-  ])('answers valid:false without a cost for %s', async (_name, e164) => {
+  it.each([['a number the table marks invalid', '+14155550113']])('answers valid:false without a cost for %s', async (_name, e164) => {
     emulator.control.setNumber('+14155550113', { valid: false });
     expect(await lookup(e164)).toEqual({ valid: false, lineType: 'unknown' });
   });
@@ -185,7 +218,10 @@ describe('Twilio lookup through the SDK against the emulator', () => {
   });
 
   it('asks only for Line Type Intelligence when SIM Swap is off, and charges only it', async () => {
-    const lti = createTwilioAdapter(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, lookupSimSwap: false }), { baseUrl: emulator.baseUrl, timeoutMs: 1_000 });
+    const lti = createTwilioAdapter(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, lookupSimSwap: false }), {
+      baseUrl: emulator.baseUrl,
+      timeoutMs: 1_000,
+    });
     emulator.control.setNumber('+14155550117', { simSwap: { swappedWithinSeconds: 60 } });
     const info = await lti.lookup?.('+14155550117');
     expect(queries.at(-1)).toMatchObject({ Fields: 'line_type_intelligence' });
@@ -211,7 +247,10 @@ describe('Twilio lookup through the SDK against the emulator', () => {
   });
 
   it('rejects wrong credentials as auth', async () => {
-    const wrong = createTwilioAdapter(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, authToken: 'nope' }), { baseUrl: emulator.baseUrl, timeoutMs: 1_000 });
+    const wrong = createTwilioAdapter(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, authToken: 'nope' }), {
+      baseUrl: emulator.baseUrl,
+      timeoutMs: 1_000,
+    });
     expect(await lookupError(wrong, '+14155550100')).toMatchObject({ kind: 'auth', httpStatus: 401, providerCode: '20003' });
   });
 });

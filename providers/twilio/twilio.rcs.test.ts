@@ -23,7 +23,8 @@ async function sendError(adapter: ProviderAdapter, req: SendRequest): Promise<Pr
   throw new Error('expected the send to fail');
 }
 
-const form = (callback: ReceivedCallback): Record<string, string> => Object.fromEntries(new URLSearchParams(callback.rawBody.toString('utf8')));
+const form = (callback: ReceivedCallback): Record<string, string> =>
+  Object.fromEntries(new URLSearchParams(callback.rawBody.toString('utf8')));
 
 describe('twilioRcsFrom', () => {
   it('prefixes a sender id with rcs: once', () => {
@@ -42,7 +43,15 @@ describe('Twilio RCS against the emulator', () => {
   const request = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
     n += 1;
     const messageId = `msg_twrcs${n}`;
-    return { messageId, attempt: 1, channel: 'rcs', to, body: 'Your code is 123456', statusCallbackUrl: `${receiver.origin}/webhooks/twilio?sb=${messageId}`, ...overrides };
+    return {
+      messageId,
+      attempt: 1,
+      channel: 'rcs',
+      to,
+      body: 'Your code is 123456',
+      statusCallbackUrl: `${receiver.origin}/webhooks/twilio?sb=${messageId}`,
+      ...overrides,
+    };
   };
   const fresh = (patch: { rcs: boolean; lineType?: 'landline' }): string => {
     const e164 = `+1415555${String(9000 + n).padStart(4, '0')}`;
@@ -55,7 +64,10 @@ describe('Twilio RCS against the emulator', () => {
     emulator = await startEmulator((app, control) => {
       app.addHook('preHandler', async (req) => {
         const body = req.body;
-        wire.push({ path: req.url.split('?')[0] ?? req.url, body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {} });
+        wire.push({
+          path: req.url.split('?')[0] ?? req.url,
+          body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {},
+        });
       });
       registerTwilioEmulator(app, control);
     });
@@ -63,7 +75,15 @@ describe('Twilio RCS against the emulator', () => {
     adapter = createTwilioAdapter(config, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
   });
   afterEach(() => {
-    emulator.control.set('twilio', { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, dlrErrorCode: undefined });
+    emulator.control.set('twilio', {
+      outage: false,
+      errorRate: 0,
+      errorStatus: 503,
+      latencyMs: 0,
+      dlr: 'delivered',
+      dlrDelayMs: 200,
+      dlrErrorCode: undefined,
+    });
     receiver.received.length = 0;
     wire.length = 0;
   });
@@ -82,12 +102,28 @@ describe('Twilio RCS against the emulator', () => {
 
   it('sends To=rcs:+… From=rcs:<sender>, never the Messaging Service, and logs an rcs send', async () => {
     emulator.control.set('twilio', { dlr: 'none' });
-    const withService = createTwilioAdapter({ ...config, messagingServiceSid: 'MG' + 'a'.repeat(32) }, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
+    const withService = createTwilioAdapter(
+      { ...config, messagingServiceSid: 'MG' + 'a'.repeat(32) },
+      { baseUrl: emulator.baseUrl, timeoutMs: 2_000 },
+    );
     const req = request(fresh({ rcs: true }), { validitySeconds: 300 });
     const result = await withService.send(req);
     expect(result).toMatchObject({ providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/), status: 'queued', segments: 1 });
-    expect(wire.at(-1)?.body).toEqual({ To: `rcs:${req.to}`, From: 'rcs:sandbox_rcs_agent', Body: req.body, StatusCallback: req.statusCallbackUrl, ValidityPeriod: '300' });
-    expect(emulator.control.entries.at(-1)).toMatchObject({ provider: 'twilio', channel: 'rcs', to: req.to, reference: req.messageId, body: req.body, status: 201 });
+    expect(wire.at(-1)?.body).toEqual({
+      To: `rcs:${req.to}`,
+      From: 'rcs:sandbox_rcs_agent',
+      Body: req.body,
+      StatusCallback: req.statusCallbackUrl,
+      ValidityPeriod: '300',
+    });
+    expect(emulator.control.entries.at(-1)).toMatchObject({
+      provider: 'twilio',
+      channel: 'rcs',
+      to: req.to,
+      reference: req.messageId,
+      body: req.body,
+      status: 201,
+    });
   });
 
   it('reports an RCS-capable number through signed sent → delivered callbacks from rcs:<sender> with ChannelPrefix=rcs', async () => {
@@ -118,7 +154,14 @@ describe('Twilio RCS against the emulator', () => {
     expect(form(callback!)).toMatchObject({ MessageStatus: 'failed', ErrorCode: '63106', ChannelPrefix: 'rcs' });
     expect(await adapter.verifyWebhook(callback!)).toBe(true);
     expect(adapter.parseWebhook(callback!)).toEqual([
-      expect.objectContaining({ status: 'failed', rawStatus: 'failed', errorCode: '63106', recipientNotCapable: true, transient: false, messageId: req.messageId }),
+      expect.objectContaining({
+        status: 'failed',
+        rawStatus: 'failed',
+        errorCode: '63106',
+        recipientNotCapable: true,
+        transient: false,
+        messageId: req.messageId,
+      }),
     ]);
   });
 
@@ -127,15 +170,24 @@ describe('Twilio RCS against the emulator', () => {
     const req = request(fresh({ rcs: true }));
     await adapter.send(req);
     const callbacks = byTime(await receiver.waitFor(2, { ref: req.messageId }));
-    expect(callbacks.flatMap((c) => adapter.parseWebhook(c)).at(-1)).toMatchObject({ status: 'undelivered', errorCode: '30003', transient: true });
+    expect(callbacks.flatMap((c) => adapter.parseWebhook(c)).at(-1)).toMatchObject({
+      status: 'undelivered',
+      errorCode: '30003',
+      transient: true,
+    });
   });
 
   it('still refuses the invalid magic number synchronously (21211)', async () => {
-    expect(await sendError(adapter, request('+15005550001'))).toMatchObject({ kind: 'permanent', scope: 'recipient', providerCode: '21211' });
+    expect(await sendError(adapter, request('+15005550001'))).toMatchObject({
+      kind: 'permanent',
+      scope: 'recipient',
+      providerCode: '21211',
+    });
   });
 
   it('refuses an rcs: recipient with an SMS sender (21910), as Twilio does for a mixed pair', async () => {
-    const auth = 'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64');
+    const auth =
+      'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64');
     const res = await fetch(`${emulator.baseUrl}/2010-04-01/Accounts/${TWILIO_SANDBOX_CREDENTIALS.accountSid}/Messages.json`, {
       method: 'POST',
       headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
@@ -146,6 +198,10 @@ describe('Twilio RCS against the emulator', () => {
   });
 
   it('classifies a synchronous 63106 as permanent/channel (next channel, not another RCS provider)', () => {
-    expect(classifyTwilioError({ status: 400, code: 63106, message: 'not RCS-capable' })).toMatchObject({ kind: 'permanent', scope: 'channel', providerCode: '63106' });
+    expect(classifyTwilioError({ status: 400, code: 63106, message: 'not RCS-capable' })).toMatchObject({
+      kind: 'permanent',
+      scope: 'channel',
+      providerCode: '63106',
+    });
   });
 });

@@ -27,7 +27,15 @@ interface Recorded {
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;
 
 const messageJson = (sid: string): string =>
-  JSON.stringify({ sid, account_sid: ACCOUNT_SID, status: 'queued', num_segments: '1', to: '+14155550100', from: '+15005550006', body: 'x' });
+  JSON.stringify({
+    sid,
+    account_sid: ACCOUNT_SID,
+    status: 'queued',
+    num_segments: '1',
+    to: '+14155550100',
+    from: '+15005550006',
+    body: 'x',
+  });
 
 const created: Handler = (_req, res) => {
   res.writeHead(201, { 'content-type': 'application/json' });
@@ -64,7 +72,8 @@ describe('BaseUrlRequestClient', () => {
     received.length = 0;
   });
 
-  const sdk = (client: BaseUrlRequestClient): twilio.Twilio => twilio(ACCOUNT_SID, AUTH_TOKEN, { httpClient: client, accountSid: ACCOUNT_SID, autoRetry: false });
+  const sdk = (client: BaseUrlRequestClient): twilio.Twilio =>
+    twilio(ACCOUNT_SID, AUTH_TOKEN, { httpClient: client, accountSid: ACCOUNT_SID, autoRetry: false });
   const only = (): Recorded => {
     expect(received).toHaveLength(1);
     return received[0] as Recorded;
@@ -97,7 +106,9 @@ describe('BaseUrlRequestClient', () => {
 
     const { body, headers } = only();
     expect(headers['content-length']).toBe(String(Buffer.byteLength(body)));
-    expect(body).toContain('StatusCallbackEvent=initiated&StatusCallbackEvent=ringing&StatusCallbackEvent=answered&StatusCallbackEvent=completed');
+    expect(body).toContain(
+      'StatusCallbackEvent=initiated&StatusCallbackEvent=ringing&StatusCallbackEvent=answered&StatusCallbackEvent=completed',
+    );
     expect(body).toContain('Twiml=%3CResponse%3E%3CSay%3EIt%27s%201%202%203%20%28twice%29%21%3C%2FSay%3E%3C%2FResponse%3E');
     expect(body).toContain('StatusCallback=https%3A%2F%2Fhooks.example%2Ftwilio%3Fsb%3D01J%26x%3D1');
     const decoded = new URLSearchParams(body);
@@ -127,7 +138,9 @@ describe('BaseUrlRequestClient', () => {
   it('sends params as the query string of a lookup', async () => {
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ phone_number: '+14155550100', valid: true, url: 'https://lookups.twilio.com/v2/PhoneNumbers/+14155550100' }));
+      res.end(
+        JSON.stringify({ phone_number: '+14155550100', valid: true, url: 'https://lookups.twilio.com/v2/PhoneNumbers/+14155550100' }),
+      );
     };
     const client = new BaseUrlRequestClient({ baseUrl: origin, timeoutMs: 2_000 });
     const result = await sdk(client).lookups.v2.phoneNumbers('+14155550100').fetch({ fields: 'line_type_intelligence,sim_swap' });
@@ -188,17 +201,23 @@ describe('BaseUrlRequestClient', () => {
   it("reports a 429's status and Retry-After into the call context, so it classifies as rate limited", async () => {
     handler = (_req, res) => {
       res.writeHead(429, { 'content-type': 'application/json', 'retry-after': '7' });
-      res.end(JSON.stringify({ code: 20429, message: 'Too Many Requests', more_info: 'https://www.twilio.com/docs/errors/20429', status: 429 }));
+      res.end(
+        JSON.stringify({ code: 20429, message: 'Too Many Requests', more_info: 'https://www.twilio.com/docs/errors/20429', status: 429 }),
+      );
     };
     const client = new BaseUrlRequestClient({ baseUrl: origin, timeoutMs: 2_000 });
     const ctx: TwilioCallContext = {};
-    const err: unknown = await runTwilioCall(ctx, () => sdk(client).messages.create({ to: '+14155550100', from: '+15005550006', body: 'x' })).catch(
-      (e: unknown) => e,
-    );
+    const err: unknown = await runTwilioCall(ctx, () =>
+      sdk(client).messages.create({ to: '+14155550100', from: '+15005550006', body: 'x' }),
+    ).catch((e: unknown) => e);
 
     expect(err).toBeInstanceOf(twilio.RestException);
     expect(ctx).toMatchObject({ httpStatus: 429, retryAfter: '7' });
-    expect(classifyTwilioError(err, { retryAfter: ctx.retryAfter ?? '' })).toMatchObject({ kind: 'rate_limited', retryAfterMs: 7_000, httpStatus: 429 });
+    expect(classifyTwilioError(err, { retryAfter: ctx.retryAfter ?? '' })).toMatchObject({
+      kind: 'rate_limited',
+      retryAfterMs: 7_000,
+      httpStatus: 429,
+    });
   });
 
   it('reports the status of a success into the call context, without a Retry-After', async () => {
@@ -216,7 +235,9 @@ describe('BaseUrlRequestClient', () => {
     const client = new BaseUrlRequestClient({ baseUrl: origin, timeoutMs: 10_000 });
     const controller = new AbortController();
     const started = Date.now();
-    const pending = runTwilioCall({ signal: controller.signal }, () => sdk(client).messages.create({ to: '+14155550100', from: '+15005550006', body: 'x' }));
+    const pending = runTwilioCall({ signal: controller.signal }, () =>
+      sdk(client).messages.create({ to: '+14155550100', from: '+15005550006', body: 'x' }),
+    );
     await arrived.promise;
     controller.abort(new Error('worker shutting down'));
     const err: unknown = await pending.catch((e: unknown) => e);

@@ -40,9 +40,14 @@ type TwilioHeaders = TwilioRequest.Headers;
 // loaded with `require`: they are CJS `exports.default`, which Node's ESM loader and vitest unwrap
 // differently, while `require` gives the same exports object in both.
 const sdkRequire = createRequire(import.meta.url);
-const SdkRequest = (sdkRequire('twilio/lib/http/request.js') as { default: new <T>(opts: TwilioRequest.RequestOptions<T>) => TwilioRequest.default<T> }).default;
-const SdkResponse = (sdkRequire('twilio/lib/http/response.js') as { default: new <T>(statusCode: number, body: T, headers: unknown) => TwilioResponse.default<T> })
-  .default;
+const SdkRequest = (
+  sdkRequire('twilio/lib/http/request.js') as { default: new <T>(opts: TwilioRequest.RequestOptions<T>) => TwilioRequest.default<T> }
+).default;
+const SdkResponse = (
+  sdkRequire('twilio/lib/http/response.js') as {
+    default: new <T>(statusCode: number, body: T, headers: unknown) => TwilioResponse.default<T>;
+  }
+).default;
 
 /** What one SDK call carries in and brings back (see {@link runTwilioCall}). */
 export interface TwilioCallContext {
@@ -184,7 +189,11 @@ export class BaseUrlRequestClient extends RequestClient {
     return this.send(opts, headers, undefined);
   }
 
-  private send<TData>(opts: RequestClient.RequestOptions<TData>, headers: TwilioHeaders, auth: string | undefined): Promise<TwilioResponse.default<TData>> {
+  private send<TData>(
+    opts: RequestClient.RequestOptions<TData>,
+    headers: TwilioHeaders,
+    auth: string | undefined,
+  ): Promise<TwilioResponse.default<TData>> {
     const ctx = callContext.getStore();
     const signal = ctx?.signal;
     const timeoutMs = opts.timeout || this.defaultTimeout;
@@ -275,7 +284,10 @@ export class BaseUrlRequestClient extends RequestClient {
       // One deadline for the whole exchange (queue, connect, write, wait, read), not axios' socket
       // idle timeout: a server trickling bytes cannot hold a send past the adapter's budget. undici's
       // own header/body timers are off, the deadline covers them.
-      const timer = setTimeout(() => fail(new TwilioTransportError(`timeout of ${timeoutMs}ms exceeded`, TWILIO_TIMEOUT_CODE, 'TimeoutError')), timeoutMs);
+      const timer = setTimeout(
+        () => fail(new TwilioTransportError(`timeout of ${timeoutMs}ms exceeded`, TWILIO_TIMEOUT_CODE, 'TimeoutError')),
+        timeoutMs,
+      );
       signal?.addEventListener('abort', onAbort, { once: true });
       dispatcher.dispatch(
         { origin, path, method: opts.method.toUpperCase(), headers, body: body ?? null, headersTimeout: 0, bodyTimeout: 0 },
@@ -369,5 +381,7 @@ function encodeComponent(s: string): string {
     // A lone surrogate (URIError): encode U+FFFD in its place.
     encoded = encodeURIComponent(s.toWellFormed());
   }
-  return RFC3986_EXTRA.test(encoded) ? encoded.replace(RFC3986_EXTRA_ALL, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase()) : encoded;
+  return RFC3986_EXTRA.test(encoded)
+    ? encoded.replace(RFC3986_EXTRA_ALL, (c) => '%' + c.charCodeAt(0).toString(16).toUpperCase())
+    : encoded;
 }

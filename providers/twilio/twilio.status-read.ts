@@ -42,13 +42,21 @@ export function createTwilioStatusReader(client: Twilio): (req: StatusReadReques
       const status = mapTwilioStatus(rawStatus);
       if (status === null) return 'unsupported';
       // Our clock: `date_updated` has whole seconds and Twilio's clock (as for acceptance times).
-      const event: DeliveryEvent = { provider: 'twilio', providerMessageId: req.providerMessageId, messageId: req.messageId, status, rawStatus, occurredAt: new Date() };
+      const event: DeliveryEvent = {
+        provider: 'twilio',
+        providerMessageId: req.providerMessageId,
+        messageId: req.messageId,
+        status,
+        rawStatus,
+        occurredAt: new Date(),
+      };
       const code = message.errorCode;
       if (code !== null && code !== undefined && code !== 0) {
         event.errorCode = String(code);
         event.transient = twilioDlrErrorTransient(code);
         if (String(code) === '63106') event.recipientNotCapable = true;
-        if (TWILIO_WHATSAPP_NOT_REGISTERED_CODES.has(String(code)) && isTwilioWhatsApp({ from: message.from, to: message.to })) event.recipientNotCapable = true;
+        if (TWILIO_WHATSAPP_NOT_REGISTERED_CODES.has(String(code)) && isTwilioWhatsApp({ from: message.from, to: message.to }))
+          event.recipientNotCapable = true;
       }
       if (rawStatus === 'read') event.read = true;
       return event;

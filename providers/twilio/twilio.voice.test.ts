@@ -18,7 +18,12 @@ const config = twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS });
 /** The text of every `<Say>`, XML entities decoded, in order. */
 function sayTexts(twiml: string): string[] {
   return [...twiml.matchAll(/<Say\b[^>]*>([^<]*)<\/Say>/g)].map((m) =>
-    (m[1] ?? '').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&'),
+    (m[1] ?? '')
+      .replace(/&lt;/g, '<')
+      .replace(/&gt;/g, '>')
+      .replace(/&quot;/g, '"')
+      .replace(/&apos;/g, "'")
+      .replace(/&amp;/g, '&'),
   );
 }
 
@@ -77,7 +82,10 @@ describe('buildVoiceTwiml', () => {
   });
 
   it('says a message without a code twice, spelling out long digit runs', () => {
-    expect(sayTexts(buildVoiceTwiml({ text: 'Your code is 98765', locale: 'en' }))).toEqual(['Your code is 9, 8, 7, 6, 5', 'Your code is 9, 8, 7, 6, 5']);
+    expect(sayTexts(buildVoiceTwiml({ text: 'Your code is 98765', locale: 'en' }))).toEqual([
+      'Your code is 9, 8, 7, 6, 5',
+      'Your code is 9, 8, 7, 6, 5',
+    ]);
   });
 
   it('reads the code back as a listener hears it', () => {
@@ -121,13 +129,20 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
   }
 
   const ordered = (callbacks: ReceivedCallback[]): ReceivedCallback[] =>
-    callbacks.sort((a, b) => Number(new URLSearchParams(a.rawBody.toString()).get('SequenceNumber')) - Number(new URLSearchParams(b.rawBody.toString()).get('SequenceNumber')));
+    callbacks.sort(
+      (a, b) =>
+        Number(new URLSearchParams(a.rawBody.toString()).get('SequenceNumber')) -
+        Number(new URLSearchParams(b.rawBody.toString()).get('SequenceNumber')),
+    );
 
   beforeAll(async () => {
     emulator = await startEmulator((app, control) => {
       app.addHook('preHandler', async (req) => {
         const body = req.body;
-        wire.push({ path: req.url.split('?')[0] ?? req.url, body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {} });
+        wire.push({
+          path: req.url.split('?')[0] ?? req.url,
+          body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {},
+        });
       });
       registerTwilioEmulator(app, control);
     });
@@ -135,7 +150,15 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
     adapter = createTwilioAdapter(config, { baseUrl: emulator.baseUrl, timeoutMs: 1_000 });
   });
   afterEach(() => {
-    emulator.control.set('twilio', { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, dlrErrorCode: undefined });
+    emulator.control.set('twilio', {
+      outage: false,
+      errorRate: 0,
+      errorStatus: 503,
+      latencyMs: 0,
+      dlr: 'delivered',
+      dlrDelayMs: 200,
+      dlrErrorCode: undefined,
+    });
     receiver.received.length = 0;
     wire.length = 0;
   });
@@ -180,21 +203,37 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
     expect(emulator.control.counters('twilio').accepted).toBeGreaterThanOrEqual(1);
   });
 
-  it('reads a call\'s status through the SDK, normalised like its status callback', async () => {
+  it("reads a call's status through the SDK, normalised like its status callback", async () => {
     emulator.control.set('twilio', { dlr: 'none' });
     const req = request('+14155550133');
     const result = await adapter.send(req);
-    const read = await adapter.readStatus?.({ providerMessageId: result.providerMessageId, channel: 'voice', to: req.to, messageId: req.messageId });
-    expect(read).toMatchObject({ provider: 'twilio', providerMessageId: result.providerMessageId, messageId: req.messageId, status: 'queued', rawStatus: 'queued' });
-    expect(await adapter.readStatus?.({ providerMessageId: 'CA' + '0'.repeat(32), channel: 'voice', to: req.to, messageId: req.messageId })).toBe('not_found');
+    const read = await adapter.readStatus?.({
+      providerMessageId: result.providerMessageId,
+      channel: 'voice',
+      to: req.to,
+      messageId: req.messageId,
+    });
+    expect(read).toMatchObject({
+      provider: 'twilio',
+      providerMessageId: result.providerMessageId,
+      messageId: req.messageId,
+      status: 'queued',
+      rawStatus: 'queued',
+    });
+    expect(
+      await adapter.readStatus?.({ providerMessageId: 'CA' + '0'.repeat(32), channel: 'voice', to: req.to, messageId: req.messageId }),
+    ).toBe('not_found');
   });
 
   it('calls from voiceFrom when set, and fetches the call back through the SDK', async () => {
     emulator.control.set('twilio', { dlr: 'none' });
-    const custom = createTwilioAdapter(twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, voiceFrom: '+15017122661', voiceRingTimeoutSeconds: 20 }), {
-      baseUrl: emulator.baseUrl,
-      timeoutMs: 1_000,
-    });
+    const custom = createTwilioAdapter(
+      twilioConfigSchema.parse({ ...TWILIO_SANDBOX_CREDENTIALS, voiceFrom: '+15017122661', voiceRingTimeoutSeconds: 20 }),
+      {
+        baseUrl: emulator.baseUrl,
+        timeoutMs: 1_000,
+      },
+    );
     const result = await custom.send(request('+14155550132'));
     const client = twilio(TWILIO_SANDBOX_CREDENTIALS.accountSid, TWILIO_SANDBOX_CREDENTIALS.authToken, {
       httpClient: new BaseUrlRequestClient({ baseUrl: emulator.baseUrl, timeoutMs: 1_000 }),
@@ -217,7 +256,8 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
       ['in-progress', 'sent'],
       ['completed', 'delivered'],
     ]);
-    for (const event of events) expect(event).toMatchObject({ provider: 'twilio', providerMessageId: result.providerMessageId, messageId: req.messageId });
+    for (const event of events)
+      expect(event).toMatchObject({ provider: 'twilio', providerMessageId: result.providerMessageId, messageId: req.messageId });
     const last = new URLSearchParams(callbacks.at(-1)?.rawBody.toString());
     expect(last.get('CallDuration')).not.toBeNull();
     expect(last.get('CallSid')).toBe(result.providerMessageId);
@@ -248,10 +288,16 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
     const res = await fetch(`${emulator.baseUrl}/2010-04-01/Accounts/${TWILIO_SANDBOX_CREDENTIALS.accountSid}/Calls.json`, {
       method: 'POST',
       headers: {
-        authorization: 'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64'),
+        authorization:
+          'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64'),
         'content-type': 'application/x-www-form-urlencoded',
       },
-      body: new URLSearchParams({ To: '+14155550136', From: '+15005550006', Twiml: '<Response><Say>hi</Say></Response>', StatusCallback: `${receiver.origin}/webhooks/twilio?sb=plain` }),
+      body: new URLSearchParams({
+        To: '+14155550136',
+        From: '+15005550006',
+        Twiml: '<Response><Say>hi</Say></Response>',
+        StatusCallback: `${receiver.origin}/webhooks/twilio?sb=plain`,
+      }),
     });
     expect(res.status).toBe(201);
     const [only] = await receiver.waitFor(1, { ref: 'plain' });

@@ -50,11 +50,24 @@ export const VOICE_PROMPTS = {
 
 /** Regional voices Twilio has for our languages: a locale naming one keeps its accent (`en-GB`, `pt-PT`). */
 const REGIONAL_LANGUAGES: ReadonlySet<string> = new Set<TwilioSayLanguage>([
-  'en-AU', 'en-CA', 'en-GB', 'en-IE', 'en-IN', 'en-NZ', 'en-US', 'en-ZA',
-  'es-ES', 'es-MX', 'es-US',
-  'fr-BE', 'fr-CA', 'fr-FR',
-  'de-AT', 'de-DE',
-  'pt-BR', 'pt-PT',
+  'en-AU',
+  'en-CA',
+  'en-GB',
+  'en-IE',
+  'en-IN',
+  'en-NZ',
+  'en-US',
+  'en-ZA',
+  'es-ES',
+  'es-MX',
+  'es-US',
+  'fr-BE',
+  'fr-CA',
+  'fr-FR',
+  'de-AT',
+  'de-DE',
+  'pt-BR',
+  'pt-PT',
 ]);
 
 type PromptLanguage = keyof typeof VOICE_PROMPTS;

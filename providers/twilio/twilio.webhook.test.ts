@@ -90,7 +90,13 @@ describe('verifyTwilioWebhook', () => {
     const body = JSON.stringify({ hello: 'world' });
     const url = `http://127.0.0.1:3000/webhooks/twilio?bodySHA256=${twilio.getExpectedBodyHash(body)}`;
     const signature = twilio.getExpectedTwilioSignature(TOKEN, url, {});
-    const raw: WebhookRequest = { method: 'POST', publicUrl: url, headers: { 'x-twilio-signature': signature }, query: {}, rawBody: Buffer.from(body) };
+    const raw: WebhookRequest = {
+      method: 'POST',
+      publicUrl: url,
+      headers: { 'x-twilio-signature': signature },
+      query: {},
+      rawBody: Buffer.from(body),
+    };
     expect(verifyTwilioWebhook(TOKEN, raw)).toBe(true);
     expect(verifyTwilioWebhook(TOKEN, { ...raw, rawBody: Buffer.from('{"hello":"there"}') })).toBe(false);
   });
@@ -155,14 +161,18 @@ describe('parseTwilioWebhook', () => {
   });
 
   it('carries the error code and marks 30003 transient', () => {
-    const [event] = parseTwilioWebhook(signedRequest(callbackParams({ MessageStatus: 'undelivered', SmsStatus: 'undelivered', ErrorCode: '30003' })));
+    const [event] = parseTwilioWebhook(
+      signedRequest(callbackParams({ MessageStatus: 'undelivered', SmsStatus: 'undelivered', ErrorCode: '30003' })),
+    );
     expect(event?.status).toBe('undelivered');
     expect(event?.errorCode).toBe('30003');
     expect(event?.transient).toBe(true);
   });
 
   it('marks 30005 as not transient', () => {
-    const [event] = parseTwilioWebhook(signedRequest(callbackParams({ MessageStatus: 'undelivered', SmsStatus: 'undelivered', ErrorCode: '30005' })));
+    const [event] = parseTwilioWebhook(
+      signedRequest(callbackParams({ MessageStatus: 'undelivered', SmsStatus: 'undelivered', ErrorCode: '30005' })),
+    );
     expect(event?.transient).toBe(false);
   });
 
@@ -180,7 +190,13 @@ describe('parseTwilioWebhook', () => {
   });
 
   it('never throws on garbage', () => {
-    const raw: WebhookRequest = { method: 'POST', publicUrl: '::', headers: {}, query: {}, rawBody: Buffer.from([0xff, 0xfe, 0x25, 0x25, 0x3d]) };
+    const raw: WebhookRequest = {
+      method: 'POST',
+      publicUrl: '::',
+      headers: {},
+      query: {},
+      rawBody: Buffer.from([0xff, 0xfe, 0x25, 0x25, 0x3d]),
+    };
     expect(() => parseTwilioWebhook(raw)).not.toThrow();
     expect(parseTwilioWebhook(raw)).toEqual([]);
   });

@@ -160,7 +160,11 @@ export function parseTwilioWebhook(raw: WebhookRequest, now: Date = new Date()):
     };
     const messageId = messageIdOf(raw);
     if (messageId !== undefined) event.messageId = messageId;
-    const whatsapp = isTwilioWhatsApp({ channelPrefix: formField(fields, 'ChannelPrefix'), from: formField(fields, 'From'), to: formField(fields, 'To') });
+    const whatsapp = isTwilioWhatsApp({
+      channelPrefix: formField(fields, 'ChannelPrefix'),
+      from: formField(fields, 'From'),
+      to: formField(fields, 'To'),
+    });
     if (errorCode !== undefined && errorCode !== '' && errorCode !== '0') {
       event.errorCode = errorCode;
       event.transient = twilioDlrErrorTransient(errorCode);

@@ -26,7 +26,8 @@ async function sendError(adapter: ProviderAdapter, req: SendRequest): Promise<Pr
   throw new Error('expected the send to fail');
 }
 
-const form = (callback: ReceivedCallback): Record<string, string> => Object.fromEntries(new URLSearchParams(callback.rawBody.toString('utf8')));
+const form = (callback: ReceivedCallback): Record<string, string> =>
+  Object.fromEntries(new URLSearchParams(callback.rawBody.toString('utf8')));
 const byTime = (callbacks: ReceivedCallback[]): ReceivedCallback[] => callbacks.sort((a, b) => a.receivedAt - b.receivedAt);
 
 describe('twilioWhatsAppAddress and buildTwilioWhatsAppParams', () => {
@@ -101,7 +102,15 @@ describe('Twilio WhatsApp against the emulator', () => {
     adapter = createTwilioAdapter(config, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
   });
   afterEach(() => {
-    emulator.control.set('twilio', { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, dlrErrorCode: undefined });
+    emulator.control.set('twilio', {
+      outage: false,
+      errorRate: 0,
+      errorStatus: 503,
+      latencyMs: 0,
+      dlr: 'delivered',
+      dlrDelayMs: 200,
+      dlrErrorCode: undefined,
+    });
     receiver.received.length = 0;
     wire.length = 0;
   });
@@ -129,7 +138,11 @@ describe('Twilio WhatsApp against the emulator', () => {
     expect(sent?.contentType).toMatch(golden.send.contentType);
     for (const field of golden.send.requiredFields) expect(sent?.body, field).toHaveProperty(field);
     for (const field of golden.send.forbiddenFields) expect(sent?.body, field).not.toHaveProperty(field);
-    expect(sent?.body).toMatchObject({ ...golden.send.expected(req.to, req.otpCode ?? ''), StatusCallback: req.statusCallbackUrl, ValidityPeriod: '300' });
+    expect(sent?.body).toMatchObject({
+      ...golden.send.expected(req.to, req.otpCode ?? ''),
+      StatusCallback: req.statusCallbackUrl,
+      ValidityPeriod: '300',
+    });
     // The handset shows Meta's fixed authentication text around the code.
     expect(emulator.control.entries.at(-1)).toMatchObject({
       provider: 'twilio',
@@ -161,7 +174,9 @@ describe('Twilio WhatsApp against the emulator', () => {
     }
     expect(callbacks.map((c) => form(c)['MessageStatus'])).toEqual(golden.callback.deliveredSequence);
     expect(form(callbacks[2]!)).toMatchObject({ EventType: 'READ' });
-    expect(callbacks.flatMap((c) => adapter.parseWebhook(c)).map((e) => [e.status, e.providerMessageId, e.messageId, e.read === true])).toEqual([
+    expect(
+      callbacks.flatMap((c) => adapter.parseWebhook(c)).map((e) => [e.status, e.providerMessageId, e.messageId, e.read === true]),
+    ).toEqual([
       ['sent', result.providerMessageId, req.messageId, false],
       ['delivered', result.providerMessageId, req.messageId, false],
       ['delivered', result.providerMessageId, req.messageId, true],
@@ -178,9 +193,21 @@ describe('Twilio WhatsApp against the emulator', () => {
     const [callback] = await receiver.waitFor(1, { ref: req.messageId });
     await new Promise((resolve) => setTimeout(resolve, 80));
     expect(receiver.forRef(req.messageId)).toHaveLength(1);
-    expect(form(callback!)).toMatchObject({ MessageStatus: golden.callback.notRegistered.status, ErrorCode: golden.callback.notRegistered.errorCode, ChannelPrefix: 'whatsapp' });
+    expect(form(callback!)).toMatchObject({
+      MessageStatus: golden.callback.notRegistered.status,
+      ErrorCode: golden.callback.notRegistered.errorCode,
+      ChannelPrefix: 'whatsapp',
+    });
     expect(await adapter.verifyWebhook(callback!)).toBe(true);
-    expect(adapter.parseWebhook(callback!)).toEqual([expect.objectContaining({ status: 'failed', errorCode: '63024', recipientNotCapable: true, transient: false, messageId: req.messageId })]);
+    expect(adapter.parseWebhook(callback!)).toEqual([
+      expect.objectContaining({
+        status: 'failed',
+        errorCode: '63024',
+        recipientNotCapable: true,
+        transient: false,
+        messageId: req.messageId,
+      }),
+    ]);
   });
 
   it('reads a not-on-WhatsApp message back as not capable (reconciliation of a lost callback)', async () => {
@@ -204,7 +231,11 @@ describe('Twilio WhatsApp against the emulator', () => {
   });
 
   it('refuses the invalid magic number synchronously (21211) as a recipient error', async () => {
-    expect(await sendError(adapter, request('+15005550001'))).toMatchObject({ kind: 'permanent', scope: 'recipient', providerCode: '21211' });
+    expect(await sendError(adapter, request('+15005550001'))).toMatchObject({
+      kind: 'permanent',
+      scope: 'recipient',
+      providerCode: '21211',
+    });
   });
 
   it('fails over on an outage: 503 is retryable', async () => {
@@ -213,9 +244,13 @@ describe('Twilio WhatsApp against the emulator', () => {
   });
 
   it('answers Twilio errors for a bad template (21655) and a whatsapp: sender sending SMS (21910)', async () => {
-    const wrongTemplate = createTwilioAdapter({ ...config, whatsappContentSid: 'HX' + 'f'.repeat(32) }, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
+    const wrongTemplate = createTwilioAdapter(
+      { ...config, whatsappContentSid: 'HX' + 'f'.repeat(32) },
+      { baseUrl: emulator.baseUrl, timeoutMs: 2_000 },
+    );
     expect(await sendError(wrongTemplate, request(fresh()))).toMatchObject({ kind: 'permanent', scope: 'provider', providerCode: '21655' });
-    const auth = 'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64');
+    const auth =
+      'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64');
     const res = await fetch(`${emulator.baseUrl}/2010-04-01/Accounts/${TWILIO_SANDBOX_CREDENTIALS.accountSid}/Messages.json`, {
       method: 'POST',
       headers: { authorization: auth, 'content-type': 'application/x-www-form-urlencoded' },
@@ -227,7 +262,11 @@ describe('Twilio WhatsApp against the emulator', () => {
 
   it('classifies 63024 and 63003 as permanent/channel (next channel, not another WhatsApp provider)', () => {
     for (const code of [63024, 63003]) {
-      expect(classifyTwilioError({ status: 400, code, message: 'not a WhatsApp user' })).toMatchObject({ kind: 'permanent', scope: 'channel', providerCode: String(code) });
+      expect(classifyTwilioError({ status: 400, code, message: 'not a WhatsApp user' })).toMatchObject({
+        kind: 'permanent',
+        scope: 'channel',
+        providerCode: String(code),
+      });
     }
   });
 });
@@ -257,7 +296,15 @@ describe('Twilio WhatsApp status table (golden)', () => {
   });
 
   it('does not take 63024 on an SMS callback for "not on WhatsApp"', () => {
-    const [event] = parseTwilioWebhook(callback({ MessageSid: 'SM' + 'b'.repeat(32), MessageStatus: 'failed', ErrorCode: '63024', From: '+15005550006', To: '+447700900123' }));
+    const [event] = parseTwilioWebhook(
+      callback({
+        MessageSid: 'SM' + 'b'.repeat(32),
+        MessageStatus: 'failed',
+        ErrorCode: '63024',
+        From: '+15005550006',
+        To: '+447700900123',
+      }),
+    );
     expect(event?.recipientNotCapable).toBeUndefined();
   });
 });

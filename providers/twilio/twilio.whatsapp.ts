@@ -63,8 +63,14 @@ export function buildTwilioWhatsAppParams(
 }
 
 /** Whether a StatusCallback or fetched message is about WhatsApp (`ChannelPrefix=whatsapp` or a `whatsapp:` address). */
-export function isTwilioWhatsApp(fields: { channelPrefix?: string | undefined; from?: string | undefined; to?: string | undefined }): boolean {
+export function isTwilioWhatsApp(fields: {
+  channelPrefix?: string | undefined;
+  from?: string | undefined;
+  to?: string | undefined;
+}): boolean {
   return (
-    fields.channelPrefix === 'whatsapp' || fields.from?.startsWith(TWILIO_WHATSAPP_PREFIX) === true || fields.to?.startsWith(TWILIO_WHATSAPP_PREFIX) === true
+    fields.channelPrefix === 'whatsapp' ||
+    fields.from?.startsWith(TWILIO_WHATSAPP_PREFIX) === true ||
+    fields.to?.startsWith(TWILIO_WHATSAPP_PREFIX) === true
   );
 }

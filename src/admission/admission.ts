@@ -62,7 +62,11 @@ const HOUR_MS = 3_600_000;
  * Transactional messages are not OTPs and never count against those. Numbers and user ids appear
  * in the Redis keys only as HMAC tokens.
  */
-export function admissionLimits(deps: Pick<AdmissionDeps, 'config' | 'keyRing' | 'store'>, principal: ApiPrincipal, doc: MessageRecord): IntakeLimit[] {
+export function admissionLimits(
+  deps: Pick<AdmissionDeps, 'config' | 'keyRing' | 'store'>,
+  principal: ApiPrincipal,
+  doc: MessageRecord,
+): IntakeLimit[] {
   const rl = principal.policy.rateLimits;
   const keys = deps.store.keys;
   const limits: IntakeLimit[] = [
@@ -97,14 +101,32 @@ const LIMIT_TEXT: Record<string, string> = {
 };
 
 /** A policy or rate-limit refusal at admission: `messages_total{outcome="refused"}` and `policy_blocks_total{reason}` (CONTRACTS §7). */
-function refused(deps: AdmissionDeps, country: string, reason: 'country_not_allowed' | 'rate_limited' | 'opted_out' | 'callback_url'): void {
+function refused(
+  deps: AdmissionDeps,
+  country: string,
+  reason: 'country_not_allowed' | 'rate_limited' | 'opted_out' | 'callback_url',
+): void {
   deps.metrics.messages.inc({ channel: 'none', provider: 'none', country: country || 'ZZ', outcome: 'refused' });
   deps.metrics.policyBlocks.inc({ reason });
 }
 
 /** The audit entry of a refusal: who, to which number token, refused with which code (no message id: none exists). */
-async function auditRefusal(deps: AdmissionDeps, principal: ApiPrincipal, e164: string, country: string, code: string, now: number): Promise<void> {
-  const entry: AuditEntry = { at: new Date(now).toISOString(), decision: 'refused', key: principal.name, phone: deps.audit.phoneToken(e164), country: country || 'ZZ', code };
+async function auditRefusal(
+  deps: AdmissionDeps,
+  principal: ApiPrincipal,
+  e164: string,
+  country: string,
+  code: string,
+  now: number,
+): Promise<void> {
+  const entry: AuditEntry = {
+    at: new Date(now).toISOString(),
+    decision: 'refused',
+    key: principal.name,
+    phone: deps.audit.phoneToken(e164),
+    country: country || 'ZZ',
+    code,
+  };
   await deps.audit.append(entry);
 }
 
@@ -131,9 +153,13 @@ const sha256 = (s: string): string => createHash('sha256').update(s, 'utf8').dig
 export function normalizeRecipient(to: string, country: string | undefined): { e164: string; country: string } {
   const parsed = parsePhoneNumberFromString(to, country !== undefined ? { defaultCountry: country as CountryCode } : undefined);
   if (!parsed || !parsed.isValid()) {
-    throw new ApiError('SB_VALIDATION_PHONE_NUMBER', country === undefined && !to.startsWith('+')
-      ? '`to` is not E.164; give +<country code><number>, or add `country`'
-      : '`to` is not a valid phone number', { details: [{ path: 'to', message: 'invalid phone number' }] });
+    throw new ApiError(
+      'SB_VALIDATION_PHONE_NUMBER',
+      country === undefined && !to.startsWith('+')
+        ? '`to` is not E.164; give +<country code><number>, or add `country`'
+        : '`to` is not a valid phone number',
+      { details: [{ path: 'to', message: 'invalid phone number' }] },
+    );
   }
   return { e164: parsed.number, country: parsed.country ?? 'ZZ' };
 }
@@ -152,16 +178,24 @@ interface ResolvedText {
 export function resolveText(templates: TemplateCatalogue, body: SendMessageBody): ResolvedText {
   if (body.body !== undefined) {
     if (body.vars !== undefined) {
-      throw new ApiError('SB_VALIDATION_TEMPLATE', '`vars` fill a `template`; a `body` is sent as given', { details: [{ path: 'vars', message: 'only with template' }] });
+      throw new ApiError('SB_VALIDATION_TEMPLATE', '`vars` fill a `template`; a `body` is sent as given', {
+        details: [{ path: 'vars', message: 'only with template' }],
+      });
     }
     const hasCode = body.body.includes(CODE_PLACEHOLDER);
     if (body.otp !== undefined && !hasCode) {
-      throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', '`body` must hold {{code}} when `otp` is given', { details: [{ path: 'body', message: 'missing {{code}}' }] });
+      throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', '`body` must hold {{code}} when `otp` is given', {
+        details: [{ path: 'body', message: 'missing {{code}}' }],
+      });
     }
     if (body.otp === undefined && hasCode) {
-      throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', '`body` holds {{code}} but no code is generated; add `otp` (e.g. `"otp": {}`) or remove {{code}}', {
-        details: [{ path: 'otp', message: 'required when body holds {{code}}' }],
-      });
+      throw new ApiError(
+        'SB_VALIDATION_CODE_PLACEHOLDER',
+        '`body` holds {{code}} but no code is generated; add `otp` (e.g. `"otp": {}`) or remove {{code}}',
+        {
+          details: [{ path: 'otp', message: 'required when body holds {{code}}' }],
+        },
+      );
     }
     return { text: body.body, otp: body.otp };
   }
@@ -169,7 +203,9 @@ export function resolveText(templates: TemplateCatalogue, body: SendMessageBody)
   const rendered = renderTemplate(templates, name, body.locale, body.vars);
   if (!rendered.ok) throw new ApiError('SB_VALIDATION_TEMPLATE', rendered.message, { details: rendered.problems });
   if (!rendered.otp && body.otp !== undefined) {
-    throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', `template "${name}" holds no {{code}}, so it cannot carry \`otp\``, { details: [{ path: 'otp', message: 'template has no {{code}}' }] });
+    throw new ApiError('SB_VALIDATION_CODE_PLACEHOLDER', `template "${name}" holds no {{code}}, so it cannot carry \`otp\``, {
+      details: [{ path: 'otp', message: 'template has no {{code}}' }],
+    });
   }
   return { text: rendered.text, otp: rendered.otp ? (body.otp ?? otpRequestSchema.parse({})) : undefined };
 }
@@ -185,7 +221,9 @@ export async function admitMessage(
   headerIdempotencyKey: string | undefined,
 ): Promise<AdmissionResult> {
   if (headerIdempotencyKey !== undefined && body.idempotencyKey !== undefined && headerIdempotencyKey !== body.idempotencyKey) {
-    throw new ApiError('SB_VALIDATION_FAILED', 'Idempotency-Key header and idempotencyKey field differ', { details: [{ path: 'idempotencyKey' }] });
+    throw new ApiError('SB_VALIDATION_FAILED', 'Idempotency-Key header and idempotencyKey field differ', {
+      details: [{ path: 'idempotencyKey' }],
+    });
   }
   const idemKey = headerIdempotencyKey ?? body.idempotencyKey;
   if (idemKey !== undefined && (idemKey.length === 0 || idemKey.length > 255)) {
@@ -235,14 +273,28 @@ export async function admitMessage(
     to: e164,
     country,
     channels: body.channels,
-    ...(body.push !== undefined ? { push: { enabled: body.push.enabled, ackTimeoutMs: body.push.ackTimeoutMs, ...(body.push.token !== undefined ? { token: body.push.token } : {}) } } : {}),
+    ...(body.push !== undefined
+      ? {
+          push: {
+            enabled: body.push.enabled,
+            ackTimeoutMs: body.push.ackTimeoutMs,
+            ...(body.push.token !== undefined ? { token: body.push.token } : {}),
+          },
+        }
+      : {}),
     ...(body.locale !== undefined ? { locale: body.locale } : {}),
     purpose: body.purpose ?? (otp !== undefined ? 'otp' : 'transactional'),
     // The key's policies travel with the message, so workers apply them without a key store.
     policy: { lookup: principal.policy.lookup, simSwap: principal.policy.simSwap, autoUpgradeRcs: principal.policy.autoUpgradeRcs },
     body: text,
     ...(otp !== undefined
-      ? { otp: { length: otp.length, ttlSeconds: otp.ttlSeconds, deliveryTimeoutMs: otp.deliveryTimeoutMs ?? principal.policy.otpDeliveryTimeoutMs ?? deps.config.otp.deliveryTimeoutMs } }
+      ? {
+          otp: {
+            length: otp.length,
+            ttlSeconds: otp.ttlSeconds,
+            deliveryTimeoutMs: otp.deliveryTimeoutMs ?? principal.policy.otpDeliveryTimeoutMs ?? deps.config.otp.deliveryTimeoutMs,
+          },
+        }
       : {}),
     ...(body.userId !== undefined ? { userId: body.userId } : {}),
     ...(callbackUrl !== undefined ? { callbackUrl } : {}),
@@ -258,11 +310,22 @@ export async function admitMessage(
   const keyHash = idemKey !== undefined ? sha256(idemKey) : undefined;
   const limits = admissionLimits(deps, principal, doc);
   const token = phoneToken(deps.keyRing, e164);
-  const result = await deps.store.intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, deriveEvents(undefined, doc, now), limits, {
-    blocks: [{ name: 'opted_out', key: deps.suppression.keyOf(token) }],
-    audit: deps.audit.auditStore.forIntake(deps.audit.entryFor(doc, 'accepted', createdAt, { detail: `${doc.purpose} via ${doc.channels.join('>')}` })),
-    watchAt: firstWatchAt(doc, { reconcileAfterMs: deps.config.dlr.reconcileAfterMs, deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs }),
-  });
+  const result = await deps.store.intake(
+    doc,
+    keyHash !== undefined ? { keyHash, requestHash } : undefined,
+    deriveEvents(undefined, doc, now),
+    limits,
+    {
+      blocks: [{ name: 'opted_out', key: deps.suppression.keyOf(token) }],
+      audit: deps.audit.auditStore.forIntake(
+        deps.audit.entryFor(doc, 'accepted', createdAt, { detail: `${doc.purpose} via ${doc.channels.join('>')}` }),
+      ),
+      watchAt: firstWatchAt(doc, {
+        reconcileAfterMs: deps.config.dlr.reconcileAfterMs,
+        deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs,
+      }),
+    },
+  );
   if (!result.created) {
     if ('existing' in result) return replay(result.existing, requestHash, now);
     if ('blocked' in result) {
@@ -288,7 +351,10 @@ export async function admitMessage(
   if (keyHash === undefined) {
     // The record is durable: answer now and queue the job alongside (the sweeper covers a lost add).
     deps.queues.addSendSoon(id, (err: unknown) =>
-      deps.log.warn({ messageId: id, err: err instanceof Error ? err.message : String(err) }, 'send job not queued; the intake sweeper will queue it'),
+      deps.log.warn(
+        { messageId: id, err: err instanceof Error ? err.message : String(err) },
+        'send job not queued; the intake sweeper will queue it',
+      ),
     );
   } else {
     // A keyed request's replay answers from the idempotency record, which says its job is queued.
@@ -304,7 +370,9 @@ function replay(existing: IdempotencyRecord, requestHash: string, now: number): 
     throw new ApiError('SB_IDEMPOTENCY_CONFLICT', 'this Idempotency-Key was used with a different request body');
   }
   if (existing.state === 'pending' && now - existing.at < IN_FLIGHT_MS) {
-    throw new ApiError('SB_IDEMPOTENCY_IN_FLIGHT', 'the first request with this Idempotency-Key is still in flight', { headers: { 'retry-after': '1' } });
+    throw new ApiError('SB_IDEMPOTENCY_IN_FLIGHT', 'the first request with this Idempotency-Key is still in flight', {
+      headers: { 'retry-after': '1' },
+    });
   }
   return { id: existing.id, status: 'accepted', replayed: true };
 }

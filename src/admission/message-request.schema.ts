@@ -51,7 +51,10 @@ export const sendMessageBodySchema = z
       })
       .optional(),
     userId: z.string().min(1).max(128).optional(),
-    callbackUrl: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+    callbackUrl: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .optional(),
     metadata: metadataSchema.optional(),
     expiresAt: z.iso.datetime({ offset: true }).optional(),
     idempotencyKey: z.string().min(1).max(255).optional(),
@@ -66,7 +69,9 @@ export type SendMessageBody = z.infer<typeof sendMessageBodySchema>;
 
 export const messageIdParamsSchema = z.strictObject({ id: z.string().regex(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/, 'not a message id') });
 
-const timeParam = z.union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)]).transform((v) => (/^\d+$/.test(v) ? Number(v.length === 10 ? Number(v) * 1000 : v) : Date.parse(v)));
+const timeParam = z
+  .union([z.iso.datetime({ offset: true }), z.string().regex(/^\d{10,13}$/)])
+  .transform((v) => (/^\d+$/.test(v) ? Number(v.length === 10 ? Number(v) * 1000 : v) : Date.parse(v)));
 
 export const listMessagesQuerySchema = z.strictObject({
   status: z.enum(['accepted', 'queued', 'sent', 'delivered', 'undelivered', 'failed', 'expired']).optional(),
@@ -75,7 +80,10 @@ export const listMessagesQuerySchema = z.strictObject({
   since: timeParam.optional(),
   until: timeParam.optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
-  cursor: z.string().regex(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/, 'not a cursor').optional(),
+  cursor: z
+    .string()
+    .regex(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/, 'not a cursor')
+    .optional(),
 });
 
 /** `POST /v1/messages/:id/verify`: the code as the user typed it, digits only (leading zeros matter). */

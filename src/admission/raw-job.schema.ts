@@ -14,8 +14,16 @@ export const RAW_SEND_JOB_NAME = 'send';
 /** What the worker checks first: the envelope. `request` is validated like a `POST /v1/messages` body afterwards. */
 export const rawSendJobEnvelopeSchema = z.strictObject({
   request: z.record(z.string(), z.unknown()).describe('a `POST /v1/messages` body'),
-  key: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'the name (not the secret) of an API key from config').describe('name of the API key whose policies and limits apply; the message belongs to it'),
-  idempotencyKey: z.string().min(1).max(255).optional().describe('scoped per API key, kept 24 h; without it the job id is the idempotency key'),
+  key: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'the name (not the secret) of an API key from config')
+    .describe('name of the API key whose policies and limits apply; the message belongs to it'),
+  idempotencyKey: z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .describe('scoped per API key, kept 24 h; without it the job id is the idempotency key'),
 });
 
 export type RawSendJobEnvelope = z.infer<typeof rawSendJobEnvelopeSchema>;
@@ -33,7 +41,10 @@ export type SettledRawJobData = { key?: string; admittedAs: string } | { key?: s
 
 /** The JSON Schema document shipped in `docs/` for producers in any language. */
 export function rawSendJobJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(rawSendJobDocumentedSchema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(rawSendJobDocumentedSchema, { io: 'input', target: 'draft-2020-12', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'urn:switchboard:raw-send-job:v1',
@@ -72,7 +83,8 @@ export function isInternalSendJob(name: string, data: unknown): boolean {
 export function settledRawJob(data: unknown): SettledRawJobData | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const d = data as Record<string, unknown>;
-  if (typeof d['admittedAs'] === 'string') return { admittedAs: d['admittedAs'], ...(typeof d['key'] === 'string' ? { key: d['key'] } : {}) };
+  if (typeof d['admittedAs'] === 'string')
+    return { admittedAs: d['admittedAs'], ...(typeof d['key'] === 'string' ? { key: d['key'] } : {}) };
   if (typeof d['refused'] === 'string') return { refused: d['refused'], ...(typeof d['key'] === 'string' ? { key: d['key'] } : {}) };
   return undefined;
 }

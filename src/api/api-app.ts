@@ -93,13 +93,21 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
 
   app.addHook('onRequest', async (req) => {
     // The push ack carries its own credential (the ack token); every other /v1 route needs a key.
-    if (req.url.startsWith('/v1/') && !req.url.startsWith('/v1/push/ack')) req.principal = deps.keys.authenticate(req.headers.authorization);
+    if (req.url.startsWith('/v1/') && !req.url.startsWith('/v1/push/ack'))
+      req.principal = deps.keys.authenticate(req.headers.authorization);
   });
 
   if (deps.log.isLevelEnabled('debug')) {
     app.addHook('onResponse', async (req, reply) => {
       deps.log.debug(
-        { reqId: req.id, method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime), key: req.principal?.name },
+        {
+          reqId: req.id,
+          method: req.method,
+          path: req.url.split('?')[0],
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime),
+          key: req.principal?.name,
+        },
         'request',
       );
     });
@@ -113,11 +121,16 @@ export function createApiApp(deps: ApiDeps): FastifyInstance {
       const message = code === 'SB_PAYLOAD_TOO_LARGE' ? `the body exceeds ${deps.config.api.bodyLimitBytes} bytes` : err.message;
       apiErr = new ApiError(code, message);
     } else if (isRedisUnavailable(err)) {
-      apiErr = new ApiError('SB_UNAVAILABLE', 'the message store is unavailable; nothing was created, retry shortly', { headers: { 'retry-after': '1' } });
+      apiErr = new ApiError('SB_UNAVAILABLE', 'the message store is unavailable; nothing was created, retry shortly', {
+        headers: { 'retry-after': '1' },
+      });
     } else if ('statusCode' in err && typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
       apiErr = new ApiError('SB_VALIDATION_FAILED', err.message, { status: err.statusCode });
     } else {
-      deps.log.error({ err: { message: err.message, stack: err.stack }, reqId: req.id, path: req.url.split('?')[0], method: req.method }, 'unhandled API error');
+      deps.log.error(
+        { err: { message: err.message, stack: err.stack }, reqId: req.id, path: req.url.split('?')[0], method: req.method },
+        'unhandled API error',
+      );
       apiErr = new ApiError('SB_INTERNAL', 'internal error');
     }
     for (const [k, v] of Object.entries(apiErr.headers)) reply.header(k, v);

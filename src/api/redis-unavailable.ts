@@ -31,10 +31,5 @@ export function isRedisUnavailable(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const e = err as { name?: unknown; message?: unknown; code?: unknown };
   const msg = typeof e.message === 'string' ? e.message : '';
-  return (
-    e.name === 'MaxRetriesPerRequestError' ||
-    e.code === 'ECONNREFUSED' ||
-    e.code === 'ECONNRESET' ||
-    UNAVAILABLE.test(msg)
-  );
+  return e.name === 'MaxRetriesPerRequestError' || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || UNAVAILABLE.test(msg);
 }

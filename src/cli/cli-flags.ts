@@ -23,7 +23,8 @@ export function intFlag(values: FlagValues, name: string, range: { min: number; 
   const v = stringFlag(values, name);
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (!/^-?\d+$/.test(v) || n < range.min || n > range.max) throw new CliUsageError(`--${name} must be an integer from ${range.min} to ${range.max}, got "${v}"`);
+  if (!/^-?\d+$/.test(v) || n < range.min || n > range.max)
+    throw new CliUsageError(`--${name} must be an integer from ${range.min} to ${range.max}, got "${v}"`);
   return n;
 }
 
@@ -37,6 +38,7 @@ export function jsonObjectFlag(values: FlagValues, name: string): Record<string,
   } catch {
     throw new CliUsageError(`--${name} must be a JSON object, e.g. '{"k":"v"}'`);
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new CliUsageError(`--${name} must be a JSON object, e.g. '{"k":"v"}'`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new CliUsageError(`--${name} must be a JSON object, e.g. '{"k":"v"}'`);
   return parsed as Record<string, unknown>;
 }

@@ -84,7 +84,17 @@ export function summarize(views: readonly MessageView[]): DemoSummary {
     const channel = m.channel ?? 'none';
     const provider = m.provider ?? 'none';
     const key = `${channel}/${provider}`;
-    const row = routes.get(key) ?? { channel, provider, messages: 0, delivered: 0, undelivered: 0, failed: 0, expired: 0, pending: 0, costUsd: 0 };
+    const row = routes.get(key) ?? {
+      channel,
+      provider,
+      messages: 0,
+      delivered: 0,
+      undelivered: 0,
+      failed: 0,
+      expired: 0,
+      pending: 0,
+      costUsd: 0,
+    };
     row.messages++;
     if (m.status === 'delivered' || m.status === 'undelivered' || m.status === 'failed' || m.status === 'expired') row[m.status]++;
     else row.pending++;
@@ -93,7 +103,16 @@ export function summarize(views: readonly MessageView[]): DemoSummary {
     cost += m.cost.amount;
     for (const a of m.attempts) {
       const akey = `${a.channel}/${a.provider}`;
-      const arow = attempts.get(akey) ?? { channel: a.channel, provider: a.provider, attempts: 0, delivered: 0, undelivered: 0, failed: 0, pending: 0, costUsd: 0 };
+      const arow = attempts.get(akey) ?? {
+        channel: a.channel,
+        provider: a.provider,
+        attempts: 0,
+        delivered: 0,
+        undelivered: 0,
+        failed: 0,
+        pending: 0,
+        costUsd: 0,
+      };
       arow.attempts++;
       if (a.status === 'delivered' || a.status === 'undelivered' || a.status === 'failed') arow[a.status]++;
       else arow.pending++;
@@ -101,8 +120,15 @@ export function summarize(views: readonly MessageView[]): DemoSummary {
       attempts.set(akey, arow);
     }
   }
-  const byKey = <T extends { channel: string; provider: string }>(a: T, b: T): number => `${a.channel}/${a.provider}`.localeCompare(`${b.channel}/${b.provider}`);
-  return { messages: views.length, byStatus, byRoute: [...routes.values()].sort(byKey), attempts: [...attempts.values()].sort(byKey), costUsd: round6(cost) };
+  const byKey = <T extends { channel: string; provider: string }>(a: T, b: T): number =>
+    `${a.channel}/${a.provider}`.localeCompare(`${b.channel}/${b.provider}`);
+  return {
+    messages: views.length,
+    byStatus,
+    byRoute: [...routes.values()].sort(byKey),
+    attempts: [...attempts.values()].sort(byKey),
+    costUsd: round6(cost),
+  };
 }
 
 /** A fresh US number in the 555 range (valid, fictional); the gateway caches lookups per number. */
@@ -125,7 +151,8 @@ interface ProviderState {
 
 /** `switchboard demo [--timeout s] [--json]`: exit 0 when every message finished, 3 at the timeout. */
 export async function demoCommand(ctx: OpsContext, values: FlagValues, positionals: readonly string[]): Promise<number> {
-  if (positionals.length > 0) throw new CliUsageError('usage: switchboard demo [--timeout <s>] [--json] [--url …] [--sandbox-url …] [--key …]');
+  if (positionals.length > 0)
+    throw new CliUsageError('usage: switchboard demo [--timeout <s>] [--json] [--url …] [--sandbox-url …] [--key …]');
   const timeoutS = intFlag(values, 'timeout', { min: 10, max: 3_600 }) ?? 120;
   const startedAt = new Date();
   const deadline = startedAt.getTime() + timeoutS * 1000;
@@ -146,7 +173,12 @@ export async function demoCommand(ctx: OpsContext, values: FlagValues, positiona
   // Messages the run intends to send; skipped scenarios take theirs off.
   let planned = 18;
   let label = 'starting';
-  const draw = (): void => progress.update(tracked.filter((t) => t.view !== undefined && TERMINAL_STATUSES.has(t.view.status)).length, Math.max(planned, tracked.length), label);
+  const draw = (): void =>
+    progress.update(
+      tracked.filter((t) => t.view !== undefined && TERMINAL_STATUSES.has(t.view.status)).length,
+      Math.max(planned, tracked.length),
+      label,
+    );
 
   // Both sides must answer before anything is changed.
   await ctx.http.api('GET', '/readyz');
@@ -179,7 +211,12 @@ export async function demoCommand(ctx: OpsContext, values: FlagValues, positiona
     }
   };
   const isTerminal = (m: MessageView): boolean => TERMINAL_STATUSES.has(m.status);
-  const otp = (to: string, channels: Channel[] = ['sms'], extra: Partial<SendRequest> = {}): SendRequest => ({ to, channels, otp: {}, ...extra });
+  const otp = (to: string, channels: Channel[] = ['sms'], extra: Partial<SendRequest> = {}): SendRequest => ({
+    to,
+    channels,
+    otp: {},
+    ...extra,
+  });
 
   let outage: { provider: string; previous: boolean } | undefined;
   const liftOutage = async (): Promise<void> => {
@@ -343,14 +380,42 @@ function printHuman(
 ): void {
   const s = r.summary;
   ctx.out(`\nDemo ${r.runId}: ${s.messages} messages${r.complete ? '' : ' (some still running at the timeout)'}\n`);
-  ctx.out(renderTable(['scenario', 'message', 'status', 'attempts', 'cost USD'], r.messages.map((m) => [m.scenario, m.id, m.status, m.route.join(' → '), formatUsd(m.costUsd)])));
+  ctx.out(
+    renderTable(
+      ['scenario', 'message', 'status', 'attempts', 'cost USD'],
+      r.messages.map((m) => [m.scenario, m.id, m.status, m.route.join(' → '), formatUsd(m.costUsd)]),
+    ),
+  );
   ctx.out('\nMessages by the channel/provider that delivered them (else the last tried)\n');
   ctx.out(
     renderTable(
       ['channel', 'provider', 'messages', 'delivered', 'undelivered', 'failed', 'expired', 'pending', 'cost USD'],
       [
-        ...s.byRoute.map((x) => [x.channel, x.provider, x.messages, x.delivered, x.undelivered, x.failed, x.expired, x.pending, formatUsd(x.costUsd)]),
-        ['total', '', s.messages, s.byStatus['delivered'] ?? 0, s.byStatus['undelivered'] ?? 0, s.byStatus['failed'] ?? 0, s.byStatus['expired'] ?? 0, s.messages - Object.entries(s.byStatus).filter(([k]) => TERMINAL_STATUSES.has(k)).reduce((a, [, v]) => a + v, 0), formatUsd(s.costUsd)],
+        ...s.byRoute.map((x) => [
+          x.channel,
+          x.provider,
+          x.messages,
+          x.delivered,
+          x.undelivered,
+          x.failed,
+          x.expired,
+          x.pending,
+          formatUsd(x.costUsd),
+        ]),
+        [
+          'total',
+          '',
+          s.messages,
+          s.byStatus['delivered'] ?? 0,
+          s.byStatus['undelivered'] ?? 0,
+          s.byStatus['failed'] ?? 0,
+          s.byStatus['expired'] ?? 0,
+          s.messages -
+            Object.entries(s.byStatus)
+              .filter(([k]) => TERMINAL_STATUSES.has(k))
+              .reduce((a, [, v]) => a + v, 0),
+          formatUsd(s.costUsd),
+        ],
       ],
     ),
   );

@@ -32,13 +32,24 @@ export async function dlqCommand(ctx: OpsContext, values: FlagValues, positional
       ctx.out(
         renderTable(
           ['event', 'type', 'message', 'failed at', 'tries', 'endpoint', 'last error'],
-          items.map((d) => [d.eventId, d.type, d.messageId, `${d.failedAt.slice(0, 10)} ${clock(d.failedAt)}`, d.attempts, d.url, d.lastError.slice(0, 60)]),
+          items.map((d) => [
+            d.eventId,
+            d.type,
+            d.messageId,
+            `${d.failedAt.slice(0, 10)} ${clock(d.failedAt)}`,
+            d.attempts,
+            d.url,
+            d.lastError.slice(0, 60),
+          ]),
         ),
       );
     return EXIT.ok;
   }
   if (sub === 'replay' && eventId !== undefined && rest.length === 0) {
-    const answer = await ctx.http.api<{ eventId: string; status: string }>('POST', `/v1/webhooks/dead-letters/${encodeURIComponent(eventId)}/replay`);
+    const answer = await ctx.http.api<{ eventId: string; status: string }>(
+      'POST',
+      `/v1/webhooks/dead-letters/${encodeURIComponent(eventId)}/replay`,
+    );
     ctx.out(ctx.json ? JSON.stringify(answer) : `${answer.eventId} ${answer.status} for delivery again (same webhook-id)`);
     return EXIT.ok;
   }

@@ -26,7 +26,11 @@ describe('reexecWithRoleFlags', () => {
     reexecWithRoleFlags({ ...base, execArgv: ['--max-semi-space-size=8'], env: { PATH: '/bin' }, execve });
     reexecWithRoleFlags({ ...base, execArgv: [], env: { MALLOC_ARENA_MAX: '4' }, execve });
     expect(calls).toEqual([
-      ['/usr/bin/node', ['/usr/bin/node', '--heap-growing-percent=50', '--max-semi-space-size=8', '/app/src/cli.ts', 'worker'], { PATH: '/bin', MALLOC_ARENA_MAX: '2' }],
+      [
+        '/usr/bin/node',
+        ['/usr/bin/node', '--heap-growing-percent=50', '--max-semi-space-size=8', '/app/src/cli.ts', 'worker'],
+        { PATH: '/bin', MALLOC_ARENA_MAX: '2' },
+      ],
       ['/usr/bin/node', ['/usr/bin/node', ...ROLE_V8_FLAGS, '/app/src/cli.ts', 'worker'], { MALLOC_ARENA_MAX: '4' }],
     ]);
   });

@@ -33,7 +33,11 @@ function optionName(arg: string): string {
 }
 
 /** The role flags whose option appears neither in `execArgv` nor in `nodeOptions`. */
-export function missingRoleFlags(execArgv: readonly string[], nodeOptions: string | undefined, flags: readonly string[] = ROLE_V8_FLAGS): string[] {
+export function missingRoleFlags(
+  execArgv: readonly string[],
+  nodeOptions: string | undefined,
+  flags: readonly string[] = ROLE_V8_FLAGS,
+): string[] {
   const given = new Set([...execArgv, ...(nodeOptions ?? '').split(/\s+/)].filter((a) => a.startsWith('--')).map(optionName));
   return flags.filter((f) => !given.has(optionName(f)));
 }

@@ -135,7 +135,9 @@ export class OpsHttp {
 }
 
 export const GATEWAY_HINT = 'Start it with `npm start`, or point --url / SWITCHBOARD_URL at it.';
-export const SANDBOX_HINT = 'The demo drives the carrier sandbox: run the gateway in sandbox mode ' + '(`npm start`), or point --sandbox-url / SWITCHBOARD_SANDBOX_URL at it.';
+export const SANDBOX_HINT =
+  'The demo drives the carrier sandbox: run the gateway in sandbox mode ' +
+  '(`npm start`), or point --sandbox-url / SWITCHBOARD_SANDBOX_URL at it.';
 
 /** The innermost cause of a fetch failure (`ECONNREFUSED`, a DNS error, a timeout), for one line. */
 export function describeNetworkError(err: unknown): string {

@@ -76,7 +76,10 @@ export async function runOpsCommand(command: OpsCommand, argv: readonly string[]
   }
   let target: ReturnType<typeof resolveTarget>;
   try {
-    target = resolveTarget({ url: stringFlag(values, 'url'), key: stringFlag(values, 'key'), sandboxUrl: stringFlag(values, 'sandbox-url') }, io.env);
+    target = resolveTarget(
+      { url: stringFlag(values, 'url'), key: stringFlag(values, 'key'), sandboxUrl: stringFlag(values, 'sandbox-url') },
+      io.env,
+    );
   } catch (e) {
     return reportFailure(e, { apiUrl: '', err });
   }
@@ -120,4 +123,3 @@ export async function runOpsCommand(command: OpsCommand, argv: readonly string[]
     return reportFailure(e, ctx);
   }
 }
-

@@ -14,7 +14,12 @@ import { startSandboxListener } from '../sandbox/sandbox-role.ts';
 /** `switchboard sandbox`: the carrier sandbox listener alone. */
 async function startSandboxRole(config: ReturnType<typeof loadConfig>, log: ReturnType<typeof createLogger>): Promise<RunningSwitchboard> {
   const sandbox = await startSandboxListener(config, log);
-  return { role: 'sandbox', sandbox: sandbox.app, ...(sandbox.url !== undefined ? { sandboxUrl: sandbox.url } : {}), close: () => sandbox.close() };
+  return {
+    role: 'sandbox',
+    sandbox: sandbox.app,
+    ...(sandbox.url !== undefined ? { sandboxUrl: sandbox.url } : {}),
+    close: () => sandbox.close(),
+  };
 }
 
 export async function runRole(role: Role): Promise<number> {
@@ -54,7 +59,7 @@ export async function runRole(role: Role): Promise<number> {
         running.sandboxUrl ? `  Sandbox   ${running.sandboxUrl}` : '',
         `  Docs      ${running.apiUrl}/docs    Queues ${running.apiUrl}/admin/queues (user any, password sandbox-key)`,
         `  Try: curl -s -X POST ${running.apiUrl}/v1/messages -H 'Authorization: Bearer ` +
-        `sandbox-key' -H 'Content-Type: application/json' -d '{"to":"+14155550100","otp":{}}'`,
+          `sandbox-key' -H 'Content-Type: application/json' -d '{"to":"+14155550100","otp":{}}'`,
         `   or: npx switchboard demo`,
         '',
       ]

@@ -49,16 +49,21 @@ export function sendRequestFromFlags(values: FlagValues): SendRequest {
   const channelsFlag = stringFlag(values, 'channels');
   let channels: Channel[] | undefined;
   if (channelsFlag !== undefined) {
-    const list = channelsFlag.split(',').map((c) => c.trim()).filter(Boolean);
+    const list = channelsFlag
+      .split(',')
+      .map((c) => c.trim())
+      .filter(Boolean);
     const unknown = list.filter((c) => !(CHANNELS as readonly string[]).includes(c));
-    if (list.length === 0 || unknown.length > 0) throw new CliUsageError(`--channels takes a comma list of ${CHANNELS.join(', ')}; unknown: ${unknown.join(', ') || '(empty)'}`);
+    if (list.length === 0 || unknown.length > 0)
+      throw new CliUsageError(`--channels takes a comma list of ${CHANNELS.join(', ')}; unknown: ${unknown.join(', ') || '(empty)'}`);
     channels = list as Channel[];
   }
   const body = stringFlag(values, 'body');
   const template = stringFlag(values, 'template');
   const otpLength = intFlag(values, 'otp-length', { min: 4, max: 10 });
   const otpTtl = intFlag(values, 'otp-ttl', { min: 30, max: 86_400 });
-  const wantsOtp = boolFlag(values, 'otp') || otpLength !== undefined || otpTtl !== undefined || (body === undefined && template === undefined);
+  const wantsOtp =
+    boolFlag(values, 'otp') || otpLength !== undefined || otpTtl !== undefined || (body === undefined && template === undefined);
   const pushToken = stringFlag(values, 'push-token');
   const ackTimeoutMs = intFlag(values, 'ack-timeout-ms', { min: 500, max: 60_000 });
   const req: SendRequest = { to };
@@ -69,8 +74,10 @@ export function sendRequestFromFlags(values: FlagValues): SendRequest {
   if (template !== undefined) req.template = template;
   const locale = stringFlag(values, 'locale');
   if (locale !== undefined) req.locale = locale;
-  if (wantsOtp) req.otp = { ...(otpLength !== undefined ? { length: otpLength } : {}), ...(otpTtl !== undefined ? { ttlSeconds: otpTtl } : {}) };
-  if (pushToken !== undefined || ackTimeoutMs !== undefined) req.push = { ...(pushToken !== undefined ? { token: pushToken } : {}), ...(ackTimeoutMs !== undefined ? { ackTimeoutMs } : {}) };
+  if (wantsOtp)
+    req.otp = { ...(otpLength !== undefined ? { length: otpLength } : {}), ...(otpTtl !== undefined ? { ttlSeconds: otpTtl } : {}) };
+  if (pushToken !== undefined || ackTimeoutMs !== undefined)
+    req.push = { ...(pushToken !== undefined ? { token: pushToken } : {}), ...(ackTimeoutMs !== undefined ? { ackTimeoutMs } : {}) };
   const userId = stringFlag(values, 'user-id');
   if (userId !== undefined) req.userId = userId;
   const callbackUrl = stringFlag(values, 'callback-url');
@@ -114,7 +121,11 @@ export async function sendCommand(ctx: OpsContext, values: FlagValues, positiona
     ctx.out(ctx.json ? JSON.stringify({ id: accepted.id, status: accepted.status, replayed: accepted.replayed }) : accepted.id);
     return EXIT.ok;
   }
-  if (!ctx.json) ctx.out(`${accepted.id} ${accepted.replayed ? 'replayed (Idempotency-Key seen before)' : 'accepted'}; ` + `following its timeline (Ctrl-C stops following, not the message)`);
+  if (!ctx.json)
+    ctx.out(
+      `${accepted.id} ${accepted.replayed ? 'replayed (Idempotency-Key seen before)' : 'accepted'}; ` +
+        `following its timeline (Ctrl-C stops following, not the message)`,
+    );
   const final = await followMessage(ctx, accepted.id, started + timeoutS * 1000, (entry) => {
     if (!ctx.json) ctx.out(timelineLine(entry));
   });
@@ -124,7 +135,11 @@ export async function sendCommand(ctx: OpsContext, values: FlagValues, positiona
   } else {
     ctx.out('');
     ctx.out(describeMessage(final));
-    ctx.out(terminal ? `\n${final.status} after ${Date.now() - started} ms` : `\nstill ${final.status} after ${timeoutS} s; follow with: switchboard status ${final.id}`);
+    ctx.out(
+      terminal
+        ? `\n${final.status} after ${Date.now() - started} ms`
+        : `\nstill ${final.status} after ${timeoutS} s; follow with: switchboard status ${final.id}`,
+    );
   }
   if (!terminal) return EXIT.pending;
   return final.status === 'delivered' ? EXIT.ok : EXIT.failed;

@@ -24,14 +24,25 @@ export function describeMessage(m: MessageView): string {
     `  created ${m.createdAt}  updated ${m.updatedAt}${m.verifiedAt !== undefined ? `  verified ${m.verifiedAt}` : ''}`,
     `  cost ${formatUsd(m.cost.amount)} ${m.cost.currency}${routing}`,
   ];
-  if (m.error !== undefined) lines.push(`  error ${m.error.code}: ${m.error.message}${m.error.providerCode !== undefined ? ` (carrier code ${m.error.providerCode})` : ''}`);
+  if (m.error !== undefined)
+    lines.push(
+      `  error ${m.error.code}: ${m.error.message}${m.error.providerCode !== undefined ? ` (carrier code ${m.error.providerCode})` : ''}`,
+    );
   if (Object.keys(m.metadata).length > 0) lines.push(`  metadata ${JSON.stringify(m.metadata)}`);
   if (m.attempts.length > 0) {
     lines.push(
       '',
       renderTable(
         ['#', 'channel', 'provider', 'status', 'started', 'cost', 'error'],
-        m.attempts.map((a) => [a.n, a.channel, a.provider, a.status, clock(a.startedAt), a.cost !== undefined ? formatUsd(a.cost.amount) : '—', a.error?.code ?? '']),
+        m.attempts.map((a) => [
+          a.n,
+          a.channel,
+          a.provider,
+          a.status,
+          clock(a.startedAt),
+          a.cost !== undefined ? formatUsd(a.cost.amount) : '—',
+          a.error?.code ?? '',
+        ]),
       ),
     );
   }

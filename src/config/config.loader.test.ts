@@ -21,12 +21,16 @@ describe('loadConfig', () => {
   });
 
   it('puts every key under one hash tag on Redis Cluster and keeps the plain prefix elsewhere', () => {
-    expect(loadConfig({ env: { REDIS_URL: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000', SWITCHBOARD_REDIS_PREFIX: 'gw1' } }).redis).toEqual({
+    expect(
+      loadConfig({ env: { REDIS_URL: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000', SWITCHBOARD_REDIS_PREFIX: 'gw1' } }).redis,
+    ).toEqual({
       url: 'redis-cluster://10.0.0.1:7000,10.0.0.2:7000',
       prefix: '{gw1}',
     });
     expect(loadConfig({ env: { REDIS_URL: 'rediss-cluster://cfg.example.com:6379' } }).redis.prefix).toBe('{sb}');
-    expect(loadConfig({ env: { REDIS_URL: 'redis+sentinel://s1:26379/main', SWITCHBOARD_REDIS_PREFIX: '{gw1}' } }).redis.prefix).toBe('{gw1}');
+    expect(loadConfig({ env: { REDIS_URL: 'redis+sentinel://s1:26379/main', SWITCHBOARD_REDIS_PREFIX: '{gw1}' } }).redis.prefix).toBe(
+      '{gw1}',
+    );
     expect(loadConfig({ env: { SWITCHBOARD_WAIT_REPLICAS: '1' } }).intake).toMatchObject({ waitReplicas: 1, waitReplicasTimeoutMs: 500 });
   });
 
@@ -128,7 +132,15 @@ describe('loadConfig', () => {
   it('reports every problem at once', () => {
     let err: unknown;
     try {
-      loadConfig({ env: { SWITCHBOARD_MODE: 'staging', PORT: 'x', REDIS_URL: 'mysql://db', SWITCHBOARD_API_KEYS: 'bad,svc:k:root', SWITCHBOARD_ENCRYPTION_KEY: 'short' } });
+      loadConfig({
+        env: {
+          SWITCHBOARD_MODE: 'staging',
+          PORT: 'x',
+          REDIS_URL: 'mysql://db',
+          SWITCHBOARD_API_KEYS: 'bad,svc:k:root',
+          SWITCHBOARD_ENCRYPTION_KEY: 'short',
+        },
+      });
     } catch (e) {
       err = e;
     }

@@ -24,7 +24,9 @@ export class ConfigError extends Error {
 }
 
 /** Carrier credential variables (each provider's `env`); one of them set means "live" unless SWITCHBOARD_MODE says otherwise. */
-export const CARRIER_CREDENTIAL_VARS: readonly string[] = providerRegistry.modules.flatMap((m) => m.env.filter((e) => e.credential === true).map((e) => e.variable));
+export const CARRIER_CREDENTIAL_VARS: readonly string[] = providerRegistry.modules.flatMap((m) =>
+  m.env.filter((e) => e.credential === true).map((e) => e.variable),
+);
 
 export const DEFAULT_CONFIG_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../config');
 
@@ -88,7 +90,10 @@ const hashKey = (key: string): string => createHash('sha256').update(key, 'utf8'
  */
 export function parseApiKeysSpec(spec: string, problems: string[], source = 'SWITCHBOARD_API_KEYS'): ApiKeyRecord[] {
   const out: ApiKeyRecord[] = [];
-  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const raw of spec
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([^:]+):(sha256:[0-9a-fA-F]{64}|[^:]+)(?::(.+))?$/.exec(raw);
     if (!m) {
       problems.push(`${source}: entry "${raw.split(':')[0]}:…" is not name:key[:scope+scope]`);
@@ -196,16 +201,17 @@ export function loadConfig(opts: LoadConfigOptions = {}): Config {
     if (config.secrets.encryptionKey === undefined) problems.push('SWITCHBOARD_ENCRYPTION_KEY: required in live mode (32 bytes, base64)');
     // Live never invents a signing secret: a generated one would be printed to a log, and receivers
     // could not have it configured in advance.
-    if (config.secrets.webhookSecret === undefined) problems.push('SWITCHBOARD_WEBHOOK_SECRET: required in live mode (whsec_<base64>; several space-separated during a rotation)');
+    if (config.secrets.webhookSecret === undefined)
+      problems.push('SWITCHBOARD_WEBHOOK_SECRET: required in live mode (whsec_<base64>; several space-separated during a rotation)');
     for (const { id, missing } of missingCredentials(config)) {
       problems.push(`${missing.join(' / ')}: ${id} is enabled but lacks credentials (set them, or providers.${id}.enabled: false)`);
-    }  }
+    }
+  }
   resolveEnabledProviders(config);
   for (const module of providerRegistry.modules) problems.push(...(module.checkSettings?.(sectionOf(config, module.id)) ?? []));
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }
-
 
 type ProviderSectionId = keyof Config['providers'];
 
@@ -218,7 +224,11 @@ function sectionOf(config: Config, id: ProviderSectionId): Readonly<Record<strin
 function credentialsOf(config: Config, id: ProviderSectionId): Array<{ field: string; variable: string; set: boolean }> {
   const section = sectionOf(config, id);
   const required = providerRegistry.require(id).env.filter((e) => e.requiredLive === true);
-  return required.map(({ option, variable }) => ({ field: option, variable, set: typeof section[option] === 'string' && section[option] !== '' }));
+  return required.map(({ option, variable }) => ({
+    field: option,
+    variable,
+    set: typeof section[option] === 'string' && section[option] !== '',
+  }));
 }
 
 /**
@@ -237,7 +247,9 @@ function missingCredentials(config: Config): Array<{ id: ProviderSectionId; miss
   const out: Array<{ id: ProviderSectionId; missing: string[] }> = [];
   for (const id of providerRegistry.ids) {
     if (!config.providers[id].enabled) continue;
-    const missing = credentialsOf(config, id).filter((c) => !c.set).map((c) => c.variable);
+    const missing = credentialsOf(config, id)
+      .filter((c) => !c.set)
+      .map((c) => c.variable);
     if (missing.length > 0) out.push({ id, missing });
   }
   return out;

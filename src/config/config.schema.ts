@@ -56,7 +56,10 @@ export const apiKeySchema = z.strictObject({
   /** This key's webhook secrets (all sign during a rotation); the global ones when unset. From env only. */
   webhookSecrets: z.array(webhookSecretSchema).min(1).optional(),
   /** Recipient countries (ISO alpha-2) this key may send to; every country when unset. */
-  allowedCountries: z.array(z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case')).min(1).optional(),
+  allowedCountries: z
+    .array(z.string().regex(/^[A-Z]{2}$/, 'ISO 3166-1 alpha-2, upper case'))
+    .min(1)
+    .optional(),
   /** Overrides of the global `rateLimits` for this key. */
   rateLimits: z
     .strictObject({
@@ -104,7 +107,9 @@ type ProvidersShape<M extends AnyProviderModule> = { [P in M as P['id']]: z.ZodP
 
 /** The `providers` object: a section per module of `registry`, each defaulting to `{}`. */
 function providersSchema<M extends AnyProviderModule>(registry: ProviderRegistry<M>) {
-  const shape = Object.fromEntries(registry.modules.map((m) => [m.id, providerSettings(m.settingsShape).prefault({})])) as ProvidersShape<M>;
+  const shape = Object.fromEntries(
+    registry.modules.map((m) => [m.id, providerSettings(m.settingsShape).prefault({})]),
+  ) as ProvidersShape<M>;
   // Unset means `{}` (each section then defaults to `{}`): a preprocess, because `.prefault({})`
   // cannot be checked against a shape that is still generic here.
   return z.preprocess((v) => (v === undefined ? {} : v), z.object(shape));
@@ -187,7 +192,10 @@ const templatesSchema = z
     const out: Record<string, TemplateDefinition> = { ...BUILT_IN_TEMPLATES };
     for (const [name, t] of Object.entries(configured)) {
       const base = Object.hasOwn(BUILT_IN_TEMPLATES, name) ? BUILT_IN_TEMPLATES[name] : undefined;
-      const def: TemplateDefinition = { defaultLocale: t.defaultLocale ?? base?.defaultLocale ?? 'en', locales: { ...base?.locales, ...t.locales } };
+      const def: TemplateDefinition = {
+        defaultLocale: t.defaultLocale ?? base?.defaultLocale ?? 'en',
+        locales: { ...base?.locales, ...t.locales },
+      };
       for (const message of definitionProblems(name, def)) ctx.issues.push({ code: 'custom', message, input: t, path: [name] });
       out[name] = def;
     }
@@ -218,7 +226,10 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
       .object({
         url: z
           .string()
-          .regex(/^(rediss?|rediss?\+sentinel|rediss?-cluster):\/\//, 'use redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis-cluster:// or rediss-cluster://')
+          .regex(
+            /^(rediss?|rediss?\+sentinel|rediss?-cluster):\/\//,
+            'use redis://, rediss://, redis+sentinel://, rediss+sentinel://, redis-cluster:// or rediss-cluster://',
+          )
           .default('redis://127.0.0.1:6379'),
         /**
          * Under Redis Cluster the loader wraps it in a hash tag (`sb` → `{sb}`) so every key and
@@ -226,7 +237,10 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
          */
         prefix: z
           .string()
-          .regex(/^([A-Za-z0-9_-]{1,32}|\{[A-Za-z0-9_-]{1,32}\})$/, 'prefix: 1-32 of A-Z a-z 0-9 _ - (no ":"), optionally as a hash tag {name}')
+          .regex(
+            /^([A-Za-z0-9_-]{1,32}|\{[A-Za-z0-9_-]{1,32}\})$/,
+            'prefix: 1-32 of A-Z a-z 0-9 _ - (no ":"), optionally as a hash tag {name}',
+          )
           .default('sb'),
       })
       .prefault({}),
@@ -307,11 +321,19 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
             priorAcks: z.number().gt(0).default(1),
             priorMisses: z.number().gt(0).default(1),
             /** Half-life of a token's ack evidence (it decays back to the prior). */
-            halfLifeMs: z.number().int().min(1_000).default(7 * 86_400_000),
+            halfLifeMs: z
+              .number()
+              .int()
+              .min(1_000)
+              .default(7 * 86_400_000),
             /** Every this-many-th message of a skipped token is pushed anyway (exploration); 0 never. */
             exploreEvery: z.number().int().min(0).default(10),
             /** A token's posterior is forgotten this long after its last update. */
-            retentionSeconds: z.number().int().min(60).default(30 * 86_400),
+            retentionSeconds: z
+              .number()
+              .int()
+              .min(60)
+              .default(30 * 86_400),
           })
           .prefault({}),
       })
@@ -321,15 +343,23 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
       .object({
         regions: z.record(countryCode, z.enum(['na', 'eu', 'apac', 'default'])).default({}),
         prices: z.partialRecord(providerIdSchema, providerPricesSchema).default({}),
-        tiers: z.partialRecord(providerIdSchema, z.array(z.object({ from: z.number().int().min(0), discount: z.number().min(0).max(1) }))).default({}),
+        tiers: z
+          .partialRecord(providerIdSchema, z.array(z.object({ from: z.number().int().min(0), discount: z.number().min(0).max(1) })))
+          .default({}),
         /** Per-message prices of other channels (WhatsApp), per provider, shaped like `prices`; unlisted channels are not priced. */
-        channels: z.partialRecord(z.enum(['whatsapp', 'rcs', 'voice']), z.partialRecord(providerIdSchema, providerPricesSchema)).default({}),
+        channels: z
+          .partialRecord(z.enum(['whatsapp', 'rcs', 'voice']), z.partialRecord(providerIdSchema, providerPricesSchema))
+          .default({}),
       })
       .prefault({}),
     rcs: z
       .object({
         /** How long an RBM capable / not-capable answer is trusted (a result is meaningful ~31 days; reference §5). */
-        capabilityTtlSeconds: z.number().int().min(60).default(12 * 3_600),
+        capabilityTtlSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .default(12 * 3_600),
       })
       .prefault({}),
     whatsapp: z
@@ -338,17 +368,29 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
          * How long a carrier's "this number has no WhatsApp" is remembered, so the next messages to it
          * skip WhatsApp at once (src/pipeline/whatsapp-registration.stage.ts); 0 never remembers.
          */
-        notRegisteredTtlSeconds: z.number().int().min(0).default(7 * 86_400),
+        notRegisteredTtlSeconds: z
+          .number()
+          .int()
+          .min(0)
+          .default(7 * 86_400),
       })
       .prefault({}),
     lookup: z
       .object({
         /** Which provider answers number lookups (DESIGN §6.2). */
         provider: z.enum(lookupIds).default(lookupIds[0]),
-        lineTypeTtlSeconds: z.number().int().min(60).default(7 * 86_400),
+        lineTypeTtlSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .default(7 * 86_400),
         simSwapTtlSeconds: z.number().int().min(60).default(3_600),
         /** A SIM swap this recent triggers the key's `simSwap` policy. */
-        simSwapWindowSeconds: z.number().int().min(60).default(7 * 86_400),
+        simSwapWindowSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .default(7 * 86_400),
         /** Price book of one lookup (USD) when the provider reports none; illustrative. */
         costUsd: z.number().min(0).default(0.008),
         /** Above MessageBird's HLR poll budget (1.5 s) plus a round trip, so a slow HLR ends "unknown", not "error". */
@@ -423,7 +465,11 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
          * creation; past it no Redis key holds the number in clear (PII at rest). Values under an hour
          * only make sense in tests.
          */
-        retentionSeconds: z.number().int().min(1).default(7 * 86_400),
+        retentionSeconds: z
+          .number()
+          .int()
+          .min(1)
+          .default(7 * 86_400),
         maxAttempts: z.number().int().min(1).max(10).default(3),
       })
       .prefault({}),
@@ -453,7 +499,11 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
         retryAfterCapMs: duration.default(3_600_000),
         concurrency: z.number().int().min(1).max(1000).default(50),
         relayIntervalMs: ms.default(100),
-        deadLetterRetentionSeconds: z.number().int().min(3600).default(30 * 86_400),
+        deadLetterRetentionSeconds: z
+          .number()
+          .int()
+          .min(3600)
+          .default(30 * 86_400),
         /**
          * SSRF guard (src/security/ssrf-guard.ts): whether callbacks may target loopback, private,
          * link-local, CGNAT, unique-local or metadata addresses. Off by default; config/sandbox.yaml
@@ -495,7 +545,11 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
             /** Block when verified / sent falls below this. */
             minRate: z.number().min(0).max(1).default(0.05),
             windowHours: z.number().int().min(1).max(168).default(24),
-            reportingKeySeconds: z.number().int().min(60).default(7 * 86_400),
+            reportingKeySeconds: z
+              .number()
+              .int()
+              .min(60)
+              .default(7 * 86_400),
           })
           .prefault({}),
         /** Never blocked (still counted): ISO countries and E.164 prefixes such as `+1415`. */
@@ -525,7 +579,10 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
         /** One `whsec_…` secret, or several separated by spaces during a rotation (all of them sign). */
         webhookSecret: z
           .string()
-          .regex(/^whsec_[A-Za-z0-9+/=]{16,}([\s,]+whsec_[A-Za-z0-9+/=]{16,})*$/, 'webhook secrets look like whsec_<base64> (several: space-separated)')
+          .regex(
+            /^whsec_[A-Za-z0-9+/=]{16,}([\s,]+whsec_[A-Za-z0-9+/=]{16,})*$/,
+            'webhook secrets look like whsec_<base64> (several: space-separated)',
+          )
           .optional(),
       })
       .prefault({}),

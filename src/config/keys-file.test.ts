@@ -71,7 +71,9 @@ keys:
 
   it('enriches the sandbox key when no SWITCHBOARD_API_KEYS is set', () => {
     const c = loadConfig({ configDir: configDirWith('keys:\n  - name: sandbox\n    allowedCountries: [US]\n'), env: {} });
-    expect(c.apiKeys).toEqual([{ name: 'sandbox', sha256: sha('sandbox-key'), scopes: ['send', 'read', 'verify', 'admin'], allowedCountries: ['US'] }]);
+    expect(c.apiKeys).toEqual([
+      { name: 'sandbox', sha256: sha('sandbox-key'), scopes: ['send', 'read', 'verify', 'admin'], allowedCountries: ['US'] },
+    ]);
   });
 
   it('refuses secrets in the file, missing variables, keys without a value and invalid policies, all at once', () => {

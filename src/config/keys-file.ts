@@ -42,7 +42,9 @@ export function mergeKeysFile(known: unknown, file: Tree, env: Env, problems: st
     const name = raw['name'];
     const secretsInFile = SECRET_FIELDS.filter((f) => raw[f] !== undefined);
     if (secretsInFile.length > 0) {
-      problems.push(`${where} ("${name}"): ${secretsInFile.join(', ')} must not be in a file; use keyEnv / webhookSecretsEnv or SWITCHBOARD_API_KEYS`);
+      problems.push(
+        `${where} ("${name}"): ${secretsInFile.join(', ')} must not be in a file; use keyEnv / webhookSecretsEnv or SWITCHBOARD_API_KEYS`,
+      );
       return;
     }
     const record: Tree = Object.fromEntries(Object.entries(raw).filter(([k]) => !(ENV_FIELDS as readonly string[]).includes(k)));

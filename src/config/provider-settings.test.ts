@@ -73,15 +73,20 @@ describe('provider settings', () => {
   it.each(ids)('hands every %s option set in the configuration to its adapter', (id) => {
     const config = loadConfig({ env: {}, overrides: { providers: { [id]: EVERY_OPTION[id] } } });
     const adapterConfig = providerConfigOf(config, id) as Record<string, unknown>;
-    for (const [option, value] of Object.entries(EVERY_OPTION[id])) expect({ option, value: adapterConfig[option] }).toEqual({ option, value });
+    for (const [option, value] of Object.entries(EVERY_OPTION[id]))
+      expect({ option, value: adapterConfig[option] }).toEqual({ option, value });
   });
 
   it('refuses an unknown provider option at load, naming it', () => {
     expect(() => loadConfig({ env: {}, overrides: { providers: { twilio: { voiceRingTimeout: 45 } } } })).toThrow(ConfigError);
-    expect(() => loadConfig({ env: {}, overrides: { providers: { twilio: { voiceRingTimeout: 45 } } } })).toThrow(/providers\.twilio.*voiceRingTimeout/);
+    expect(() => loadConfig({ env: {}, overrides: { providers: { twilio: { voiceRingTimeout: 45 } } } })).toThrow(
+      /providers\.twilio.*voiceRingTimeout/,
+    );
   });
 
   it('refuses an option value the provider rejects at load', () => {
-    expect(() => loadConfig({ env: {}, overrides: { providers: { messagebird: { hlrMaxWaitMs: 60_000 } } } })).toThrow(/providers\.messagebird\.hlrMaxWaitMs/);
+    expect(() => loadConfig({ env: {}, overrides: { providers: { messagebird: { hlrMaxWaitMs: 60_000 } } } })).toThrow(
+      /providers\.messagebird\.hlrMaxWaitMs/,
+    );
   });
 });

@@ -14,7 +14,16 @@ describe('parseRedisUrl', () => {
   it('reads a Sentinel URL whose sentinels share the master password, or have their own', () => {
     expect(parseRedisUrl('redis+sentinel://:pw@s1:26379,s2/mymaster/2')).toEqual({
       kind: 'sentinel',
-      options: { sentinels: [{ host: 's1', port: 26379 }, { host: 's2', port: 26379 }], name: 'mymaster', db: 2, password: 'pw', sentinelPassword: 'pw' },
+      options: {
+        sentinels: [
+          { host: 's1', port: 26379 },
+          { host: 's2', port: 26379 },
+        ],
+        name: 'mymaster',
+        db: 2,
+        password: 'pw',
+        sentinelPassword: 'pw',
+      },
     });
     expect(parseRedisUrl('rediss+sentinel://app:pw@s1:26379/main?sentinelUsername=watch&sentinelPassword=s%40pw')).toEqual({
       kind: 'sentinel',

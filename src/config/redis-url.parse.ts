@@ -123,7 +123,8 @@ function hostList(hosts: string, defaultPort: number): RedisNode[] {
 
 function rejectUnknownQuery(query: URLSearchParams, allowed: readonly string[]): void {
   for (const name of query.keys()) {
-    if (!allowed.includes(name)) throw new RedisUrlError(`unknown option "${name}"${allowed.length > 0 ? ` (known: ${allowed.join(', ')})` : ''}`);
+    if (!allowed.includes(name))
+      throw new RedisUrlError(`unknown option "${name}"${allowed.length > 0 ? ` (known: ${allowed.join(', ')})` : ''}`);
   }
 }
 
@@ -149,7 +150,8 @@ export function parseRedisUrl(url: string): RedisTarget {
       const { auth, hosts, path, query } = split(url, scheme);
       rejectUnknownQuery(query, ['sentinelUsername', 'sentinelPassword']);
       const [master, dbText, ...extra] = path;
-      if (master === undefined || master === '') throw new RedisUrlError('a Sentinel URL needs the master name after the hosts (…:26379/mymaster)');
+      if (master === undefined || master === '')
+        throw new RedisUrlError('a Sentinel URL needs the master name after the hosts (…:26379/mymaster)');
       if (extra.length > 0) throw new RedisUrlError('a Sentinel URL ends with /<master>[/<db>]');
       const sentinels = hostList(hosts, 26379);
       const db = parseDb(dbText);

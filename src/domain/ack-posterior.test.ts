@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ackPosterior, pushVerdict, regularizedIncompleteBeta, type PushPredictionOptions } from './ack-posterior.ts';
 
-const opts: PushPredictionOptions = { minAckProbability: 0.25, confidence: 0.9, priorAcks: 1, priorMisses: 1, halfLifeMs: 7 * 86_400_000, exploreEvery: 10 };
+const opts: PushPredictionOptions = {
+  minAckProbability: 0.25,
+  confidence: 0.9,
+  priorAcks: 1,
+  priorMisses: 1,
+  halfLifeMs: 7 * 86_400_000,
+  exploreEvery: 10,
+};
 const never = (misses: number, skips = 0) => ({ acks: 0, misses, at: 0, skips });
 
 describe('regularized incomplete beta', () => {

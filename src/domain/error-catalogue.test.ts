@@ -17,7 +17,10 @@ describe('the error catalogue', () => {
   it('matches the error table of docs/api.md code for code, status for status', () => {
     const rows = readmeRows();
     const expected = new Map(
-      Object.entries(ERROR_CATALOGUE).map(([code, e]) => [code, { status: e.status === 0 ? '—' : String(e.status), description: e.description }]),
+      Object.entries(ERROR_CATALOGUE).map(([code, e]) => [
+        code,
+        { status: e.status === 0 ? '—' : String(e.status), description: e.description },
+      ]),
     );
     expect(rows).toEqual(expected);
   });
@@ -32,7 +35,12 @@ describe('the error catalogue', () => {
       cwd: new URL('../..', import.meta.url),
       encoding: 'utf8',
     });
-    const used = new Set(out.split('\n').filter(Boolean).map((s) => s.slice(1, -1)));
+    const used = new Set(
+      out
+        .split('\n')
+        .filter(Boolean)
+        .map((s) => s.slice(1, -1)),
+    );
     const known = new Set(Object.keys(ERROR_CATALOGUE));
     expect([...used].filter((c) => !known.has(c))).toEqual([]);
   });

@@ -16,51 +16,129 @@ export interface CatalogueEntry {
 export const ERROR_CATALOGUE = {
   SB_AUTH_UNAUTHORIZED: { status: 401, description: 'No API key, or an unknown one. Send `Authorization: Bearer <key>`.' },
   SB_AUTH_FORBIDDEN: { status: 403, description: 'The key lacks the scope this route needs (send, read, verify, admin).' },
-  SB_VALIDATION_FAILED: { status: 400, description: 'The body, query or path failed validation; `details` lists every field. Fix and resend.' },
-  SB_VALIDATION_JOB: { status: 0, description: 'A raw job on the `send` queue has the wrong shape (`failedReason` lists every problem): data must be `{request, ' + 'key, idempotencyKey?}` per docs/raw-send-job.schema.json, job name `send`. Fix the producer and add the job again.' },
-  SB_VALIDATION_TEMPLATE: { status: 400, description: 'Unknown `template` or `locale`, or a missing or unknown var; `details` lists what the template expects (`GET /v1/templates`).' },
+  SB_VALIDATION_FAILED: {
+    status: 400,
+    description: 'The body, query or path failed validation; `details` lists every field. Fix and resend.',
+  },
+  SB_VALIDATION_JOB: {
+    status: 0,
+    description:
+      'A raw job on the `send` queue has the wrong shape (`failedReason` lists every problem): data must be `{request, ' +
+      'key, idempotencyKey?}` per docs/raw-send-job.schema.json, job name `send`. Fix the producer and add the job again.',
+  },
+  SB_VALIDATION_TEMPLATE: {
+    status: 400,
+    description:
+      'Unknown `template` or `locale`, or a missing or unknown var; `details` lists what the template expects (`GET /v1/templates`).',
+  },
   SB_VALIDATION_JSON: { status: 400, description: 'The body is not valid JSON.' },
   SB_VALIDATION_PHONE_NUMBER: { status: 400, description: '`to` is not a valid phone number (E.164, or national with `country`).' },
-  SB_VALIDATION_CODE_PLACEHOLDER: { status: 400, description: '`otp` was given with a `body` that lacks `{{code}}`, or a `body` holds `{{code}}` without `otp`.' },
-  SB_VALIDATION_UNSUPPORTED: { status: 400, description: 'The request asks for something this deployment cannot do yet (e.g. a channel with no provider).' },
+  SB_VALIDATION_CODE_PLACEHOLDER: {
+    status: 400,
+    description: '`otp` was given with a `body` that lacks `{{code}}`, or a `body` holds `{{code}}` without `otp`.',
+  },
+  SB_VALIDATION_UNSUPPORTED: {
+    status: 400,
+    description: 'The request asks for something this deployment cannot do yet (e.g. a channel with no provider).',
+  },
   SB_PAYLOAD_TOO_LARGE: { status: 413, description: 'The body exceeds 64 KB.' },
   SB_UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'Send `Content-Type: application/json`.' },
   SB_IDEMPOTENCY_CONFLICT: { status: 409, description: 'This Idempotency-Key was used with a different body. Use a new key.' },
-  SB_IDEMPOTENCY_IN_FLIGHT: { status: 409, description: 'The first request with this Idempotency-Key is still being admitted; retry after `Retry-After` seconds.' },
-  SB_POLICY_COUNTRY_NOT_ALLOWED: { status: 422, description: "The recipient's country is not in this key's `allowedCountries`; nothing was created." },
-  SB_POLICY_OPTED_OUT: { status: 422, description: 'The recipient replied STOP (or a carrier refused it as unsubscribed); ' + 'nothing was created. Sending resumes after the recipient replies START.' },
-  SB_POLICY_CALLBACK_URL: { status: 422, description: '`callbackUrl` is not allowed: not https (live), or a loopback, private, ' + 'link-local or metadata address or internal name; nothing was created.' },
-  SB_RATE_LIMITED: { status: 429, description: 'An admission limit was reached (messages per key per second, OTPs per userId ' + 'or per number per hour); nothing was created. Retry after `Retry-After` seconds.' },
+  SB_IDEMPOTENCY_IN_FLIGHT: {
+    status: 409,
+    description: 'The first request with this Idempotency-Key is still being admitted; retry after `Retry-After` seconds.',
+  },
+  SB_POLICY_COUNTRY_NOT_ALLOWED: {
+    status: 422,
+    description: "The recipient's country is not in this key's `allowedCountries`; nothing was created.",
+  },
+  SB_POLICY_OPTED_OUT: {
+    status: 422,
+    description:
+      'The recipient replied STOP (or a carrier refused it as unsubscribed); ' +
+      'nothing was created. Sending resumes after the recipient replies START.',
+  },
+  SB_POLICY_CALLBACK_URL: {
+    status: 422,
+    description:
+      '`callbackUrl` is not allowed: not https (live), or a loopback, private, ' +
+      'link-local or metadata address or internal name; nothing was created.',
+  },
+  SB_RATE_LIMITED: {
+    status: 429,
+    description:
+      'An admission limit was reached (messages per key per second, OTPs per userId ' +
+      'or per number per hour); nothing was created. Retry after `Retry-After` seconds.',
+  },
   SB_OTP_LOCKED: { status: 429, description: 'Too many wrong codes for this message; it can no longer be verified. Send a new code.' },
   SB_OTP_EXPIRED: { status: 410, description: "The code's TTL (or the message's `expiresAt`) has passed. Send a new code." },
-  SB_OTP_ALREADY_VERIFIED: { status: 409, description: 'This code was already verified once; a code is accepted only once. Send a new code for a new login.' },
-  SB_OTP_NONE: { status: 409, description: 'This message carries no code generated by Switchboard (no `otp`); report your own code with `POST /v1/messages/:id/conversion`.' },
+  SB_OTP_ALREADY_VERIFIED: {
+    status: 409,
+    description: 'This code was already verified once; a code is accepted only once. Send a new code for a new login.',
+  },
+  SB_OTP_NONE: {
+    status: 409,
+    description:
+      'This message carries no code generated by Switchboard (no `otp`); report your own code with `POST /v1/messages/:id/conversion`.',
+  },
   SB_MESSAGE_NOT_FOUND: { status: 404, description: 'No such message for this key (or it is past retention).' },
-  SB_WEBHOOK_DEAD_LETTER_NOT_FOUND: { status: 404, description: 'No dead letter with that event id (already replayed, or past retention).' },
-  SB_PUSH_ACK_INVALID: { status: 401, description: 'A push ack token that is malformed, for another message, or expired; nothing changed.' },
+  SB_WEBHOOK_DEAD_LETTER_NOT_FOUND: {
+    status: 404,
+    description: 'No dead letter with that event id (already replayed, or past retention).',
+  },
+  SB_PUSH_ACK_INVALID: {
+    status: 401,
+    description: 'A push ack token that is malformed, for another message, or expired; nothing changed.',
+  },
   SB_NOT_FOUND: { status: 404, description: 'No such route.' },
   SB_METHOD_NOT_ALLOWED: { status: 405, description: 'The route exists but not with this method.' },
   SB_WEBHOOK_SIGNATURE_INVALID: { status: 401, description: 'A carrier callback failed signature verification; nothing was changed.' },
-  SB_NOT_REPLICATED: { status: 503, description: 'Only with `intake.waitReplicas` set: the message was written to the Redis primary but fewer replicas acknowledged ' + 'it in time, so a failover could lose it. Retry with the same Idempotency-Key (the replay answers the same message).' },
+  SB_NOT_REPLICATED: {
+    status: 503,
+    description:
+      'Only with `intake.waitReplicas` set: the message was written to the Redis primary but fewer replicas acknowledged ' +
+      'it in time, so a failover could lose it. Retry with the same Idempotency-Key (the replay answers the same message).',
+  },
   SB_UNAVAILABLE: { status: 503, description: 'Redis (or the queue) is unreachable; nothing was created. Retry with backoff.' },
   SB_INTERNAL: { status: 500, description: 'An unexpected error; nothing is promised about state. Retry with the same Idempotency-Key.' },
-  SB_SANDBOX_UNKNOWN_PROVIDER: { status: 404, description: `Carrier sandbox only: no provider with that id (${providerRegistry.ids.join(', ')}).` },
-  SB_CARRIER_REJECTED: { status: 0, description: 'Recorded on a message: the carrier refused the recipient (invalid, opted out); `providerCode` has its code. Not retried.' },
+  SB_SANDBOX_UNKNOWN_PROVIDER: {
+    status: 404,
+    description: `Carrier sandbox only: no provider with that id (${providerRegistry.ids.join(', ')}).`,
+  },
+  SB_CARRIER_REJECTED: {
+    status: 0,
+    description: 'Recorded on a message: the carrier refused the recipient (invalid, opted out); `providerCode` has its code. Not retried.',
+  },
   SB_DELIVERY_FAILED: { status: 0, description: 'Recorded on a message: the carrier reported the message undelivered or failed.' },
-  SB_ROUTE_UNAVAILABLE: { status: 0, description: 'Recorded on a message: every provider for every channel failed or was unavailable until the job gave up.' },
-  SB_ROUTE_NONE: { status: 0, description: 'Recorded on a message: no provider is configured (routing.yaml, pricing.yaml) for its channel and country.' },
+  SB_ROUTE_UNAVAILABLE: {
+    status: 0,
+    description: 'Recorded on a message: every provider for every channel failed or was unavailable until the job gave up.',
+  },
+  SB_ROUTE_NONE: {
+    status: 0,
+    description: 'Recorded on a message: no provider is configured (routing.yaml, pricing.yaml) for its channel and country.',
+  },
   SB_CHANNEL_UNSUPPORTED: { status: 0, description: 'Recorded on a message: none of the requested channels can reach this number.' },
-  SB_RECIPIENT_INVALID: { status: 0, description: 'Recorded on a message: the number lookup says the number does not exist; nothing was sent.' },
-  SB_POLICY_SIM_SWAP: { status: 0, description: "Recorded on a message: the number's SIM was swapped inside the configured window and the key's policy is `block`; nothing was sent." },
+  SB_RECIPIENT_INVALID: {
+    status: 0,
+    description: 'Recorded on a message: the number lookup says the number does not exist; nothing was sent.',
+  },
+  SB_POLICY_SIM_SWAP: {
+    status: 0,
+    description:
+      "Recorded on a message: the number's SIM was swapped inside the configured window and the key's policy is `block`; nothing was sent.",
+  },
   SB_POLICY_PUMPING: {
     status: 0,
     description:
-      'Recorded on a message: the SMS-pumping guard found its country or number prefix far over ' + 'its usual volume (or never converting); nothing was sent.',
+      'Recorded on a message: the SMS-pumping guard found its country or number prefix far over ' +
+      'its usual volume (or never converting); nothing was sent.',
   },
   SB_WHATSAPP_NOT_REGISTERED: {
     status: 0,
     description:
-      'Recorded on a WhatsApp attempt: the number has no WhatsApp account; ' + 'the same code went by the next channel (`whatsapp_not_registered`).',
+      'Recorded on a WhatsApp attempt: the number has no WhatsApp account; ' +
+      'the same code went by the next channel (`whatsapp_not_registered`).',
   },
   SB_WHATSAPP_FAILED: {
     status: 0,
@@ -68,11 +146,26 @@ export const ERROR_CATALOGUE = {
       'Recorded on a WhatsApp attempt: it failed or was undelivered, or every WhatsApp provider refused it; ' +
       'the same code went by the next channel (`whatsapp_failed`).',
   },
-  SB_RCS_NOT_CAPABLE: { status: 0, description: 'Recorded on an RCS attempt: the handset cannot take RCS; the same code went by SMS (`rcs_not_capable`).' },
-  SB_RCS_FAILED: { status: 0, description: 'Recorded on an RCS attempt: the carrier refused or failed it; the same code went by SMS (`rcs_failed`).' },
-  SB_PUSH_UNREGISTERED: { status: 0, description: 'Recorded on a push attempt: FCM says the token is unregistered or invalid; drop it upstream. The message falls back.' },
-  SB_PUSH_ACK_TIMEOUT: { status: 0, description: 'Recorded on a push attempt: no acknowledgement within `ackTimeoutMs`; the message fell back.' },
-  SB_PUSH_FAILED: { status: 0, description: 'Recorded on a push attempt: FCM failed (or its breaker was open); the message fell back at once.' },
+  SB_RCS_NOT_CAPABLE: {
+    status: 0,
+    description: 'Recorded on an RCS attempt: the handset cannot take RCS; the same code went by SMS (`rcs_not_capable`).',
+  },
+  SB_RCS_FAILED: {
+    status: 0,
+    description: 'Recorded on an RCS attempt: the carrier refused or failed it; the same code went by SMS (`rcs_failed`).',
+  },
+  SB_PUSH_UNREGISTERED: {
+    status: 0,
+    description: 'Recorded on a push attempt: FCM says the token is unregistered or invalid; drop it upstream. The message falls back.',
+  },
+  SB_PUSH_ACK_TIMEOUT: {
+    status: 0,
+    description: 'Recorded on a push attempt: no acknowledgement within `ackTimeoutMs`; the message fell back.',
+  },
+  SB_PUSH_FAILED: {
+    status: 0,
+    description: 'Recorded on a push attempt: FCM failed (or its breaker was open); the message fell back at once.',
+  },
   SB_MESSAGE_EXPIRED: { status: 0, description: 'Recorded on a message: `expiresAt` or the OTP TTL passed before any delivery.' },
 } as const satisfies Record<string, CatalogueEntry>;
 

@@ -106,7 +106,15 @@ export interface RoutingDecision {
    * `health` and `conversion` are the multipliers of the price in `score` (1 = neutral):
    * score = effectivePrice × health × conversion.
    */
-  candidates: Array<{ provider: ProviderId; price?: number; effectivePrice?: number; health?: number; conversion?: number; score?: number; excluded?: string }>;
+  candidates: Array<{
+    provider: ProviderId;
+    price?: number;
+    effectivePrice?: number;
+    health?: number;
+    conversion?: number;
+    score?: number;
+    excluded?: string;
+  }>;
 }
 
 export interface OtpState {

@@ -26,13 +26,30 @@ function withAttempt(channel: 'sms' | 'rcs' | 'whatsapp' = 'sms'): MessageRecord
   return d;
 }
 
-const ctx = (over: Partial<OutcomeContext> = {}): OutcomeContext => ({ n: 1, channel: 'sms', provider: 'twilio', at: T1, hasNextRung: false, canRetryJob: true, ...over });
-const refusal = (over: Partial<CarrierErrorInfo>): CarrierErrorInfo => ({ kind: 'retryable', scope: 'provider', ambiguous: false, message: 'boom', ...over });
+const ctx = (over: Partial<OutcomeContext> = {}): OutcomeContext => ({
+  n: 1,
+  channel: 'sms',
+  provider: 'twilio',
+  at: T1,
+  hasNextRung: false,
+  canRetryJob: true,
+  ...over,
+});
+const refusal = (over: Partial<CarrierErrorInfo>): CarrierErrorInfo => ({
+  kind: 'retryable',
+  scope: 'provider',
+  ambiguous: false,
+  message: 'boom',
+  ...over,
+});
 
 describe('carrier outcome → message change', () => {
   it('records the carrier id, segments and cost of an accepted send and ends the job', () => {
     const d = withAttempt();
-    const step = carrierOutcomeStep({ kind: 'accepted', providerMessageId: 'SM1', acceptedAt: T1, segments: 2, cost: { amount: 0.0158, currency: 'USD' } }, ctx());
+    const step = carrierOutcomeStep(
+      { kind: 'accepted', providerMessageId: 'SM1', acceptedAt: T1, segments: 2, cost: { amount: 0.0158, currency: 'USD' } },
+      ctx(),
+    );
     step.mutate(d);
     expect(step.next).toBe('done');
     expect(d.status).toBe('queued');
@@ -59,7 +76,10 @@ describe('carrier outcome → message change', () => {
 
   it('ends the message on a refused recipient, whatever rungs follow', () => {
     const d = withAttempt();
-    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'permanent', scope: 'recipient', providerCode: '21211' }) }, ctx({ hasNextRung: true }));
+    const step = carrierOutcomeStep(
+      { kind: 'error', error: refusal({ kind: 'permanent', scope: 'recipient', providerCode: '21211' }) },
+      ctx({ hasNextRung: true }),
+    );
     step.mutate(d);
     expect(step.next).toBe('done');
     expect(d.status).toBe('failed');
@@ -100,7 +120,10 @@ describe('carrier outcome → message change', () => {
 
   it('sends any RCS refusal down the ladder with its RCS code', () => {
     const d = withAttempt('rcs');
-    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'permanent', scope: 'channel' }) }, ctx({ channel: 'rcs', hasNextRung: true }));
+    const step = carrierOutcomeStep(
+      { kind: 'error', error: refusal({ kind: 'permanent', scope: 'channel' }) },
+      ctx({ channel: 'rcs', hasNextRung: true }),
+    );
     step.mutate(d);
     expect(step.next).toBe('next_channel');
     expect(d.attempts[0]?.error?.code).toBe('SB_RCS_NOT_CAPABLE');
@@ -140,7 +163,10 @@ describe('every candidate failed', () => {
 describe('WhatsApp outcomes', () => {
   it('sends a not-on-WhatsApp refusal to the next rung at once, recording SB_WHATSAPP_NOT_REGISTERED', () => {
     const d = withAttempt('whatsapp');
-    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'permanent', scope: 'channel', providerCode: '63024' }) }, ctx({ channel: 'whatsapp', hasNextRung: true }));
+    const step = carrierOutcomeStep(
+      { kind: 'error', error: refusal({ kind: 'permanent', scope: 'channel', providerCode: '63024' }) },
+      ctx({ channel: 'whatsapp', hasNextRung: true }),
+    );
     step.mutate(d);
     expect(step.next).toBe('next_channel');
     expect(d.attempts[0]).toMatchObject({ status: 'failed', error: { code: 'SB_WHATSAPP_NOT_REGISTERED', providerCode: '63024' } });
@@ -149,14 +175,20 @@ describe('WhatsApp outcomes', () => {
 
   it('fails the message with SB_WHATSAPP_NOT_REGISTERED when WhatsApp was the only rung', () => {
     const d = withAttempt('whatsapp');
-    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'permanent', scope: 'channel' }) }, ctx({ channel: 'whatsapp', hasNextRung: false }));
+    const step = carrierOutcomeStep(
+      { kind: 'error', error: refusal({ kind: 'permanent', scope: 'channel' }) },
+      ctx({ channel: 'whatsapp', hasNextRung: false }),
+    );
     step.mutate(d);
     expect(step.next).toBe('done');
     expect(d).toMatchObject({ final: true, status: 'failed', error: { code: 'SB_WHATSAPP_NOT_REGISTERED' } });
   });
 
   it('fails a retryable WhatsApp error over to the other provider, like SMS', () => {
-    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'retryable', httpStatus: undefined } as Partial<CarrierErrorInfo>) }, ctx({ channel: 'whatsapp', hasNextRung: true }));
+    const step = carrierOutcomeStep(
+      { kind: 'error', error: refusal({ kind: 'retryable', httpStatus: undefined } as Partial<CarrierErrorInfo>) },
+      ctx({ channel: 'whatsapp', hasNextRung: true }),
+    );
     expect(step.next).toBe('next_provider');
   });
 
@@ -172,7 +204,10 @@ describe('WhatsApp outcomes', () => {
 
   it('hands an ambiguous WhatsApp send out of job runs to the next rung', () => {
     const d = withAttempt('whatsapp');
-    const step = carrierOutcomeStep({ kind: 'error', error: refusal({ kind: 'retryable', ambiguous: true }) }, ctx({ channel: 'whatsapp', hasNextRung: true, canRetryJob: false }));
+    const step = carrierOutcomeStep(
+      { kind: 'error', error: refusal({ kind: 'retryable', ambiguous: true }) },
+      ctx({ channel: 'whatsapp', hasNextRung: true, canRetryJob: false }),
+    );
     step.mutate(d);
     expect(step.next).toBe('next_channel');
     expect(d.attempts[0]?.error?.code).toBe('SB_WHATSAPP_FAILED');

@@ -148,7 +148,13 @@ export function carrierOutcomeStep(outcome: CarrierOutcome, c: OutcomeContext): 
   return {
     next: isRecipient ? 'done' : isChannel ? (c.hasNextRung ? 'next_channel' : 'done') : 'next_provider',
     mutate: (d) => {
-      moveAttempt(d, n, 'failed', at, errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : isChannel ? 'SB_CHANNEL_UNSUPPORTED' : 'SB_ROUTE_UNAVAILABLE', err));
+      moveAttempt(
+        d,
+        n,
+        'failed',
+        at,
+        errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : isChannel ? 'SB_CHANNEL_UNSUPPORTED' : 'SB_ROUTE_UNAVAILABLE', err),
+      );
       d.timeline.push({ at, type: 'carrier_error', channel, provider, detail: errorDetail(err) });
       if (final) finalize(d, at, errorInfo(isRecipient ? 'SB_CARRIER_REJECTED' : 'SB_CHANNEL_UNSUPPORTED', err));
       else d.updatedAt = at;
@@ -171,13 +177,16 @@ export function exhaustedStep(
       mutate: (d) => {
         // The rung's last failed attempt carries the code that ends it (plan.stage.ts).
         const last = [...d.attempts].reverse().find((a) => a.channel === 'whatsapp' && a.status === 'failed');
-        if (last !== undefined) last.error = { ...(last.error ?? { message: 'every WhatsApp provider failed' }), code: 'SB_WHATSAPP_FAILED' };
+        if (last !== undefined)
+          last.error = { ...(last.error ?? { message: 'every WhatsApp provider failed' }), code: 'SB_WHATSAPP_FAILED' };
         d.updatedAt = c.at;
       },
     };
   }
   const exhausted = draft.attempts.length >= c.maxAttempts || !c.canRetryJob;
   if (!exhausted) return { next: 'retry_job' };
-  const error = c.lastError ? errorInfo('SB_ROUTE_UNAVAILABLE', c.lastError) : { code: 'SB_ROUTE_UNAVAILABLE', message: 'no provider accepted the message' };
+  const error = c.lastError
+    ? errorInfo('SB_ROUTE_UNAVAILABLE', c.lastError)
+    : { code: 'SB_ROUTE_UNAVAILABLE', message: 'no provider accepted the message' };
   return { next: 'done', mutate: (d) => finalize(d, c.at, error) };
 }

@@ -89,7 +89,13 @@ export function startAttempt(
     push(msg, { at, type: 'fallback', channel, provider, detail: `${fallbackReason}: ${skippedChannel} skipped → ${channel}/${provider}` });
   } else if (fallbackReason !== undefined && previous !== undefined) {
     attempt.fallback = { reason: fallbackReason, fromChannel: previous.channel, fromProvider: previous.provider };
-    push(msg, { at, type: 'fallback', channel, provider, detail: `${fallbackReason}: ${previous.channel}/${previous.provider} → ${channel}/${provider}` });
+    push(msg, {
+      at,
+      type: 'fallback',
+      channel,
+      provider,
+      detail: `${fallbackReason}: ${previous.channel}/${previous.provider} → ${channel}/${provider}`,
+    });
   }
   msg.attempts.push(attempt);
   push(msg, { at, type: 'attempt', channel, provider, detail: `attempt ${n}` });
@@ -139,7 +145,15 @@ export function moveAttempt(msg: MessageRecord, n: number, status: AttemptStatus
  */
 export function applyCallback(
   msg: MessageRecord,
-  cb: { providerMessageId: string; status: AttemptStatus; rawStatus: string; errorCode?: string; errorMessage?: string; at: string; source?: 'callback' | 'reconciled' },
+  cb: {
+    providerMessageId: string;
+    status: AttemptStatus;
+    rawStatus: string;
+    errorCode?: string;
+    errorMessage?: string;
+    at: string;
+    source?: 'callback' | 'reconciled';
+  },
 ): { applied: boolean; attempt?: Attempt } {
   const attempt = msg.attempts.find((a) => a.providerMessageId === cb.providerMessageId);
   if (!attempt) return { applied: false };
@@ -171,7 +185,16 @@ export function applyCallback(
 export function noteRead(msg: MessageRecord, cb: { providerMessageId: string; at: string; source?: 'callback' | 'reconciled' }): boolean {
   const attempt = msg.attempts.find((a) => a.providerMessageId === cb.providerMessageId);
   if (attempt === undefined || attempt.status !== 'delivered') return false;
-  if (msg.timeline.some((t) => (t.type === 'callback' || t.type === 'reconciled') && t.detail === 'read' && t.provider === attempt.provider && t.channel === attempt.channel)) return false;
+  if (
+    msg.timeline.some(
+      (t) =>
+        (t.type === 'callback' || t.type === 'reconciled') &&
+        t.detail === 'read' &&
+        t.provider === attempt.provider &&
+        t.channel === attempt.channel,
+    )
+  )
+    return false;
   push(msg, { at: cb.at, type: cb.source ?? 'callback', channel: attempt.channel, provider: attempt.provider, detail: 'read' });
   msg.updatedAt = cb.at > msg.updatedAt ? cb.at : msg.updatedAt;
   return true;

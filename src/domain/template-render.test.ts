@@ -27,7 +27,9 @@ describe('template rendering', () => {
 
   it('refuses a configured template whose locales use different placeholders', () => {
     const base = { mode: 'sandbox' };
-    expect(() => configSchema.parse({ ...base, templates: { bad: { locales: { en: 'Hi {{name}}', fr: 'Salut' } } } })).toThrow(/placeholders/);
+    expect(() => configSchema.parse({ ...base, templates: { bad: { locales: { en: 'Hi {{name}}', fr: 'Salut' } } } })).toThrow(
+      /placeholders/,
+    );
     const ok = configSchema.parse({ ...base, templates: { otp: { locales: { it: 'Il tuo codice è {{code}}.' } } } });
     expect(summarize(ok.templates).find((t) => t.name === 'otp')?.locales).toContain('it');
   });

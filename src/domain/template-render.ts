@@ -47,7 +47,8 @@ export interface TemplateProblem {
   message: string;
 }
 
-export type RenderResult = { ok: true; text: string; locale: string; otp: boolean } | { ok: false; message: string; problems: TemplateProblem[] };
+export type RenderResult =
+  { ok: true; text: string; locale: string; otp: boolean } | { ok: false; message: string; problems: TemplateProblem[] };
 
 /** Placeholder names in `text`, in order of first use, `code` included. */
 export function placeholdersOf(text: string): string[] {
@@ -82,7 +83,8 @@ export function definitionProblems(name: string, def: TemplateDefinition): strin
   const want = placeholdersOf(base).sort().join(',');
   for (const [locale, text] of Object.entries(def.locales)) {
     const got = placeholdersOf(text).sort().join(',');
-    if (got !== want) problems.push(`templates.${name}.locales.${locale}: placeholders {${got}} differ from the default locale's {${want}}`);
+    if (got !== want)
+      problems.push(`templates.${name}.locales.${locale}: placeholders {${got}} differ from the default locale's {${want}}`);
   }
   return problems;
 }
@@ -106,15 +108,28 @@ export function pickLocale(def: TemplateDefinition, requested: string | undefine
  * Renders template `name` for `locale` with `vars`. Every var must be given and none may be
  * unknown; values may not hold `{{`/`}}` (a var cannot smuggle a placeholder, `{{code}}` included).
  */
-export function renderTemplate(catalogue: TemplateCatalogue, name: string, locale: string | undefined, vars: Readonly<Record<string, string | number>> | undefined): RenderResult {
+export function renderTemplate(
+  catalogue: TemplateCatalogue,
+  name: string,
+  locale: string | undefined,
+  vars: Readonly<Record<string, string | number>> | undefined,
+): RenderResult {
   const def = Object.hasOwn(catalogue, name) ? catalogue[name] : undefined;
   if (def === undefined) {
-    return { ok: false, message: `unknown template "${name}"; known: ${Object.keys(catalogue).sort().join(', ')} (GET /v1/templates)`, problems: [{ path: 'template', message: 'unknown template' }] };
+    return {
+      ok: false,
+      message: `unknown template "${name}"; known: ${Object.keys(catalogue).sort().join(', ')} (GET /v1/templates)`,
+      problems: [{ path: 'template', message: 'unknown template' }],
+    };
   }
   const picked = pickLocale(def, locale);
   if (picked === undefined) {
     const known = Object.keys(def.locales).sort().join(', ');
-    return { ok: false, message: `template "${name}" has no locale "${locale ?? ''}"; it has ${known}`, problems: [{ path: 'locale', message: `not one of ${known}` }] };
+    return {
+      ok: false,
+      message: `template "${name}" has no locale "${locale ?? ''}"; it has ${known}`,
+      problems: [{ path: 'locale', message: `not one of ${known}` }],
+    };
   }
   const text = def.locales[picked] as string;
   const wanted = placeholdersOf(text).filter((n) => n !== 'code');
@@ -122,11 +137,22 @@ export function renderTemplate(catalogue: TemplateCatalogue, name: string, local
   const problems: TemplateProblem[] = [];
   for (const n of wanted) if (!Object.hasOwn(given, n)) problems.push({ path: `vars.${n}`, message: 'missing' });
   for (const [n, v] of Object.entries(given)) {
-    if (!wanted.includes(n)) problems.push({ path: `vars.${n}`, message: n === 'code' ? 'the code is generated; do not pass it' : `unknown; "${name}" takes ${wanted.length > 0 ? wanted.join(', ') : 'no vars'}` });
+    if (!wanted.includes(n))
+      problems.push({
+        path: `vars.${n}`,
+        message:
+          n === 'code'
+            ? 'the code is generated; do not pass it'
+            : `unknown; "${name}" takes ${wanted.length > 0 ? wanted.join(', ') : 'no vars'}`,
+      });
     else if (/\{\{|\}\}/.test(String(v))) problems.push({ path: `vars.${n}`, message: 'may not contain {{ or }}' });
   }
   if (problems.length > 0) {
-    return { ok: false, message: `vars do not fit template "${name}": ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`, problems };
+    return {
+      ok: false,
+      message: `vars do not fit template "${name}": ${problems.map((p) => `${p.path} ${p.message}`).join('; ')}`,
+      problems,
+    };
   }
   const rtl = isRtlLocale(picked);
   const filled = text.replace(PLACEHOLDER, (whole, n: string) => {
@@ -134,5 +160,10 @@ export function renderTemplate(catalogue: TemplateCatalogue, name: string, local
     const value = String(given[n]);
     return rtl ? `${FSI}${value}${PDI}` : value;
   });
-  return { ok: true, text: rtl && !filled.startsWith(RLM) ? `${RLM}${filled}` : filled, locale: picked, otp: text.includes(CODE_PLACEHOLDER) };
+  return {
+    ok: true,
+    text: rtl && !filled.startsWith(RLM) ? `${RLM}${filled}` : filled,
+    locale: picked,
+    otp: text.includes(CODE_PLACEHOLDER),
+  };
 }

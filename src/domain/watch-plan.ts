@@ -91,17 +91,24 @@ export function readHorizon(msg: Pick<MessageRecord, 'expiresAt' | 'createdAt'>)
  * delivered, the latest attempt accepted by a carrier and still open, not timed out before, and
  * room for one more attempt.
  */
-export function dlrTimeoutCandidate(msg: MessageRecord, s: Pick<WatchSettings, 'deliveryTimeoutMs' | 'maxAttempts'>): { attempt: Attempt; deadline: number } | undefined {
+export function dlrTimeoutCandidate(
+  msg: MessageRecord,
+  s: Pick<WatchSettings, 'deliveryTimeoutMs' | 'maxAttempts'>,
+): { attempt: Attempt; deadline: number } | undefined {
   const timeout = deliveryTimeoutOf(msg, s.deliveryTimeoutMs);
   if (timeout === undefined || msg.verifiedAt !== undefined || msg.final) return undefined;
   if (msg.attempts.some((a) => a.status === 'delivered') || msg.attempts.length >= s.maxAttempts) return undefined;
   const current = msg.attempts[msg.attempts.length - 1];
-  if (current === undefined || current.dlrTimeout !== undefined || !isReadable(current) || current.acceptedAt === undefined) return undefined;
+  if (current === undefined || current.dlrTimeout !== undefined || !isReadable(current) || current.acceptedAt === undefined)
+    return undefined;
   return { attempt: current, deadline: Date.parse(current.acceptedAt) + timeout };
 }
 
 /** When the first watch of a freshly admitted message fires: its first deadline, at the latest its expiry. */
-export function firstWatchAt(msg: Pick<MessageRecord, 'otp' | 'expiresAt' | 'createdAt'>, s: Pick<WatchSettings, 'reconcileAfterMs' | 'deliveryTimeoutMs'>): number {
+export function firstWatchAt(
+  msg: Pick<MessageRecord, 'otp' | 'expiresAt' | 'createdAt'>,
+  s: Pick<WatchSettings, 'reconcileAfterMs' | 'deliveryTimeoutMs'>,
+): number {
   const created = Date.parse(msg.createdAt);
   const timeout = deliveryTimeoutOf(msg, s.deliveryTimeoutMs);
   const first = created + Math.min(s.reconcileAfterMs, timeout ?? Infinity);
@@ -146,7 +153,10 @@ export function planWatch(msg: MessageRecord, schedule: ReadSchedule, s: WatchSe
   // An attempt on its way to a carrier (or a follow-up about to start) has no deadline yet: look
   // again once its delivery timeout (or first read) could be due.
   const last = msg.attempts[msg.attempts.length - 1];
-  const inFlight = last === undefined || (last.channel !== 'push' && last.providerMessageId === undefined && last.status === 'queued') || last.dlrTimeout !== undefined;
+  const inFlight =
+    last === undefined ||
+    (last.channel !== 'push' && last.providerMessageId === undefined && last.status === 'queued') ||
+    last.dlrTimeout !== undefined;
   if (inFlight && !expire) {
     const timeout = deliveryTimeoutOf(msg, s.deliveryTimeoutMs);
     wakes.push(now + Math.min(s.reconcileAfterMs, timeout ?? Infinity));

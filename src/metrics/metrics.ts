@@ -18,7 +18,15 @@ export const METRIC_OTP_RESULTS = ['valid', 'invalid', 'locked', 'expired'] as c
 export const METRIC_COST_KINDS = ['message', 'lookup'] as const;
 export const METRIC_LOOKUP_RESULTS = ['valid', 'invalid', 'landline', 'unknown', 'error'] as const;
 export const METRIC_LOOKUP_CACHE = ['hit', 'miss'] as const;
-export const METRIC_POLICY_REASONS = ['opted_out', 'country_not_allowed', 'rate_limited', 'sim_swap', 'invalid_number', 'pumping', 'callback_url'] as const;
+export const METRIC_POLICY_REASONS = [
+  'opted_out',
+  'country_not_allowed',
+  'rate_limited',
+  'sim_swap',
+  'invalid_number',
+  'pumping',
+  'callback_url',
+] as const;
 /** Reasons the router gives for a choice (src/routing/router.ts). */
 export const ROUTE_REASONS = ['cheapest', 'healthiest', 'health', 'conversion', 'tie_order', 'only_candidate'] as const;
 export const METRIC_QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'prioritized', 'waiting-children'] as const;
@@ -44,7 +52,15 @@ export const FALLBACK_REASONS = [
  * final yet, or nothing new), `not_found` (the carrier does not know the id), `error` (the read
  * failed), `unsupported` (the carrier offers no status read for the channel).
  */
-export const METRIC_RECONCILIATION_RESULTS = ['delivered', 'undelivered', 'failed', 'pending', 'not_found', 'error', 'unsupported'] as const;
+export const METRIC_RECONCILIATION_RESULTS = [
+  'delivered',
+  'undelivered',
+  'failed',
+  'pending',
+  'not_found',
+  'error',
+  'unsupported',
+] as const;
 
 const PREFIX = 'switchboard_';
 
@@ -81,7 +97,10 @@ export interface MetricsOptions {
   /** Collects `switchboard_queue_jobs` at scrape time (the `api` role only, CONTRACTS §7). */
   queueCounts?: () => Promise<Array<{ queue: string; counts: Record<string, number> }>>;
   defaultMetrics?: boolean;
-  /** The providers whose `provider` label values start at 0 (their modules say which take part in lookups and reconciliation); the built-in registry by default. */
+  /**
+   * The providers whose `provider` label values start at 0 (their modules say which take part in
+   * lookups and reconciliation); the built-in registry by default.
+   */
   providers?: ProviderRegistry;
   /** Collects `switchboard_breaker_state` at scrape time (workers: their breaker registry). */
   breakerStates?: () => Array<{ provider: string; channel: string; value: number }>;
@@ -217,7 +236,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   });
   const routeDecisions = new Counter({
     name: `${PREFIX}route_decisions_total`,
-    help: 'Routing decisions by chosen provider and reason (cheapest, healthiest, ' + 'health, conversion, tie_order, only_candidate, all_breakers_open, none).',
+    help:
+      'Routing decisions by chosen provider and reason (cheapest, healthiest, ' +
+      'health, conversion, tie_order, only_candidate, all_breakers_open, none).',
     labelNames: ['provider', 'reason'] as const,
     registers,
   });
@@ -289,7 +310,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const stuckSent = opts.stuckSent;
   const messagesStuckSent = new Gauge({
     name: `${PREFIX}messages_stuck_sent`,
-    help: 'Messages still not final 5 minutes or more after a carrier accepted them ' + '(reconciliation has not settled them), read from Redis at scrape time.',
+    help:
+      'Messages still not final 5 minutes or more after a carrier accepted them ' +
+      '(reconciliation has not settled them), read from Redis at scrape time.',
     registers,
     ...(stuckSent
       ? {
@@ -303,7 +326,9 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const watchCounts = opts.watchCounts;
   const watches = new Gauge({
     name: `${PREFIX}watches`,
-    help: 'Open messages\' deadline watches: scheduled in all, and overdue (due 30 s ago or more and not fired: no worker is firing them), read from Redis at scrape time.',
+    help:
+      "Open messages' deadline watches: scheduled in all, and overdue (due 30 s ago or more and not fired: " +
+      'no worker is firing them), read from Redis at scrape time.',
     labelNames: ['state'] as const,
     registers,
     ...(watchCounts

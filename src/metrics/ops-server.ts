@@ -29,9 +29,11 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<Server> {
     if (req.method !== 'GET') return send(405, 'application/json', '{"error":{"code":"SB_METHOD_NOT_ALLOWED","message":"GET only"}}');
     if (path === '/healthz') return send(200, 'application/json', '{"status":"ok"}');
     if (path === '/readyz') {
-      void opts.pingRedis().then((ok) =>
-        send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'unavailable', redis: ok ? 'up' : 'down' })),
-      );
+      void opts
+        .pingRedis()
+        .then((ok) =>
+          send(ok ? 200 : 503, 'application/json', JSON.stringify({ status: ok ? 'ready' : 'unavailable', redis: ok ? 'up' : 'down' })),
+        );
       return;
     }
     if (path === '/metrics') {

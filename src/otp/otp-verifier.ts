@@ -100,7 +100,12 @@ export async function verifyOtp(deps: OtpVerifierDeps, msg: MessageRecord, prese
     return { kind: 'expired' };
   }
   const expiresAt = msg.expiresAt !== undefined ? Date.parse(msg.expiresAt) : Date.parse(msg.createdAt) + msg.otp.ttlSeconds * 1000;
-  const outcome = await deps.attempts.attempt(msg.id, matches(deps.keyRing, msg, presented), deps.config.otp.maxVerifyAttempts, Math.max(expiresAt, now) + STATE_GRACE_MS);
+  const outcome = await deps.attempts.attempt(
+    msg.id,
+    matches(deps.keyRing, msg, presented),
+    deps.config.otp.maxVerifyAttempts,
+    Math.max(expiresAt, now) + STATE_GRACE_MS,
+  );
   switch (outcome.result) {
     case 'valid':
       await markVerified(deps, msg.id, now);
@@ -125,7 +130,11 @@ export async function verifyOtp(deps: OtpVerifierDeps, msg: MessageRecord, prese
  * the latest report with its time; `verified: true` also sets `verifiedAt` (once). Repeating the
  * same report changes nothing and counts nothing.
  */
-export async function recordConversion(deps: Pick<OtpVerifierDeps, 'recorder' | 'conversions' | 'now'>, msg: MessageRecord, verified: boolean): Promise<void> {
+export async function recordConversion(
+  deps: Pick<OtpVerifierDeps, 'recorder' | 'conversions' | 'now'>,
+  msg: MessageRecord,
+  verified: boolean,
+): Promise<void> {
   const now = deps.now();
   const iso = new Date(now).toISOString();
   const res = await deps.recorder.update(msg.id, (d) => {

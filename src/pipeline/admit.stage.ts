@@ -45,11 +45,16 @@ export type RawAdmission = (data: RawSendJobEnvelope, jobKey: string) => Promise
 export function createRawAdmission(deps: AdmissionDeps, keys: ApiKeyRing): RawAdmission {
   return async (data, jobKey) => {
     const principal = keys.byKeyName(data.key);
-    if (!principal) throw new RawJobRefusedError('SB_AUTH_UNAUTHORIZED', `no API key named "${data.key}"; use the name of a key from config`);
-    if (!principal.scopes.has('send') && !principal.scopes.has('admin')) throw new RawJobRefusedError('SB_AUTH_FORBIDDEN', `key "${data.key}" lacks the send scope`);
+    if (!principal)
+      throw new RawJobRefusedError('SB_AUTH_UNAUTHORIZED', `no API key named "${data.key}"; use the name of a key from config`);
+    if (!principal.scopes.has('send') && !principal.scopes.has('admin'))
+      throw new RawJobRefusedError('SB_AUTH_FORBIDDEN', `key "${data.key}" lacks the send scope`);
     const parsed = sendMessageBodySchema.safeParse(data.request);
     if (!parsed.success) {
-      throw new RawJobRefusedError('SB_VALIDATION_FAILED', parsed.error.issues.map((i) => `request.${i.path.join('.')}: ${i.message}`).join('; '));
+      throw new RawJobRefusedError(
+        'SB_VALIDATION_FAILED',
+        parsed.error.issues.map((i) => `request.${i.path.join('.')}: ${i.message}`).join('; '),
+      );
     }
     const idempotencyKey = data.idempotencyKey ?? (parsed.data.idempotencyKey === undefined ? jobKey : undefined);
     try {

@@ -54,25 +54,41 @@ export async function processDlrJob(deps: DlrDeps, data: DlrJobData, source: 'ca
   const unmatched: CallbackNotYetMatchedError[] = [];
   // Delivery outcomes for provider health, written together after the job's callbacks.
   const samples: DlrSample[] = [];
-  await forEachKeyedLane(data.events, (ev) => ev.messageId ?? '', PARALLEL_MESSAGES, async (group) => {
-    for (const ev of group) {
-      try {
-        await applyOne(deps, ev, source, out, samples);
-      } catch (err) {
-        if (!(err instanceof CallbackNotYetMatchedError)) throw err;
-        unmatched.push(err);
-        return; // this message's later callbacks wait for the retry, in order
+  await forEachKeyedLane(
+    data.events,
+    (ev) => ev.messageId ?? '',
+    PARALLEL_MESSAGES,
+    async (group) => {
+      for (const ev of group) {
+        try {
+          await applyOne(deps, ev, source, out, samples);
+        } catch (err) {
+          if (!(err instanceof CallbackNotYetMatchedError)) throw err;
+          unmatched.push(err);
+          return; // this message's later callbacks wait for the retry, in order
+        }
       }
-    }
-  });
+    },
+  );
   // Health is statistics: a failed write never fails (or repeats) the callbacks it describes.
-  await deps.health.recordDlrBatch(samples, deps.now()).catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'provider health samples not recorded'));
+  await deps.health
+    .recordDlrBatch(samples, deps.now())
+    .catch((err: unknown) => deps.log.warn({ err: (err as Error).message }, 'provider health samples not recorded'));
   const first = unmatched[0];
-  if (first !== undefined) throw unmatched.length === 1 ? first : new CallbackNotYetMatchedError(`${unmatched.length} callbacks not matched (yet), e.g. ${first.message}`);
+  if (first !== undefined)
+    throw unmatched.length === 1
+      ? first
+      : new CallbackNotYetMatchedError(`${unmatched.length} callbacks not matched (yet), e.g. ${first.message}`);
   return out;
 }
 
-async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'reconciled', out: DlrOutcome, samples: DlrSample[]): Promise<void> {
+async function applyOne(
+  deps: DlrDeps,
+  ev: DlrEvent,
+  source: 'callback' | 'reconciled',
+  out: DlrOutcome,
+  samples: DlrSample[],
+): Promise<void> {
   if (ev.status === 'unknown') {
     out.ignored++;
     return;
@@ -90,49 +106,70 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
   }
   let retryAttempt: number | undefined;
   let readOnly = false;
-  const res = await deps.recorder.update(ev.messageId, (d) => {
-    retryAttempt = undefined;
-    readOnly = false;
-    const r = applyCallback(d, {
-      providerMessageId: ev.providerMessageId,
-      status,
-      rawStatus: ev.rawStatus,
-      at: ev.occurredAt,
-      source,
-      ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
-    });
-    if (!r.applied && ev.read === true && r.attempt !== undefined && noteRead(d, { providerMessageId: ev.providerMessageId, at: ev.occurredAt, source })) {
-      // A read receipt after `delivered`: a timeline line, nothing else moves.
-      readOnly = true;
-      return r.attempt;
-    }
-    if (!r.applied || !r.attempt) return false;
-    if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'whatsapp' && !d.final) {
-      // Switchboard owns WhatsApp's fallback: not on WhatsApp, or every other failure, goes to the
-      // next rung (SMS, same code) — unless a later attempt already runs (a DLR timeout moved on).
-      const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
-      if (failedAttempt?.error) failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_WHATSAPP_NOT_REGISTERED' : 'SB_WHATSAPP_FAILED' };
-      if (r.attempt.n === d.attempts.length) retryAttempt = d.attempts.length + 1;
-    } else if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'rcs' && !d.final) {
-      // RCS was asked for RCS only; Switchboard owns the fallback: the next rung (SMS, same code).
-      const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
-      if (failedAttempt?.error) failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED' };
-      retryAttempt = d.attempts.length + 1;
-    } else if (status === 'undelivered' || status === 'failed') {
-      // A transient carrier code (Twilio 30003, Sinch 404) gets one more try on another provider
-      // of the same channel (DESIGN §6); anything else ends the message here.
-      const others = channelProviders(r.attempt.channel, d.country, deps.config, deps.adapters).filter(
-        (p) => !d.attempts.some((a) => a.provider === p),
-      );
-      const retriedBefore = d.attempts.some((a) => a.fallback?.reason === 'undelivered');
-      if (status === 'undelivered' && ev.transient === true && !retriedBefore && others.length > 0 && d.attempts.length < deps.config.messages.maxAttempts && !d.final) {
-        retryAttempt = d.attempts.length + 1;
-      } else {
-        finalize(d, new Date(deps.now()).toISOString());
+  const res = await deps.recorder.update(
+    ev.messageId,
+    (d) => {
+      retryAttempt = undefined;
+      readOnly = false;
+      const r = applyCallback(d, {
+        providerMessageId: ev.providerMessageId,
+        status,
+        rawStatus: ev.rawStatus,
+        at: ev.occurredAt,
+        source,
+        ...(ev.errorCode !== undefined ? { errorCode: ev.errorCode } : {}),
+      });
+      if (
+        !r.applied &&
+        ev.read === true &&
+        r.attempt !== undefined &&
+        noteRead(d, { providerMessageId: ev.providerMessageId, at: ev.occurredAt, source })
+      ) {
+        // A read receipt after `delivered`: a timeline line, nothing else moves.
+        readOnly = true;
+        return r.attempt;
       }
-    }
-    return r.attempt;
-  }, stored);
+      if (!r.applied || !r.attempt) return false;
+      if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'whatsapp' && !d.final) {
+        // Switchboard owns WhatsApp's fallback: not on WhatsApp, or every other failure, goes to the
+        // next rung (SMS, same code) — unless a later attempt already runs (a DLR timeout moved on).
+        const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
+        if (failedAttempt?.error)
+          failedAttempt.error = {
+            ...failedAttempt.error,
+            code: ev.recipientNotCapable === true ? 'SB_WHATSAPP_NOT_REGISTERED' : 'SB_WHATSAPP_FAILED',
+          };
+        if (r.attempt.n === d.attempts.length) retryAttempt = d.attempts.length + 1;
+      } else if ((status === 'undelivered' || status === 'failed') && r.attempt.channel === 'rcs' && !d.final) {
+        // RCS was asked for RCS only; Switchboard owns the fallback: the next rung (SMS, same code).
+        const failedAttempt = d.attempts.find((a) => a.n === r.attempt?.n);
+        if (failedAttempt?.error)
+          failedAttempt.error = { ...failedAttempt.error, code: ev.recipientNotCapable === true ? 'SB_RCS_NOT_CAPABLE' : 'SB_RCS_FAILED' };
+        retryAttempt = d.attempts.length + 1;
+      } else if (status === 'undelivered' || status === 'failed') {
+        // A transient carrier code (Twilio 30003, Sinch 404) gets one more try on another provider
+        // of the same channel (DESIGN §6); anything else ends the message here.
+        const others = channelProviders(r.attempt.channel, d.country, deps.config, deps.adapters).filter(
+          (p) => !d.attempts.some((a) => a.provider === p),
+        );
+        const retriedBefore = d.attempts.some((a) => a.fallback?.reason === 'undelivered');
+        if (
+          status === 'undelivered' &&
+          ev.transient === true &&
+          !retriedBefore &&
+          others.length > 0 &&
+          d.attempts.length < deps.config.messages.maxAttempts &&
+          !d.final
+        ) {
+          retryAttempt = d.attempts.length + 1;
+        } else {
+          finalize(d, new Date(deps.now()).toISOString());
+        }
+      }
+      return r.attempt;
+    },
+    stored,
+  );
   if (res && readOnly) {
     out.applied++;
     return;
@@ -148,7 +185,13 @@ async function applyOne(deps: DlrDeps, ev: DlrEvent, source: 'callback' | 'recon
     if (TERMINAL.has(status) && attempt.acceptedAt !== undefined && !notTheCarriers) {
       const latency = status === 'delivered' ? Date.parse(ev.occurredAt) - Date.parse(attempt.acceptedAt) : undefined;
       const otpDelivered = status === 'delivered' && countsAsOtpDelivery(res.before, res.after);
-      samples.push({ provider: attempt.provider, country: res.after.country, delivered: status === 'delivered', latencyMs: latency, otpDelivered });
+      samples.push({
+        provider: attempt.provider,
+        country: res.after.country,
+        delivered: status === 'delivered',
+        latencyMs: latency,
+        otpDelivered,
+      });
     }
     if (retryAttempt !== undefined) await deps.queues.addSend(ev.messageId, jobIds.attempt(ev.messageId, retryAttempt));
   } else out.absorbed++;

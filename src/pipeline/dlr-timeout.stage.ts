@@ -28,12 +28,18 @@ export type DlrTimeoutDeps = Pick<PipelineDeps, 'config' | 'adapters' | 'recorde
  * else a later usable rung of the ladder; undefined when there is nowhere else (then nothing is
  * resent: the same carrier again would only duplicate what it is still trying to deliver).
  */
-export function dlrFailoverTarget(deps: Pick<DlrTimeoutDeps, 'config' | 'adapters'>, msg: MessageRecord, n: number): 'provider' | 'channel' | undefined {
+export function dlrFailoverTarget(
+  deps: Pick<DlrTimeoutDeps, 'config' | 'adapters'>,
+  msg: MessageRecord,
+  n: number,
+): 'provider' | 'channel' | undefined {
   const attempt = msg.attempts.find((a) => a.n === n);
   if (attempt === undefined) return undefined;
   const channel = attempt.channel;
   if (!SINGLE_SHOT.has(channel)) {
-    const untried = channelProviders(channel, msg.country, deps.config, deps.adapters).filter((p) => !msg.attempts.some((a) => a.channel === channel && a.provider === p));
+    const untried = channelProviders(channel, msg.country, deps.config, deps.adapters).filter(
+      (p) => !msg.attempts.some((a) => a.channel === channel && a.provider === p),
+    );
     if (untried.length > 0) return 'provider';
   }
   const usable = (c: Channel): boolean => c !== 'push' && channelProviders(c, msg.country, deps.config, deps.adapters).length > 0;
@@ -72,7 +78,10 @@ export async function failOverAfterDlrTimeout(deps: DlrTimeoutDeps, messageId: s
   });
   if (res === undefined) return false;
   await deps.queues.addSend(messageId, jobIds.attempt(messageId, n + 1));
-  deps.log.info({ messageId, attempt: n, next: res.result }, 'no delivery report within the delivery timeout; sending the code once more elsewhere');
+  deps.log.info(
+    { messageId, attempt: n, next: res.result },
+    'no delivery report within the delivery timeout; sending the code once more elsewhere',
+  );
   return true;
 }
 

@@ -101,7 +101,12 @@ export function nextStep(msg: Pick<MessageRecord, 'attempts'>, ladder: readonly 
         return atts.length === 0 && pending ? { channel: step.channel, fallback: pending } : { channel: step.channel };
       }
       pending = {
-        reason: last.dlrTimeout !== undefined ? 'dlr_timeout' : step.channel === 'push' ? pushFailureReason(last) : (RCS_FAILURE_REASONS[last.error?.code ?? ''] ?? 'rcs_failed'),
+        reason:
+          last.dlrTimeout !== undefined
+            ? 'dlr_timeout'
+            : step.channel === 'push'
+              ? pushFailureReason(last)
+              : (RCS_FAILURE_REASONS[last.error?.code ?? ''] ?? 'rcs_failed'),
       };
       continue;
     }
@@ -111,7 +116,9 @@ export function nextStep(msg: Pick<MessageRecord, 'attempts'>, ladder: readonly 
       const ended = atts.find((a) => WHATSAPP_FAILURE_REASONS[a.error?.code ?? ''] !== undefined);
       const later = new Set(ladder.slice(ladder.indexOf(step) + 1).map((st) => st.channel));
       if (ended !== undefined || msg.attempts.some((a) => later.has(a.channel))) {
-        pending = { reason: ended !== undefined ? (WHATSAPP_FAILURE_REASONS[ended.error?.code ?? ''] ?? 'whatsapp_failed') : 'whatsapp_failed' };
+        pending = {
+          reason: ended !== undefined ? (WHATSAPP_FAILURE_REASONS[ended.error?.code ?? ''] ?? 'whatsapp_failed') : 'whatsapp_failed',
+        };
         continue;
       }
     }

@@ -11,7 +11,11 @@ function draft(over: Partial<MessageRecord> = {}): MessageRecord {
   return messageFixture({ purpose: 'otp', body: 'Your code is {{code}}', timeline: [{ at: T0, type: 'accepted' }], ...over }, T0);
 }
 
-const shadow: PumpingVerdict = { block: false, detail: 'shadow (delivered): prefix: 12 sends in 60 s over the threshold 10', reasons: ['prefix: 12 sends in 60 s over the threshold 10'] };
+const shadow: PumpingVerdict = {
+  block: false,
+  detail: 'shadow (delivered): prefix: 12 sends in 60 s over the threshold 10',
+  reasons: ['prefix: 12 sends in 60 s over the threshold 10'],
+};
 const blocking: PumpingVerdict = { ...shadow, block: true, detail: 'blocked: prefix: 12 sends in 60 s over the threshold 10' };
 
 describe('applyPumpingVerdict', () => {
@@ -33,7 +37,12 @@ describe('applyPumpingVerdict', () => {
   });
 
   it('changes nothing on a message already judged or past the guard', () => {
-    const judged = draft({ timeline: [{ at: T0, type: 'accepted' }, { at: T0, type: 'pumping', detail: shadow.detail }] });
+    const judged = draft({
+      timeline: [
+        { at: T0, type: 'accepted' },
+        { at: T0, type: 'pumping', detail: shadow.detail },
+      ],
+    });
     const attempted = draft({ attempts: [{ n: 1, channel: 'sms', provider: 'twilio', status: 'queued', startedAt: T0 }] });
     for (const d of [judged, attempted]) {
       const before = structuredClone(d);

@@ -49,14 +49,21 @@ export function burstPrefix(e164: string): string {
 }
 
 function prefixToken(ring: KeyRing, kind: 'burst' | 'conv', prefix: string): string {
-  return recentToken(ring, `pumping-prefix\u0000${kind}\u0000${prefix}`, () => `prefix:${hmacParts(ring.subkey('phone-hmac'), ['pumping-prefix', kind, prefix]).subarray(0, 16).toString('base64url')}`);
+  return recentToken(
+    ring,
+    `pumping-prefix\u0000${kind}\u0000${prefix}`,
+    () => `prefix:${hmacParts(ring.subkey('phone-hmac'), ['pumping-prefix', kind, prefix]).subarray(0, 16).toString('base64url')}`,
+  );
 }
 
 /**
  * The dimensions of a message: burst (country, number minus 4 digits) and tripwire (country, the
  * conversion store's prefix, so sends and conversions are counted over the same ranges).
  */
-export function pumpingDimensions(ring: KeyRing, msg: Pick<MessageRecord, 'to' | 'country'>): { burst: PumpingDimension[]; tripwire: PumpingDimension[] } {
+export function pumpingDimensions(
+  ring: KeyRing,
+  msg: Pick<MessageRecord, 'to' | 'country'>,
+): { burst: PumpingDimension[]; tripwire: PumpingDimension[] } {
   const country = `country:${msg.country || 'ZZ'}`;
   const burst = burstPrefix(msg.to);
   const conv = numberPrefix(msg.to);
@@ -139,13 +146,17 @@ export async function assessPumping(deps: PumpingAssessDeps, msg: MessageRecord)
 
   const reasons: string[] = counted.readings
     .filter((r) => r.over)
-    .map((r) => `${kindOf(r.label)}: ${r.count} sends in ${Math.round(cfg.windowMs / 1000)} s over the threshold ${Math.floor(r.threshold)}`);
+    .map(
+      (r) => `${kindOf(r.label)}: ${r.count} sends in ${Math.round(cfg.windowMs / 1000)} s over the threshold ${Math.floor(r.threshold)}`,
+    );
   if (readTripwire) {
     const tripped = await Promise.all(
       counted.tripwire.map(async ({ label, sends }) => {
         if (sends < tw.minSends) return undefined;
         const { converted } = await deps.pumping.conversions.counts(label, from, now);
-        return converted / sends < tw.minRate ? `${kindOf(label)}: ${converted} of ${sends} codes verified in ${tw.windowHours} h (under ${tw.minRate})` : undefined;
+        return converted / sends < tw.minRate
+          ? `${kindOf(label)}: ${converted} of ${sends} codes verified in ${tw.windowHours} h (under ${tw.minRate})`
+          : undefined;
       }),
     );
     for (const t of tripped) if (t !== undefined) reasons.push(t);
@@ -164,7 +175,11 @@ export function applyPumpingVerdict(draft: MessageRecord, verdict: PumpingVerdic
   if (alreadyAssessed(draft)) return false;
   draft.timeline.push({ at: iso, type: 'pumping', detail: verdict.detail });
   draft.updatedAt = iso;
-  if (verdict.block) finalize(draft, iso, { code: 'SB_POLICY_PUMPING', message: 'suspected SMS pumping: this country or number prefix is far over its usual volume or never converts' });
+  if (verdict.block)
+    finalize(draft, iso, {
+      code: 'SB_POLICY_PUMPING',
+      message: 'suspected SMS pumping: this country or number prefix is far over its usual volume or never converts',
+    });
   return true;
 }
 
@@ -174,7 +189,10 @@ export function applyPumpingVerdict(draft: MessageRecord, verdict: PumpingVerdic
  */
 export function reportPumpingVerdict(deps: PumpingReportDeps, msg: Pick<MessageRecord, 'country'>, verdict: PumpingVerdict): void {
   deps.metrics.policyBlocks.inc({ reason: 'pumping' });
-  deps.log.warn({ country: msg.country, mode: deps.config.pumping.mode, over: verdict.reasons.map(kindOf) }, 'pumping guard: suspected SMS pumping');
+  deps.log.warn(
+    { country: msg.country, mode: deps.config.pumping.mode, over: verdict.reasons.map(kindOf) },
+    'pumping guard: suspected SMS pumping',
+  );
 }
 
 /**

@@ -19,7 +19,11 @@ import { pushVerdict } from '../domain/ack-posterior.ts';
 const REASON = 'push_predicted_unacked';
 
 /** The ladder with the push rung marked skipped when the token's history predicts no ack. */
-export async function applyPushSkip(deps: Pick<PipelineDeps, 'config' | 'now' | 'log' | 'pushPosterior'>, ctx: SendContext, ladder: LadderStep[]): Promise<LadderStep[]> {
+export async function applyPushSkip(
+  deps: Pick<PipelineDeps, 'config' | 'now' | 'log' | 'pushPosterior'>,
+  ctx: SendContext,
+  ladder: LadderStep[],
+): Promise<LadderStep[]> {
   const i = ladder.findIndex((s) => s.channel === 'push' && s.skip === undefined);
   if (i === -1) return ladder;
   const skipped = (): LadderStep[] => ladder.map((s, j) => (j === i ? { channel: 'push', skip: REASON } : s));
@@ -29,11 +33,13 @@ export async function applyPushSkip(deps: Pick<PipelineDeps, 'config' | 'now' | 
   const token = msg.push?.token;
   const store = deps.pushPosterior;
   if (!opts.enabled || store === undefined || token === undefined) return ladder;
-  if (msg.attempts.some((a) => a.channel === 'push') || !hasRungAfter(ladder, 'push') || nextStep(msg, ladder)?.channel !== 'push') return ladder;
+  if (msg.attempts.some((a) => a.channel === 'push') || !hasRungAfter(ladder, 'push') || nextStep(msg, ladder)?.channel !== 'push')
+    return ladder;
 
   const verdict = pushVerdict(await store.read(token), deps.now(), opts);
   if (verdict.kind !== 'skip') {
-    if (verdict.kind === 'explore') deps.log.debug({ pAckRateAtLeast: verdict.pAckRateAtLeast }, 'push predicted unacked; pushing anyway to explore');
+    if (verdict.kind === 'explore')
+      deps.log.debug({ pAckRateAtLeast: verdict.pAckRateAtLeast }, 'push predicted unacked; pushing anyway to explore');
     return ladder;
   }
   deps.log.debug({ pAckRateAtLeast: verdict.pAckRateAtLeast }, 'push predicted unacked; skipping to the next channel');

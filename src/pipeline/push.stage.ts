@@ -27,7 +27,8 @@ export async function runPushStep(deps: PipelineDeps, msg: MessageRecord, text: 
   const { recorder, log } = deps;
   const iso = (): string => new Date(deps.now()).toISOString();
   const last = [...msg.attempts].reverse().find((a) => a.channel === 'push');
-  if (last && (last.status === 'sent' || last.status === 'delivered' || (last.status === 'queued' && last.providerMessageId !== undefined))) return 'waiting';
+  if (last && (last.status === 'sent' || last.status === 'delivered' || (last.status === 'queued' && last.providerMessageId !== undefined)))
+    return 'waiting';
   const provider = channelProviders('push', msg.country, deps.config, deps.adapters)[0];
   const adapter = provider ? deps.adapters.get(provider) : undefined;
   const token = msg.push?.token;
@@ -76,7 +77,11 @@ export async function runPushStep(deps: PipelineDeps, msg: MessageRecord, text: 
   const error =
     outcome.kind === 'breaker_open'
       ? { code: 'SB_PUSH_FAILED', message: `${provider} circuit open` }
-      : { code: pushErrorCode(outcome.error), message: maskPhonesInText(outcome.error.message), ...(outcome.error.providerCode ? { providerCode: outcome.error.providerCode } : {}) };
+      : {
+          code: pushErrorCode(outcome.error),
+          message: maskPhonesInText(outcome.error.message),
+          ...(outcome.error.providerCode ? { providerCode: outcome.error.providerCode } : {}),
+        };
   if (outcome.kind === 'error') deps.metrics.providerErrors.inc({ provider, kind: outcome.error.kind });
   await recorder.update(msg.id, (d) => {
     moveAttempt(d, n, 'failed', iso(), error);
@@ -91,7 +96,12 @@ export async function runPushStep(deps: PipelineDeps, msg: MessageRecord, text: 
  * The delayed check of push attempt `n`: if it is still unacknowledged, it becomes `undelivered`
  * (`ack_timeout`) and the next rung is queued. Runs as one compare-and-set against the ack.
  */
-export async function processFallbackCheck(deps: Pick<PipelineDeps, 'recorder' | 'queues' | 'now'>, messageId: string, n: number, ackTimeoutMs: number): Promise<boolean> {
+export async function processFallbackCheck(
+  deps: Pick<PipelineDeps, 'recorder' | 'queues' | 'now'>,
+  messageId: string,
+  n: number,
+  ackTimeoutMs: number,
+): Promise<boolean> {
   const at = new Date(deps.now()).toISOString();
   const res = await deps.recorder.update(messageId, (d) => {
     const a = d.attempts.find((x) => x.n === n);

@@ -27,7 +27,10 @@ export async function rcsCapability(deps: RcsDeps, msg: MessageRecord): Promise<
   if (answer.status === 'capable' || answer.status === 'not_capable') {
     await deps.redis.set(key, answer.status, 'EX', deps.config.rcs.capabilityTtlSeconds);
   } else if (answer.status === 'agent_not_launched') {
-    deps.log.error({ provider: capability.id, httpStatus: answer.httpStatus }, 'RBM says the RCS agent is not launched (403): RCS is off until ops launch it; sending SMS');
+    deps.log.error(
+      { provider: capability.id, httpStatus: answer.httpStatus },
+      'RBM says the RCS agent is not launched (403): RCS is off until ops launch it; sending SMS',
+    );
   }
   return answer.status;
 }

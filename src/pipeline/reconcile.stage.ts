@@ -14,7 +14,10 @@ import type { PipelineDeps } from './pipeline-deps.ts';
 
 export type ReconcileResult = (typeof METRIC_RECONCILIATION_RESULTS)[number];
 
-export type ReconcileDeps = Pick<PipelineDeps, 'redis' | 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters' | 'metrics'>;
+export type ReconcileDeps = Pick<
+  PipelineDeps,
+  'redis' | 'store' | 'recorder' | 'log' | 'now' | 'health' | 'queues' | 'config' | 'adapters' | 'metrics'
+>;
 
 /** Reads attempt `n` of `msg` at its carrier and applies what it says; returns what was found (also counted). */
 export async function reconcileAttempt(deps: ReconcileDeps, msg: MessageRecord, n: number): Promise<ReconcileResult> {
@@ -37,7 +40,10 @@ export async function reconcileAttempt(deps: ReconcileDeps, msg: MessageRecord, 
       signal: AbortSignal.timeout(deps.config.send.carrierTimeoutMs),
     });
   } catch (err) {
-    deps.log.warn({ attempt: n, provider, kind: isProviderError(err) ? err.kind : 'unknown', err: err instanceof Error ? err.message : String(err) }, 'carrier status read failed; read again later');
+    deps.log.warn(
+      { attempt: n, provider, kind: isProviderError(err) ? err.kind : 'unknown', err: err instanceof Error ? err.message : String(err) },
+      'carrier status read failed; read again later',
+    );
     return count('error');
   }
   if (read === 'not_found' || read === 'unsupported') return count(read);
@@ -53,6 +59,10 @@ export async function reconcileAttempt(deps: ReconcileDeps, msg: MessageRecord, 
 
 /** Applies a read through the callback path; whether it changed the attempt. */
 async function applyRead(deps: ReconcileDeps, ev: DeliveryEvent): Promise<boolean> {
-  const out = await processDlrJob(deps, { receivedAt: new Date(deps.now()).toISOString(), events: [{ ...ev, occurredAt: ev.occurredAt.toISOString() }] }, 'reconciled');
+  const out = await processDlrJob(
+    deps,
+    { receivedAt: new Date(deps.now()).toISOString(), events: [{ ...ev, occurredAt: ev.occurredAt.toISOString() }] },
+    'reconciled',
+  );
   return out.applied > 0;
 }

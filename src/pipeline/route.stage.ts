@@ -11,7 +11,6 @@ import { isPricedChannel, listPrice, tierDiscount, tierMonth } from '../routing/
 import { route, type RouteResult } from '../routing/router.ts';
 import { channelProviders } from '../routing/channel-providers.ts';
 
-
 export interface RouteStageDeps {
   config: Config;
   adapters: ReadonlyMap<ProviderId, ProviderAdapter>;
@@ -21,7 +20,12 @@ export interface RouteStageDeps {
   now: () => number;
 }
 
-export async function planRoute(deps: RouteStageDeps, channel: Channel, country: string, avoid: ReadonlySet<ProviderId> = new Set()): Promise<RouteResult> {
+export async function planRoute(
+  deps: RouteStageDeps,
+  channel: Channel,
+  country: string,
+  avoid: ReadonlySet<ProviderId> = new Set(),
+): Promise<RouteResult> {
   const now = deps.now();
   const order = channelProviders(channel, country, deps.config, deps.adapters);
   const [health, counts] = await Promise.all([deps.health.snapshot(order, country, now), deps.tiers.counts(order, tierMonth(now), now)]);

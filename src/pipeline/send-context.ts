@@ -57,9 +57,20 @@ export class SendContext {
   private onCommit: Array<() => void> = [];
   private ledgerMarks: Map<number, LedgerEntry>;
   /** Extra writes queued for the next commit (a failed attempt's ledger mark, its health sample). */
-  private carried: { ledger: Array<{ attempt: number; value: LedgerEntry | null }>; before: Array<(p: ChainableCommander) => void> } = { ledger: [], before: [] };
+  private carried: { ledger: Array<{ attempt: number; value: LedgerEntry | null }>; before: Array<(p: ChainableCommander) => void> } = {
+    ledger: [],
+    before: [],
+  };
 
-  private constructor(deps: SendContextDeps, id: string, attempts: number, doc: MessageRecord, json: string, version: number, ledger: Map<number, LedgerEntry>) {
+  private constructor(
+    deps: SendContextDeps,
+    id: string,
+    attempts: number,
+    doc: MessageRecord,
+    json: string,
+    version: number,
+    ledger: Map<number, LedgerEntry>,
+  ) {
     this.deps = deps;
     this.id = id;
     this.attempts = attempts;

@@ -17,7 +17,13 @@
 import type { ProviderError } from '../../providers/errors.ts';
 import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { FallbackReason, LookupResult, MessageRecord } from '../domain/message.ts';
-import { carrierOutcomeStep, exhaustedStep, reflectsOnProvider, type CarrierErrorInfo, type CarrierOutcome } from '../domain/send-outcome.ts';
+import {
+  carrierOutcomeStep,
+  exhaustedStep,
+  reflectsOnProvider,
+  type CarrierErrorInfo,
+  type CarrierOutcome,
+} from '../domain/send-outcome.ts';
 import { expire, finalize, isTerminalMessageStatus, startAttempt } from '../domain/status.ts';
 import { maskPhonesInText } from '../logger.ts';
 import { codeHmac, decryptCode, encryptCode, generateCode, renderBody } from '../otp/otp-codec.ts';
@@ -139,7 +145,8 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
       const at = iso();
       if (ctx.mutate((d) => applyLookup(d, looked, at))) {
         if (!looked.valid) ctx.afterCommit(() => deps.metrics.policyBlocks.inc({ reason: 'invalid_number' }));
-        else if (looked.simSwapped && ctx.doc.policy?.simSwap === 'block') ctx.afterCommit(() => deps.metrics.policyBlocks.inc({ reason: 'sim_swap' }));
+        else if (looked.simSwapped && ctx.doc.policy?.simSwap === 'block')
+          ctx.afterCommit(() => deps.metrics.policyBlocks.inc({ reason: 'sim_swap' }));
       }
       if (isTerminalMessageStatus(ctx.doc.status)) {
         await ctx.commit();
@@ -165,7 +172,8 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
   const lookup = ctx.doc.lookup;
   const policy = ctx.doc.policy;
   const country = ctx.doc.country;
-  const usable = (c: Channel): boolean => SUPPORTED_CHANNELS.includes(c) && channelProviders(c, country, deps.config, deps.adapters).length > 0;
+  const usable = (c: Channel): boolean =>
+    SUPPORTED_CHANNELS.includes(c) && channelProviders(c, country, deps.config, deps.adapters).length > 0;
   if (ctx.doc.rcsCapability === undefined && planLadder(ctx.doc, usable).some((st) => st.channel === 'rcs' && st.skip === undefined)) {
     const status = await rcsCapability(deps, ctx.doc);
     ctx.mutate((d) => {
@@ -177,7 +185,9 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
   const rcsStatus = ctx.doc.rcsCapability;
   // WhatsApp: a number a carrier recently said has no WhatsApp goes to the next rung at once.
   const whatsappPlanned =
-    ctx.doc.channels.includes('whatsapp') && !ctx.doc.attempts.some((a) => a.channel === 'whatsapp') && planLadder(ctx.doc, usable).some((st) => st.channel === 'whatsapp' && st.skip === undefined);
+    ctx.doc.channels.includes('whatsapp') &&
+    !ctx.doc.attempts.some((a) => a.channel === 'whatsapp') &&
+    planLadder(ctx.doc, usable).some((st) => st.channel === 'whatsapp' && st.skip === undefined);
   const notOnWhatsApp = whatsappPlanned && (await knownNotOnWhatsApp(deps, ctx.doc.to));
   const restrict = (c: Channel): FallbackReason | undefined => {
     if (lookup?.lineType === 'landline' && (c === 'sms' || c === 'rcs')) return 'landline';
@@ -201,7 +211,14 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
       const lastError = ctx.doc.attempts[ctx.doc.attempts.length - 1]?.error;
       const at = iso();
       ctx.mutate((d) =>
-        finalize(d, at, lastError ?? { code: 'SB_CHANNEL_UNSUPPORTED', message: `no enabled provider for channels ${d.channels.join(', ')} to ${d.country}` }),
+        finalize(
+          d,
+          at,
+          lastError ?? {
+            code: 'SB_CHANNEL_UNSUPPORTED',
+            message: `no enabled provider for channels ${d.channels.join(', ')} to ${d.country}`,
+          },
+        ),
       );
       await ctx.commit();
       return;
@@ -218,7 +235,8 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
     // A rung that handed over without an attempt ending it (WhatsApp behind open breakers) is
     // skipped for the rest of this job.
     const left = ladder.findIndex((st) => st.channel === step.channel && st.skip === undefined);
-    if (step.channel === 'whatsapp' && left !== -1 && nextStep(ctx.doc, ladder)?.channel === 'whatsapp') ladder[left] = { channel: 'whatsapp', skip: 'whatsapp_failed' };
+    if (step.channel === 'whatsapp' && left !== -1 && nextStep(ctx.doc, ladder)?.channel === 'whatsapp')
+      ladder[left] = { channel: 'whatsapp', skip: 'whatsapp_failed' };
   }
 }
 
@@ -241,7 +259,11 @@ async function runCarrierStep(
   const iso = (): string => new Date(deps.now()).toISOString();
   const canRetryJob = job.attemptsMade + 1 < job.maxRuns;
   const open = ctx.doc.attempts.find((a) => a.status === 'queued' && a.providerMessageId === undefined);
-  const avoid = new Set<ProviderId>(ctx.doc.attempts.filter((a) => a.status === 'failed' || a.status === 'undelivered' || a.dlrTimeout !== undefined).map((a) => a.provider));
+  const avoid = new Set<ProviderId>(
+    ctx.doc.attempts
+      .filter((a) => a.status === 'failed' || a.status === 'undelivered' || a.dlrTimeout !== undefined)
+      .map((a) => a.provider),
+  );
   const routed = await planRoute(deps, channel, ctx.doc.country, avoid);
   deps.metrics.routeDecisions.inc({ provider: routed.kind === 'ok' ? routed.decision.provider : 'none', reason: routed.decision.reason });
   if (routed.kind === 'none') {
@@ -279,7 +301,10 @@ async function runCarrierStep(
     if (!gate.allowed) {
       const s = deps.breakers.status(provider, channel);
       earliestHalfOpen = Math.min(earliestHalfOpen, s.state === 'open' ? s.halfOpenInMs : 1_000);
-      if (resuming) ctx.mutate(carrierOutcomeStep({ kind: 'breaker_open' }, { n: resuming.n, channel, provider, at: iso(), hasNextRung, canRetryJob }).mutate);
+      if (resuming)
+        ctx.mutate(
+          carrierOutcomeStep({ kind: 'breaker_open' }, { n: resuming.n, channel, provider, at: iso(), hasNextRung, canRetryJob }).mutate,
+        );
       continue;
     }
 
@@ -303,7 +328,16 @@ async function runCarrierStep(
     }
 
     const started = performance.now();
-    const call = await callCarrier(deps, ctx, { adapter, provider, channel, n, text, code, probe: gate.probe, bookedPrice: routed.decision.candidates.find((c) => c.provider === provider)?.effectivePrice });
+    const call = await callCarrier(deps, ctx, {
+      adapter,
+      provider,
+      channel,
+      n,
+      text,
+      code,
+      probe: gate.probe,
+      bookedPrice: routed.decision.candidates.find((c) => c.provider === provider)?.effectivePrice,
+    });
     if (call === 'aborted') return 'done';
     const { outcome } = call;
     const result = carrierOutcomeStep(outcome, { n, channel, provider, at: iso(), hasNextRung, canRetryJob });
@@ -315,7 +349,14 @@ async function runCarrierStep(
     }
     deps.metrics.sendDuration.observe({ provider, channel }, (performance.now() - started) / 1000);
     if (outcome.kind === 'accepted') {
-      await commitAccepted(deps, ctx, { provider, channel, n, providerMessageId: outcome.providerMessageId, segments: outcome.segments ?? 1, replayed: call.replayed });
+      await commitAccepted(deps, ctx, {
+        provider,
+        channel,
+        n,
+        providerMessageId: outcome.providerMessageId,
+        segments: outcome.segments ?? 1,
+        replayed: call.replayed,
+      });
       log.debug({ attempt: n, provider, replayed: call.replayed }, 'carrier accepted');
       return 'done';
     }
@@ -337,7 +378,12 @@ async function runCarrierStep(
     await ctx.commit();
     return 'done';
   }
-  if (!attempted && Number.isFinite(earliestHalfOpen) && ctx.doc.attempts.length < deps.config.messages.maxAttempts && !(channel === 'whatsapp' && hasNextRung)) {
+  if (
+    !attempted &&
+    Number.isFinite(earliestHalfOpen) &&
+    ctx.doc.attempts.length < deps.config.messages.maxAttempts &&
+    !(channel === 'whatsapp' && hasNextRung)
+  ) {
     await waitForBreakers(deps, ctx, earliestHalfOpen, job);
     return 'done';
   }
@@ -376,10 +422,17 @@ interface CarrierCall {
  * attempt whose ledger already says `sent` (an earlier run's record was lost) is not sent again.
  * `aborted`: the message went terminal or disappeared meanwhile, and nothing was sent.
  */
-async function callCarrier(deps: PipelineDeps, ctx: SendContext, c: CarrierCall): Promise<{ outcome: CarrierOutcome; replayed: boolean } | 'aborted'> {
+async function callCarrier(
+  deps: PipelineDeps,
+  ctx: SendContext,
+  c: CarrierCall,
+): Promise<{ outcome: CarrierOutcome; replayed: boolean } | 'aborted'> {
   const prior = ctx.ledger(c.n);
   if (prior?.state === 'sent') {
-    return { outcome: { kind: 'accepted', providerMessageId: prior.providerMessageId, acceptedAt: new Date(deps.now()).toISOString() }, replayed: true };
+    return {
+      outcome: { kind: 'accepted', providerMessageId: prior.providerMessageId, acceptedAt: new Date(deps.now()).toISOString() },
+      replayed: true,
+    };
   }
   const pre = await ctx.commit({ ledger: [{ attempt: c.n, value: { state: 'sending' } }], abortIfTerminal: true });
   if (pre === 'terminal' || pre === 'gone') return 'aborted';
@@ -404,7 +457,9 @@ async function callCarrier(deps: PipelineDeps, ctx: SendContext, c: CarrierCall)
   if (call.kind === 'error') return { outcome: { kind: 'error', error: carrierError(call.error) }, replayed: false };
   const r = call.result;
   // The carrier's own price when it reports one, else the price book's effective price per segment.
-  const cost = r.cost ?? (c.bookedPrice !== undefined ? { amount: Math.round(c.bookedPrice * (r.segments ?? 1) * 1e6) / 1e6, currency: 'USD' } : undefined);
+  const cost =
+    r.cost ??
+    (c.bookedPrice !== undefined ? { amount: Math.round(c.bookedPrice * (r.segments ?? 1) * 1e6) / 1e6, currency: 'USD' } : undefined);
   return {
     outcome: {
       kind: 'accepted',
@@ -453,9 +508,15 @@ function noteRefusal(deps: PipelineDeps, ctx: SendContext, provider: ProviderId,
     const now = deps.now();
     ctx.carry({ before: (p) => deps.health.queueSend(p, provider, country, true, now) });
   }
-  deps.log.warn({ attempt: n, provider, kind: err.kind, scope: err.scope, providerCode: err.providerCode, ambiguous: err.ambiguous }, 'carrier refused');
+  deps.log.warn(
+    { attempt: n, provider, kind: err.kind, scope: err.scope, providerCode: err.providerCode, ambiguous: err.ambiguous },
+    'carrier refused',
+  );
   if (err.kind === 'permanent' && err.scope === 'provider') {
-    deps.log.error({ provider, providerCode: err.providerCode }, 'provider refused by configuration (geo permission, sender, registration): ops action needed');
+    deps.log.error(
+      { provider, providerCode: err.providerCode },
+      'provider refused by configuration (geo permission, sender, registration): ops action needed',
+    );
   }
 }
 
@@ -474,7 +535,9 @@ async function waitForBreakers(deps: PipelineDeps, ctx: SendContext, retryInMs: 
   const expiresAt = ctx.doc.expiresAt;
   if (expiresAt !== undefined && wakeAt >= Date.parse(expiresAt)) {
     const at = new Date(deps.now()).toISOString();
-    ctx.mutate((d) => finalize(d, at, { code: 'SB_ROUTE_UNAVAILABLE', message: 'every provider circuit stayed open until the message expired' }));
+    ctx.mutate((d) =>
+      finalize(d, at, { code: 'SB_ROUTE_UNAVAILABLE', message: 'every provider circuit stayed open until the message expired' }),
+    );
     await ctx.commit();
     return;
   }

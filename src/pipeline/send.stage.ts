@@ -96,7 +96,12 @@ export async function callAdapter(adapter: ProviderAdapter, input: SendAttemptIn
     const error = isProviderError(err)
       ? err
       : (classifyNetworkError(adapter.id, err) ??
-        new ProviderError(`${adapter.id}: unexpected adapter failure: ${(err as Error).message}`, { kind: 'retryable', provider: adapter.id, ambiguous: true, cause: err }));
+        new ProviderError(`${adapter.id}: unexpected adapter failure: ${(err as Error).message}`, {
+          kind: 'retryable',
+          provider: adapter.id,
+          ambiguous: true,
+          cause: err,
+        }));
     return { kind: 'error', error };
   }
 }

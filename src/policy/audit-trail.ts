@@ -32,8 +32,21 @@ export class AuditTrail implements CommitAuditor {
   }
 
   /** The common fields of an entry about `msg` (who, to which number token, which message). */
-  entryFor(msg: Pick<MessageRecord, 'id' | 'keyName' | 'to' | 'country'>, decision: AuditDecision, at: string, extra: Partial<AuditEntry> = {}): AuditEntry {
-    return { at, decision, key: msg.keyName, phone: phoneToken(this.keyRing, msg.to), messageId: msg.id, country: msg.country || 'ZZ', ...extra };
+  entryFor(
+    msg: Pick<MessageRecord, 'id' | 'keyName' | 'to' | 'country'>,
+    decision: AuditDecision,
+    at: string,
+    extra: Partial<AuditEntry> = {},
+  ): AuditEntry {
+    return {
+      at,
+      decision,
+      key: msg.keyName,
+      phone: phoneToken(this.keyRing, msg.to),
+      messageId: msg.id,
+      country: msg.country || 'ZZ',
+      ...extra,
+    };
   }
 
   /** The entries a saved change `before → after` produces (pure apart from the HMAC). */
@@ -48,7 +61,10 @@ export class AuditTrail implements CommitAuditor {
     }
     const seen = before.timeline.length;
     for (const t of after.timeline.slice(seen)) {
-      if (t.type === 'pumping') out.push(this.entryFor(after, 'flagged', t.at, { code: 'SB_POLICY_PUMPING', ...(t.detail !== undefined ? { detail: t.detail } : {}) }));
+      if (t.type === 'pumping')
+        out.push(
+          this.entryFor(after, 'flagged', t.at, { code: 'SB_POLICY_PUMPING', ...(t.detail !== undefined ? { detail: t.detail } : {}) }),
+        );
     }
     if (isTerminalMessageStatus(after.status) && !isTerminalMessageStatus(before.status)) {
       const current = after.attempts.find((a) => a.status === 'delivered') ?? after.attempts[after.attempts.length - 1];

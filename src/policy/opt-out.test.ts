@@ -3,7 +3,21 @@ import { classifyKeyword, inboundE164, isOptOutError, normalizeKeyword } from '.
 
 describe('classifyKeyword', () => {
   it('recognises STOP words in any case, accents and surrounding punctuation, in several languages', () => {
-    for (const text of ['STOP', 'stop', ' Stop. ', 'STOPALL', 'Unsubscribe', 'cancel', 'END', 'quit!', 'Arrêt', 'ARRET', 'baja', 'Stopp', 'opt out']) {
+    for (const text of [
+      'STOP',
+      'stop',
+      ' Stop. ',
+      'STOPALL',
+      'Unsubscribe',
+      'cancel',
+      'END',
+      'quit!',
+      'Arrêt',
+      'ARRET',
+      'baja',
+      'Stopp',
+      'opt out',
+    ]) {
       expect(classifyKeyword(text), text).toBe('stop');
     }
   });
@@ -13,7 +27,8 @@ describe('classifyKeyword', () => {
   });
 
   it('ignores sentences that merely contain a keyword', () => {
-    for (const text of ['please stop', 'STOP IT NOW', 'yes please', 'what is this', '', 'STARTED']) expect(classifyKeyword(text), text).toBeUndefined();
+    for (const text of ['please stop', 'STOP IT NOW', 'yes please', 'what is this', '', 'STARTED'])
+      expect(classifyKeyword(text), text).toBeUndefined();
   });
 
   it('normalises whitespace and accents', () => {

@@ -89,11 +89,23 @@ export interface OptOutDeps {
 }
 
 /** Puts the number on the suppression list after a carrier refused it as unsubscribed. */
-export async function suppressAfterCarrierRefusal(deps: OptOutDeps, e164: string, provider: ProviderId, providerCode: string): Promise<void> {
+export async function suppressAfterCarrierRefusal(
+  deps: OptOutDeps,
+  e164: string,
+  provider: ProviderId,
+  providerCode: string,
+): Promise<void> {
   const at = new Date(deps.now()).toISOString();
   const token = phoneToken(deps.keyRing, e164);
   await deps.suppression.suppress(token, { source: 'carrier', provider, detail: providerCode, at });
-  await deps.audit?.append({ at, decision: 'opted_out', phone: token, provider, code: 'SB_POLICY_OPTED_OUT', detail: `carrier ${providerCode}` });
+  await deps.audit?.append({
+    at,
+    decision: 'opted_out',
+    phone: token,
+    provider,
+    code: 'SB_POLICY_OPTED_OUT',
+    detail: `carrier ${providerCode}`,
+  });
   deps.log.info({ provider, providerCode, to: maskPhone(e164) }, 'carrier says the recipient opted out: number suppressed');
 }
 
@@ -129,7 +141,13 @@ export async function applyInbound(deps: OptOutDeps, provider: string, msg: Inbo
     return 'opted_out';
   }
   const lifted = await deps.suppression.lift(token);
-  await deps.audit?.append({ at, decision: 'opted_in', phone: token, provider, detail: `inbound ${word}${lifted ? '' : ' (was not opted out)'}` });
+  await deps.audit?.append({
+    at,
+    decision: 'opted_in',
+    phone: token,
+    provider,
+    detail: `inbound ${word}${lifted ? '' : ' (was not opted out)'}`,
+  });
   deps.log.info({ provider, from: maskPhone(e164), lifted }, 'inbound START: opt-out lifted');
   return 'opted_in';
 }

@@ -28,7 +28,10 @@ export class IntakeSweeper {
   start(): void {
     if (this.timer || this.opts.intervalMs <= 0) return;
     this.timer = setInterval(() => {
-      if (!this.running) this.running = this.sweepOnce().catch(() => 0).finally(() => (this.running = undefined));
+      if (!this.running)
+        this.running = this.sweepOnce()
+          .catch(() => 0)
+          .finally(() => (this.running = undefined));
     }, this.opts.intervalMs);
     this.timer.unref();
   }

@@ -4,7 +4,12 @@
  * jobs (webhook events, carrier callbacks) hold many messages, and a message's items must not
  * overtake each other while the batch as a whole should not run one item at a time.
  */
-export async function forEachKeyedLane<T>(items: readonly T[], keyOf: (item: T) => string, parallel: number, handle: (group: readonly T[]) => Promise<void>): Promise<void> {
+export async function forEachKeyedLane<T>(
+  items: readonly T[],
+  keyOf: (item: T) => string,
+  parallel: number,
+  handle: (group: readonly T[]) => Promise<void>,
+): Promise<void> {
   const byKey = new Map<string, T[]>();
   for (const item of items) {
     const k = keyOf(item);

@@ -51,4 +51,3 @@ export interface DlrJobData {
  */
 export type EventJobName = 'deliver' | 'deliver-batch';
 export type EventJobData = (OutboxItem & { priorTries?: number }) | { items: OutboxItem[] };
-

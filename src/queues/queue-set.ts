@@ -6,7 +6,14 @@ import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../store/redis-client.ts';
 import { jobIds } from '../domain/ids.ts';
 import type { OutboxItem } from '../domain/events.ts';
-import { QUEUE_NAMES, type DlrJobData, type EventJobData, type EventJobName, type SendQueueJobData, type SendQueueJobName } from './queue-names.ts';
+import {
+  QUEUE_NAMES,
+  type DlrJobData,
+  type EventJobData,
+  type EventJobName,
+  type SendQueueJobData,
+  type SendQueueJobName,
+} from './queue-names.ts';
 
 export interface QueueSetOptions {
   prefix: string;
@@ -65,7 +72,13 @@ export class QueueSet {
     await this.events.add(
       'deliver-batch',
       { items: [...items] },
-      { jobId: `${first.event.id}.batch.${items.length}`, attempts: 3, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: { age: 86_400 } },
+      {
+        jobId: `${first.event.id}.batch.${items.length}`,
+        attempts: 3,
+        backoff: { type: 'exponential', delay: 1_000 },
+        removeOnComplete: true,
+        removeOnFail: { age: 86_400 },
+      },
     );
   }
 
@@ -76,7 +89,14 @@ export class QueueSet {
     await this.events.add(
       'deliver',
       { ...item, priorTries },
-      { jobId: `${item.event.id}.retry`, delay: delayMs, attempts, backoff: { type: 'webhook' }, removeOnComplete: { age: 3_600, count: 10_000 }, removeOnFail: { age: 86_400 } },
+      {
+        jobId: `${item.event.id}.retry`,
+        delay: delayMs,
+        attempts,
+        backoff: { type: 'webhook' },
+        removeOnComplete: { age: 3_600, count: 10_000 },
+        removeOnFail: { age: 86_400 },
+      },
     );
   }
 
@@ -114,7 +134,14 @@ export class QueueSet {
     await this.send.add(
       'fallback-check',
       { messageId, attempt, ackTimeoutMs },
-      { jobId: jobIds.fallback(messageId, attempt), delay: ackTimeoutMs, attempts: 5, backoff: { type: 'exponential', delay: 200 }, removeOnComplete: true, removeOnFail: { age: 86_400 } },
+      {
+        jobId: jobIds.fallback(messageId, attempt),
+        delay: ackTimeoutMs,
+        attempts: 5,
+        backoff: { type: 'exponential', delay: 200 },
+        removeOnComplete: true,
+        removeOnFail: { age: 86_400 },
+      },
     );
   }
 

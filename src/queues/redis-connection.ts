@@ -40,7 +40,12 @@ function roleOptions(role: RedisRole): RedisOptions {
  */
 function clusterOptions(role: RedisRole, nodeOptions: RedisOptions, tls: boolean, extra: RedisOptions): ClusterOptions {
   const { maxRetriesPerRequest, enableOfflineQueue, enableAutoPipelining, ...nodeExtra } = extra;
-  const node = { ...nodeOptions, ...roleOptions(role), ...nodeExtra, ...(maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest } : {}) };
+  const node = {
+    ...nodeOptions,
+    ...roleOptions(role),
+    ...nodeExtra,
+    ...(maxRetriesPerRequest !== undefined ? { maxRetriesPerRequest } : {}),
+  };
   return {
     redisOptions: node,
     enableOfflineQueue: enableOfflineQueue ?? role === 'worker',

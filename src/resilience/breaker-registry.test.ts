@@ -10,7 +10,16 @@ const prefixes: string[] = [];
 const log = createLogger('silent');
 
 function options(prefix: string, over: Partial<BreakerOptions> = {}): BreakerOptions {
-  return { prefix, threshold: 0.5, samplingMs: 2_000, minimumRps: 1, halfOpenAfterMs: 300, maxHalfOpenAfterMs: 1_200, sharedRefreshMs: 50, ...over };
+  return {
+    prefix,
+    threshold: 0.5,
+    samplingMs: 2_000,
+    minimumRps: 1,
+    halfOpenAfterMs: 300,
+    maxHalfOpenAfterMs: 1_200,
+    sharedRefreshMs: 50,
+    ...over,
+  };
 }
 
 const retryable = (): ProviderError => new ProviderError('503', { kind: 'retryable', provider: 'twilio' });
@@ -55,7 +64,7 @@ describe('BreakerRegistry', () => {
     b.stop();
   });
 
-  it('shows one worker\'s open breaker to another within a second', async () => {
+  it("shows one worker's open breaker to another within a second", async () => {
     const prefix = fresh();
     const a = new BreakerRegistry(redis, options(prefix), log);
     const other = new BreakerRegistry(redis, options(prefix, { halfOpenAfterMs: 5_000 }), log);

@@ -6,7 +6,15 @@
  * after the half-open delay exactly one worker at a time (a `SET NX` probe lock) may try again.
  * The probe's outcome closes the breaker everywhere or re-opens it with a longer delay (up to 60 s).
  */
-import { BrokenCircuitError, CircuitState, ExponentialBackoff, SamplingBreaker, circuitBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
+import {
+  BrokenCircuitError,
+  CircuitState,
+  ExponentialBackoff,
+  SamplingBreaker,
+  circuitBreaker,
+  handleWhen,
+  type CircuitBreakerPolicy,
+} from 'cockatiel';
 import type { RedisClient } from '../store/redis-client.ts';
 import { isProviderError } from '../../providers/index.ts';
 import type { Channel, ProviderId } from '../../providers/provider.ts';
@@ -151,7 +159,8 @@ export class BreakerRegistry {
     if (shared) return now < shared.until ? { state: 'open', halfOpenInMs: shared.until - now } : { state: 'half_open' };
     const local = this.local.get(pair)?.state;
     // Open here but never shared (publishing failed): past the longest half-open delay, let a probe through.
-    if (local === CircuitState.Open && now - (this.openedAt.get(pair) ?? now) >= this.opts.maxHalfOpenAfterMs) return { state: 'half_open' };
+    if (local === CircuitState.Open && now - (this.openedAt.get(pair) ?? now) >= this.opts.maxHalfOpenAfterMs)
+      return { state: 'half_open' };
     if (local === CircuitState.Open || local === CircuitState.Isolated) return { state: 'open', halfOpenInMs: this.opts.halfOpenAfterMs };
     if (local === CircuitState.HalfOpen) return { state: 'half_open' };
     return { state: 'closed' };

@@ -16,7 +16,12 @@ function isRoutedChannel(config: Config, channel: Channel): channel is Channel &
 }
 
 /** The providers routing.yaml allows for a channel and country, in tie-break order, that are enabled here. */
-export function channelProviders(channel: Channel, country: string, config: Config, adapters: ReadonlyMap<ProviderId, ProviderAdapter>): ProviderId[] {
+export function channelProviders(
+  channel: Channel,
+  country: string,
+  config: Config,
+  adapters: ReadonlyMap<ProviderId, ProviderAdapter>,
+): ProviderId[] {
   if (!isRoutedChannel(config, channel)) return [];
   const route = config.routing.channels[channel];
   const order = route.countries[country] ?? route.providers;

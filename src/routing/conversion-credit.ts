@@ -34,11 +34,17 @@ export function countsAsOtpDelivery(before: MessageRecord, after: MessageRecord)
 }
 
 /** What a change that verified an OTP credits, or undefined (not an OTP, not a verify, late, push). */
-export function verifyCredit(before: MessageRecord, after: MessageRecord): { provider: ProviderId; country: string; credit: ConversionCredit } | undefined {
+export function verifyCredit(
+  before: MessageRecord,
+  after: MessageRecord,
+): { provider: ProviderId; country: string; credit: ConversionCredit } | undefined {
   if (!isOtp(after) || before.verifiedAt !== undefined || after.verifiedAt === undefined) return undefined;
   if (after.expiresAt !== undefined && Date.parse(after.verifiedAt) > Date.parse(after.expiresAt)) return undefined;
   const delivered = after.attempts.find((a) => a.status === 'delivered');
-  if (delivered) return delivered.channel === 'push' ? undefined : { provider: delivered.provider, country: after.country || 'ZZ', credit: { delivered: 0, verified: 1 } };
+  if (delivered)
+    return delivered.channel === 'push'
+      ? undefined
+      : { provider: delivered.provider, country: after.country || 'ZZ', credit: { delivered: 0, verified: 1 } };
   const accepted = [...after.attempts].reverse().find((a: Attempt) => a.providerMessageId !== undefined && a.channel !== 'push');
   return accepted ? { provider: accepted.provider, country: after.country || 'ZZ', credit: { delivered: 1, verified: 1 } } : undefined;
 }
@@ -59,7 +65,10 @@ export class ConversionCreditObserver implements ChangeObserver {
     const credit = verifyCredit(before, after);
     if (!credit) return;
     await this.health.recordConversion(credit.provider, credit.country, credit.credit, this.now()).catch((err: unknown) => {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err), provider: credit.provider }, 'could not credit a verified OTP to its route');
+      this.log.warn(
+        { err: err instanceof Error ? err.message : String(err), provider: credit.provider },
+        'could not credit a verified OTP to its route',
+      );
     });
   }
 }

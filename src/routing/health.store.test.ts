@@ -14,7 +14,8 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const store = (): HealthStore => new HealthStore(redis, { prefix, errorHalfLifeMs: 60_000, dlrHalfLifeMs: 600_000, minSamples: 20, cacheMs: 0 });
+const store = (): HealthStore =>
+  new HealthStore(redis, { prefix, errorHalfLifeMs: 60_000, dlrHalfLifeMs: 600_000, minSamples: 20, cacheMs: 0 });
 
 describe('HealthStore', () => {
   it('stays neutral below the sample threshold', async () => {
@@ -51,7 +52,13 @@ describe('HealthStore', () => {
 describe('HealthStore.recordDlrBatch', () => {
   it('records a batch of callbacks per provider×country exactly as one call per callback would', async () => {
     const one = store();
-    const many = new HealthStore(redis, { prefix: `${prefix}:b`, errorHalfLifeMs: 60_000, dlrHalfLifeMs: 600_000, minSamples: 20, cacheMs: 0 });
+    const many = new HealthStore(redis, {
+      prefix: `${prefix}:b`,
+      errorHalfLifeMs: 60_000,
+      dlrHalfLifeMs: 600_000,
+      minSamples: 20,
+      cacheMs: 0,
+    });
     const t = 4_000_000;
     const samples = Array.from({ length: 30 }, (_, i) => ({
       provider: i % 3 === 0 ? ('sinch' as const) : ('twilio' as const),
@@ -76,7 +83,14 @@ describe('HealthStore.recordDlrBatch', () => {
 
 describe('HealthStore conversion counters', () => {
   const conv = (): HealthStore =>
-    new HealthStore(redis, { prefix, errorHalfLifeMs: 60_000, dlrHalfLifeMs: 600_000, minSamples: 20, cacheMs: 0, conversionHalfLifeMs: 3_600_000 });
+    new HealthStore(redis, {
+      prefix,
+      errorHalfLifeMs: 60_000,
+      dlrHalfLifeMs: 600_000,
+      minSamples: 20,
+      cacheMs: 0,
+      conversionHalfLifeMs: 3_600_000,
+    });
 
   it('returns delivered and verified OTPs in the same read as delivery health, decaying with their half-life', async () => {
     const h = conv();

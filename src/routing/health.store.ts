@@ -68,7 +68,15 @@ type RedisWithDecay = RedisClient & {
 };
 type PipelineWithDecay = ChainableCommander & {
   sbDecay(key: string, now: number, halfLifeMs: number, hit: number, latency: string): ChainableCommander;
-  sbDecayBatch(key: string, now: number, halfLifeMs: number, samples: number, hits: number, latencySum: number, latencies: number): ChainableCommander;
+  sbDecayBatch(
+    key: string,
+    now: number,
+    halfLifeMs: number,
+    samples: number,
+    hits: number,
+    latencySum: number,
+    latencies: number,
+  ): ChainableCommander;
   sbConversion(key: string, now: number, halfLifeMs: number, delivered: number, verified: number): ChainableCommander;
 };
 
@@ -105,7 +113,13 @@ export interface ConversionCredit {
   verified: 0 | 1;
 }
 
-function decayedConversion(ct: string | null | undefined, cd: string | null | undefined, cv: string | null | undefined, now: number, halfLifeMs: number): ConversionSnapshot | undefined {
+function decayedConversion(
+  ct: string | null | undefined,
+  cd: string | null | undefined,
+  cv: string | null | undefined,
+  now: number,
+  halfLifeMs: number,
+): ConversionSnapshot | undefined {
   if (ct == null || cd == null) return undefined;
   const d = 0.5 ** (Math.max(0, now - Number(ct)) / halfLifeMs);
   return { delivered: Number(cd) * d, verified: Number(cv ?? 0) * d };
@@ -146,7 +160,8 @@ export class HealthStore {
     const r = redis as RedisWithDecay;
     if (typeof r.sbDecay !== 'function') r.defineCommand('sbDecay', { lua: DECAY_LUA, numberOfKeys: 1 });
     if (typeof r.sbConversion !== 'function') r.defineCommand('sbConversion', { lua: CONVERSION_LUA, numberOfKeys: 1 });
-    if (typeof (r as { sbDecayBatch?: unknown }).sbDecayBatch !== 'function') r.defineCommand('sbDecayBatch', { lua: DECAY_BATCH_LUA, numberOfKeys: 1 });
+    if (typeof (r as { sbDecayBatch?: unknown }).sbDecayBatch !== 'function')
+      r.defineCommand('sbDecayBatch', { lua: DECAY_BATCH_LUA, numberOfKeys: 1 });
     this.redis = r;
     this.opts = opts;
     this.conversionHalfLifeMs = opts.conversionHalfLifeMs ?? opts.dlrHalfLifeMs;
@@ -167,7 +182,13 @@ export class HealthStore {
    * delivery no report announced). Off the send path: the API's verify, one command.
    */
   async recordConversion(provider: ProviderId, country: string, credit: ConversionCredit, now: number): Promise<ConversionSnapshot> {
-    const [cd, cv] = await this.redis.sbConversion(this.key('dlr', provider, country), now, this.conversionHalfLifeMs, credit.delivered, credit.verified);
+    const [cd, cv] = await this.redis.sbConversion(
+      this.key('dlr', provider, country),
+      now,
+      this.conversionHalfLifeMs,
+      credit.delivered,
+      credit.verified,
+    );
     const snap = { delivered: Number(cd), verified: Number(cv) };
     this.noteRatio(provider, country, snap);
     return snap;
@@ -213,7 +234,14 @@ export class HealthStore {
    * `otpDelivered`: it is the delivery of an OTP not verified yet, which also counts in the
    * conversion term's denominator (same round trip).
    */
-  async recordDlr(provider: ProviderId, country: string, delivered: boolean, latencyMs: number | undefined, now: number, otpDelivered = false): Promise<void> {
+  async recordDlr(
+    provider: ProviderId,
+    country: string,
+    delivered: boolean,
+    latencyMs: number | undefined,
+    now: number,
+    otpDelivered = false,
+  ): Promise<void> {
     const key = this.key('dlr', provider, country);
     const latency = latencyMs === undefined ? '' : String(Math.max(0, latencyMs));
     if (!otpDelivered) {
@@ -235,7 +263,10 @@ export class HealthStore {
    */
   async recordDlrBatch(samples: readonly DlrSample[], now: number): Promise<void> {
     if (samples.length === 0) return;
-    const sums = new Map<string, { provider: ProviderId; country: string; n: number; hits: number; latencySum: number; latencies: number; otp: number }>();
+    const sums = new Map<
+      string,
+      { provider: ProviderId; country: string; n: number; hits: number; latencySum: number; latencies: number; otp: number }
+    >();
     for (const x of samples) {
       const k = `${x.provider}:${x.country}`;
       let sum = sums.get(k);
@@ -364,7 +395,11 @@ export class TierCounter {
 
   async add(provider: ProviderId, month: string, segments: number): Promise<void> {
     const key = this.key(provider, month);
-    await this.redis.multi().incrby(key, segments).expire(key, 40 * 86_400).exec();
+    await this.redis
+      .multi()
+      .incrby(key, segments)
+      .expire(key, 40 * 86_400)
+      .exec();
   }
 
   /** {@link add} queued into a caller's pipeline (a send job's commit). */

@@ -8,7 +8,11 @@ import { NEUTRAL_HEALTH, healthFactor, route, type CandidateInput, type HealthSn
 const pricing = parse(readFileSync(new URL('../../config/pricing.yaml', import.meta.url), 'utf8')) as PricingTable;
 const ORDER: ProviderId[] = ['twilio', 'sinch', 'messagebird'];
 
-function candidates(country: string, opts: Partial<Record<ProviderId, Partial<CandidateInput>>> = {}, counts: Partial<Record<ProviderId, number>> = {}): CandidateInput[] {
+function candidates(
+  country: string,
+  opts: Partial<Record<ProviderId, Partial<CandidateInput>>> = {},
+  counts: Partial<Record<ProviderId, number>> = {},
+): CandidateInput[] {
   return ORDER.map((provider) => ({
     provider,
     price: listPrice(pricing, provider, country),
@@ -33,7 +37,12 @@ describe('router', () => {
     if (r.kind !== 'ok') return;
     expect(r.decision.provider).toBe(provider);
     expect(r.decision.reason).toBe('cheapest');
-    expect(r.decision.candidates.find((c) => c.provider === provider)).toMatchObject({ price, effectivePrice: price, health: 1, score: price });
+    expect(r.decision.candidates.find((c) => c.provider === provider)).toMatchObject({
+      price,
+      effectivePrice: price,
+      health: 1,
+      score: price,
+    });
     expect(r.ranked[0]).toBe(provider);
     expect(r.ranked).toHaveLength(3);
   });
@@ -52,7 +61,10 @@ describe('router', () => {
   });
 
   it('prefers a country price over the region price', () => {
-    const table: PricingTable = { ...pricing, prices: { ...pricing.prices, twilio: { ...pricing.prices.twilio, countries: { US: 0.001 } } } };
+    const table: PricingTable = {
+      ...pricing,
+      prices: { ...pricing.prices, twilio: { ...pricing.prices.twilio, countries: { US: 0.001 } } },
+    };
     expect(listPrice(table, 'twilio', 'US')).toBe(0.001);
     expect(listPrice(table, 'twilio', 'CA')).toBe(0.0075);
   });
@@ -60,7 +72,14 @@ describe('router', () => {
   it('answers none when no provider has a price or is listed', () => {
     const r = route({ channel: 'sms', country: 'US', order: [], candidates: candidates('US'), minSamples: 20, priced: true });
     expect(r.kind).toBe('none');
-    const noPrice = route({ channel: 'sms', country: 'US', order: ORDER, candidates: candidates('US').map((c) => ({ ...c, price: undefined })), minSamples: 20, priced: true });
+    const noPrice = route({
+      channel: 'sms',
+      country: 'US',
+      order: ORDER,
+      candidates: candidates('US').map((c) => ({ ...c, price: undefined })),
+      minSamples: 20,
+      priced: true,
+    });
     expect(noPrice.kind).toBe('none');
     expect(noPrice.decision.candidates.every((c) => c.excluded === 'no_price')).toBe(true);
   });
@@ -82,7 +101,14 @@ describe('router', () => {
 
   it('breaks ties by the routing.yaml order', () => {
     const same = ORDER.map((provider) => ({ provider, price: 0.01, discount: 0, health: NEUTRAL_HEALTH, breakerOpen: false }));
-    const r = route({ channel: 'sms', country: 'US', order: ['sinch', 'twilio', 'messagebird'], candidates: same, minSamples: 20, priced: true });
+    const r = route({
+      channel: 'sms',
+      country: 'US',
+      order: ['sinch', 'twilio', 'messagebird'],
+      candidates: same,
+      minSamples: 20,
+      priced: true,
+    });
     expect(r.kind === 'ok' && r.ranked).toEqual(['sinch', 'twilio', 'messagebird']);
     expect(r.decision.reason).toBe('tie_order');
   });
@@ -110,7 +136,15 @@ describe('router', () => {
   it('leaves the choice to price while conversion samples are too few, and shows the neutral term', () => {
     const conversion = { weight: 1, minSamples: 20, floor: 0.02 };
     const young: HealthSnapshot = { ...NEUTRAL_HEALTH, conversion: { delivered: 19, verified: 0 } };
-    const r = route({ channel: 'sms', country: 'US', order: ORDER, candidates: candidates('US', { messagebird: { health: young } }), minSamples: 20, priced: true, conversion });
+    const r = route({
+      channel: 'sms',
+      country: 'US',
+      order: ORDER,
+      candidates: candidates('US', { messagebird: { health: young } }),
+      minSamples: 20,
+      priced: true,
+      conversion,
+    });
     expect(r.decision).toMatchObject({ provider: 'messagebird', reason: 'cheapest' });
     expect(r.decision.candidates.every((c) => c.conversion === 1)).toBe(true);
   });
@@ -118,7 +152,15 @@ describe('router', () => {
   it('keeps the ranking when every carrier converts alike', () => {
     const conversion = { weight: 1, minSamples: 20, floor: 0.02 };
     const same: HealthSnapshot = { ...NEUTRAL_HEALTH, conversion: { delivered: 50, verified: 30 } };
-    const r = route({ channel: 'sms', country: 'US', order: ORDER, candidates: candidates('US', { twilio: { health: same }, sinch: { health: same }, messagebird: { health: same } }), minSamples: 20, priced: true, conversion });
+    const r = route({
+      channel: 'sms',
+      country: 'US',
+      order: ORDER,
+      candidates: candidates('US', { twilio: { health: same }, sinch: { health: same }, messagebird: { health: same } }),
+      minSamples: 20,
+      priced: true,
+      conversion,
+    });
     expect(r.decision).toMatchObject({ provider: 'messagebird', reason: 'cheapest' });
   });
 

@@ -22,7 +22,16 @@ const DEFAULT_LOG_LIMIT = 100;
 
 /** Scenario defaults (CONTRACTS §6): no errors, no latency, delivered after 200 ms. */
 export function defaultScenario(): ProviderScenario {
-  return { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, callbacks: 'post', callbackRetry: 'carrier' };
+  return {
+    outage: false,
+    errorRate: 0,
+    errorStatus: 503,
+    latencyMs: 0,
+    dlr: 'delivered',
+    dlrDelayMs: 200,
+    callbacks: 'post',
+    callbackRetry: 'carrier',
+  };
 }
 
 /** Default for numbers nobody configured (CONTRACTS §6). */
@@ -75,7 +84,11 @@ export const numberPatchSchema = z.strictObject({
     })
     .nullable()
     .optional(),
-  mccmnc: z.string().regex(/^\d{5,6}$/, { message: 'expected MCC+MNC, 5 or 6 digits' }).nullable().optional(),
+  mccmnc: z
+    .string()
+    .regex(/^\d{5,6}$/, { message: 'expected MCC+MNC, 5 or 6 digits' })
+    .nullable()
+    .optional(),
   ported: z.boolean().nullable().optional(),
   roaming: z.boolean().nullable().optional(),
 });
@@ -148,7 +161,6 @@ function emptyCounters(): SandboxCounters {
   return { requests: 0, accepted: 0, rejected: 0, byStatus: {}, callbacksSent: 0, callbacksFailed: 0 };
 }
 
-
 function validationMessage(error: z.ZodError): string {
   return error.issues.map((i) => (i.path.length > 0 ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }
@@ -166,7 +178,8 @@ function sinceMs(since: SandboxLogQuery['since']): number | undefined {
   const asNumber = Number(since);
   if (Number.isFinite(asNumber)) return asNumber;
   const parsed = Date.parse(since);
-  if (Number.isNaN(parsed)) throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', 'since: expected an ISO date-time or epoch milliseconds');
+  if (Number.isNaN(parsed))
+    throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', 'since: expected an ISO date-time or epoch milliseconds');
   return parsed;
 }
 
@@ -174,7 +187,9 @@ function sinceMs(since: SandboxLogQuery['since']): number | undefined {
  * Creates the sandbox state. `random` is injectable so error-rate behaviour can be tested
  * deterministically.
  */
-export function createSandboxControl(options: { random?: () => number; logCapacity?: number; providerIds?: readonly string[] } = {}): SandboxControlHandle {
+export function createSandboxControl(
+  options: { random?: () => number; logCapacity?: number; providerIds?: readonly string[] } = {},
+): SandboxControlHandle {
   /** The providers this sandbox emulates: those whose scenarios and counters exist. */
   const providerIds = options.providerIds ?? SANDBOX_PROVIDER_IDS;
   const random = options.random ?? Math.random;
@@ -201,7 +216,11 @@ export function createSandboxControl(options: { random?: () => number; logCapaci
 
   function requireProvider(id: string): string {
     if (!scenarios.has(id)) {
-      throw new SandboxRequestError(404, 'SB_SANDBOX_UNKNOWN_PROVIDER', `unknown provider "${id}"; expected one of ${providerIds.join(', ')}`);
+      throw new SandboxRequestError(
+        404,
+        'SB_SANDBOX_UNKNOWN_PROVIDER',
+        `unknown provider "${id}"; expected one of ${providerIds.join(', ')}`,
+      );
     }
     return id;
   }

@@ -34,7 +34,9 @@ describe('POST /_sandbox/inbound', () => {
   });
 
   it('refuses a provider without an inbound emulator and a malformed body', async () => {
-    expect((await post({ provider: 'fcm', from: '+14155550100', text: 'STOP' })).json()).toMatchObject({ error: { code: 'SB_SANDBOX_UNKNOWN_PROVIDER' } });
+    expect((await post({ provider: 'fcm', from: '+14155550100', text: 'STOP' })).json()).toMatchObject({
+      error: { code: 'SB_SANDBOX_UNKNOWN_PROVIDER' },
+    });
     const bad = await post({ provider: 'twilio', from: 'nobody', text: 'STOP' });
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toMatchObject({ error: { code: 'SB_VALIDATION_FAILED' } });
@@ -43,7 +45,11 @@ describe('POST /_sandbox/inbound', () => {
   it('needs a gateway URL from the request when the sandbox has none', async () => {
     const bare = createSandboxServer({ providers: Object.values(providerModules) });
     try {
-      const res = await bare.app.inject({ method: 'POST', url: '/_sandbox/inbound', payload: { provider: 'twilio', from: '+14155550100', text: 'STOP' } });
+      const res = await bare.app.inject({
+        method: 'POST',
+        url: '/_sandbox/inbound',
+        payload: { provider: 'twilio', from: '+14155550100', text: 'STOP' },
+      });
       expect(res.statusCode).toBe(400);
       expect(res.json<{ error: { message: string } }>().error.message).toContain('url');
     } finally {

@@ -23,28 +23,47 @@ export const inboundRequestSchema = z.strictObject({
   provider: z.string().min(1),
   from: z.string().regex(/^\+?\d{6,15}$/, 'an MSISDN such as +14155550100'),
   text: z.string().max(1_600),
-  to: z.string().regex(/^\+?\d{3,15}$/).optional(),
+  to: z
+    .string()
+    .regex(/^\+?\d{3,15}$/)
+    .optional(),
   url: z.url().optional(),
 });
 
-export function registerSandboxInboundRoutes(app: FastifyInstance, providers: readonly AnyProviderModule[], gatewayUrl: string | undefined): void {
+export function registerSandboxInboundRoutes(
+  app: FastifyInstance,
+  providers: readonly AnyProviderModule[],
+  gatewayUrl: string | undefined,
+): void {
   app.post('/_sandbox/inbound', async (request, reply) => {
     const parsed = inboundRequestSchema.safeParse(request.body);
-    if (!parsed.success) throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success)
+      throw new SandboxRequestError(
+        400,
+        'SB_VALIDATION_FAILED',
+        parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      );
     const body = parsed.data;
     const module = providers.find((p) => p.id === body.provider);
     if (module?.inbound === undefined) {
       const known = providers.filter((p) => p.inbound !== undefined).map((p) => p.id);
-      throw new SandboxRequestError(404, 'SB_SANDBOX_UNKNOWN_PROVIDER', `no inbound emulator for "${body.provider}" (have: ${known.join(', ')})`);
+      throw new SandboxRequestError(
+        404,
+        'SB_SANDBOX_UNKNOWN_PROVIDER',
+        `no inbound emulator for "${body.provider}" (have: ${known.join(', ')})`,
+      );
     }
     const base = body.url ?? gatewayUrl;
-    if (base === undefined) throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', 'url: the gateway URL is unknown to this sandbox; give `url`');
+    if (base === undefined)
+      throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', 'url: the gateway URL is unknown to this sandbox; give `url`');
     const url = `${base.replace(/\/+$/, '')}/webhooks/${module.id}/inbound`;
     try {
       const status = await module.inbound.emulate({ from: body.from, to: body.to ?? SANDBOX_SENDER, text: body.text }, url);
       return { provider: module.id, url, status };
     } catch (err) {
-      return reply.code(502).send({ error: { code: 'SB_UNAVAILABLE', message: `the gateway at ${url} did not answer: ${(err as Error).message}` } });
+      return reply
+        .code(502)
+        .send({ error: { code: 'SB_UNAVAILABLE', message: `the gateway at ${url} did not answer: ${(err as Error).message}` } });
     }
   });
 }

@@ -7,7 +7,8 @@ import { createSandboxServer } from './sandbox.server.ts';
 import type { SandboxServer } from './sandbox.server.ts';
 
 const TWILIO_PATH = `/2010-04-01/Accounts/${TWILIO_SANDBOX_CREDENTIALS.accountSid}/Messages.json`;
-const TWILIO_AUTH = 'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64');
+const TWILIO_AUTH =
+  'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64');
 
 describe('sandbox scenario API', () => {
   let sandbox: SandboxServer;
@@ -24,7 +25,12 @@ describe('sandbox scenario API', () => {
       method: 'POST',
       url: TWILIO_PATH,
       headers: { authorization: TWILIO_AUTH, 'content-type': 'application/x-www-form-urlencoded' },
-      payload: new URLSearchParams({ To: to, From: '+15005550006', Body: 'hi', StatusCallback: `http://127.0.0.1:9/cb?sb=${reference}` }).toString(),
+      payload: new URLSearchParams({
+        To: to,
+        From: '+15005550006',
+        Body: 'hi',
+        StatusCallback: `http://127.0.0.1:9/cb?sb=${reference}`,
+      }).toString(),
     });
 
   describe('providers', () => {
@@ -33,25 +39,50 @@ describe('sandbox scenario API', () => {
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({
         id: 'sinch',
-        settings: { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200, callbacks: 'post', callbackRetry: 'carrier' },
+        settings: {
+          outage: false,
+          errorRate: 0,
+          errorStatus: 503,
+          latencyMs: 0,
+          dlr: 'delivered',
+          dlrDelayMs: 200,
+          callbacks: 'post',
+          callbackRetry: 'carrier',
+        },
         counters: { requests: 0, accepted: 0, rejected: 0, byStatus: {}, callbacksSent: 0, callbacksFailed: 0 },
       });
     });
 
     it('merges settings and answers the full settings', async () => {
-      const first = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/twilio', payload: { latencyMs: 25, retryAfterSec: 3 } });
+      const first = await sandbox.app.inject({
+        method: 'PUT',
+        url: '/_sandbox/providers/twilio',
+        payload: { latencyMs: 25, retryAfterSec: 3 },
+      });
       expect(first.statusCode).toBe(200);
       expect(first.json()).toEqual({ ...defaultScenario(), latencyMs: 25, retryAfterSec: 3 });
-      const second = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/twilio', payload: { dlr: 'undelivered', dlrErrorCode: 30005 } });
+      const second = await sandbox.app.inject({
+        method: 'PUT',
+        url: '/_sandbox/providers/twilio',
+        payload: { dlr: 'undelivered', dlrErrorCode: 30005 },
+      });
       expect(second.json()).toEqual({ ...defaultScenario(), latencyMs: 25, retryAfterSec: 3, dlr: 'undelivered', dlrErrorCode: '30005' });
       const got = await sandbox.app.inject({ method: 'GET', url: '/_sandbox/providers/twilio' });
       expect(got.json<{ settings: unknown }>().settings).toEqual(second.json());
     });
 
     it('sets lost callbacks and a retry schedule, and restores the carrier schedule with null', async () => {
-      const set = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/sinch', payload: { callbacks: 'drop', callbackRetry: [100, 1_000] } });
+      const set = await sandbox.app.inject({
+        method: 'PUT',
+        url: '/_sandbox/providers/sinch',
+        payload: { callbacks: 'drop', callbackRetry: [100, 1_000] },
+      });
       expect(set.json()).toEqual({ ...defaultScenario(), callbacks: 'drop', callbackRetry: [100, 1_000] });
-      const back = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/providers/sinch', payload: { callbacks: 'post', callbackRetry: null } });
+      const back = await sandbox.app.inject({
+        method: 'PUT',
+        url: '/_sandbox/providers/sinch',
+        payload: { callbacks: 'post', callbackRetry: null },
+      });
       expect(back.json()).toEqual(defaultScenario());
     });
 
@@ -98,7 +129,11 @@ describe('sandbox scenario API', () => {
 
     it('answers 404 for an unknown provider', async () => {
       for (const method of ['GET', 'PUT'] as const) {
-        const res = await sandbox.app.inject({ method, url: '/_sandbox/providers/carrier-pigeon', ...(method === 'PUT' ? { payload: {} } : {}) });
+        const res = await sandbox.app.inject({
+          method,
+          url: '/_sandbox/providers/carrier-pigeon',
+          ...(method === 'PUT' ? { payload: {} } : {}),
+        });
         expect(res.statusCode).toBe(404);
         expect(res.json()).toMatchObject({ error: { code: 'SB_SANDBOX_UNKNOWN_PROVIDER' } });
       }
@@ -142,7 +177,9 @@ describe('sandbox scenario API', () => {
       expect(marked.json()).toEqual({ e164: '+14155550120', valid: true, lineType: 'mobile', rcs: false, whatsapp: false });
       const cleared = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/numbers/%2B14155550120', payload: { whatsapp: null } });
       expect(cleared.json()).toEqual({ e164: '+14155550120', valid: true, lineType: 'mobile', rcs: false });
-      expect((await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/numbers/%2B14155550120', payload: { whatsapp: 'no' } })).statusCode).toBe(400);
+      expect(
+        (await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/numbers/%2B14155550120', payload: { whatsapp: 'no' } })).statusCode,
+      ).toBe(400);
     });
 
     it('answers the default entry for an unset number', async () => {
@@ -170,7 +207,11 @@ describe('sandbox scenario API', () => {
 
   describe('push tokens', () => {
     it('stores a token behaviour', async () => {
-      const res = await sandbox.app.inject({ method: 'PUT', url: '/_sandbox/push/tok-1', payload: { result: 'unregistered', autoAckMs: 50 } });
+      const res = await sandbox.app.inject({
+        method: 'PUT',
+        url: '/_sandbox/push/tok-1',
+        payload: { result: 'unregistered', autoAckMs: 50 },
+      });
       expect(res.statusCode).toBe(200);
       expect(res.json()).toEqual({ token: 'tok-1', result: 'unregistered', autoAckMs: 50 });
       expect(sandbox.control.pushToken('tok-1')).toEqual({ result: 'unregistered', autoAckMs: 50 });
@@ -204,7 +245,11 @@ describe('sandbox scenario API', () => {
       const conversation = await send('tok-fine', '127.0.0.1');
       expect(conversation.statusCode).toBe(401);
       expect(conversation.json()).toMatchObject({ error: { code: 401, status: 'UNAUTHENTICATED' } });
-      expect(sandbox.control.log({ provider: 'sinch' })[0]).toMatchObject({ path: '/v1/projects/demo-project/messages:send', channel: 'rcs', status: 401 });
+      expect(sandbox.control.log({ provider: 'sinch' })[0]).toMatchObject({
+        path: '/v1/projects/demo-project/messages:send',
+        channel: 'rcs',
+        status: 401,
+      });
       expect(sandbox.control.counters('fcm')).toMatchObject({ requests: 2, accepted: 1, rejected: 1 });
       expect(sandbox.control.log({ provider: 'fcm' }).map((e) => [e.to, e.reference, e.status])).toEqual([
         ['tok-fine', 'msg_push', 200],
@@ -229,7 +274,8 @@ describe('sandbox scenario API', () => {
       await twilioSend('+14155550101', 'msg_a');
       await twilioSend('+14155550102', 'msg_b');
       await twilioSend('+14155550101', 'msg_c');
-      const get = async (qs: string): Promise<SandboxLogEntry[]> => (await sandbox.app.inject({ method: 'GET', url: `/_sandbox/log?${qs}` })).json();
+      const get = async (qs: string): Promise<SandboxLogEntry[]> =>
+        (await sandbox.app.inject({ method: 'GET', url: `/_sandbox/log?${qs}` })).json();
 
       expect((await get('to=%2B14155550101')).map((e) => e.reference)).toEqual(['msg_c', 'msg_a']);
       expect((await get('to=+14155550101')).map((e) => e.reference)).toEqual(['msg_c', 'msg_a']);
@@ -310,7 +356,14 @@ describe('sandbox over real loopback', () => {
         timeoutMs: 2_000,
       });
       const send = (to: string, n: number) =>
-        adapter.send({ messageId: `msg_${n}`, attempt: 1, channel: 'sms', to, body: 'Your code is 123456', statusCallbackUrl: `http://127.0.0.1:${port}/cb?sb=msg_${n}` });
+        adapter.send({
+          messageId: `msg_${n}`,
+          attempt: 1,
+          channel: 'sms',
+          to,
+          body: 'Your code is 123456',
+          statusCallbackUrl: `http://127.0.0.1:${port}/cb?sb=msg_${n}`,
+        });
 
       const first = await send('+14155550100', 1);
       expect(first.providerMessageId).toMatch(/^SM[0-9a-f]{32}$/);
@@ -320,7 +373,14 @@ describe('sandbox over real loopback', () => {
 
       const res = await fetch(`http://127.0.0.1:${port}/_sandbox/providers/twilio`);
       const body = (await res.json()) as { counters: Record<string, unknown> };
-      expect(body.counters).toEqual({ requests: 3, accepted: 2, rejected: 1, byStatus: { '201': 2, '400': 1 }, callbacksSent: 0, callbacksFailed: 0 });
+      expect(body.counters).toEqual({
+        requests: 3,
+        accepted: 2,
+        rejected: 1,
+        byStatus: { '201': 2, '400': 1 },
+        callbacksSent: 0,
+        callbacksFailed: 0,
+      });
       const log = (await (await fetch(`http://127.0.0.1:${port}/_sandbox/log?provider=twilio`)).json()) as SandboxLogEntry[];
       expect(log.map((e) => e.reference)).toEqual(['msg_3', 'msg_2', 'msg_1']);
     } finally {

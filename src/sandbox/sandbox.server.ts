@@ -96,7 +96,9 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
 
     scope.get('/_sandbox/healthz', async () => ({ ok: true }));
 
-    scope.put<{ Params: { id: string } }>('/_sandbox/providers/:id', async (request) => control.putSettings(request.params.id, request.body));
+    scope.put<{ Params: { id: string } }>('/_sandbox/providers/:id', async (request) =>
+      control.putSettings(request.params.id, request.body),
+    );
 
     scope.get<{ Params: { id: string } }>('/_sandbox/providers/:id', async (request) => {
       const { id } = request.params;
@@ -121,7 +123,11 @@ export function createSandboxServer(options: SandboxServerOptions): SandboxServe
     scope.get('/_sandbox/log', async (request) => {
       const parsed = logQuerySchema.safeParse(request.query);
       if (!parsed.success) {
-        throw new SandboxRequestError(400, 'SB_VALIDATION_FAILED', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        throw new SandboxRequestError(
+          400,
+          'SB_VALIDATION_FAILED',
+          parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        );
       }
       const q = parsed.data;
       return control.log({

@@ -84,7 +84,9 @@ export class ApiKeyRing {
   authenticate(authorization: string | undefined): ApiPrincipal {
     const m = authorization === undefined ? null : /^Bearer\s+(\S{1,512})\s*$/i.exec(authorization);
     if (!m) throw new ApiError('SB_AUTH_UNAUTHORIZED', 'missing API key: send Authorization: Bearer <key>');
-    const presented = createHash('sha256').update(m[1] as string, 'utf8').digest();
+    const presented = createHash('sha256')
+      .update(m[1] as string, 'utf8')
+      .digest();
     const found = this.byHash.get(presented.toString('hex'));
     if (!found || !timingSafeEqual(presented, Buffer.from(found.record.sha256, 'hex'))) {
       throw new ApiError('SB_AUTH_UNAUTHORIZED', 'unknown API key');

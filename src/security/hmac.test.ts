@@ -20,7 +20,8 @@ describe('keyed digests', () => {
   });
 
   it('gives the same token from its recent-token memo as computed afresh, per key ring', () => {
-    const fresh = (r: typeof ring, e164: string): string => hmacParts(r.subkey('phone-hmac'), ['phone', e164]).subarray(0, 16).toString('base64url');
+    const fresh = (r: typeof ring, e164: string): string =>
+      hmacParts(r.subkey('phone-hmac'), ['phone', e164]).subarray(0, 16).toString('base64url');
     const other = createKeyRing(randomBytes(32));
     for (let i = 0; i < 10_000; i++) phoneToken(ring, `+1415555${String(i).padStart(4, '0')}`);
     expect(phoneToken(ring, '+14155550042')).toBe(fresh(ring, '+14155550042'));

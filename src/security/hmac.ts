@@ -39,7 +39,9 @@ export function recentToken(ring: KeyRing, cacheKey: string, compute: () => stri
 
 /** 128-bit base64url token of a recipient number: rate-limit keys never name the number. */
 export function phoneToken(ring: KeyRing, e164: string): string {
-  return recentToken(ring, `phone\u0000${e164}`, () => hmacParts(ring.subkey('phone-hmac'), ['phone', e164]).subarray(0, 16).toString('base64url'));
+  return recentToken(ring, `phone\u0000${e164}`, () =>
+    hmacParts(ring.subkey('phone-hmac'), ['phone', e164]).subarray(0, 16).toString('base64url'),
+  );
 }
 
 /** 128-bit base64url token of an upstream user id, scoped to the API key that names it. */

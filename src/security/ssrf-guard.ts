@@ -222,7 +222,8 @@ export function createSsrfGuard(policy: SsrfPolicy): SsrfGuard {
       const why = refuseAddress(host);
       return why === undefined ? undefined : { ok: false, reason: why };
     }
-    if (!policy.allowPrivateTargets && INTERNAL_NAME.test(host.replace(/\.$/, ''))) return { ok: false, reason: `${host} names an internal host` };
+    if (!policy.allowPrivateTargets && INTERNAL_NAME.test(host.replace(/\.$/, '')))
+      return { ok: false, reason: `${host} names an internal host` };
     return undefined;
   }
 

@@ -13,17 +13,7 @@ import type { RedisKeys } from './redis-keys.ts';
 
 /** What happened. Admission: `accepted | refused`; pipeline: the rest; inbound: `opted_out | opted_in`. */
 export type AuditDecision =
-  | 'accepted'
-  | 'refused'
-  | 'sent'
-  | 'delivered'
-  | 'undelivered'
-  | 'failed'
-  | 'expired'
-  | 'verified'
-  | 'flagged'
-  | 'opted_out'
-  | 'opted_in';
+  'accepted' | 'refused' | 'sent' | 'delivered' | 'undelivered' | 'failed' | 'expired' | 'verified' | 'flagged' | 'opted_out' | 'opted_in';
 
 /** One audit entry. Every field but `at` and `decision` is optional; none holds a number in clear. */
 export interface AuditEntry {
@@ -45,7 +35,18 @@ export interface AuditEntry {
 /** An entry as read back, with its stream id (`<ms>-<seq>`). */
 export type AuditRecord = AuditEntry & { id: string };
 
-const FIELDS: ReadonlyArray<keyof AuditEntry> = ['at', 'decision', 'key', 'phone', 'messageId', 'country', 'channel', 'provider', 'code', 'detail'];
+const FIELDS: ReadonlyArray<keyof AuditEntry> = [
+  'at',
+  'decision',
+  'key',
+  'phone',
+  'messageId',
+  'country',
+  'channel',
+  'provider',
+  'code',
+  'detail',
+];
 
 /** Filters of {@link AuditStore.list}; entries are scanned newest first. */
 export interface AuditQuery {

@@ -28,7 +28,13 @@ function doc(at: number): MessageRecord {
   };
 }
 
-const limit = (name: string, max: number, windowMs: number, enforce = true): IntakeLimit => ({ name, key: `${prefix}:rl:test:${name}`, max, windowMs, enforce });
+const limit = (name: string, max: number, windowMs: number, enforce = true): IntakeLimit => ({
+  name,
+  key: `${prefix}:rl:test:${name}`,
+  max,
+  windowMs,
+  enforce,
+});
 
 beforeAll(() => {
   redis = testRedis();

@@ -73,7 +73,11 @@ export class MessageRecorder {
    * `MessageStore.update` plus events, audit, metrics and the observers. `known`: a copy the
    * caller has just read (saves the first read).
    */
-  async update<R>(id: string, mutate: (draft: MessageRecord) => R | false, known?: StoredMessage): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
+  async update<R>(
+    id: string,
+    mutate: (draft: MessageRecord) => R | false,
+    known?: StoredMessage,
+  ): Promise<{ before: MessageRecord; after: MessageRecord; result: R } | undefined> {
     const res = await this.store.update(id, mutate, (before, after) => this.writesFor(before, after), known);
     if (res) await this.committed(res.before, res.after);
     return res;
@@ -95,7 +99,10 @@ export class MessageRecorder {
         m.acceptToSend.observe(seconds(after.createdAt, a.acceptedAt));
       }
       if (a.cost !== undefined && prev?.cost === undefined) {
-        m.costUsd.inc({ provider: a.provider, country: after.country || 'ZZ', kind: 'message' }, a.cost.currency === 'USD' ? a.cost.amount : 0);
+        m.costUsd.inc(
+          { provider: a.provider, country: after.country || 'ZZ', kind: 'message' },
+          a.cost.currency === 'USD' ? a.cost.amount : 0,
+        );
       }
       if (a.status === 'delivered' && prev?.status !== 'delivered' && a.deliveredAt !== undefined) {
         m.deliveryLatency.observe(labels, seconds(a.acceptedAt ?? a.startedAt, a.deliveredAt));

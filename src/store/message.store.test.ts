@@ -45,7 +45,7 @@ describe('MessageStore', () => {
     expect(await redis.zscore(store.keys.stuckSent, a.id)).toBeNull();
   });
 
-  it('sends a commit\'s extra commands with it, and surfaces their errors', async () => {
+  it("sends a commit's extra commands with it, and surfaces their errors", async () => {
     const a = doc();
     await store.intake(a);
     const counter = `${prefix}:extra:${a.id}`;
@@ -90,9 +90,12 @@ describe('MessageStore', () => {
     );
     const stored = await store.get(m.id);
     expect(stored?.version).toBe(11);
-    expect(stored?.doc.timeline.filter((t) => t.type === 'callback').map((t) => t.detail).sort()).toEqual(
-      Array.from({ length: 10 }, (_, i) => `u${i}`).sort(),
-    );
+    expect(
+      stored?.doc.timeline
+        .filter((t) => t.type === 'callback')
+        .map((t) => t.detail)
+        .sort(),
+    ).toEqual(Array.from({ length: 10 }, (_, i) => `u${i}`).sort());
   });
 
   it('writes nothing when the mutation declines, and nothing for a missing message', async () => {
@@ -111,7 +114,7 @@ describe('MessageStore', () => {
     expect(await store.staleAccepted(Date.now() - 30_000, 1000)).not.toContain(m.id);
   });
 
-  it('lists a key\'s messages newest first, filtered, with a cursor', async () => {
+  it("lists a key's messages newest first, filtered, with a cursor", async () => {
     const ids: string[] = [];
     const marks: number[] = [];
     for (let i = 0; i < 5; i++) {

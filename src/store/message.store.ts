@@ -191,7 +191,9 @@ export class MessageStore {
   ): Promise<IntakeResult> {
     const blocks = policy.blocks ?? [];
     const createdMs = Date.parse(doc.createdAt);
-    const record: IdempotencyRecord | undefined = idem ? { hash: idem.requestHash, id: doc.id, state: 'pending', at: createdMs } : undefined;
+    const record: IdempotencyRecord | undefined = idem
+      ? { hash: idem.requestHash, id: doc.id, state: 'pending', at: createdMs }
+      : undefined;
     const idemKey = idem ? this.keys.idempotency(doc.keyName, idem.keyHash) : this.keys.idempotency('-', '-');
     const keys = [
       this.keys.message(doc.id),
@@ -321,7 +323,10 @@ export class MessageStore {
       // explicit pipeline would cost a socket write of its own); their errors surface like the commit's.
       const { commander, sent } = recordingCommander(this.redis);
       before(commander);
-      const [extras, committed] = await Promise.all([Promise.allSettled(sent), this.redis.sbCommit(...(args as [number, ...Array<string | number>]))]);
+      const [extras, committed] = await Promise.all([
+        Promise.allSettled(sent),
+        this.redis.sbCommit(...(args as [number, ...Array<string | number>])),
+      ]);
       for (const r of extras) if (r.status === 'rejected') throw r.reason;
       reply = committed;
     }

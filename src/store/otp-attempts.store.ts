@@ -12,12 +12,11 @@ const OTP_ATTEMPT_LUA = readFileSync(new URL('./lua/otp-attempt.lua', import.met
 
 /** The outcome of one guess: `attemptsLeft` is how many more wrong codes are accepted. */
 export type OtpAttemptOutcome =
-  | { result: 'valid' }
-  | { result: 'invalid'; attemptsLeft: number }
-  | { result: 'locked' }
-  | { result: 'already' };
+  { result: 'valid' } | { result: 'invalid'; attemptsLeft: number } | { result: 'locked' } | { result: 'already' };
 
-type RedisWithScript = RedisClient & { sbOtpAttempt(key: string, matched: string, max: number, expireAtMs: number): Promise<[string, number]> };
+type RedisWithScript = RedisClient & {
+  sbOtpAttempt(key: string, matched: string, max: number, expireAtMs: number): Promise<[string, number]>;
+};
 
 /** Attempt counting per message code, one Lua call per guess. */
 export class OtpAttemptStore {

@@ -8,7 +8,14 @@ let redis: Redis;
 let store: PumpingStore;
 const prefix = testPrefix('pump');
 const W = 1_000;
-const limits = (over: Partial<PumpingLimits> = {}): PumpingLimits => ({ windowMs: W, minSends: 3, baselineMultiplier: 3, baselineHalfLifeMs: 3_600_000, warmupMs: 0, ...over });
+const limits = (over: Partial<PumpingLimits> = {}): PumpingLimits => ({
+  windowMs: W,
+  minSends: 3,
+  baselineMultiplier: 3,
+  baselineHalfLifeMs: 3_600_000,
+  warmupMs: 0,
+  ...over,
+});
 let n = 0;
 const dim = (): PumpingDimension => {
   n++;
@@ -30,7 +37,8 @@ describe('PumpingStore.count', () => {
   it('counts a message once per window however often it is retried', async () => {
     const d = dim();
     const t = t0();
-    for (let i = 0; i < 3; i++) expect((await store.count('msg-a', t + i, [d], limits(), { neverBlock: false })).readings[0]?.count).toBe(1);
+    for (let i = 0; i < 3; i++)
+      expect((await store.count('msg-a', t + i, [d], limits(), { neverBlock: false })).readings[0]?.count).toBe(1);
   });
 
   it('is over past minSends with no history, but not during the warm-up nor when safe-listed', async () => {
@@ -40,7 +48,8 @@ describe('PumpingStore.count', () => {
     for (let i = 0; i < 5; i++) overs.push((await store.count(`m${i}`, t + i, [d], limits(), { neverBlock: false })).over);
     expect(overs).toEqual([false, false, false, true, true]);
     const warm = dim();
-    for (let i = 0; i < 5; i++) expect((await store.count(`w${i}`, t + i, [warm], limits({ warmupMs: 60_000 }), { neverBlock: false })).over).toBe(false);
+    for (let i = 0; i < 5; i++)
+      expect((await store.count(`w${i}`, t + i, [warm], limits({ warmupMs: 60_000 }), { neverBlock: false })).over).toBe(false);
     const safe = dim();
     for (let i = 0; i < 5; i++) expect((await store.count(`s${i}`, t + i, [safe], limits(), { neverBlock: true })).over).toBe(false);
   });
@@ -50,7 +59,9 @@ describe('PumpingStore.count', () => {
     const t = t0();
     const lim = limits({ minSends: 5 });
     // Ten windows of 5 sends each: the baseline is 5 per window, the threshold 15.
-    for (let w = 0; w < 10; w++) for (let i = 0; i < 5; i++) expect((await store.count(`h${w}.${i}`, t + w * W + i, [d], lim, { neverBlock: false })).over).toBe(false);
+    for (let w = 0; w < 10; w++)
+      for (let i = 0; i < 5; i++)
+        expect((await store.count(`h${w}.${i}`, t + w * W + i, [d], lim, { neverBlock: false })).over).toBe(false);
     const now = t + 10 * W;
     const results = [];
     for (let i = 0; i < 20; i++) results.push(await store.count(`b${i}`, now + i, [d], lim, { neverBlock: false }));
@@ -105,7 +116,10 @@ describe('the tripwire counters', () => {
     await store.count('x1', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: counting(trip, t) });
     await store.count('x1', t + 1, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: counting(trip, t) });
     await store.count('x2', t + 2, [d], limits({ minSends: 100 }), { neverBlock: false });
-    await store.count('x3', t + 3, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { dimensions: [trip], count: false, fromMs: t - H } });
+    await store.count('x3', t + 3, [d], limits({ minSends: 100 }), {
+      neverBlock: false,
+      tripwire: { dimensions: [trip], count: false, fromMs: t - H },
+    });
     await store.count('x4', t + 4, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: counting(trip, t) });
     expect(await store.tripwireSends(trip, t - H, t + 10)).toBe(2);
     const key = redisKeys(prefix).pumping('t', trip.token);
@@ -129,11 +143,17 @@ describe('the tripwire counters', () => {
       { label: range.label, sends: 8 },
     ]);
     // The window's first hour is the one `fromMs` falls in, however late in it: the 6 h-old hour now counts.
-    const wider = await store.count('tw2', t, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { ...tripwire, fromMs: t - 6 * H + 1 } });
+    const wider = await store.count('tw2', t, [d], limits({ minSends: 100 }), {
+      neverBlock: false,
+      tripwire: { ...tripwire, fromMs: t - 6 * H + 1 },
+    });
     expect(wider.tripwire.map((r) => r.sends)).toEqual([107, 9]);
     // A retry of a counted message, or a message that is not counted, reads the same sums without moving them.
     const retry = await store.count('tw1', t + 1, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire });
-    const reader = await store.count('tw3', t + 2, [d], limits({ minSends: 100 }), { neverBlock: false, tripwire: { ...tripwire, count: false } });
+    const reader = await store.count('tw3', t + 2, [d], limits({ minSends: 100 }), {
+      neverBlock: false,
+      tripwire: { ...tripwire, count: false },
+    });
     expect(retry.tripwire.map((r) => r.sends)).toEqual([7, 9]);
     expect(reader.tripwire.map((r) => r.sends)).toEqual([7, 9]);
     // The burst readings are unaffected by the tripwire fields that follow them in the reply.
@@ -145,7 +165,10 @@ describe('the tripwire counters', () => {
     const fresh = dim();
     const t = t0();
     expect((await store.count('n1', t, [d], limits(), { neverBlock: false })).tripwire).toEqual([]);
-    const read = await store.count('n2', t, [d], limits(), { neverBlock: false, tripwire: { dimensions: [fresh], count: false, fromMs: t - 24 * H } });
+    const read = await store.count('n2', t, [d], limits(), {
+      neverBlock: false,
+      tripwire: { dimensions: [fresh], count: false, fromMs: t - 24 * H },
+    });
     expect(read.tripwire).toEqual([{ label: fresh.label, sends: 0 }]);
     expect(await redis.exists(redisKeys(prefix).pumping('t', fresh.token))).toBe(0);
   });

@@ -117,7 +117,11 @@ export class PumpingStore {
   ): Promise<PumpingCount> {
     const tripwire = opts.tripwire?.dimensions ?? [];
     const hours = opts.tripwire !== undefined ? utcHours(opts.tripwire.fromMs, nowMs) : [];
-    const keys = [this.keys.pumping('m', id), ...burst.map((d) => this.keys.pumping('b', d.token)), ...tripwire.map((d) => this.keys.pumping('t', d.token))];
+    const keys = [
+      this.keys.pumping('m', id),
+      ...burst.map((d) => this.keys.pumping('b', d.token)),
+      ...tripwire.map((d) => this.keys.pumping('t', d.token)),
+    ];
     const reply = await this.redis.sbPumping(
       keys.length,
       ...keys,
@@ -167,7 +171,13 @@ export class PumpingStore {
    * Writes a dimension's history as if it had carried `sendsPerWindow` steadily since
    * `firstSeenMs` (operators seeding a new deployment from their old numbers; tests).
    */
-  async seedBaseline(dimension: PumpingDimension, sendsPerWindow: number, firstSeenMs: number, nowMs: number, limits: Pick<PumpingLimits, 'windowMs' | 'baselineHalfLifeMs'>): Promise<void> {
+  async seedBaseline(
+    dimension: PumpingDimension,
+    sendsPerWindow: number,
+    firstSeenMs: number,
+    nowMs: number,
+    limits: Pick<PumpingLimits, 'windowMs' | 'baselineHalfLifeMs'>,
+  ): Promise<void> {
     // The state lua/pumping.lua would hold after that history: see its baseline comment.
     const f = Math.pow(2, -limits.windowMs / limits.baselineHalfLifeMs);
     const n = Math.max(0, Math.floor((nowMs - firstSeenMs) / limits.windowMs));
@@ -175,7 +185,19 @@ export class PumpingStore {
     const key = this.keys.pumping('b', dimension.token);
     await this.redis
       .multi()
-      .hset(key, 'e', String(e), 'n', String(n), 'bucket', String(Math.floor(nowMs / limits.windowMs)), 'cur', '0', 'first', String(firstSeenMs))
+      .hset(
+        key,
+        'e',
+        String(e),
+        'n',
+        String(n),
+        'bucket',
+        String(Math.floor(nowMs / limits.windowMs)),
+        'cur',
+        '0',
+        'first',
+        String(firstSeenMs),
+      )
       .pexpire(key, Math.floor(limits.baselineHalfLifeMs * 20))
       .exec();
   }

@@ -6,7 +6,8 @@ import { redisKeys } from './redis-keys.ts';
 
 let redis: Redis;
 const prefix = testPrefix('pushpost');
-const store = (): PushAckPosteriorStore => new PushAckPosteriorStore(redis, redisKeys(prefix), Buffer.alloc(32, 7), { halfLifeMs: 60_000, retentionSeconds: 3_600 });
+const store = (): PushAckPosteriorStore =>
+  new PushAckPosteriorStore(redis, redisKeys(prefix), Buffer.alloc(32, 7), { halfLifeMs: 60_000, retentionSeconds: 3_600 });
 
 beforeAll(() => {
   redis = testRedis();

@@ -26,7 +26,9 @@ redis.call('HSET', KEYS[1], 't', math.max(now, t), 'a', tostring(a), 'm', tostri
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[5]))
 return 1`;
 
-type RedisWithOutcome = RedisClient & { sbPushOutcome(key: string, now: number, halfLifeMs: number, ack: number, miss: number, ttlSeconds: number): Promise<number> };
+type RedisWithOutcome = RedisClient & {
+  sbPushOutcome(key: string, now: number, halfLifeMs: number, ack: number, miss: number, ttlSeconds: number): Promise<number>;
+};
 
 export interface PushAckPosteriorOptions {
   /** Half-life of the evidence (`push.prediction.halfLifeMs`). */

@@ -39,12 +39,16 @@ describe('UTC hour fields', () => {
 
   it('list every hour overlapping a window, oldest first, the same as one ISO name per hour', () => {
     fc.assert(
-      fc.property(fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2090, 0, 1) }), fc.integer({ min: 0, max: 200 * HOUR }), (to, span) => {
-        const from = to - span;
-        const expected: string[] = [];
-        for (let t = Math.floor(from / HOUR) * HOUR; t <= to; t += HOUR) expected.push(iso(t));
-        expect(utcHours(from, to)).toEqual(expected);
-      }),
+      fc.property(
+        fc.integer({ min: Date.UTC(1990, 0, 1), max: Date.UTC(2090, 0, 1) }),
+        fc.integer({ min: 0, max: 200 * HOUR }),
+        (to, span) => {
+          const from = to - span;
+          const expected: string[] = [];
+          for (let t = Math.floor(from / HOUR) * HOUR; t <= to; t += HOUR) expected.push(iso(t));
+          expect(utcHours(from, to)).toEqual(expected);
+        },
+      ),
       { numRuns: 500 },
     );
     const at = Date.parse('2026-12-31T22:10:00Z');

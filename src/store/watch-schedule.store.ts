@@ -113,7 +113,10 @@ export class WatchSchedule {
 
   /** Watches scheduled in all, and those due before `overdueBefore` (leased ones count as not due). */
   async counts(overdueBefore: number): Promise<{ scheduled: number; overdue: number }> {
-    const [scheduled, overdue] = await Promise.all([this.redis.zcard(this.keys.watchDue), this.redis.zcount(this.keys.watchDue, '-inf', Math.round(overdueBefore))]);
+    const [scheduled, overdue] = await Promise.all([
+      this.redis.zcard(this.keys.watchDue),
+      this.redis.zcount(this.keys.watchDue, '-inf', Math.round(overdueBefore)),
+    ]);
     return { scheduled, overdue };
   }
 

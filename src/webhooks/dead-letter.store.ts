@@ -75,9 +75,11 @@ export class DeadLetterStore {
   async take(eventId: string): Promise<DeadLetter | undefined> {
     const dl = await this.get(eventId);
     if (!dl) return undefined;
-    const [[, removed] = [null, 0]] = ((await this.redis.multi().zrem(this.keys.deadLetters, eventId).del(this.keys.deadLetter(eventId)).exec()) ?? []) as Array<
-      [Error | null, number]
-    >;
+    const [[, removed] = [null, 0]] = ((await this.redis
+      .multi()
+      .zrem(this.keys.deadLetters, eventId)
+      .del(this.keys.deadLetter(eventId))
+      .exec()) ?? []) as Array<[Error | null, number]>;
     return removed === 1 ? dl : undefined;
   }
 }

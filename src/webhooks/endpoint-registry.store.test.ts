@@ -32,8 +32,17 @@ describe('EndpointRegistryStore', () => {
   it('disables an endpoint with when and why, keeps the first reason, and lists it first', async () => {
     await store.disable('https://a.example/hooks', 'HTTP 410 Gone', T0 + 10);
     await store.disable('https://a.example/hooks', 'later reason', T0 + 20);
-    const disabled = { url: 'https://a.example/hooks', state: 'disabled', disabledAt: new Date(T0 + 10).toISOString(), reason: 'HTTP 410 Gone' };
-    expect(await store.check('https://a.example/hooks', T0 + 30)).toEqual({ state: 'disabled', disabledAt: disabled.disabledAt, reason: 'HTTP 410 Gone' });
+    const disabled = {
+      url: 'https://a.example/hooks',
+      state: 'disabled',
+      disabledAt: new Date(T0 + 10).toISOString(),
+      reason: 'HTTP 410 Gone',
+    };
+    expect(await store.check('https://a.example/hooks', T0 + 30)).toEqual({
+      state: 'disabled',
+      disabledAt: disabled.disabledAt,
+      reason: 'HTTP 410 Gone',
+    });
     expect(await store.get('https://a.example/hooks')).toEqual(disabled);
     expect((await store.list())[0]).toEqual(disabled);
   });

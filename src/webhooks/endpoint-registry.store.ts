@@ -41,7 +41,10 @@ interface DisabledEntry {
 function parseEntry(raw: string): DisabledEntry {
   try {
     const v = JSON.parse(raw) as Partial<DisabledEntry>;
-    return { disabledAt: typeof v.disabledAt === 'string' ? v.disabledAt : new Date(0).toISOString(), reason: typeof v.reason === 'string' ? v.reason : 'disabled' };
+    return {
+      disabledAt: typeof v.disabledAt === 'string' ? v.disabledAt : new Date(0).toISOString(),
+      reason: typeof v.reason === 'string' ? v.reason : 'disabled',
+    };
   } catch {
     return { disabledAt: new Date(0).toISOString(), reason: 'disabled' };
   }
@@ -105,15 +108,21 @@ export class EndpointRegistryStore {
 
   /** One endpoint's state; `undefined` when Switchboard never addressed an event to it. */
   async get(url: string): Promise<WebhookEndpoint | undefined> {
-    const [[, raw] = [null, null], [, score] = [null, null]] = ((await this.redis.multi().hget(this.keys.disabledEndpoints, url).zscore(this.keys.knownEndpoints, url).exec()) ??
-      []) as Array<[Error | null, string | null]>;
+    const [[, raw] = [null, null], [, score] = [null, null]] = ((await this.redis
+      .multi()
+      .hget(this.keys.disabledEndpoints, url)
+      .zscore(this.keys.knownEndpoints, url)
+      .exec()) ?? []) as Array<[Error | null, string | null]>;
     if (typeof raw === 'string') return { url, state: 'disabled', ...parseEntry(raw) };
     return score === null ? undefined : { url, state: 'enabled' };
   }
 
   /** Endpoints, disabled ones first (newest first), then enabled ones by most recent use; at most `limit`. */
   async list(limit = 500): Promise<WebhookEndpoint[]> {
-    const [disabled, recent] = await Promise.all([this.redis.hgetall(this.keys.disabledEndpoints), this.redis.zrevrange(this.keys.knownEndpoints, 0, limit - 1)]);
+    const [disabled, recent] = await Promise.all([
+      this.redis.hgetall(this.keys.disabledEndpoints),
+      this.redis.zrevrange(this.keys.knownEndpoints, 0, limit - 1),
+    ]);
     const out: WebhookEndpoint[] = Object.entries(disabled)
       .map(([url, raw]) => ({ url, state: 'disabled' as const, ...parseEntry(raw) }))
       .sort((a, b) => (a.disabledAt < b.disabledAt ? 1 : a.disabledAt > b.disabledAt ? -1 : 0));

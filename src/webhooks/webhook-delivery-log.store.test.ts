@@ -7,7 +7,15 @@ import { WebhookDeliveryLog, type DeliveryLogEntry } from './webhook-delivery-lo
 let redis: Redis;
 let log: WebhookDeliveryLog;
 const prefix = testPrefix('whlog');
-const entry = (n: number): DeliveryLogEntry => ({ eventId: `evt_${n}`, type: 'message.sent', url: 'https://hooks.example/x', at: new Date(n).toISOString(), try: 1, outcome: 'success', status: 204 });
+const entry = (n: number): DeliveryLogEntry => ({
+  eventId: `evt_${n}`,
+  type: 'message.sent',
+  url: 'https://hooks.example/x',
+  at: new Date(n).toISOString(),
+  try: 1,
+  outcome: 'success',
+  status: 204,
+});
 
 beforeAll(() => {
   redis = testRedis();
@@ -28,7 +36,10 @@ describe('WebhookDeliveryLog', () => {
   });
 
   it('keeps the newest hundred tries and writes nothing for an empty batch', async () => {
-    await log.recordAll('msg_b', Array.from({ length: 120 }, (_, i) => entry(i)));
+    await log.recordAll(
+      'msg_b',
+      Array.from({ length: 120 }, (_, i) => entry(i)),
+    );
     const kept = await log.list('msg_b');
     expect(kept).toHaveLength(100);
     expect(kept[0]?.eventId).toBe('evt_20');

@@ -74,7 +74,12 @@ function pinnedLookup(target: VettedTarget): LookupFunction {
 }
 
 /** POSTs `body` to the vetted target; resolves with the answer's status and `Retry-After`. */
-function post(target: VettedTarget, headers: Record<string, string>, body: string, opts: DeliverOptions): Promise<{ status: number; retryAfter?: string }> {
+function post(
+  target: VettedTarget,
+  headers: Record<string, string>,
+  body: string,
+  opts: DeliverOptions,
+): Promise<{ status: number; retryAfter?: string }> {
   const secure = target.url.protocol === 'https:';
   const options: RequestOptions = {
     method: 'POST',

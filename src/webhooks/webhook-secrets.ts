@@ -14,9 +14,15 @@ export interface ResolvedSecrets {
   generated: boolean;
 }
 
-export async function resolveWebhookSecrets(opts: { configured?: string; mode: 'sandbox' | 'live'; redis: RedisClient; redisKey: string }): Promise<ResolvedSecrets> {
+export async function resolveWebhookSecrets(opts: {
+  configured?: string;
+  mode: 'sandbox' | 'live';
+  redis: RedisClient;
+  redisKey: string;
+}): Promise<ResolvedSecrets> {
   if (opts.configured !== undefined) return { secrets: parseWebhookSecrets(opts.configured), generated: false };
-  if (opts.mode === 'live') throw new Error('SWITCHBOARD_WEBHOOK_SECRET is required in live mode; set it to a whsec_… secret your receivers know');
+  if (opts.mode === 'live')
+    throw new Error('SWITCHBOARD_WEBHOOK_SECRET is required in live mode; set it to a whsec_… secret your receivers know');
   const created = await opts.redis.set(opts.redisKey, generateWebhookSecret(), 'NX');
   const stored = await opts.redis.get(opts.redisKey);
   if (stored === null) throw new Error('could not read the sandbox webhook secret back from Redis');

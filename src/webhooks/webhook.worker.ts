@@ -42,7 +42,12 @@ export interface WebhookWorkerOptions {
 }
 
 /** The delay before try `attemptsMade + 1`: the schedule's step, ± jitter. */
-export function webhookBackoffMs(attemptsMade: number, schedule: readonly number[], jitter: number, random: () => number = Math.random): number {
+export function webhookBackoffMs(
+  attemptsMade: number,
+  schedule: readonly number[],
+  jitter: number,
+  random: () => number = Math.random,
+): number {
   const step = schedule[Math.min(attemptsMade - 1, schedule.length - 1)] ?? 0;
   return Math.max(0, Math.round(step * (1 + jitter * (2 * random() - 1))));
 }
@@ -81,7 +86,11 @@ export function createWebhookWorker(
    */
   async function tryOnce(item: OutboxItem, tries: number, allowed: number, batch?: BatchContext): Promise<TryOutcome> {
     // The log is for humans: a failed write never fails or repeats a delivery.
-    const note = async (entry: { outcome: DeliveryLogEntry['outcome']; status?: number | undefined; reason?: string | undefined }): Promise<void> => {
+    const note = async (entry: {
+      outcome: DeliveryLogEntry['outcome'];
+      status?: number | undefined;
+      reason?: string | undefined;
+    }): Promise<void> => {
       if (!deps.deliveryLog) return;
       const logged: DeliveryLogEntry = {
         eventId: item.event.id,
@@ -109,7 +118,12 @@ export function createWebhookWorker(
     if (endpoint.state === 'disabled') {
       metrics.webhookDeliveries.inc({ result: 'disabled' });
       await note({ outcome: 'disabled', reason: `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}): dead-lettered` });
-      await deps.deadLetters.add(item, tries - 1, `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}); enable it with POST /v1/webhooks/endpoints/enable`, deps.now());
+      await deps.deadLetters.add(
+        item,
+        tries - 1,
+        `endpoint disabled since ${endpoint.disabledAt} (${endpoint.reason}); enable it with POST /v1/webhooks/endpoints/enable`,
+        deps.now(),
+      );
       metrics.webhookDeliveries.inc({ result: 'dead_letter' });
       return { kind: 'settled', summary: 'dead letter (endpoint disabled)' };
     }
@@ -157,23 +171,28 @@ export function createWebhookWorker(
   async function deliverBatch(items: readonly OutboxItem[]): Promise<string> {
     let settled = 0;
     const endpoints = new Map<string, EndpointCheck>();
-    await forEachKeyedLane(items, (item) => item.event.data.messageId, BATCH_PARALLELISM, async (group) => {
-      const batch: BatchContext = { endpoints, log: [] };
-      try {
-        for (const item of group) {
-          const outcome = await tryOnce(item, 1, maxTries, batch);
-          if (outcome.kind === 'settled') settled++;
-          else await deps.retry(item, 1, outcome.error.retryAfterMs ?? webhookBackoffMs(1, opts.retryScheduleMs, opts.jitter));
+    await forEachKeyedLane(
+      items,
+      (item) => item.event.data.messageId,
+      BATCH_PARALLELISM,
+      async (group) => {
+        const batch: BatchContext = { endpoints, log: [] };
+        try {
+          for (const item of group) {
+            const outcome = await tryOnce(item, 1, maxTries, batch);
+            if (outcome.kind === 'settled') settled++;
+            else await deps.retry(item, 1, outcome.error.retryAfterMs ?? webhookBackoffMs(1, opts.retryScheduleMs, opts.jitter));
+          }
+        } finally {
+          const messageId = group[0]?.event.data.messageId;
+          if (deps.deliveryLog && messageId !== undefined && batch.log.length > 0) {
+            await deps.deliveryLog
+              .recordAll(messageId, batch.log)
+              .catch((err: unknown) => log.warn({ err: (err as Error).message, messageId }, 'webhook delivery log write failed'));
+          }
         }
-      } finally {
-        const messageId = group[0]?.event.data.messageId;
-        if (deps.deliveryLog && messageId !== undefined && batch.log.length > 0) {
-          await deps.deliveryLog
-            .recordAll(messageId, batch.log)
-            .catch((err: unknown) => log.warn({ err: (err as Error).message, messageId }, 'webhook delivery log write failed'));
-        }
-      }
-    });
+      },
+    );
     return `${settled} of ${items.length} settled at the first try`;
   }
 
@@ -202,7 +221,8 @@ export function createWebhookWorker(
       settings: {
         backoffStrategy: (attemptsMade: number, _type?: string, err?: Error, job?: MinimalJob) => {
           const data: unknown = job?.data;
-          const prior = typeof data === 'object' && data !== null && 'priorTries' in data && typeof data.priorTries === 'number' ? data.priorTries : 0;
+          const prior =
+            typeof data === 'object' && data !== null && 'priorTries' in data && typeof data.priorTries === 'number' ? data.priorTries : 0;
           return err instanceof WebhookDeliveryError && err.retryAfterMs !== undefined
             ? err.retryAfterMs
             : webhookBackoffMs(prior + attemptsMade, opts.retryScheduleMs, opts.jitter);

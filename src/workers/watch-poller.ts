@@ -98,7 +98,10 @@ export class WatchPoller {
     } catch (err) {
       const tries = (failures ?? 0) + 1;
       const backoff = Math.min(MAX_BACKOFF_MS, 1_000 * 2 ** (tries - 1));
-      this.log.warn({ messageId: w.messageId, tries, err: maskPhonesInText(err instanceof Error ? err.message : String(err)) }, 'watch firing failed; trying again');
+      this.log.warn(
+        { messageId: w.messageId, tries, err: maskPhonesInText(err instanceof Error ? err.message : String(err)) },
+        'watch firing failed; trying again',
+      );
       await this.schedule.reschedule(w.messageId, this.deps.now() + backoff, { ...carried, failures: tries }).catch(() => undefined);
     }
   }

@@ -12,10 +12,23 @@ import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
 import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
 import { processFallbackCheck } from '../pipeline/push.stage.ts';
 import { processSendJob } from '../pipeline/send-job.processor.ts';
-import { isInternalSendJob, rawJobProblems, settledRawJob, type RawSendJobEnvelope, type RawSendJobResult } from '../admission/raw-job.schema.ts';
+import {
+  isInternalSendJob,
+  rawJobProblems,
+  settledRawJob,
+  type RawSendJobEnvelope,
+  type RawSendJobResult,
+} from '../admission/raw-job.schema.ts';
 import { processWatchJob } from '../pipeline/watch-job.processor.ts';
 import { WatchPoller } from './watch-poller.ts';
-import { QUEUE_NAMES, type DlrJobData, type FallbackCheckJobData, type SendQueueJobData, type SendQueueJobName, type WatchJobData } from '../queues/queue-names.ts';
+import {
+  QUEUE_NAMES,
+  type DlrJobData,
+  type FallbackCheckJobData,
+  type SendQueueJobData,
+  type SendQueueJobName,
+  type WatchJobData,
+} from '../queues/queue-names.ts';
 
 export class WorkerSet {
   readonly send: Worker<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>;
@@ -44,7 +57,8 @@ export class WorkerSet {
           await job.moveToDelayed(Date.now() + Math.max(0, next.nextAt - deps.now()), token);
           throw new DelayedError();
         }
-        if (!isInternalSendJob(job.name, job.data)) return processRawJob(job as unknown as Job<unknown, RawSendJobResult>, token, deps.log, admitRaw);
+        if (!isInternalSendJob(job.name, job.data))
+          return processRawJob(job as unknown as Job<unknown, RawSendJobResult>, token, deps.log, admitRaw);
         const log = deps.log.child({ queue: 'send', jobId: job.id, messageId: job.data.messageId, run: job.attemptsMade + 1 });
         await processSendJob({ ...deps, log }, job.data.messageId, {
           attemptsMade: job.attemptsMade,
@@ -83,7 +97,9 @@ export class WorkerSet {
     this.watches = new WatchPoller(deps);
     this.watches.start();
     for (const w of [this.send, this.dlr] as const) {
-      w.on('failed', (job, err) => log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: maskPhonesInText(err.message) }, 'job failed'));
+      w.on('failed', (job, err) =>
+        log.warn({ queue: w.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: maskPhonesInText(err.message) }, 'job failed'),
+      );
       w.on('error', (err) => log.error({ queue: w.name, err: err.message }, 'worker error'));
     }
   }
@@ -111,7 +127,12 @@ function keyOf(data: unknown): { key?: string } {
  * Once settled, the job data keeps no number or text, only the outcome (so a run after a stall
  * answers the same).
  */
-async function processRawJob(job: Job<unknown, RawSendJobResult>, token: string | undefined, log: Logger, admitRaw: RawAdmission | undefined): Promise<RawSendJobResult> {
+async function processRawJob(
+  job: Job<unknown, RawSendJobResult>,
+  token: string | undefined,
+  log: Logger,
+  admitRaw: RawAdmission | undefined,
+): Promise<RawSendJobResult> {
   const settled = settledRawJob(job.data);
   if (settled !== undefined) {
     if ('admittedAs' in settled) return { messageId: settled.admittedAs };

@@ -22,7 +22,9 @@ const IN_CI = process.env['CI'] === 'true';
 const HAVE_CHROMIUM = existsSync(CHROMIUM);
 const SCREENSHOT_DIR = process.env['SWITCHBOARD_SCREENSHOT_DIR'];
 if (!HAVE_CHROMIUM && !IN_CI) {
-  console.warn(`SKIPPED test/browser/console.browser.test.ts: no browser at ${CHROMIUM} (apt-get install chromium); under CI=true this fails.`);
+  console.warn(
+    `SKIPPED test/browser/console.browser.test.ts: no browser at ${CHROMIUM} (apt-get install chromium); under CI=true this fails.`,
+  );
 }
 
 if (!HAVE_CHROMIUM && IN_CI) {
@@ -120,7 +122,6 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
     expect(res?.status()).toBe(200);
     expect(new URL(page.url()).pathname).toBe('/console/messages');
     expect(await page.$eval('h1', (h) => h.textContent)).toBe('Messages');
-
   });
 
   it('finds a push→SMS message by number and shows every attempt’s channel, provider and status', async () => {
@@ -128,13 +129,24 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
     await gw.sandbox('/_sandbox/push/tok-browser', { method: 'PUT', json: { result: 'ok' } });
     const sent = await gw.api('/v1/messages', {
       method: 'POST',
-      json: { to: number, otp: {}, channels: ['push', 'sms'], push: { token: 'tok-browser', ackTimeoutMs: 1_000 }, callbackUrl: receiver.url, metadata: { ticket: 'SUP-4711' } },
+      json: {
+        to: number,
+        otp: {},
+        channels: ['push', 'sms'],
+        push: { token: 'tok-browser', ackTimeoutMs: 1_000 },
+        callbackUrl: receiver.url,
+        metadata: { ticket: 'SUP-4711' },
+      },
     });
     expect(sent.status).toBe(202);
     messageId = ((await sent.json()) as { id: string }).id;
     await gw.waitForStatus(messageId, ['delivered'], 20_000);
     // The user types the code (the same on every rung; the sandbox log shows the push's text).
-    const log = (await (await gw.sandbox(`/_sandbox/log?limit=1000`)).json()) as Array<{ provider: string; reference?: string; body?: string }>;
+    const log = (await (await gw.sandbox(`/_sandbox/log?limit=1000`)).json()) as Array<{
+      provider: string;
+      reference?: string;
+      body?: string;
+    }>;
     const texts = log.filter((e) => e.reference === messageId && e.body !== undefined).map((e) => e.body as string);
     const code = texts.map((t) => /\b(\d{6})\b/.exec(t)?.[1]).find((c) => c !== undefined);
     expect(code).toMatch(/^\d{6}$/);
@@ -157,8 +169,12 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
         status: r.querySelector('.status-cell')?.textContent?.trim() ?? '',
       })),
     );
-    const api = (await (await gw.api(`/v1/messages/${messageId}`)).json()) as { attempts: Array<{ n: number; channel: string; provider: string; status: string }> };
-    expect(attempts).toEqual(api.attempts.map((a): Attempt => ({ n: String(a.n), channel: a.channel, provider: a.provider, status: a.status })));
+    const api = (await (await gw.api(`/v1/messages/${messageId}`)).json()) as {
+      attempts: Array<{ n: number; channel: string; provider: string; status: string }>;
+    };
+    expect(attempts).toEqual(
+      api.attempts.map((a): Attempt => ({ n: String(a.n), channel: a.channel, provider: a.provider, status: a.status })),
+    );
     expect(attempts).toEqual([
       { n: '1', channel: 'push', provider: 'fcm', status: 'undelivered' },
       { n: '2', channel: 'sms', provider: 'messagebird', status: 'delivered' },
@@ -171,7 +187,10 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
     expect(ladder).toMatch(/delivered ([\d.]+ (ms|s) later|\(carrier time)/);
     expect(ladder).toMatch(/verified/);
     expect(await page.$('#verified')).not.toBeNull();
-    expect(await page.$$eval('#routing tr[data-candidate]', (r) => r.map((x) => x.getAttribute('data-candidate')))).toEqual(['messagebird', 'twilio']);
+    expect(await page.$$eval('#routing tr[data-candidate]', (r) => r.map((x) => x.getAttribute('data-candidate')))).toEqual([
+      'messagebird',
+      'twilio',
+    ]);
     const deliveries = await page.$eval('#deliveries', (t) => t.textContent ?? '');
     expect(deliveries).toContain('message.verified');
     expect(deliveries).toContain('success');
@@ -193,7 +212,8 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
       );
       for (const id of ids) await gw.waitForStatus(id, ['delivered'], 20_000);
       await page.goto(`${gw.apiUrl}/console/carriers`);
-      const state = async (): Promise<string> => page.$eval('tr[data-breaker="messagebird:sms"] .breaker-state', (c) => c.textContent?.trim() ?? '');
+      const state = async (): Promise<string> =>
+        page.$eval('tr[data-breaker="messagebird:sms"] .breaker-state', (c) => c.textContent?.trim() ?? '');
       const deadline = Date.now() + 15_000;
       while ((await state()) !== 'open' && Date.now() < deadline) await page.reload();
       expect(await state()).toBe('open');
@@ -213,7 +233,10 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
     try {
       let answer = 410;
       gone.respond = () => ({ status: answer });
-      const sent = await gw.api('/v1/messages', { method: 'POST', json: { to: '+14155550971', body: 'receiver gone', callbackUrl: gone.url } });
+      const sent = await gw.api('/v1/messages', {
+        method: 'POST',
+        json: { to: '+14155550971', body: 'receiver gone', callbackUrl: gone.url },
+      });
       const id = ((await sent.json()) as { id: string }).id;
       await gw.waitForStatus(id, ['delivered'], 20_000);
       await page.goto(`${gw.apiUrl}/console/webhooks`);
@@ -228,7 +251,8 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
       const row = await page.waitForSelector(`xpath///tr[@data-dead-letter][.//a[text()="${id}"]]`);
       const eventId = (await row?.evaluate((r) => r.getAttribute('data-dead-letter'))) ?? '';
       expect(eventId).toMatch(/^evt_/);
-      const postsOf = (all: readonly { headers: Record<string, unknown> }[]): number => all.filter((r) => r.headers['webhook-id'] === eventId).length;
+      const postsOf = (all: readonly { headers: Record<string, unknown> }[]): number =>
+        all.filter((r) => r.headers['webhook-id'] === eventId).length;
       const before = postsOf(gone.received);
       await Promise.all([page.waitForNavigation(), page.click(`tr[data-dead-letter="${eventId}"] button`)]);
       expect(await page.$eval('.notice', (n) => n.textContent)).toContain('queued for delivery again');
@@ -250,10 +274,14 @@ describe.runIf(HAVE_CHROMIUM)('the ops console in a browser', () => {
   it('renders the queue board with the send, dlr and events queues and their jobs', async () => {
     await page.goto(`${gw.apiUrl}/admin/queues`);
     // Bull Board is a React app: its queue list exists only once its scripts ran and its API answered.
-    await page.waitForFunction("['send', 'dlr', 'events'].every((q) => [...document.querySelectorAll('a')].some((a) => (a.textContent || '').trim().startsWith(q)))");
+    await page.waitForFunction(
+      "['send', 'dlr', 'events'].every((q) => [...document.querySelectorAll('a')].some((a) => (a.textContent || '').trim().startsWith(q)))",
+    );
     // The push→SMS message's send job, on its own page.
     await page.goto(`${gw.apiUrl}/admin/queues/queue/send/${messageId}`);
-    await page.waitForFunction(`document.body.innerText.includes(${JSON.stringify(messageId)}) && document.body.innerText.includes('Finished at')`);
+    await page.waitForFunction(
+      `document.body.innerText.includes(${JSON.stringify(messageId)}) && document.body.innerText.includes('Finished at')`,
+    );
   });
 
   it('loads nothing from outside the gateway on any of these pages', () => {

@@ -34,7 +34,15 @@ import {
   RBM_SANDBOX_CREDENTIALS,
   readCodeFromTwiml,
 } from '../../providers/index.ts';
-import type { CarrierStatus, NumberInfo, ProviderAdapter, ProviderError, ProviderModule, SendRequest, WebhookEndpoint } from '../../providers/index.ts';
+import type {
+  CarrierStatus,
+  NumberInfo,
+  ProviderAdapter,
+  ProviderError,
+  ProviderModule,
+  SendRequest,
+  WebhookEndpoint,
+} from '../../providers/index.ts';
 import { fcmGolden } from '../../providers/fcm/sandbox/fcm.golden.ts';
 import type { PushWireGolden } from '../../providers/fcm/sandbox/fcm.golden.ts';
 import { messagebirdGolden } from '../../providers/messagebird/sandbox/messagebird.golden.ts';
@@ -85,10 +93,14 @@ function fixtureOf(id: string): ContractFixture {
 }
 
 /** The modules of one capability, each with its fixture narrowed to that capability. */
-function withCapability<C extends ContractFixture['capability']>(capability: C): (readonly [string, ProviderModule<unknown>, Extract<ContractFixture, { capability: C }>])[] {
+function withCapability<C extends ContractFixture['capability']>(
+  capability: C,
+): (readonly [string, ProviderModule<unknown>, Extract<ContractFixture, { capability: C }>])[] {
   return modules.flatMap((m) => {
     const fixture = CONTRACT_FIXTURES[m.id];
-    return fixture !== undefined && fixture.capability === capability ? [[m.id, m, fixture as Extract<ContractFixture, { capability: C }>] as const] : [];
+    return fixture !== undefined && fixture.capability === capability
+      ? [[m.id, m, fixture as Extract<ContractFixture, { capability: C }>] as const]
+      : [];
   });
 }
 
@@ -140,7 +152,9 @@ function rewrite(callback: ReceivedCallback, where: GoldenFieldLocation, patch: 
 }
 
 function bodyRecord(body: unknown): Record<string, unknown> {
-  return typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body) ? (body as Record<string, unknown>) : {};
+  return typeof body === 'object' && body !== null && !Array.isArray(body) && !Buffer.isBuffer(body)
+    ? (body as Record<string, unknown>)
+    : {};
 }
 
 async function sendError(adapter: ProviderAdapter, req: SendRequest): Promise<ProviderError> {
@@ -164,7 +178,12 @@ describe('provider contract', () => {
   beforeAll(async () => {
     sandbox = createSandboxServer({ providers: modules });
     sandbox.app.addHook('preHandler', async (request) => {
-      captured.push({ method: request.method, path: request.url.split('?')[0] ?? request.url, headers: { ...request.headers }, body: request.body });
+      captured.push({
+        method: request.method,
+        path: request.url.split('?')[0] ?? request.url,
+        headers: { ...request.headers },
+        body: request.body,
+      });
     });
     await sandbox.app.listen({ host: '127.0.0.1', port: 0 });
     const address = sandbox.app.server.address();
@@ -214,7 +233,15 @@ describe('provider contract', () => {
     };
     const smsRequest = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
       const messageId = nextMessageId();
-      return { messageId, attempt: 1, channel: 'sms', to, body: 'Your code is 123456', statusCallbackUrl: `${receiver.origin}/webhooks/${id}?sb=${messageId}`, ...overrides };
+      return {
+        messageId,
+        attempt: 1,
+        channel: 'sms',
+        to,
+        body: 'Your code is 123456',
+        statusCallbackUrl: `${receiver.origin}/webhooks/${id}?sb=${messageId}`,
+        ...overrides,
+      };
     };
     /** A push as the gateway builds it (DESIGN §6.3): ack data for the app, which acks to our receiver. */
     const pushRequest = (token: string, overrides: Partial<SendRequest> = {}): SendRequest => {
@@ -226,7 +253,11 @@ describe('provider contract', () => {
         to: '+14155550100',
         body: 'Your code is 123456',
         statusCallbackUrl: `${receiver.origin}/unused`,
-        push: { token, title: 'Sign-in code', data: { sb_message_id: messageId, sb_ack_token: `ack.${messageId}`, sb_ack_url: `${receiver.origin}/v1/push/ack` } },
+        push: {
+          token,
+          title: 'Sign-in code',
+          data: { sb_message_id: messageId, sb_ack_token: `ack.${messageId}`, sb_ack_url: `${receiver.origin}/v1/push/ack` },
+        },
         ...overrides,
       };
     };
@@ -252,7 +283,9 @@ describe('provider contract', () => {
       expect(result.providerMessageId).not.toBe('');
       expect(result.acceptedAt).toBeInstanceOf(Date);
       expect(sandbox.control.counters(id)).toMatchObject({ requests: 1, accepted: 1, rejected: 0 });
-      expect(sandbox.control.log({ provider: id })).toEqual([expect.objectContaining({ provider: id, method: 'POST', to: recipientOf(req), reference: req.messageId })]);
+      expect(sandbox.control.log({ provider: id })).toEqual([
+        expect.objectContaining({ provider: id, method: 'POST', to: recipientOf(req), reference: req.messageId }),
+      ]);
     });
 
     it('classifies an outage (503) as retryable, counting against the breaker', async () => {
@@ -309,7 +342,12 @@ describe('provider contract', () => {
       sandbox.control.putNumber('+14155550199', { valid: false });
       const magic = await sendError(adapter(), request(MAGIC_NUMBERS.invalid));
       const table = await sendError(adapter(), request('+14155550199'));
-      expect(table).toMatchObject({ kind: 'permanent', scope: 'recipient', providerCode: magic.providerCode, httpStatus: magic.httpStatus });
+      expect(table).toMatchObject({
+        kind: 'permanent',
+        scope: 'recipient',
+        providerCode: magic.providerCode,
+        httpStatus: magic.httpStatus,
+      });
     });
 
     it('delivers callbacks that verify and parse to queued/sent/delivered, ending delivered', async () => {
@@ -352,7 +390,13 @@ describe('provider contract', () => {
         const tampered = rewrite(callback, golden.callback.fieldsIn, { [golden.callback.statusField]: golden.callback.undeliveredStatus });
         expect(await a.verifyWebhook(tampered)).toBe(false);
       } else {
-        const forged = { ...callback, headers: { ...callback.headers, [golden.callback.authHeader]: 'Basic ' + Buffer.from('sinch-callback:guessed').toString('base64') } };
+        const forged = {
+          ...callback,
+          headers: {
+            ...callback.headers,
+            [golden.callback.authHeader]: 'Basic ' + Buffer.from('sinch-callback:guessed').toString('base64'),
+          },
+        };
         expect(await a.verifyWebhook(forged)).toBe(false);
       }
       const headers = { ...callback.headers };
@@ -373,12 +417,15 @@ describe('provider contract', () => {
         template = last;
       });
 
-      it.each(golden.statusTable.map((row) => [JSON.stringify(row.fields), row.status, row] as const))('maps %s to %s', (_name, status, row) => {
-        const events = adapter().parseWebhook(rewrite(template, golden.callback.fieldsIn, row.fields));
-        expect(events).toHaveLength(1);
-        expect(events[0]?.status).toBe(status);
-        expect(events[0]?.rawStatus).toBe(row.fields[golden.callback.statusField]);
-      });
+      it.each(golden.statusTable.map((row) => [JSON.stringify(row.fields), row.status, row] as const))(
+        'maps %s to %s',
+        (_name, status, row) => {
+          const events = adapter().parseWebhook(rewrite(template, golden.callback.fieldsIn, row.fields));
+          expect(events).toHaveLength(1);
+          expect(events[0]?.status).toBe(status);
+          expect(events[0]?.rawStatus).toBe(row.fields[golden.callback.statusField]);
+        },
+      );
     });
 
     describe(`golden wire format (${golden.source})`, () => {
@@ -396,8 +443,12 @@ describe('provider contract', () => {
         const names = Object.keys(body);
         for (const field of golden.send.requiredFields) expect(names, `field ${field}`).toContain(field);
         // Every field sent is one the reference documents for this carrier.
-        for (const field of names) expect([...golden.send.requiredFields, ...golden.send.optionalFields], `field ${field}`).toContain(field);
-        expect(golden.send.optionalFields.some((f) => names.includes(f)), 'the validity period travels').toBe(true);
+        for (const field of names)
+          expect([...golden.send.requiredFields, ...golden.send.optionalFields], `field ${field}`).toContain(field);
+        expect(
+          golden.send.optionalFields.some((f) => names.includes(f)),
+          'the validity period travels',
+        ).toBe(true);
         expect(body).toMatchObject(golden.send.fixedValues);
         expect(body[golden.send.recipientField]).toEqual(golden.send.recipientFormat(req.to));
         expect(body[golden.send.callbackUrlField]).toBe(req.statusCallbackUrl);
@@ -406,7 +457,9 @@ describe('provider contract', () => {
 
       it('receives callbacks of the documented method, auth header, content type and fields', async () => {
         const { callbacks } = await deliveredCallbacks();
-        expect(callbacks.map((c) => fieldsOf(c, golden.callback.fieldsIn)[golden.callback.statusField])).toEqual(golden.callback.deliveredSequence);
+        expect(callbacks.map((c) => fieldsOf(c, golden.callback.fieldsIn)[golden.callback.statusField])).toEqual(
+          golden.callback.deliveredSequence,
+        );
         for (const callback of callbacks) {
           expect(callback.method).toBe(golden.callback.method);
           expect(callback.headers[golden.callback.authHeader]).toBeTypeOf('string');
@@ -473,7 +526,10 @@ describe('provider contract', () => {
       const [ack] = await receiver.waitFor(1);
       expect(ack?.receivedAt ?? 0).toBeGreaterThanOrEqual(sentAt + 50);
       expect(ack?.publicUrl).toBe(req.push?.data['sb_ack_url']);
-      expect(JSON.parse(ack?.rawBody.toString('utf8') ?? '')).toEqual({ messageId: req.messageId, ackToken: req.push?.data['sb_ack_token'] });
+      expect(JSON.parse(ack?.rawBody.toString('utf8') ?? '')).toEqual({
+        messageId: req.messageId,
+        ackToken: req.push?.data['sb_ack_token'],
+      });
       await expect.poll(() => sandbox.control.counters(id).callbacksSent).toBe(1);
     });
 
@@ -487,7 +543,13 @@ describe('provider contract', () => {
     });
 
     it('has no carrier callbacks: nothing verifies, nothing parses', async () => {
-      const raw = { method: 'POST', publicUrl: `${receiver.origin}/webhooks/${id}`, headers: { 'content-type': 'application/json' }, query: {}, rawBody: Buffer.from('{}') };
+      const raw = {
+        method: 'POST',
+        publicUrl: `${receiver.origin}/webhooks/${id}`,
+        headers: { 'content-type': 'application/json' },
+        query: {},
+        rawBody: Buffer.from('{}'),
+      };
       const a = adapter();
       expect(await a.verifyWebhook(raw)).toBe(false);
       expect(a.parseWebhook(raw)).toEqual([]);
@@ -505,13 +567,15 @@ describe('provider contract', () => {
         expect(wire.headers['host']).toBe(golden.send.host);
         expect(wire.headers['authorization']).toBe(golden.send.authorization);
         expect(String(wire.headers['content-type'])).toMatch(golden.send.contentType);
-        for (const [name, pattern] of Object.entries(golden.send.headers)) expect(String(wire.headers[name]), `header ${name}`).toMatch(pattern);
+        for (const [name, pattern] of Object.entries(golden.send.headers))
+          expect(String(wire.headers[name]), `header ${name}`).toMatch(pattern);
         const body = bodyRecord(wire.body);
         expect(Object.keys(body)).toEqual([golden.send.envelope]);
         const message = bodyRecord(body[golden.send.envelope]);
         const names = Object.keys(message);
         for (const field of golden.send.requiredFields) expect(names, `field ${field}`).toContain(field);
-        for (const field of names) expect([...golden.send.requiredFields, ...golden.send.optionalFields], `field ${field}`).toContain(field);
+        for (const field of names)
+          expect([...golden.send.requiredFields, ...golden.send.optionalFields], `field ${field}`).toContain(field);
         expect(message).toMatchObject(golden.send.fixedValues);
         expect(message[golden.send.recipientField]).toBe(req.push?.token);
         const data = bodyRecord(message['data']);
@@ -533,55 +597,59 @@ describe('provider contract', () => {
   });
 
   it('covers every SMS carrier with the lookup cases', () => {
-    expect(withCapability('sms').map(([id]) => id).sort()).toEqual(Object.keys(LOOKUP_ABILITIES).sort());
+    expect(
+      withCapability('sms')
+        .map(([id]) => id)
+        .sort(),
+    ).toEqual(Object.keys(LOOKUP_ABILITIES).sort());
   });
 
-  describe.each(withCapability('sms').filter(([id]) => id in LOOKUP_ABILITIES))(
-    '%s: lookup',
-    (id, module, fixture) => {
-      const abilities = LOOKUP_ABILITIES[id]!;
-      const { adapter, scenario } = harness(id, module, fixture);
-      let n = 0;
-      /** A number no other case has used: lookups are cached by the gateway, tests use fresh numbers. */
-      const fresh = (): string => `+1415555${String(3000 + (n++ % 1000)).padStart(4, '0')}`;
-      const lookup = async (e164: string, a: ProviderAdapter = adapter()): Promise<NumberInfo> => {
-        if (a.lookup === undefined) throw new Error(`${id} has no lookup`);
-        return a.lookup(e164);
-      };
+  describe.each(withCapability('sms').filter(([id]) => id in LOOKUP_ABILITIES))('%s: lookup', (id, module, fixture) => {
+    const abilities = LOOKUP_ABILITIES[id]!;
+    const { adapter, scenario } = harness(id, module, fixture);
+    let n = 0;
+    /** A number no other case has used: lookups are cached by the gateway, tests use fresh numbers. */
+    const fresh = (): string => `+1415555${String(3000 + (n++ % 1000)).padStart(4, '0')}`;
+    const lookup = async (e164: string, a: ProviderAdapter = adapter()): Promise<NumberInfo> => {
+      if (a.lookup === undefined) throw new Error(`${id} has no lookup`);
+      return a.lookup(e164);
+    };
 
-      it('offers lookup with its documented sandbox credentials', () => {
-        expect(adapter().lookup).toBeTypeOf('function');
-      });
+    it('offers lookup with its documented sandbox credentials', () => {
+      expect(adapter().lookup).toBeTypeOf('function');
+    });
 
-      it('reports a mobile from the sandbox table, priced in USD, recording the number', async () => {
-        const e164 = fresh();
-        sandbox.control.putNumber(e164, { mccmnc: '310260' });
-        const info = await lookup(e164);
-        expect(info).toMatchObject({ valid: true, lineType: 'mobile', country: 'US', mcc: '310', mnc: '260' });
-        expect(info.cost?.currency).toBe('USD');
-        expect(info.cost?.amount).toBeGreaterThan(0);
-        const entries = sandbox.control.log({ provider: id, to: e164 });
-        expect(entries.length).toBeGreaterThanOrEqual(1);
-        expect(sandbox.control.counters(id).requests).toBeGreaterThanOrEqual(entries.length);
-      });
+    it('reports a mobile from the sandbox table, priced in USD, recording the number', async () => {
+      const e164 = fresh();
+      sandbox.control.putNumber(e164, { mccmnc: '310260' });
+      const info = await lookup(e164);
+      expect(info).toMatchObject({ valid: true, lineType: 'mobile', country: 'US', mcc: '310', mnc: '260' });
+      expect(info.cost?.currency).toBe('USD');
+      expect(info.cost?.amount).toBeGreaterThan(0);
+      const entries = sandbox.control.log({ provider: id, to: e164 });
+      expect(entries.length).toBeGreaterThanOrEqual(1);
+      expect(sandbox.control.counters(id).requests).toBeGreaterThanOrEqual(entries.length);
+    });
 
-      it(`reports a landline as ${abilities.landline}, never as a mobile`, async () => {
-        const e164 = fresh();
-        sandbox.control.putNumber(e164, { lineType: 'landline' });
-        expect(await lookup(e164)).toMatchObject({ valid: true, lineType: abilities.landline });
-      });
+    it(`reports a landline as ${abilities.landline}, never as a mobile`, async () => {
+      const e164 = fresh();
+      sandbox.control.putNumber(e164, { lineType: 'landline' });
+      expect(await lookup(e164)).toMatchObject({ valid: true, lineType: abilities.landline });
+    });
 
-      it('answers valid:false, without a cost, for a number the table marks invalid', async () => {
-        const e164 = fresh();
-        sandbox.control.putNumber(e164, { valid: false });
-        expect(await lookup(e164)).toEqual({ valid: false, lineType: 'unknown' });
-      });
+    it('answers valid:false, without a cost, for a number the table marks invalid', async () => {
+      const e164 = fresh();
+      sandbox.control.putNumber(e164, { valid: false });
+      expect(await lookup(e164)).toEqual({ valid: false, lineType: 'unknown' });
+    });
 
-      it('answers the SMS magic numbers from the table like any unset number (CONTRACTS §6)', async () => {
-        expect(await lookup(MAGIC_NUMBERS.invalid)).toMatchObject({ valid: true });
-      });
+    it('answers the SMS magic numbers from the table like any unset number (CONTRACTS §6)', async () => {
+      expect(await lookup(MAGIC_NUMBERS.invalid)).toMatchObject({ valid: true });
+    });
 
-      it(abilities.simSwap ? 'reports a SIM swapped an hour ago as recent (within 4 h)' : 'reports no SIM swap data (the carrier has none)', async () => {
+    it(
+      abilities.simSwap ? 'reports a SIM swapped an hour ago as recent (within 4 h)' : 'reports no SIM swap data (the carrier has none)',
+      async () => {
         const e164 = fresh();
         sandbox.control.putNumber(e164, { simSwap: { swappedWithinSeconds: 3_600 } });
         const info = await lookup(e164);
@@ -592,77 +660,86 @@ describe('provider contract', () => {
           expect(info.simSwap).toBeUndefined();
         }
         expect((await lookup(fresh())).simSwap).toBeUndefined();
+      },
+    );
+
+    it('reports the current network of a ported, roaming number, and porting/roaming where the carrier knows them', async () => {
+      const e164 = fresh();
+      sandbox.control.putNumber(e164, { mccmnc: '311480', ported: true, roaming: true });
+      const info = await lookup(e164);
+      expect(info).toMatchObject({ valid: true, mcc: '311', mnc: '480' });
+      expect(info.ported).toBe(abilities.ported ? true : undefined);
+      expect(info.roaming).toBe(abilities.roaming ? true : undefined);
+    });
+
+    it('rejects an outage with a retryable ProviderError, so the gateway can degrade to unknown', async () => {
+      scenario({ outage: true });
+      let caught: unknown;
+      try {
+        await lookup(fresh());
+      } catch (err) {
+        caught = err;
+      }
+      expect(isProviderError(caught)).toBe(true);
+      expect(caught).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
+    });
+  });
+
+  describe.each(modules.filter((m) => m.channels.includes('voice')).map((m) => [m.id, m, fixtureOf(m.id)] as const))(
+    '%s: voice',
+    (id, module, fixture) => {
+      const { adapter, smsRequest, scenario } = harness(id, module, fixture);
+      const call = (to: string, overrides: Partial<SendRequest> = {}): SendRequest =>
+        smsRequest(to, { channel: 'voice', spokenCode: '593017', locale: 'es', ...overrides });
+      const bySequence = (callbacks: ReceivedCallback[]): ReceivedCallback[] =>
+        callbacks.sort(
+          (a, b) =>
+            Number(new URLSearchParams(a.rawBody.toString()).get('SequenceNumber')) -
+            Number(new URLSearchParams(b.rawBody.toString()).get('SequenceNumber')),
+        );
+
+      it('places an OTP call whose logged content says the code digit by digit, twice, in the locale', async () => {
+        scenario({ dlr: 'none' });
+        const req = call('+14155550150');
+        const result = await adapter().send(req);
+        expect(result.status).toBe('queued');
+        const [entry] = sandbox.control.log({ provider: id, to: req.to });
+        expect(entry).toMatchObject({ method: 'POST', channel: 'voice', reference: req.messageId, status: 201 });
+        const twiml = entry?.content ?? '';
+        expect(readCodeFromTwiml(twiml)).toBe('593017');
+        expect(twiml.split('5, 9, 3, 0, 1, 7.').length - 1).toBe(2);
+        expect(twiml).toContain('language="es-ES"');
+        expect(twiml).not.toContain('593017');
+        expect(sandbox.control.counters(id)).toMatchObject({ requests: 1, accepted: 1 });
       });
 
-      it('reports the current network of a ported, roaming number, and porting/roaming where the carrier knows them', async () => {
-        const e164 = fresh();
-        sandbox.control.putNumber(e164, { mccmnc: '311480', ported: true, roaming: true });
-        const info = await lookup(e164);
-        expect(info).toMatchObject({ valid: true, mcc: '311', mnc: '480' });
-        expect(info.ported).toBe(abilities.ported ? true : undefined);
-        expect(info.roaming).toBe(abilities.roaming ? true : undefined);
+      it('reports a completed call through signed callbacks that parse to queued → sent → delivered', async () => {
+        scenario({ dlrDelayMs: 80 });
+        const req = call('+14155550151');
+        const a = adapter();
+        const result = await a.send(req);
+        const callbacks = bySequence(await receiver.waitFor(4, { ref: req.messageId }));
+        for (const callback of callbacks) expect(await a.verifyWebhook(callback)).toBe(true);
+        const events = callbacks.flatMap((c) => a.parseWebhook(c));
+        expect(events.map((e) => e.status)).toEqual(['queued', 'queued', 'sent', 'delivered']);
+        for (const event of events)
+          expect(event).toMatchObject({ provider: id, providerMessageId: result.providerMessageId, messageId: req.messageId });
       });
 
-      it('rejects an outage with a retryable ProviderError, so the gateway can degrade to unknown', async () => {
-        scenario({ outage: true });
-        let caught: unknown;
-        try {
-          await lookup(fresh());
-        } catch (err) {
-          caught = err;
-        }
-        expect(isProviderError(caught)).toBe(true);
-        expect(caught).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
+      it('reports a busy line as undelivered (CONTRACTS §2)', async () => {
+        scenario({ dlr: 'undelivered', dlrErrorCode: 'busy', dlrDelayMs: 40 });
+        const req = call('+14155550152');
+        const a = adapter();
+        await a.send(req);
+        const callbacks = bySequence(await receiver.waitFor(3, { ref: req.messageId }));
+        expect(callbacks.flatMap((c) => a.parseWebhook(c)).at(-1)).toMatchObject({ status: 'undelivered', rawStatus: 'busy' });
+      });
+
+      it('classifies the invalid magic number as permanent/recipient', async () => {
+        expect(await sendError(adapter(), call(MAGIC_NUMBERS.invalid))).toMatchObject({ kind: 'permanent', scope: 'recipient' });
       });
     },
   );
-
-  describe.each(modules.filter((m) => m.channels.includes('voice')).map((m) => [m.id, m, fixtureOf(m.id)] as const))('%s: voice', (id, module, fixture) => {
-    const { adapter, smsRequest, scenario } = harness(id, module, fixture);
-    const call = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => smsRequest(to, { channel: 'voice', spokenCode: '593017', locale: 'es', ...overrides });
-    const bySequence = (callbacks: ReceivedCallback[]): ReceivedCallback[] =>
-      callbacks.sort((a, b) => Number(new URLSearchParams(a.rawBody.toString()).get('SequenceNumber')) - Number(new URLSearchParams(b.rawBody.toString()).get('SequenceNumber')));
-
-    it('places an OTP call whose logged content says the code digit by digit, twice, in the locale', async () => {
-      scenario({ dlr: 'none' });
-      const req = call('+14155550150');
-      const result = await adapter().send(req);
-      expect(result.status).toBe('queued');
-      const [entry] = sandbox.control.log({ provider: id, to: req.to });
-      expect(entry).toMatchObject({ method: 'POST', channel: 'voice', reference: req.messageId, status: 201 });
-      const twiml = entry?.content ?? '';
-      expect(readCodeFromTwiml(twiml)).toBe('593017');
-      expect(twiml.split('5, 9, 3, 0, 1, 7.').length - 1).toBe(2);
-      expect(twiml).toContain('language="es-ES"');
-      expect(twiml).not.toContain('593017');
-      expect(sandbox.control.counters(id)).toMatchObject({ requests: 1, accepted: 1 });
-    });
-
-    it('reports a completed call through signed callbacks that parse to queued → sent → delivered', async () => {
-      scenario({ dlrDelayMs: 80 });
-      const req = call('+14155550151');
-      const a = adapter();
-      const result = await a.send(req);
-      const callbacks = bySequence(await receiver.waitFor(4, { ref: req.messageId }));
-      for (const callback of callbacks) expect(await a.verifyWebhook(callback)).toBe(true);
-      const events = callbacks.flatMap((c) => a.parseWebhook(c));
-      expect(events.map((e) => e.status)).toEqual(['queued', 'queued', 'sent', 'delivered']);
-      for (const event of events) expect(event).toMatchObject({ provider: id, providerMessageId: result.providerMessageId, messageId: req.messageId });
-    });
-
-    it('reports a busy line as undelivered (CONTRACTS §2)', async () => {
-      scenario({ dlr: 'undelivered', dlrErrorCode: 'busy', dlrDelayMs: 40 });
-      const req = call('+14155550152');
-      const a = adapter();
-      await a.send(req);
-      const callbacks = bySequence(await receiver.waitFor(3, { ref: req.messageId }));
-      expect(callbacks.flatMap((c) => a.parseWebhook(c)).at(-1)).toMatchObject({ status: 'undelivered', rawStatus: 'busy' });
-    });
-
-    it('classifies the invalid magic number as permanent/recipient', async () => {
-      expect(await sendError(adapter(), call(MAGIC_NUMBERS.invalid))).toMatchObject({ kind: 'permanent', scope: 'recipient' });
-    });
-  });
 
   it('covers every RCS-offering adapter with an RCS golden, and RBM with the capability cases', () => {
     const offering = sendingModules.filter((m) => harness(m.id, m, fixtureOf(m.id)).adapter().channels.includes('rcs')).map((m) => m.id);
@@ -670,254 +747,304 @@ describe('provider contract', () => {
     expect(withCapability('rcs-capability').map(([id]) => id)).toEqual(['rbm']);
   });
 
-  describe.each(sendingModules.filter((m) => RCS_GOLDENS[m.id] !== undefined).map((m) => [m.id, m, fixtureOf(m.id), RCS_GOLDENS[m.id]!] as const))(
-    '%s: RCS',
-    (id, module, fixture, golden) => {
-      const { adapter, scenario } = harness(id, module, fixture);
-      let n = 0;
-      /** The callback endpoint this carrier's RCS receipts go to (the gateway serves it at the same path). */
-      const callbackPath = golden.callback.endpoint === 'main' ? `/webhooks/${id}` : `/webhooks/${id}/${golden.callback.endpoint}`;
-      const rcsRequest = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
-        n += 1;
-        const messageId = `msg_contract_rcs_${id}_${n}`;
-        return { messageId, attempt: 1, channel: 'rcs', to, body: `Your code is ${200000 + n}`, statusCallbackUrl: `${receiver.origin}${callbackPath}?sb=${messageId}`, ...overrides };
+  describe.each(
+    sendingModules.filter((m) => RCS_GOLDENS[m.id] !== undefined).map((m) => [m.id, m, fixtureOf(m.id), RCS_GOLDENS[m.id]!] as const),
+  )('%s: RCS', (id, module, fixture, golden) => {
+    const { adapter, scenario } = harness(id, module, fixture);
+    let n = 0;
+    /** The callback endpoint this carrier's RCS receipts go to (the gateway serves it at the same path). */
+    const callbackPath = golden.callback.endpoint === 'main' ? `/webhooks/${id}` : `/webhooks/${id}/${golden.callback.endpoint}`;
+    const rcsRequest = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
+      n += 1;
+      const messageId = `msg_contract_rcs_${id}_${n}`;
+      return {
+        messageId,
+        attempt: 1,
+        channel: 'rcs',
+        to,
+        body: `Your code is ${200000 + n}`,
+        statusCallbackUrl: `${receiver.origin}${callbackPath}?sb=${messageId}`,
+        ...overrides,
       };
-      /** A fresh number with the given RCS capability in the sandbox table. */
-      const number = (rcs: boolean): string => {
-        const e164 = `+1415555${String(5000 + (n % 1000)).padStart(4, '0')}`;
-        sandbox.control.putNumber(e164, { rcs });
-        return e164;
-      };
-      const endpointOf = (a: ProviderAdapter): WebhookEndpoint => {
-        if (golden.callback.endpoint === 'main') return { verify: (raw) => a.verifyWebhook(raw), parse: (raw) => a.parseWebhook(raw) };
-        const endpoint = a.webhooks?.[golden.callback.endpoint];
-        if (endpoint === undefined) throw new Error(`${id} has no ${golden.callback.endpoint} webhook`);
-        return endpoint;
-      };
-      const rcsFields = (callback: ReceivedCallback, where: RcsFieldLocation): Record<string, unknown> => {
-        const text = callback.rawBody.toString('utf8');
-        if (where === 'form-body') return Object.fromEntries(new URLSearchParams(text));
-        const parsed: unknown = JSON.parse(text);
-        return bodyRecord(parsed);
-      };
-      const withFields = (callback: ReceivedCallback, where: RcsFieldLocation, fields: Record<string, unknown>): ReceivedCallback => {
-        const rawBody = where === 'form-body' ? Buffer.from(new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)])).toString()) : Buffer.from(JSON.stringify(fields));
-        return { ...callback, rawBody };
-      };
-      const inOrder = (callbacks: ReceivedCallback[]): ReceivedCallback[] => callbacks.sort((a, b) => a.receivedAt - b.receivedAt);
-      const deliveredCallbacks = async (): Promise<{ req: SendRequest; providerMessageId: string; callbacks: ReceivedCallback[] }> => {
-        scenario({ dlrDelayMs: 60 });
-        const req = rcsRequest(number(true));
-        const result = await adapter().send(req);
-        const callbacks = await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId });
-        return { req, providerMessageId: result.providerMessageId, callbacks: inOrder(callbacks) };
-      };
+    };
+    /** A fresh number with the given RCS capability in the sandbox table. */
+    const number = (rcs: boolean): string => {
+      const e164 = `+1415555${String(5000 + (n % 1000)).padStart(4, '0')}`;
+      sandbox.control.putNumber(e164, { rcs });
+      return e164;
+    };
+    const endpointOf = (a: ProviderAdapter): WebhookEndpoint => {
+      if (golden.callback.endpoint === 'main') return { verify: (raw) => a.verifyWebhook(raw), parse: (raw) => a.parseWebhook(raw) };
+      const endpoint = a.webhooks?.[golden.callback.endpoint];
+      if (endpoint === undefined) throw new Error(`${id} has no ${golden.callback.endpoint} webhook`);
+      return endpoint;
+    };
+    const rcsFields = (callback: ReceivedCallback, where: RcsFieldLocation): Record<string, unknown> => {
+      const text = callback.rawBody.toString('utf8');
+      if (where === 'form-body') return Object.fromEntries(new URLSearchParams(text));
+      const parsed: unknown = JSON.parse(text);
+      return bodyRecord(parsed);
+    };
+    const withFields = (callback: ReceivedCallback, where: RcsFieldLocation, fields: Record<string, unknown>): ReceivedCallback => {
+      const rawBody =
+        where === 'form-body'
+          ? Buffer.from(new URLSearchParams(Object.entries(fields).map(([k, v]): [string, string] => [k, String(v)])).toString())
+          : Buffer.from(JSON.stringify(fields));
+      return { ...callback, rawBody };
+    };
+    const inOrder = (callbacks: ReceivedCallback[]): ReceivedCallback[] => callbacks.sort((a, b) => a.receivedAt - b.receivedAt);
+    const deliveredCallbacks = async (): Promise<{ req: SendRequest; providerMessageId: string; callbacks: ReceivedCallback[] }> => {
+      scenario({ dlrDelayMs: 60 });
+      const req = rcsRequest(number(true));
+      const result = await adapter().send(req);
+      const callbacks = await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId });
+      return { req, providerMessageId: result.providerMessageId, callbacks: inOrder(callbacks) };
+    };
 
-      it('offers rcs with its documented sandbox credentials', () => {
-        expect(adapter().channels).toContain('rcs');
+    it('offers rcs with its documented sandbox credentials', () => {
+      expect(adapter().channels).toContain('rcs');
+    });
+
+    it('accepts an RCS send, recorded as channel rcs with the text and our reference', async () => {
+      scenario({ dlr: 'none' });
+      const req = rcsRequest(number(true));
+      const result = await adapter().send(req);
+      expect(result.providerMessageId).not.toBe('');
+      expect(sandbox.control.counters(id)).toMatchObject({ accepted: 1, rejected: 0 });
+      expect(sandbox.control.log({ provider: id, to: req.to })[0]).toMatchObject({
+        channel: 'rcs',
+        reference: req.messageId,
+        body: req.body,
       });
+    });
 
-      it('accepts an RCS send, recorded as channel rcs with the text and our reference', async () => {
-        scenario({ dlr: 'none' });
-        const req = rcsRequest(number(true));
-        const result = await adapter().send(req);
-        expect(result.providerMessageId).not.toBe('');
-        expect(sandbox.control.counters(id)).toMatchObject({ accepted: 1, rejected: 0 });
-        expect(sandbox.control.log({ provider: id, to: req.to })[0]).toMatchObject({ channel: 'rcs', reference: req.messageId, body: req.body });
-      });
+    it(`delivers signed receipts at ${callbackPath} that verify and parse to sent → delivered`, async () => {
+      const { req, providerMessageId, callbacks } = await deliveredCallbacks();
+      const endpoint = endpointOf(adapter());
+      for (const callback of callbacks) expect(await endpoint.verify(callback)).toBe(true);
+      const events = callbacks.flatMap((c) => endpoint.parse(c));
+      expect(events.map((e) => e.status)).toEqual(['sent', 'delivered']);
+      for (const event of events) expect(event).toMatchObject({ provider: id, providerMessageId, messageId: req.messageId });
+      await expect.poll(() => sandbox.control.counters(id).callbacksSent).toBeGreaterThanOrEqual(callbacks.length);
+    });
 
-      it(`delivers signed receipts at ${callbackPath} that verify and parse to sent → delivered`, async () => {
-        const { req, providerMessageId, callbacks } = await deliveredCallbacks();
-        const endpoint = endpointOf(adapter());
-        for (const callback of callbacks) expect(await endpoint.verify(callback)).toBe(true);
-        const events = callbacks.flatMap((c) => endpoint.parse(c));
-        expect(events.map((e) => e.status)).toEqual(['sent', 'delivered']);
-        for (const event of events) expect(event).toMatchObject({ provider: id, providerMessageId, messageId: req.messageId });
-        await expect.poll(() => sandbox.control.counters(id).callbacksSent).toBeGreaterThanOrEqual(callbacks.length);
-      });
+    it('reports a handset without RCS as failed and not capable, so the gateway falls back to SMS', async () => {
+      scenario({ dlrDelayMs: 40 });
+      const req = rcsRequest(number(false));
+      await adapter().send(req);
+      const [callback] = await receiver.waitFor(1, { ref: req.messageId });
+      if (callback === undefined) throw new Error('no callback');
+      const fields = rcsFields(callback, golden.callback.fieldsIn);
+      expect(golden.callback.statusOf(fields)).toBe(golden.callback.notCapable.status);
+      expect(golden.callback.errorCodeOf(fields)).toBe(golden.callback.notCapable.errorCode);
+      const endpoint = endpointOf(adapter());
+      expect(await endpoint.verify(callback)).toBe(true);
+      expect(endpoint.parse(callback)).toEqual([
+        expect.objectContaining({ status: 'failed', recipientNotCapable: true, transient: false, messageId: req.messageId }),
+      ]);
+    });
 
-      it('reports a handset without RCS as failed and not capable, so the gateway falls back to SMS', async () => {
-        scenario({ dlrDelayMs: 40 });
-        const req = rcsRequest(number(false));
-        await adapter().send(req);
-        const [callback] = await receiver.waitFor(1, { ref: req.messageId });
-        if (callback === undefined) throw new Error('no callback');
-        const fields = rcsFields(callback, golden.callback.fieldsIn);
-        expect(golden.callback.statusOf(fields)).toBe(golden.callback.notCapable.status);
-        expect(golden.callback.errorCodeOf(fields)).toBe(golden.callback.notCapable.errorCode);
-        const endpoint = endpointOf(adapter());
-        expect(await endpoint.verify(callback)).toBe(true);
-        expect(endpoint.parse(callback)).toEqual([expect.objectContaining({ status: 'failed', recipientNotCapable: true, transient: false, messageId: req.messageId })]);
-      });
+    it('reports an undelivered RCS message with its error code, transient by default', async () => {
+      scenario({ dlr: 'undelivered', dlrDelayMs: 40 });
+      const req = rcsRequest(number(true));
+      await adapter().send(req);
+      const callbacks = inOrder(await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId }));
+      const last = callbacks.flatMap((c) => endpointOf(adapter()).parse(c)).at(-1);
+      expect(last).toMatchObject({ status: 'undelivered', rawStatus: golden.callback.undeliveredStatus, transient: true });
+      expect(last?.errorCode).toBeTypeOf('string');
+      expect(last?.recipientNotCapable).toBeUndefined();
+    });
 
-      it('reports an undelivered RCS message with its error code, transient by default', async () => {
-        scenario({ dlr: 'undelivered', dlrDelayMs: 40 });
-        const req = rcsRequest(number(true));
-        await adapter().send(req);
-        const callbacks = inOrder(await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId }));
-        const last = callbacks.flatMap((c) => endpointOf(adapter()).parse(c)).at(-1);
-        expect(last).toMatchObject({ status: 'undelivered', rawStatus: golden.callback.undeliveredStatus, transient: true });
-        expect(last?.errorCode).toBeTypeOf('string');
-        expect(last?.recipientNotCapable).toBeUndefined();
-      });
+    it('fails verification for a tampered receipt and one without its signature', async () => {
+      const { callbacks } = await deliveredCallbacks();
+      const callback = callbacks[0];
+      if (callback === undefined) throw new Error('no callback');
+      const endpoint = endpointOf(adapter());
+      const fields = rcsFields(callback, golden.callback.fieldsIn);
+      expect(
+        await endpoint.verify(
+          withFields(
+            callback,
+            golden.callback.fieldsIn,
+            golden.callback.withStatus(fields, golden.callback.deliveredSequence.at(-1) ?? ''),
+          ),
+        ),
+      ).toBe(false);
+      const headers = { ...callback.headers };
+      for (const header of golden.callback.authHeaders) delete headers[header];
+      expect(await endpoint.verify({ ...callback, headers })).toBe(false);
+    });
 
-      it('fails verification for a tampered receipt and one without its signature', async () => {
+    it('classifies an outage of the RCS API as retryable', async () => {
+      scenario({ outage: true });
+      expect(await sendError(adapter(), rcsRequest(number(true)))).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
+    });
+
+    describe('status mapping', () => {
+      let template: ReceivedCallback;
+
+      beforeAll(async () => {
+        sandbox.control.reset();
         const { callbacks } = await deliveredCallbacks();
-        const callback = callbacks[0];
-        if (callback === undefined) throw new Error('no callback');
-        const endpoint = endpointOf(adapter());
-        const fields = rcsFields(callback, golden.callback.fieldsIn);
-        expect(await endpoint.verify(withFields(callback, golden.callback.fieldsIn, golden.callback.withStatus(fields, golden.callback.deliveredSequence.at(-1) ?? '')))).toBe(false);
-        const headers = { ...callback.headers };
-        for (const header of golden.callback.authHeaders) delete headers[header];
-        expect(await endpoint.verify({ ...callback, headers })).toBe(false);
+        const last = callbacks.at(-1);
+        if (last === undefined) throw new Error('no callback');
+        template = last;
       });
 
-      it('classifies an outage of the RCS API as retryable', async () => {
-        scenario({ outage: true });
-        expect(await sendError(adapter(), rcsRequest(number(true)))).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
+      it.each(
+        golden.statusTable.map(
+          (row) => [`${row.status}${row.errorCode === undefined ? '' : ` (${row.errorCode})`}`, row.normalized, row] as const,
+        ),
+      )('maps %s to %s', (_name, normalized, row) => {
+        const fields = golden.callback.withStatus(rcsFields(template, golden.callback.fieldsIn), row.status, row.errorCode);
+        const events = endpointOf(adapter()).parse(withFields(template, golden.callback.fieldsIn, fields));
+        expect(events).toHaveLength(1);
+        expect(events[0]).toMatchObject({ status: normalized, rawStatus: row.status });
+        expect(events[0]?.recipientNotCapable).toBe(row.recipientNotCapable);
       });
+    });
 
-      describe('status mapping', () => {
-        let template: ReceivedCallback;
-
-        beforeAll(async () => {
-          sandbox.control.reset();
-          const { callbacks } = await deliveredCallbacks();
-          const last = callbacks.at(-1);
-          if (last === undefined) throw new Error('no callback');
-          template = last;
-        });
-
-        it.each(golden.statusTable.map((row) => [`${row.status}${row.errorCode === undefined ? '' : ` (${row.errorCode})`}`, row.normalized, row] as const))('maps %s to %s', (_name, normalized, row) => {
-          const fields = golden.callback.withStatus(rcsFields(template, golden.callback.fieldsIn), row.status, row.errorCode);
-          const events = endpointOf(adapter()).parse(withFields(template, golden.callback.fieldsIn, fields));
-          expect(events).toHaveLength(1);
-          expect(events[0]).toMatchObject({ status: normalized, rawStatus: row.status });
-          expect(events[0]?.recipientNotCapable).toBe(row.recipientNotCapable);
-        });
-      });
-
-      describe(`golden wire format (${golden.source})`, () => {
-        it('sends the documented path, auth, content type and RCS-only body', async () => {
-          scenario({ dlr: 'none' });
-          const req = rcsRequest(number(true), { validitySeconds: 300 });
-          await adapter().send(req);
-          const sent = captured.filter((c) => c.method === golden.send.method && c.path === golden.send.path);
-          expect(sent).toHaveLength(1);
-          const wire = sent[0];
-          if (wire === undefined) throw new Error('no request captured');
-          if (typeof golden.send.authorization === 'string') expect(wire.headers['authorization']).toBe(golden.send.authorization);
-          else expect(String(wire.headers['authorization'])).toMatch(golden.send.authorization);
-          expect(String(wire.headers['content-type'])).toMatch(golden.send.contentType);
-          const body = bodyRecord(wire.body);
-          const names = Object.keys(body);
-          for (const field of golden.send.requiredFields) expect(names, `field ${field}`).toContain(field);
-          for (const field of names) expect([...golden.send.requiredFields, ...golden.send.optionalFields], `field ${field}`).toContain(field);
-          expect(golden.send.optionalFields.some((f) => names.includes(f)), 'the validity travels').toBe(true);
-          expect(body).toMatchObject(golden.send.fixedValues);
-          expect(body).toMatchObject(golden.send.recipient(req.to));
-          expect(golden.send.textOf(body)).toBe(req.body);
-          for (const field of golden.send.referenceFields) expect(body[field], `reference ${field}`).toBe(req.messageId);
-          expect(body[golden.send.callbackUrlField]).toBe(req.statusCallbackUrl);
-        });
-
-        it('receives receipts of the documented method, signature headers, content type, fields and RCS markers', async () => {
-          const { callbacks } = await deliveredCallbacks();
-          expect(callbacks.map((c) => golden.callback.statusOf(rcsFields(c, golden.callback.fieldsIn)))).toEqual(golden.callback.deliveredSequence);
-          for (const callback of callbacks) {
-            expect(callback.method).toBe(golden.callback.method);
-            expect(new URL(callback.publicUrl).pathname).toBe(callbackPath);
-            expect(String(callback.headers['content-type'])).toMatch(golden.callback.contentType);
-            for (const header of golden.callback.authHeaders) expect(callback.headers[header], `header ${header}`).toBeTypeOf('string');
-            const fields = rcsFields(callback, golden.callback.fieldsIn);
-            for (const field of golden.callback.requiredFields) expect(Object.keys(fields), `callback field ${field}`).toContain(field);
-            expect(golden.callback.rcsMarkersOf(fields)).toEqual(golden.callback.rcsMarkers);
-          }
-        });
-      });
-    },
-  );
-
-  it('covers every WhatsApp-offering adapter with a WhatsApp golden', () => {
-    const offering = sendingModules.filter((m) => harness(m.id, m, fixtureOf(m.id)).adapter().channels.includes('whatsapp')).map((m) => m.id);
-    expect(offering.sort()).toEqual(Object.keys(WHATSAPP_GOLDENS).sort());
-  });
-
-  describe.each(sendingModules.filter((m) => WHATSAPP_GOLDENS[m.id] !== undefined).map((m) => [m.id, m, fixtureOf(m.id), WHATSAPP_GOLDENS[m.id]!] as const))(
-    '%s: WhatsApp',
-    (id, module, fixture, golden) => {
-      const { adapter, scenario } = harness(id, module, fixture);
-      let n = 0;
-      const endpointOf = (a: ProviderAdapter): WebhookEndpoint => a.webhooks?.['conversation'] ?? { verify: (raw) => a.verifyWebhook(raw), parse: (raw) => a.parseWebhook(raw) };
-      const callbackPath = id === 'sinch' ? '/webhooks/sinch/conversation' : `/webhooks/${id}`;
-      const waRequest = (to: string): SendRequest => {
-        n += 1;
-        const messageId = `msg_contract_wa_${id}_${n}`;
-        return { messageId, attempt: 1, channel: 'whatsapp', to, body: 'unused on WhatsApp', otpCode: String(300000 + n), statusCallbackUrl: `${receiver.origin}${callbackPath}?sb=${messageId}` };
-      };
-      const number = (whatsapp?: boolean): string => {
-        const e164 = `+1415555${String(6000 + (n % 1000)).padStart(4, '0')}`;
-        sandbox.control.putNumber(e164, whatsapp === undefined ? {} : { whatsapp });
-        return e164;
-      };
-
-      it('sends the documented template request, recorded as channel whatsapp with the text the handset shows', async () => {
+    describe(`golden wire format (${golden.source})`, () => {
+      it('sends the documented path, auth, content type and RCS-only body', async () => {
         scenario({ dlr: 'none' });
-        const req = waRequest(number());
+        const req = rcsRequest(number(true), { validitySeconds: 300 });
         await adapter().send(req);
         const sent = captured.filter((c) => c.method === golden.send.method && c.path === golden.send.path);
         expect(sent).toHaveLength(1);
-        expect(String(sent[0]?.headers['content-type'])).toMatch(golden.send.contentType);
-        const body = bodyRecord(sent[0]?.body);
-        for (const field of golden.send.requiredFields) expect(Object.keys(body), `field ${field}`).toContain(field);
-        for (const field of golden.send.forbiddenFields) expect(Object.keys(body), `field ${field}`).not.toContain(field);
-        expect(body).toMatchObject(golden.send.expected(req.to, req.otpCode ?? ''));
-        const logged = sandbox.control.log({ provider: id, to: req.to })[0];
-        expect(logged).toMatchObject({ channel: 'whatsapp', reference: req.messageId });
-        expect(logged?.body).toContain(req.otpCode);
+        const wire = sent[0];
+        if (wire === undefined) throw new Error('no request captured');
+        if (typeof golden.send.authorization === 'string') expect(wire.headers['authorization']).toBe(golden.send.authorization);
+        else expect(String(wire.headers['authorization'])).toMatch(golden.send.authorization);
+        expect(String(wire.headers['content-type'])).toMatch(golden.send.contentType);
+        const body = bodyRecord(wire.body);
+        const names = Object.keys(body);
+        for (const field of golden.send.requiredFields) expect(names, `field ${field}`).toContain(field);
+        for (const field of names)
+          expect([...golden.send.requiredFields, ...golden.send.optionalFields], `field ${field}`).toContain(field);
+        expect(
+          golden.send.optionalFields.some((f) => names.includes(f)),
+          'the validity travels',
+        ).toBe(true);
+        expect(body).toMatchObject(golden.send.fixedValues);
+        expect(body).toMatchObject(golden.send.recipient(req.to));
+        expect(golden.send.textOf(body)).toBe(req.body);
+        for (const field of golden.send.referenceFields) expect(body[field], `reference ${field}`).toBe(req.messageId);
+        expect(body[golden.send.callbackUrlField]).toBe(req.statusCallbackUrl);
       });
 
-      it('delivers signed receipts that verify and parse to sent → delivered → delivered (read)', async () => {
-        scenario({ dlrDelayMs: 60 });
-        const req = waRequest(number());
-        const { providerMessageId } = await adapter().send(req);
-        const callbacks = (await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId })).sort((a, b) => a.receivedAt - b.receivedAt);
-        const endpoint = endpointOf(adapter());
+      it('receives receipts of the documented method, signature headers, content type, fields and RCS markers', async () => {
+        const { callbacks } = await deliveredCallbacks();
+        expect(callbacks.map((c) => golden.callback.statusOf(rcsFields(c, golden.callback.fieldsIn)))).toEqual(
+          golden.callback.deliveredSequence,
+        );
         for (const callback of callbacks) {
-          expect(await endpoint.verify(callback)).toBe(true);
+          expect(callback.method).toBe(golden.callback.method);
+          expect(new URL(callback.publicUrl).pathname).toBe(callbackPath);
           expect(String(callback.headers['content-type'])).toMatch(golden.callback.contentType);
           for (const header of golden.callback.authHeaders) expect(callback.headers[header], `header ${header}`).toBeTypeOf('string');
-          expect(golden.callback.summarize(callback.rawBody.toString('utf8')).markers).toEqual(golden.callback.markers);
+          const fields = rcsFields(callback, golden.callback.fieldsIn);
+          for (const field of golden.callback.requiredFields) expect(Object.keys(fields), `callback field ${field}`).toContain(field);
+          expect(golden.callback.rcsMarkersOf(fields)).toEqual(golden.callback.rcsMarkers);
         }
-        expect(callbacks.map((c) => golden.callback.summarize(c.rawBody.toString('utf8')).status)).toEqual(golden.callback.deliveredSequence);
-        const events = callbacks.flatMap((c) => endpoint.parse(c));
-        expect(events.map((e) => [e.status, e.read === true])).toEqual([
-          ['sent', false],
-          ['delivered', false],
-          ['delivered', true],
-        ]);
-        for (const event of events) expect(event).toMatchObject({ provider: id, providerMessageId, messageId: req.messageId });
       });
+    });
+  });
 
-      it('answers a number the sandbox marks not on WhatsApp with the carrier\'s own "not a WhatsApp user"', async () => {
-        scenario({ dlrDelayMs: 40 });
-        const req = waRequest(number(false));
-        await adapter().send(req);
-        const [callback] = await receiver.waitFor(1, { ref: req.messageId });
-        if (callback === undefined) throw new Error('no callback');
-        const summary = golden.callback.summarize(callback.rawBody.toString('utf8'));
-        expect([summary.status, summary.errorCode]).toEqual([golden.callback.notRegistered.status, golden.callback.notRegistered.errorCode]);
-        expect(await endpointOf(adapter()).verify(callback)).toBe(true);
-        expect(endpointOf(adapter()).parse(callback)).toEqual([expect.objectContaining({ status: 'failed', recipientNotCapable: true, messageId: req.messageId })]);
-      });
+  it('covers every WhatsApp-offering adapter with a WhatsApp golden', () => {
+    const offering = sendingModules
+      .filter((m) => harness(m.id, m, fixtureOf(m.id)).adapter().channels.includes('whatsapp'))
+      .map((m) => m.id);
+    expect(offering.sort()).toEqual(Object.keys(WHATSAPP_GOLDENS).sort());
+  });
 
-      it('classifies an outage of the WhatsApp API as retryable', async () => {
-        scenario({ outage: true });
-        expect(await sendError(adapter(), waRequest(number()))).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
-      });
-    },
-  );
+  describe.each(
+    sendingModules
+      .filter((m) => WHATSAPP_GOLDENS[m.id] !== undefined)
+      .map((m) => [m.id, m, fixtureOf(m.id), WHATSAPP_GOLDENS[m.id]!] as const),
+  )('%s: WhatsApp', (id, module, fixture, golden) => {
+    const { adapter, scenario } = harness(id, module, fixture);
+    let n = 0;
+    const endpointOf = (a: ProviderAdapter): WebhookEndpoint =>
+      a.webhooks?.['conversation'] ?? { verify: (raw) => a.verifyWebhook(raw), parse: (raw) => a.parseWebhook(raw) };
+    const callbackPath = id === 'sinch' ? '/webhooks/sinch/conversation' : `/webhooks/${id}`;
+    const waRequest = (to: string): SendRequest => {
+      n += 1;
+      const messageId = `msg_contract_wa_${id}_${n}`;
+      return {
+        messageId,
+        attempt: 1,
+        channel: 'whatsapp',
+        to,
+        body: 'unused on WhatsApp',
+        otpCode: String(300000 + n),
+        statusCallbackUrl: `${receiver.origin}${callbackPath}?sb=${messageId}`,
+      };
+    };
+    const number = (whatsapp?: boolean): string => {
+      const e164 = `+1415555${String(6000 + (n % 1000)).padStart(4, '0')}`;
+      sandbox.control.putNumber(e164, whatsapp === undefined ? {} : { whatsapp });
+      return e164;
+    };
+
+    it('sends the documented template request, recorded as channel whatsapp with the text the handset shows', async () => {
+      scenario({ dlr: 'none' });
+      const req = waRequest(number());
+      await adapter().send(req);
+      const sent = captured.filter((c) => c.method === golden.send.method && c.path === golden.send.path);
+      expect(sent).toHaveLength(1);
+      expect(String(sent[0]?.headers['content-type'])).toMatch(golden.send.contentType);
+      const body = bodyRecord(sent[0]?.body);
+      for (const field of golden.send.requiredFields) expect(Object.keys(body), `field ${field}`).toContain(field);
+      for (const field of golden.send.forbiddenFields) expect(Object.keys(body), `field ${field}`).not.toContain(field);
+      expect(body).toMatchObject(golden.send.expected(req.to, req.otpCode ?? ''));
+      const logged = sandbox.control.log({ provider: id, to: req.to })[0];
+      expect(logged).toMatchObject({ channel: 'whatsapp', reference: req.messageId });
+      expect(logged?.body).toContain(req.otpCode);
+    });
+
+    it('delivers signed receipts that verify and parse to sent → delivered → delivered (read)', async () => {
+      scenario({ dlrDelayMs: 60 });
+      const req = waRequest(number());
+      const { providerMessageId } = await adapter().send(req);
+      const callbacks = (await receiver.waitFor(golden.callback.deliveredSequence.length, { ref: req.messageId })).sort(
+        (a, b) => a.receivedAt - b.receivedAt,
+      );
+      const endpoint = endpointOf(adapter());
+      for (const callback of callbacks) {
+        expect(await endpoint.verify(callback)).toBe(true);
+        expect(String(callback.headers['content-type'])).toMatch(golden.callback.contentType);
+        for (const header of golden.callback.authHeaders) expect(callback.headers[header], `header ${header}`).toBeTypeOf('string');
+        expect(golden.callback.summarize(callback.rawBody.toString('utf8')).markers).toEqual(golden.callback.markers);
+      }
+      expect(callbacks.map((c) => golden.callback.summarize(c.rawBody.toString('utf8')).status)).toEqual(golden.callback.deliveredSequence);
+      const events = callbacks.flatMap((c) => endpoint.parse(c));
+      expect(events.map((e) => [e.status, e.read === true])).toEqual([
+        ['sent', false],
+        ['delivered', false],
+        ['delivered', true],
+      ]);
+      for (const event of events) expect(event).toMatchObject({ provider: id, providerMessageId, messageId: req.messageId });
+    });
+
+    it('answers a number the sandbox marks not on WhatsApp with the carrier\'s own "not a WhatsApp user"', async () => {
+      scenario({ dlrDelayMs: 40 });
+      const req = waRequest(number(false));
+      await adapter().send(req);
+      const [callback] = await receiver.waitFor(1, { ref: req.messageId });
+      if (callback === undefined) throw new Error('no callback');
+      const summary = golden.callback.summarize(callback.rawBody.toString('utf8'));
+      expect([summary.status, summary.errorCode]).toEqual([golden.callback.notRegistered.status, golden.callback.notRegistered.errorCode]);
+      expect(await endpointOf(adapter()).verify(callback)).toBe(true);
+      expect(endpointOf(adapter()).parse(callback)).toEqual([
+        expect.objectContaining({ status: 'failed', recipientNotCapable: true, messageId: req.messageId }),
+      ]);
+    });
+
+    it('classifies an outage of the WhatsApp API as retryable', async () => {
+      scenario({ outage: true });
+      expect(await sendError(adapter(), waRequest(number()))).toMatchObject({ provider: id, kind: 'retryable', httpStatus: 503 });
+    });
+  });
 
   describe.each(withCapability('rcs-capability'))('%s: RCS capability', (id, module, fixture) => {
     const { golden } = fixture;
@@ -985,7 +1112,14 @@ describe('provider contract', () => {
         [no, 'failed'],
       ] as const) {
         const messageId = `msg_contract_agree_${to.slice(1)}`;
-        await carrier.send({ messageId, attempt: 1, channel: 'rcs', to, body: 'Your code is 123456', statusCallbackUrl: `${receiver.origin}/webhooks/sinch/conversation?sb=${messageId}` });
+        await carrier.send({
+          messageId,
+          attempt: 1,
+          channel: 'rcs',
+          to,
+          body: 'Your code is 123456',
+          statusCallbackUrl: `${receiver.origin}/webhooks/sinch/conversation?sb=${messageId}`,
+        });
         const [first] = inOrderOf(await receiver.waitFor(1, { ref: messageId }));
         expect(endpoint?.parse(first!)[0]?.status).toBe(expected);
       }

@@ -60,7 +60,11 @@ describe('a carrier added in one folder', () => {
     // The section's type comes from pigeon's own schema: `loftSize` is a number here, not unknown.
     const loftSize: number | undefined = config.providers.pigeon.loftSize;
     expect(loftSize).toBe(40);
-    expect(adapterConfigOf(pigeonProvider, config.providers.pigeon)).toEqual({ apiKey: 'sandbox-pigeon-key', from: '+15005550006', loftSize: 40 });
+    expect(adapterConfigOf(pigeonProvider, config.providers.pigeon)).toEqual({
+      apiKey: 'sandbox-pigeon-key',
+      from: '+15005550006',
+      loftSize: 40,
+    });
     expect(configSchema.safeParse({ mode: 'sandbox', providers: { pigeon: { loftSize: 0 } } }).success).toBe(false);
     expect(configSchema.safeParse({ mode: 'sandbox', providers: { pigeon: { wingspan: 2 } } }).success).toBe(false);
     // Its default route and its lookup role reach routing and lookups; the section carries its defaults.
@@ -104,9 +108,17 @@ describe('a carrier added in one folder', () => {
         registry,
       );
       expect((await app.inject({ method: 'POST', url: '/webhooks/pigeon', payload: { landed: true } })).statusCode).toBe(401);
-      const signed = await app.inject({ method: 'POST', url: '/webhooks/pigeon', headers: { [PIGEON_SIGNATURE_HEADER]: PIGEON_SIGNATURE }, payload: { landed: true } });
+      const signed = await app.inject({
+        method: 'POST',
+        url: '/webhooks/pigeon',
+        headers: { [PIGEON_SIGNATURE_HEADER]: PIGEON_SIGNATURE },
+        payload: { landed: true },
+      });
       expect(signed.statusCode).toBe(204);
-      expect((await app.inject({ method: 'GET', url: '/webhooks/pigeon?landed=1', headers: { [PIGEON_SIGNATURE_HEADER]: PIGEON_SIGNATURE } })).statusCode).toBe(204);
+      expect(
+        (await app.inject({ method: 'GET', url: '/webhooks/pigeon?landed=1', headers: { [PIGEON_SIGNATURE_HEADER]: PIGEON_SIGNATURE } }))
+          .statusCode,
+      ).toBe(204);
       await app.close();
 
       const text = await metrics.registry.metrics();

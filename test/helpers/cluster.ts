@@ -144,7 +144,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     sandbox: (path, init) => call(sandboxUrl, path, init),
     async scenario(provider, patch) {
       const res = await cluster.sandbox(`/_sandbox/providers/${provider}`, { method: 'PUT', json: patch });
-      if (res.status !== 200) throw new Error(`sandbox scenario ${provider} ${JSON.stringify(patch)}: HTTP ${res.status} ${await res.text()}`);
+      if (res.status !== 200)
+        throw new Error(`sandbox scenario ${provider} ${JSON.stringify(patch)}: HTTP ${res.status} ${await res.text()}`);
     },
     async send(body) {
       const res = await cluster.api('/v1/messages', { method: 'POST', json: body });
@@ -169,7 +170,9 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         pending = pending.filter((id) => !statuses.includes(views.get(id)?.status ?? ''));
         if (pending.length === 0) break;
         if (Date.now() > deadline) {
-          const stuck = pending.map((id) => `${id}: ${views.get(id)?.status ?? 'unreadable'} ${JSON.stringify(views.get(id)?.timeline.map((t) => t.type) ?? [])}`);
+          const stuck = pending.map(
+            (id) => `${id}: ${views.get(id)?.status ?? 'unreadable'} ${JSON.stringify(views.get(id)?.timeline.map((t) => t.type) ?? [])}`,
+          );
           throw new Error(`${pending.length} message(s) not ${statuses.join('|')} within ${timeoutMs} ms:\n${stuck.join('\n')}`);
         }
         await new Promise((r) => setTimeout(r, 100));
@@ -187,7 +190,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
       const counts = new Map<string, number>();
       for (const e of await cluster.sandboxLog()) {
         // Sends only: status reads (reconciliation) echo the reference too.
-        if (e.reference !== undefined && e.method === 'POST' && e.status >= 200 && e.status < 300) counts.set(e.reference, (counts.get(e.reference) ?? 0) + 1);
+        if (e.reference !== undefined && e.method === 'POST' && e.status >= 200 && e.status < 300)
+          counts.set(e.reference, (counts.get(e.reference) ?? 0) + 1);
       }
       return counts;
     },
@@ -200,7 +204,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
         codes[name] = await proc.stop('SIGTERM');
         clearTimeout(timer);
       }
-      if (process.env['RELIABILITY_DEBUG'] === '1') for (const { name, proc } of order) console.log(`--- ${name} (exit ${codes[name]}) ---\n${proc.output()}`);
+      if (process.env['RELIABILITY_DEBUG'] === '1')
+        for (const { name, proc } of order) console.log(`--- ${name} (exit ${codes[name]}) ---\n${proc.output()}`);
       if (redis.status === 'ready') await deletePrefix(redis, prefix).catch(() => undefined);
       redis.disconnect();
       configDir.remove();
@@ -229,6 +234,13 @@ export function duplicatesOf(ids: readonly string[], accepted: ReadonlyMap<strin
 }
 
 /** One line per scenario: what was sent, delivered, duplicated and lost. */
-export function printCounts(scenario: string, counts: { sent: number; delivered: number; duplicates: number; lost: number } & Record<string, number>): void {
-  console.log(`[reliability] ${scenario}: ${Object.entries(counts).map(([k, v]) => `${k}=${v}`).join(' ')}`);
+export function printCounts(
+  scenario: string,
+  counts: { sent: number; delivered: number; duplicates: number; lost: number } & Record<string, number>,
+): void {
+  console.log(
+    `[reliability] ${scenario}: ${Object.entries(counts)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}`,
+  );
 }

@@ -17,7 +17,6 @@ export type { PrometheusServer };
 
 const run = promisify(execFile);
 
-
 /** How the suite gets its Prometheus. */
 export type PrometheusRunner = 'container' | 'binary';
 

@@ -44,7 +44,9 @@ export function parsePrometheusText(text: string): Sample[] {
     const m = SAMPLE_RE.exec(line);
     if (!m) throw new Error(`bad sample, ${where}`);
     const name = m[1] as string;
-    const family = [...types.keys()].find((t) => name === t || name === `${t}_bucket` || name === `${t}_sum` || name === `${t}_count` || name === `${t}_total`);
+    const family = [...types.keys()].find(
+      (t) => name === t || name === `${t}_bucket` || name === `${t}_sum` || name === `${t}_count` || name === `${t}_total`,
+    );
     if (family === undefined) throw new Error(`sample of an untyped family, ${where}`);
     const labels: Record<string, string> = {};
     const body = m[3] ?? '';

@@ -27,7 +27,14 @@ function redisCli(serverBinary: string): string {
 }
 
 async function clusterInfo(port: number): Promise<string> {
-  const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+  const client = new Redis({
+    host: '127.0.0.1',
+    port,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 500,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();
@@ -75,16 +82,26 @@ export async function createOwnRedisCluster(binary: string, masters = 3): Promis
       const child = spawn(
         binary,
         [
-          '--port', String(port),
-          '--cluster-port', String(busPort),
-          '--bind', '127.0.0.1',
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', `nodes-${port}.conf`,
-          '--cluster-node-timeout', '2000',
-          '--appendonly', 'no',
-          '--save', '',
-          '--dir', dir,
-          '--daemonize', 'no',
+          '--port',
+          String(port),
+          '--cluster-port',
+          String(busPort),
+          '--bind',
+          '127.0.0.1',
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          `nodes-${port}.conf`,
+          '--cluster-node-timeout',
+          '2000',
+          '--appendonly',
+          'no',
+          '--save',
+          '',
+          '--dir',
+          dir,
+          '--daemonize',
+          'no',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
@@ -92,7 +109,13 @@ export async function createOwnRedisCluster(binary: string, masters = 3): Promis
       child.stderr?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4_000)));
       children.push(child);
     }
-    for (const port of ports) await waitFor(`cluster node ${port} did not answer`, 10_000, async () => (await clusterInfo(port)) !== '', () => output);
+    for (const port of ports)
+      await waitFor(
+        `cluster node ${port} did not answer`,
+        10_000,
+        async () => (await clusterInfo(port)) !== '',
+        () => output,
+      );
     const create = spawnSync(
       redisCli(binary),
       ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
@@ -100,7 +123,12 @@ export async function createOwnRedisCluster(binary: string, masters = 3): Promis
     );
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed (${create.status}):\n${create.stdout}\n${create.stderr}`);
     for (const port of ports) {
-      await waitFor(`cluster node ${port} did not reach cluster_state:ok`, 20_000, async () => (await clusterInfo(port)).includes('cluster_state:ok'), () => output);
+      await waitFor(
+        `cluster node ${port} did not reach cluster_state:ok`,
+        20_000,
+        async () => (await clusterInfo(port)).includes('cluster_state:ok'),
+        () => output,
+      );
     }
   } catch (err) {
     await destroy();

@@ -39,7 +39,15 @@ export interface OwnSentinel {
 }
 
 function client(port: number, password: string): Redis {
-  const c = new Redis({ host: '127.0.0.1', port, password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 500 });
+  const c = new Redis({
+    host: '127.0.0.1',
+    port,
+    password,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: 500,
+  });
   c.on('error', () => undefined);
   return c;
 }
@@ -83,15 +91,24 @@ export async function createOwnSentinel(binary: string): Promise<OwnSentinel> {
     const child = spawn(
       binary,
       [
-        '--port', String(port),
-        '--bind', '127.0.0.1',
-        '--dir', dir,
-        '--dbfilename', `dump-${port}.rdb`,
-        '--appendonly', 'no',
-        '--save', '',
-        '--daemonize', 'no',
-        '--requirepass', SENTINEL_DATA_PASSWORD,
-        '--masterauth', SENTINEL_DATA_PASSWORD,
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        dir,
+        '--dbfilename',
+        `dump-${port}.rdb`,
+        '--appendonly',
+        'no',
+        '--save',
+        '',
+        '--daemonize',
+        'no',
+        '--requirepass',
+        SENTINEL_DATA_PASSWORD,
+        '--masterauth',
+        SENTINEL_DATA_PASSWORD,
         ...(replicaOf !== undefined ? ['--replicaof', '127.0.0.1', String(replicaOf)] : []),
       ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
@@ -125,21 +142,36 @@ export async function createOwnSentinel(binary: string): Promise<OwnSentinel> {
     },
     async restart(port, replicaOf) {
       startServer(port, replicaOf);
-      await until(`redis-server ${port} did not answer`, 10_000, async () => ((await ask(port, SENTINEL_DATA_PASSWORD, 'PING')) === 'PONG' ? true : undefined), () => output);
+      await until(
+        `redis-server ${port} did not answer`,
+        10_000,
+        async () => ((await ask(port, SENTINEL_DATA_PASSWORD, 'PING')) === 'PONG' ? true : undefined),
+        () => output,
+      );
     },
     async waitForReplica(port, timeoutMs) {
-      await until(`${port} did not become a replica with its link up`, timeoutMs, async () => {
-        const info = (await ask(port, SENTINEL_DATA_PASSWORD, 'INFO', 'replication')) ?? '';
-        return info.includes('role:slave') && info.includes('master_link_status:up') ? true : undefined;
-      }, () => output);
+      await until(
+        `${port} did not become a replica with its link up`,
+        timeoutMs,
+        async () => {
+          const info = (await ask(port, SENTINEL_DATA_PASSWORD, 'INFO', 'replication')) ?? '';
+          return info.includes('role:slave') && info.includes('master_link_status:up') ? true : undefined;
+        },
+        () => output,
+      );
     },
     async waitForFailover(oldPort, timeoutMs) {
-      return until(`the sentinels did not promote a new master`, timeoutMs, async () => {
-        const port = await own.masterPort();
-        if (port === undefined || port === oldPort) return undefined;
-        const info = (await ask(port, SENTINEL_DATA_PASSWORD, 'INFO', 'replication')) ?? '';
-        return info.includes('role:master') ? port : undefined;
-      }, () => output);
+      return until(
+        `the sentinels did not promote a new master`,
+        timeoutMs,
+        async () => {
+          const port = await own.masterPort();
+          if (port === undefined || port === oldPort) return undefined;
+          const info = (await ask(port, SENTINEL_DATA_PASSWORD, 'INFO', 'replication')) ?? '';
+          return info.includes('role:master') ? port : undefined;
+        },
+        () => output,
+      );
     },
     async destroy() {
       await Promise.all([...servers.values(), ...sentinels].map(killChild));
@@ -175,12 +207,17 @@ export async function createOwnSentinel(binary: string): Promise<OwnSentinel> {
     }
     // Every sentinel knows the replica and the two other sentinels before a failover can succeed.
     for (const port of sentinelPorts) {
-      await until(`sentinel ${port} did not discover the replica and its peers`, 20_000, async () => {
-        const master = (await ask(port, SENTINEL_OWN_PASSWORD, 'SENTINEL', 'master', SENTINEL_MASTER_NAME)) ?? '';
-        const fields = master.split(',');
-        const field = (name: string): string | undefined => fields[fields.indexOf(name) + 1];
-        return field('num-slaves') === '1' && field('num-other-sentinels') === '2' ? true : undefined;
-      }, () => output);
+      await until(
+        `sentinel ${port} did not discover the replica and its peers`,
+        20_000,
+        async () => {
+          const master = (await ask(port, SENTINEL_OWN_PASSWORD, 'SENTINEL', 'master', SENTINEL_MASTER_NAME)) ?? '';
+          const fields = master.split(',');
+          const field = (name: string): string | undefined => fields[fields.indexOf(name) + 1];
+          return field('num-slaves') === '1' && field('num-other-sentinels') === '2' ? true : undefined;
+        },
+        () => output,
+      );
     }
   } catch (err) {
     await own.destroy();

@@ -35,8 +35,6 @@ export async function ownRedisFactory(): Promise<{ where: string; create: () => 
   return binary === undefined ? undefined : { where: binary, create: () => createOwnRedis(binary) };
 }
 
-
-
 export async function createOwnRedis(binary: string): Promise<OwnRedis> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'sb-redis-'));
@@ -50,7 +48,24 @@ export async function createOwnRedis(binary: string): Promise<OwnRedis> {
       if (child && child.exitCode === null && child.signalCode === null) throw new Error('redis-server is already running');
       child = spawn(
         binary,
-        ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--appendonly', 'yes', '--appendfsync', 'everysec', '--save', '', '--daemonize', 'no', '--protected-mode', 'yes'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          dir,
+          '--appendonly',
+          'yes',
+          '--appendfsync',
+          'everysec',
+          '--save',
+          '',
+          '--daemonize',
+          'no',
+          '--protected-mode',
+          'yes',
+        ],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       child.stdout?.on('data', (d: Buffer) => (output = (output + d.toString()).slice(-4_000)));

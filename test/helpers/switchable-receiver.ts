@@ -61,7 +61,8 @@ export async function startSwitchableReceiver(): Promise<SwitchableReceiver> {
     async waitFor(predicate, timeoutMs) {
       const deadline = Date.now() + timeoutMs;
       while (!predicate(received)) {
-        if (Date.now() > deadline) throw new Error(`webhook receiver: condition not met within ${timeoutMs} ms (${received.length} requests received)`);
+        if (Date.now() > deadline)
+          throw new Error(`webhook receiver: condition not met within ${timeoutMs} ms (${received.length} requests received)`);
         await new Promise((r) => setTimeout(r, 50));
       }
     },

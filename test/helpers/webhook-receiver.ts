@@ -32,7 +32,9 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         if (predicate(received)) return received;
         await new Promise((r) => setTimeout(r, 25));
       }
-      throw new Error(`webhook receiver: condition not met within ${timeoutMs} ms; got ${received.map((r) => r.body.slice(0, 80)).join(' | ')}`);
+      throw new Error(
+        `webhook receiver: condition not met within ${timeoutMs} ms; got ${received.map((r) => r.body.slice(0, 80)).join(' | ')}`,
+      );
     },
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -42,7 +44,12 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const r: ReceivedRequest = { at: Date.now(), path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const r: ReceivedRequest = {
+        at: Date.now(),
+        path: req.url ?? '/',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       received.push(r);
       const answer = receiver.respond(r, received.length - 1);
       res.writeHead(answer.status, answer.headers);

@@ -48,7 +48,10 @@ const isMs = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n
 describe('npm run bench', () => {
   it('runs send mode end to end, writes the CONTRACTS §8 JSON and leaves no keys behind', async () => {
     const out = join(dir, 'bench-results.json');
-    const run = await runBench(['--messages', '100', '--clients', '4', '--mode', 'send', '--runs', '1', '--log-level', 'warn', '--out', out], 27_000);
+    const run = await runBench(
+      ['--messages', '100', '--clients', '4', '--mode', 'send', '--runs', '1', '--log-level', 'warn', '--out', out],
+      27_000,
+    );
     expect(run.code, run.output).toBe(0);
 
     const result = JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>;

@@ -46,8 +46,12 @@ async function breakerState(workerUrl: string): Promise<number> {
 }
 
 describe('breakers across worker processes', () => {
-  it('shows one worker\'s open breaker in the other worker within a second', async () => {
-    await fetch(`${sandbox}/_sandbox/providers/messagebird`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ outage: true }) });
+  it("shows one worker's open breaker in the other worker within a second", async () => {
+    await fetch(`${sandbox}/_sandbox/providers/messagebird`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ outage: true }),
+    });
     const headers = { authorization: 'Bearer sandbox-key', 'content-type': 'application/json' };
     const sends: Array<Promise<Response>> = [];
     for (let i = 0; i < 60; i++) {

@@ -85,7 +85,9 @@ describe('/admin/queues', () => {
     await expectChallenge(await board('/api/queues'));
     const res = await board('/api/queues?activeQueue=send&status=completed&page=1&jobsPerPage=50', 'Bearer sandbox-key');
     expect(res.status).toBe(200);
-    const body = (await res.json()) as { queues: Array<{ name: string; type: string; counts: Record<string, number>; jobs: Array<{ id: string }> }> };
+    const body = (await res.json()) as {
+      queues: Array<{ name: string; type: string; counts: Record<string, number>; jobs: Array<{ id: string }> }>;
+    };
     expect(body.queues.map((q) => q.name).sort()).toEqual(['dlr', 'events', 'send']);
     const send = body.queues.find((q) => q.name === 'send');
     expect(send?.type).toBe('bullmq');
@@ -99,7 +101,16 @@ describe('/admin/queues', () => {
       expect(res.status).toBe(200);
       const { queues } = (await res.json()) as { queues: Array<{ name: string; paused: boolean; counts: Record<string, number> }> };
       expect(queues.map((q) => q.name)).toEqual(['send', 'dlr', 'events']);
-      for (const q of queues) expect(Object.keys(q.counts).sort()).toEqual(['active', 'completed', 'delayed', 'failed', 'prioritized', 'waiting', 'waiting-children']);
+      for (const q of queues)
+        expect(Object.keys(q.counts).sort()).toEqual([
+          'active',
+          'completed',
+          'delayed',
+          'failed',
+          'prioritized',
+          'waiting',
+          'waiting-children',
+        ]);
       return queues.find((q) => q.name === 'dlr')?.paused;
     };
     expect(await paused()).toBe(false);

@@ -54,7 +54,11 @@ describe.each(CARRIERS)('through %s', (provider) => {
 
   it('fails +15005550001 after one attempt, refused in the carrier dialect, without a retry', async () => {
     const id = await send('+15005550001');
-    const msg = (await gw.waitForStatus(id, ['failed', 'delivered', 'undelivered'])) as { status: string; error: { code: string; providerCode?: string }; attempts: unknown[] };
+    const msg = (await gw.waitForStatus(id, ['failed', 'delivered', 'undelivered'])) as {
+      status: string;
+      error: { code: string; providerCode?: string };
+      attempts: unknown[];
+    };
     expect(msg.status).toBe('failed');
     expect(msg.error.code).toBe('SB_CARRIER_REJECTED');
     expect(msg.error.providerCode).toBeTruthy();
@@ -82,7 +86,14 @@ describe.each(CARRIERS)('through %s', (provider) => {
       res = await fetch(`${gw.apiUrl}/webhooks/sinch`, {
         method: 'POST',
         headers,
-        body: JSON.stringify({ type: 'recipient_delivery_report_sms', batch_id: 'x', recipient: '+14155550602', status: 'Failed', code: 404, client_reference: id }),
+        body: JSON.stringify({
+          type: 'recipient_delivery_report_sms',
+          batch_id: 'x',
+          recipient: '+14155550602',
+          status: 'Failed',
+          code: 404,
+          client_reference: id,
+        }),
       });
     } else {
       res = await fetch(`${gw.apiUrl}/webhooks/twilio?sb=${id}`, {

@@ -90,8 +90,27 @@ describe('switchboard demo', () => {
       summary: {
         messages: number;
         byStatus: Record<string, number>;
-        byRoute: Array<{ channel: string; provider: string; messages: number; delivered: number; undelivered: number; failed: number; expired: number; pending: number; costUsd: number }>;
-        attempts: Array<{ channel: string; provider: string; attempts: number; delivered: number; undelivered: number; failed: number; pending: number; costUsd: number }>;
+        byRoute: Array<{
+          channel: string;
+          provider: string;
+          messages: number;
+          delivered: number;
+          undelivered: number;
+          failed: number;
+          expired: number;
+          pending: number;
+          costUsd: number;
+        }>;
+        attempts: Array<{
+          channel: string;
+          provider: string;
+          attempts: number;
+          delivered: number;
+          undelivered: number;
+          failed: number;
+          pending: number;
+          costUsd: number;
+        }>;
         costUsd: number;
       };
     };
@@ -130,10 +149,15 @@ describe('switchboard demo', () => {
       r.cost += a.cost?.amount ?? 0;
       attempts.set(k, r);
     }
-    expect(result.summary.attempts.map((r) => ({ k: `${r.channel}/${r.provider}`, attempts: r.attempts, failed: r.failed })).sort((a, b) => a.k.localeCompare(b.k))).toEqual(
-      [...attempts].map(([k, r]) => ({ k, attempts: r.attempts, failed: r.failed })).sort((a, b) => a.k.localeCompare(b.k)),
+    expect(
+      result.summary.attempts
+        .map((r) => ({ k: `${r.channel}/${r.provider}`, attempts: r.attempts, failed: r.failed }))
+        .sort((a, b) => a.k.localeCompare(b.k)),
+    ).toEqual([...attempts].map(([k, r]) => ({ k, attempts: r.attempts, failed: r.failed })).sort((a, b) => a.k.localeCompare(b.k)));
+    expect(result.summary.costUsd).toBeCloseTo(
+      listed.reduce((s, m) => s + m.cost.amount, 0),
+      6,
     );
-    expect(result.summary.costUsd).toBeCloseTo(listed.reduce((s, m) => s + m.cost.amount, 0), 6);
 
     // The mix the demo promises, as the API records it.
     const of = (scenario: string): View[] => listed.filter((m) => m.metadata['scenario'] === scenario);
@@ -183,7 +207,18 @@ describe('switchboard send / status / queues / dlq', () => {
   it('sends, follows the timeline to the SMS fallback and exits 0 on delivery', async () => {
     const token = `cli-silent-${Date.now()}`;
     expect((await gw.sandbox(`/_sandbox/push/${token}`, { method: 'PUT', json: { result: 'ok' } })).status).toBe(200);
-    const run = await cli(['send', '--to', '+14155550777', '--channels', 'push,sms', '--push-token', token, '--ack-timeout-ms', '1000', ...target()]);
+    const run = await cli([
+      'send',
+      '--to',
+      '+14155550777',
+      '--channels',
+      'push,sms',
+      '--push-token',
+      token,
+      '--ack-timeout-ms',
+      '1000',
+      ...target(),
+    ]);
     expect(run.code, run.stderr).toBe(0);
     expect(run.stdout).toMatch(/fallback\s+sms\/\w+\s+ack_timeout/);
     expect(run.stdout).toContain('DELIVERED');

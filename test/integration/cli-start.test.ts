@@ -30,7 +30,12 @@ describe('node src/cli.ts all', () => {
   it('starts on Node type stripping, answers /readyz and drains on SIGTERM', async () => {
     const prefix = testPrefix('cli');
     const [port, sandboxPort] = [await freePort(), await freePort()];
-    const proc = start({ REDIS_URL: TEST_REDIS_URL, SWITCHBOARD_REDIS_PREFIX: prefix, PORT: String(port), SANDBOX_PORT: String(sandboxPort) });
+    const proc = start({
+      REDIS_URL: TEST_REDIS_URL,
+      SWITCHBOARD_REDIS_PREFIX: prefix,
+      PORT: String(port),
+      SANDBOX_PORT: String(sandboxPort),
+    });
     const deadline = Date.now() + 20_000;
     let ready: Response | undefined;
     while (Date.now() < deadline && proc.child.exitCode === null) {
@@ -52,7 +57,11 @@ describe('node src/cli.ts all', () => {
 
   it('exits non-zero with one clear line when Redis is not reachable', async () => {
     const deadPort = await freePort();
-    const proc = start({ REDIS_URL: `redis://127.0.0.1:${deadPort}`, PORT: String(await freePort()), SANDBOX_PORT: String(await freePort()) });
+    const proc = start({
+      REDIS_URL: `redis://127.0.0.1:${deadPort}`,
+      PORT: String(await freePort()),
+      SANDBOX_PORT: String(await freePort()),
+    });
     const code = await proc.exited;
     expect(code).not.toBe(0);
     expect(proc.output()).toMatch(/Redis is not reachable at redis:\/\/127\.0\.0\.1:\d+\. Start one/);
@@ -60,7 +69,11 @@ describe('node src/cli.ts all', () => {
 
   it('never prints the REDIS_URL password when Redis is not reachable', async () => {
     const deadPort = await freePort();
-    const proc = start({ REDIS_URL: `redis://app:s3cret-pw@127.0.0.1:${deadPort}/0`, PORT: String(await freePort()), SANDBOX_PORT: String(await freePort()) });
+    const proc = start({
+      REDIS_URL: `redis://app:s3cret-pw@127.0.0.1:${deadPort}/0`,
+      PORT: String(await freePort()),
+      SANDBOX_PORT: String(await freePort()),
+    });
     expect(await proc.exited).not.toBe(0);
     expect(proc.output()).toMatch(/Redis is not reachable at redis:\/\/\*\*\*@127\.0\.0\.1:\d+\/0\./);
     expect(proc.output()).not.toContain('s3cret-pw');

@@ -34,7 +34,10 @@ afterAll(async () => {
 async function codeFor(id: string, to: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const entries = (await (await gw.sandbox(`/_sandbox/log?to=${encodeURIComponent(to)}`)).json()) as Array<{ reference?: string; body?: string }>;
+    const entries = (await (await gw.sandbox(`/_sandbox/log?to=${encodeURIComponent(to)}`)).json()) as Array<{
+      reference?: string;
+      body?: string;
+    }>;
     const code = /\b(\d{6})\b/.exec(entries.find((e) => e.reference === id)?.body ?? '')?.[1];
     if (code !== undefined) return code;
     await new Promise((r) => setTimeout(r, 25));
@@ -86,7 +89,9 @@ describe('SwitchboardClient', () => {
 
     // Exhaust the key's per-second limit: the client surfaces 429 and its Retry-After, and does not retry it.
     const tight = new SwitchboardClient({ baseUrl: gw.apiUrl, apiKey: 'tight-key' });
-    const burst = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => tight.send({ to: '+14155550804', body: `burst ${i}` }, { idempotencyKey: `burst-${i}` })));
+    const burst = await Promise.allSettled(
+      Array.from({ length: 4 }, (_, i) => tight.send({ to: '+14155550804', body: `burst ${i}` }, { idempotencyKey: `burst-${i}` })),
+    );
     expect(burst.filter((r) => r.status === 'fulfilled')).toHaveLength(2);
     const limited = burst.find((r): r is PromiseRejectedResult => r.status === 'rejected')?.reason as unknown;
     expect(limited).toBeInstanceOf(SwitchboardError);

@@ -55,7 +55,11 @@ async function send(body: Record<string, unknown>): Promise<string> {
 }
 
 function form(fields: Record<string, string>, origin = gw.apiUrl): RequestInit {
-  return { method: 'POST', body: new URLSearchParams(fields).toString(), headers: { 'content-type': 'application/x-www-form-urlencoded', origin } };
+  return {
+    method: 'POST',
+    body: new URLSearchParams(fields).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin },
+  };
 }
 
 describe('/console', () => {
@@ -75,7 +79,14 @@ describe('/console', () => {
       ['/console/webhooks/endpoints/enable', form({ endpoint: '0'.repeat(32) })],
     ];
     for (const [path, init] of paths) {
-      for (const auth of [undefined, basic('ops', 'wrong-key'), 'Bearer wrong-key', basic('ops', 'reader-key'), 'Bearer reader-key', 'Basic !!!']) {
+      for (const auth of [
+        undefined,
+        basic('ops', 'wrong-key'),
+        'Bearer wrong-key',
+        basic('ops', 'reader-key'),
+        'Bearer reader-key',
+        'Basic !!!',
+      ]) {
         const res = await consoleFetch(path, auth, init);
         expect(res.status, `${init?.method ?? 'GET'} ${path} with ${auth ?? 'no key'}`).toBe(401);
         expect(res.headers.get('www-authenticate')).toBe('Basic realm="switchboard-admin"');
@@ -154,7 +165,10 @@ describe('/console', () => {
   });
 
   it('escapes metadata and carrier text, so nothing a sender controls becomes markup', async () => {
-    const id = await send({ to: '+14155550966', metadata: { '<img src=x onerror=alert(1)>': '</pre><script>alert(2)</script>', note: '" onmouseover="alert(3)' } });
+    const id = await send({
+      to: '+14155550966',
+      metadata: { '<img src=x onerror=alert(1)>': '</pre><script>alert(2)</script>', note: '" onmouseover="alert(3)' },
+    });
     await gw.waitForStatus(id, ['delivered']);
     for (const path of [`/console/messages/${id}`, `/console/messages?id=${id}`]) {
       const { text } = await page(path);
@@ -198,7 +212,19 @@ describe('/console', () => {
 
   it('answers every hostile search with a page or a 400, never a 5xx, and echoes nothing unescaped', async () => {
     const fields = ['id', 'to', 'country', 'key', 'status', 'channel', 'provider', 'since', 'until', 'meta', 'limit', 'cursor', 'other'];
-    const hostile = fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('<script>alert(1)</script>', '"><img src=x onerror=alert(1)>', '%00', '../../etc', 'msg_01JAAAAAAAAAAAAAAAAAAAAAAA', '+14155550962', 'tenant=<b>', '1769846400'));
+    const hostile = fc.oneof(
+      fc.string({ maxLength: 40 }),
+      fc.constantFrom(
+        '<script>alert(1)</script>',
+        '"><img src=x onerror=alert(1)>',
+        '%00',
+        '../../etc',
+        'msg_01JAAAAAAAAAAAAAAAAAAAAAAA',
+        '+14155550962',
+        'tenant=<b>',
+        '1769846400',
+      ),
+    );
     await fc.assert(
       fc.asyncProperty(fc.dictionary(fc.constantFrom(...fields), hostile, { maxKeys: 4 }), async (query) => {
         const res = await consoleFetch(`/console/messages?${new URLSearchParams(query).toString()}`, ADMIN);
@@ -247,7 +273,8 @@ describe('/console', () => {
     gone = false;
     const eventId = new RegExp(`data-dead-letter="(evt_[0-9A-Z]{26})"[^]*?${id}`).exec(webhooks)?.[1] as string;
     expect(eventId).toMatch(/^evt_/);
-    const postsOf = (all: readonly { headers: Record<string, unknown> }[]): number => all.filter((r) => r.headers['webhook-id'] === eventId).length;
+    const postsOf = (all: readonly { headers: Record<string, unknown> }[]): number =>
+      all.filter((r) => r.headers['webhook-id'] === eventId).length;
     const before = postsOf(receiver.received);
     const replayed = await consoleFetch(`/console/webhooks/dead-letters/${eventId}/replay`, ADMIN, form({}));
     expect(replayed.status).toBe(303);

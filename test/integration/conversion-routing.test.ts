@@ -44,7 +44,11 @@ const freshNumber = (): string => `+1415556${String(1000 + seq++).padStart(4, '0
 async function codeOf(id: string, to: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const entries = (await (await gw.sandbox(`/_sandbox/log?to=${encodeURIComponent(to)}`)).json()) as Array<{ reference?: string; body?: string; status: number }>;
+    const entries = (await (await gw.sandbox(`/_sandbox/log?to=${encodeURIComponent(to)}`)).json()) as Array<{
+      reference?: string;
+      body?: string;
+      status: number;
+    }>;
     const sent = entries.find((e) => e.reference === id && e.status >= 200 && e.status < 300 && e.body !== undefined);
     const code = sent?.body !== undefined ? /\b(\d{6})\b/.exec(sent.body)?.[1] : undefined;
     if (code !== undefined) return code;
@@ -98,6 +102,8 @@ describe('conversion-scored routing', () => {
       .join('\n');
     const metrics = parsePrometheusText(text);
     expect(sumOf(metrics, 'switchboard_otp_conversion_ratio', { provider: 'messagebird', country: 'US' })).toBe(0);
-    expect(sumOf(metrics, 'switchboard_otp_conversion_ratio', { provider: moved?.routing.provider ?? '', country: 'US' })).toBeGreaterThan(0.5);
+    expect(sumOf(metrics, 'switchboard_otp_conversion_ratio', { provider: moved?.routing.provider ?? '', country: 'US' })).toBeGreaterThan(
+      0.5,
+    );
   });
 });

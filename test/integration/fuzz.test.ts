@@ -105,7 +105,17 @@ const auth = fc.oneof(
   { arbitrary: fc.constant<string | undefined>('Bearer sandbox-key'), weight: 5 },
   { arbitrary: fc.constant<string | undefined>('Bearer other-key'), weight: 2 },
   { arbitrary: fc.constant<string | undefined>(undefined), weight: 1 },
-  { arbitrary: fc.constantFrom('Bearer', 'Bearer  ', 'bearer nope', 'Basic c2FuZGJveDpzYW5kYm94LWtleQ==', 'Bearer sandbox-key extra', `Bearer ${'k'.repeat(600)}`), weight: 1 },
+  {
+    arbitrary: fc.constantFrom(
+      'Bearer',
+      'Bearer  ',
+      'bearer nope',
+      'Basic c2FuZGJveDpzYW5kYm94LWtleQ==',
+      'Bearer sandbox-key extra',
+      `Bearer ${'k'.repeat(600)}`,
+    ),
+    weight: 1,
+  },
   { arbitrary: headerText, weight: 1 },
 );
 const contentType = fc.oneof(
@@ -142,10 +152,30 @@ const validSendBodies: Array<Record<string, unknown>> = [
   { to: '+14155550100', body: 'code {{code}}', otp: { length: 6, ttlSeconds: 60 }, userId: 'u', metadata: { a: 1 } },
   { to: '4155550100', country: 'US', channels: ['sms'], body: 'hi', purpose: 'transactional' },
 ];
-const SEND_FIELDS = ['to', 'country', 'channels', 'body', 'template', 'locale', 'vars', 'otp', 'purpose', 'push', 'userId', 'callbackUrl', 'metadata', 'expiresAt', 'idempotencyKey'];
+const SEND_FIELDS = [
+  'to',
+  'country',
+  'channels',
+  'body',
+  'template',
+  'locale',
+  'vars',
+  'otp',
+  'purpose',
+  'push',
+  'userId',
+  'callbackUrl',
+  'metadata',
+  'expiresAt',
+  'idempotencyKey',
+];
 /** A valid body with one field replaced, added or removed: near misses reach deeper than noise. */
 const mutatedSendBody = fc
-  .tuple(fc.constantFrom(...validSendBodies), fc.oneof(fc.constantFrom(...SEND_FIELDS), hostileText), fc.oneof(jsonValue, fc.constant(undefined)))
+  .tuple(
+    fc.constantFrom(...validSendBodies),
+    fc.oneof(fc.constantFrom(...SEND_FIELDS), hostileText),
+    fc.oneof(jsonValue, fc.constant(undefined)),
+  )
   .map(([base, field, value]) => {
     const out: Record<string, unknown> = { ...base };
     if (value === undefined) delete out[field];
@@ -171,13 +201,30 @@ const payload = fc.oneof(
   mutatedSendBody.map((v) => JSON.stringify(v)),
   badNumberBody.map((v) => JSON.stringify(v)),
   hostileText,
-  fc.constantFrom('{', '{"to":', 'null', '[]', '""', '0', 'true', '{"to":"+14155550100","body":"x"', '\uFEFF{}', 'a=b&c=d', `{"body":"${'x'.repeat(70_000)}"}`),
+  fc.constantFrom(
+    '{',
+    '{"to":',
+    'null',
+    '[]',
+    '""',
+    '0',
+    'true',
+    '{"to":"+14155550100","body":"x"',
+    '\uFEFF{}',
+    'a=b&c=d',
+    `{"body":"${'x'.repeat(70_000)}"}`,
+  ),
 );
 const messageId = fc
   .oneof(
     { arbitrary: fc.constant('OWNED'), weight: 3 },
     { arbitrary: fc.stringMatching(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/), weight: 2 },
-    fc.constantFrom('msg_01JAAAAAAAAAAAAAAAAAAAAAAA', 'msg_01jaaaaaaaaaaaaaaaaaaaaaaa', 'msg_0IJAAAAAAAAAAAAAAAAAAAAAAA', 'MSG_01JAAAAAAAAAAAAAAAAAAAAAAA'),
+    fc.constantFrom(
+      'msg_01JAAAAAAAAAAAAAAAAAAAAAAA',
+      'msg_01jaaaaaaaaaaaaaaaaaaaaaaa',
+      'msg_0IJAAAAAAAAAAAAAAAAAAAAAAA',
+      'MSG_01JAAAAAAAAAAAAAAAAAAAAAAA',
+    ),
     hostileText.map((s) => encodeURIComponent(s)),
     hostileText.filter((s) => s.length > 0 && !/[/?#]/.test(s)),
     fc.constantFrom('%', '%E0%A4%A', '..', '.', '%2e%2e', 'msg_01JAAAAAAAAAAAAAAAAAAAAAAA%00', 'a%2Fb'),
@@ -224,7 +271,10 @@ const seenCodes = new Map<string, number>();
 async function expectRefused(opts: InjectOptions): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms: ${opts.method} ${String(opts.url)}`)), ANSWER_TIMEOUT_MS);
+    timer = setTimeout(
+      () => reject(new Error(`no answer within ${ANSWER_TIMEOUT_MS} ms: ${opts.method} ${String(opts.url)}`)),
+      ANSWER_TIMEOUT_MS,
+    );
   });
   try {
     const res = await Promise.race([app.inject(opts), timeout]);
@@ -246,27 +296,39 @@ async function expectRefused(opts: InjectOptions): Promise<void> {
 }
 
 const property = async <T>(arb: fc.Arbitrary<T>, run: (v: T) => Promise<void>): Promise<void> => {
-  await fc.assert(
-    fc.asyncProperty(arb, run),
-    { numRuns: RUNS, endOnFailure: true },
-  );
+  await fc.assert(fc.asyncProperty(arb, run), { numRuns: RUNS, endOnFailure: true });
 };
 
 describe('hostile input', () => {
   it('POST /v1/messages refuses every malformed body, header and content type', async () => {
     await property(fc.record({ auth, ct: contentType, body: payload, idem: idempotencyKey }), async (r) => {
       fc.pre(!(r.auth === 'Bearer sandbox-key' && admissibleSend(r.body)));
-      await expectRefused({ method: 'POST', url: '/v1/messages', headers: headersOf({ authorization: r.auth, 'content-type': r.ct, 'idempotency-key': r.idem }), payload: r.body });
+      await expectRefused({
+        method: 'POST',
+        url: '/v1/messages',
+        headers: headersOf({ authorization: r.auth, 'content-type': r.ct, 'idempotency-key': r.idem }),
+        payload: r.body,
+      });
     });
   });
 
   it('admission refuses bodies the schema accepts but admission cannot (number, expiry, placeholder, template, idempotency)', async () => {
     const semantic = fc.oneof(
       badNumberBody.map((b) => ({ body: b as Record<string, unknown>, header: undefined as string | undefined })),
-      fc.date({ max: new Date(Date.now() - 1_000), min: new Date(0), noInvalidDate: true }).map((d) => ({ body: { to: '+14155550100', body: 'x', expiresAt: d.toISOString() }, header: undefined })),
-      hostileText.filter((t) => t.length > 0 && t.length <= 1600 && !t.includes('{{code}}')).map((t) => ({ body: { to: '+14155550100', body: t, otp: {} }, header: undefined })),
+      fc
+        .date({ max: new Date(Date.now() - 1_000), min: new Date(0), noInvalidDate: true })
+        .map((d) => ({ body: { to: '+14155550100', body: 'x', expiresAt: d.toISOString() }, header: undefined })),
+      hostileText
+        .filter((t) => t.length > 0 && t.length <= 1600 && !t.includes('{{code}}'))
+        .map((t) => ({ body: { to: '+14155550100', body: t, otp: {} }, header: undefined })),
       fc.constantFrom('nope', 'OTP', 'otp2').map((t) => ({ body: { to: '+14155550100', template: t }, header: undefined })),
-      fc.tuple(headerText.filter((h) => h.length > 0 && h.length <= 255), headerText.filter((h) => h.length > 0 && h.length <= 255)).filter(([a, b]) => a !== b).map(([a, b]) => ({ body: { to: '+14155550100', body: 'x', idempotencyKey: a }, header: b })),
+      fc
+        .tuple(
+          headerText.filter((h) => h.length > 0 && h.length <= 255),
+          headerText.filter((h) => h.length > 0 && h.length <= 255),
+        )
+        .filter(([a, b]) => a !== b)
+        .map(([a, b]) => ({ body: { to: '+14155550100', body: 'x', idempotencyKey: a }, header: b })),
       fc.constant({ body: { to: '+14155550100', body: 'x' }, header: 'k'.repeat(256) }),
     );
     await property(semantic, async (r) => {
@@ -283,7 +345,12 @@ describe('hostile input', () => {
     await property(
       fc.record({ auth: auth.filter((a) => a !== 'Bearer sandbox-key'), body: fc.constantFrom(...validSendBodies), idem: idempotencyKey }),
       async (r) => {
-        await expectRefused({ method: 'POST', url: '/v1/messages', headers: headersOf({ authorization: r.auth, 'content-type': 'application/json', 'idempotency-key': r.idem }), payload: JSON.stringify(r.body) });
+        await expectRefused({
+          method: 'POST',
+          url: '/v1/messages',
+          headers: headersOf({ authorization: r.auth, 'content-type': 'application/json', 'idempotency-key': r.idem }),
+          payload: JSON.stringify(r.body),
+        });
       },
     );
   });
@@ -304,7 +371,17 @@ describe('hostile input', () => {
   it('GET /v1/messages refuses malformed queries', async () => {
     const param = fc.tuple(fc.constantFrom('status', 'channel', 'provider', 'since', 'until', 'limit', 'cursor'), hostileText);
     await property(
-      fc.record({ auth, params: fc.array(param, { maxLength: 4 }), poison: fc.oneof(fc.tuple(fc.constant('limit'), fc.constantFrom('0', '101', '-1', 'ten', '1.5', '')), fc.tuple(hostileText.map((k) => `x${k}`), hostileText)) }),
+      fc.record({
+        auth,
+        params: fc.array(param, { maxLength: 4 }),
+        poison: fc.oneof(
+          fc.tuple(fc.constant('limit'), fc.constantFrom('0', '101', '-1', 'ten', '1.5', '')),
+          fc.tuple(
+            hostileText.map((k) => `x${k}`),
+            hostileText,
+          ),
+        ),
+      }),
       async (r) => {
         const q = new URLSearchParams([...r.params, r.poison]).toString();
         await expectRefused({ method: 'GET', url: `/v1/messages?${q}`, headers: headersOf({ authorization: r.auth }) });
@@ -313,34 +390,90 @@ describe('hostile input', () => {
   });
 
   it('POST /v1/messages/:id/verify refuses malformed codes, foreign and unknown messages', async () => {
-    await property(fc.record({ auth, ct: contentType, id: messageId, body: fc.oneof(payload, fc.record({ code: fc.oneof(hostileText, fc.integer(), fc.constantFrom('123456', '0000')) }).map((b) => JSON.stringify(b))) }), async (r) => {
-      const id = resolveId(r.id);
-      fc.pre(!(id === ownedId && r.auth === 'Bearer sandbox-key' && admissible(r.body, verifyBodySchema)));
-      await expectRefused({ method: 'POST', url: `/v1/messages/${id}/verify`, headers: headersOf({ authorization: r.auth, 'content-type': r.ct }), payload: r.body });
-    });
+    await property(
+      fc.record({
+        auth,
+        ct: contentType,
+        id: messageId,
+        body: fc.oneof(
+          payload,
+          fc.record({ code: fc.oneof(hostileText, fc.integer(), fc.constantFrom('123456', '0000')) }).map((b) => JSON.stringify(b)),
+        ),
+      }),
+      async (r) => {
+        const id = resolveId(r.id);
+        fc.pre(!(id === ownedId && r.auth === 'Bearer sandbox-key' && admissible(r.body, verifyBodySchema)));
+        await expectRefused({
+          method: 'POST',
+          url: `/v1/messages/${id}/verify`,
+          headers: headersOf({ authorization: r.auth, 'content-type': r.ct }),
+          payload: r.body,
+        });
+      },
+    );
   });
 
   it('POST /v1/messages/:id/conversion refuses malformed reports, foreign and unknown messages', async () => {
-    await property(fc.record({ auth, ct: contentType, id: messageId, body: fc.oneof(payload, fc.record({ verified: fc.oneof(fc.boolean(), jsonValue) }).map((b) => JSON.stringify(b))) }), async (r) => {
-      const id = resolveId(r.id);
-      fc.pre(!(id === ownedId && r.auth === 'Bearer sandbox-key' && admissible(r.body, conversionBodySchema)));
-      await expectRefused({ method: 'POST', url: `/v1/messages/${id}/conversion`, headers: headersOf({ authorization: r.auth, 'content-type': r.ct }), payload: r.body });
-    });
+    await property(
+      fc.record({
+        auth,
+        ct: contentType,
+        id: messageId,
+        body: fc.oneof(
+          payload,
+          fc.record({ verified: fc.oneof(fc.boolean(), jsonValue) }).map((b) => JSON.stringify(b)),
+        ),
+      }),
+      async (r) => {
+        const id = resolveId(r.id);
+        fc.pre(!(id === ownedId && r.auth === 'Bearer sandbox-key' && admissible(r.body, conversionBodySchema)));
+        await expectRefused({
+          method: 'POST',
+          url: `/v1/messages/${id}/conversion`,
+          headers: headersOf({ authorization: r.auth, 'content-type': r.ct }),
+          payload: r.body,
+        });
+      },
+    );
   });
 
   it('carrier callbacks refuse unsigned and malformed requests', async () => {
-    const path = fc.constantFrom('/webhooks/twilio', '/webhooks/sinch', '/webhooks/sinch/conversation', '/webhooks/messagebird', '/webhooks/twilio/inbound', '/webhooks/fcm');
+    const path = fc.constantFrom(
+      '/webhooks/twilio',
+      '/webhooks/sinch',
+      '/webhooks/sinch/conversation',
+      '/webhooks/messagebird',
+      '/webhooks/twilio/inbound',
+      '/webhooks/fcm',
+    );
     const signature = fc.record({
       'x-twilio-signature': fc.oneof(fc.constant(undefined), headerText),
       authorization: fc.oneof(fc.constant(undefined), headerText, fc.constant('Basic c2FuZGJveDpzYW5kYm94')),
       'x-sinch-webhook-signature': fc.oneof(fc.constant(undefined), headerText),
-      'x-sinch-webhook-signature-timestamp': fc.oneof(fc.constant(undefined), fc.constant(String(Math.floor(Date.now() / 1000))), headerText),
+      'x-sinch-webhook-signature-timestamp': fc.oneof(
+        fc.constant(undefined),
+        fc.constant(String(Math.floor(Date.now() / 1000))),
+        headerText,
+      ),
       'x-sinch-webhook-signature-nonce': fc.oneof(fc.constant(undefined), headerText),
       'messagebird-signature-jwt': fc.oneof(fc.constant(undefined), headerText, fc.constant('eyJhbGciOiJIUzI1NiJ9.e30.x')),
     });
-    const form = fc.dictionary(fc.constantFrom('MessageSid', 'MessageStatus', 'ErrorCode', 'To', 'AccountSid', 'SmsStatus'), hostileText).map((d) => new URLSearchParams(d).toString());
+    const form = fc
+      .dictionary(fc.constantFrom('MessageSid', 'MessageStatus', 'ErrorCode', 'To', 'AccountSid', 'SmsStatus'), hostileText)
+      .map((d) => new URLSearchParams(d).toString());
     await property(
-      fc.record({ path, m: fc.constantFrom('POST', 'POST', 'GET'), ct: contentType, body: fc.oneof(form, payload), query: fc.oneof(fc.constant(''), messageId.map((id) => `?sb=${resolveId(id)}`), hostileText.map((s) => `?${encodeURIComponent(s)}=1`)), sig: signature }),
+      fc.record({
+        path,
+        m: fc.constantFrom('POST', 'POST', 'GET'),
+        ct: contentType,
+        body: fc.oneof(form, payload),
+        query: fc.oneof(
+          fc.constant(''),
+          messageId.map((id) => `?sb=${resolveId(id)}`),
+          hostileText.map((s) => `?${encodeURIComponent(s)}=1`),
+        ),
+        sig: signature,
+      }),
       async (r) => {
         await expectRefused({
           method: r.m as 'GET' | 'POST',
@@ -353,14 +486,32 @@ describe('hostile input', () => {
   });
 
   it('ops routes refuse bad keys, ids and queries', async () => {
-    const eventId = fc.oneof(fc.constantFrom('evt_01JAAAAAAAAAAAAAAAAAAAAAAA', 'evt_', 'EVT_01JAAAAAAAAAAAAAAAAAAAAAAA'), hostileText.map((s) => encodeURIComponent(s)).filter((s) => s.length > 0));
+    const eventId = fc.oneof(
+      fc.constantFrom('evt_01JAAAAAAAAAAAAAAAAAAAAAAA', 'evt_', 'EVT_01JAAAAAAAAAAAAAAAAAAAAAAA'),
+      hostileText.map((s) => encodeURIComponent(s)).filter((s) => s.length > 0),
+    );
     await property(
-      fc.record({ auth, which: fc.constantFrom('list', 'replay', 'ack'), id: eventId, q: fc.oneof(fc.constantFrom('limit=0', 'limit=501', 'limit=x', 'extra=1', 'limit=1&limit=2'), hostileText.map((s) => `x${encodeURIComponent(s)}=1`)), body: payload, ct: contentType }),
+      fc.record({
+        auth,
+        which: fc.constantFrom('list', 'replay', 'ack'),
+        id: eventId,
+        q: fc.oneof(
+          fc.constantFrom('limit=0', 'limit=501', 'limit=x', 'extra=1', 'limit=1&limit=2'),
+          hostileText.map((s) => `x${encodeURIComponent(s)}=1`),
+        ),
+        body: payload,
+        ct: contentType,
+      }),
       async (r) => {
         if (r.which === 'list') {
           await expectRefused({ method: 'GET', url: `/v1/webhooks/dead-letters?${r.q}`, headers: headersOf({ authorization: r.auth }) });
         } else if (r.which === 'replay') {
-          await expectRefused({ method: 'POST', url: `/v1/webhooks/dead-letters/${r.id}/replay`, headers: headersOf({ authorization: r.auth, 'content-type': r.ct }), payload: r.body });
+          await expectRefused({
+            method: 'POST',
+            url: `/v1/webhooks/dead-letters/${r.id}/replay`,
+            headers: headersOf({ authorization: r.auth, 'content-type': r.ct }),
+            payload: r.body,
+          });
         } else {
           await expectRefused({ method: 'POST', url: '/v1/push/ack', headers: headersOf({ 'content-type': r.ct }), payload: r.body });
         }
@@ -371,13 +522,33 @@ describe('hostile input', () => {
   it('unknown paths and methods answer 4xx with an SB_* code', async () => {
     const path = fc.oneof(
       hostileText.map((s) => `/v1/${encodeURIComponent(s)}x`),
-      fc.constantFrom('/v1/messages/OWNED/verify', '/v1/messages/OWNED/conversion', '/v1/messages', '/v1/webhooks/dead-letters', '/webhooks/twilio', '/v2/messages', '//v1/messages', '/v1//messages', '/v1/messages/%', '/%', '/v1/messages/%E0%A4%A/verify', '/v1/messages/OWNED/../OWNED'),
+      fc.constantFrom(
+        '/v1/messages/OWNED/verify',
+        '/v1/messages/OWNED/conversion',
+        '/v1/messages',
+        '/v1/webhooks/dead-letters',
+        '/webhooks/twilio',
+        '/v2/messages',
+        '//v1/messages',
+        '/v1//messages',
+        '/v1/messages/%',
+        '/%',
+        '/v1/messages/%E0%A4%A/verify',
+        '/v1/messages/OWNED/../OWNED',
+      ),
     );
     await property(fc.record({ auth, m: method, path }), async (r) => {
       const url = r.path.replaceAll('OWNED', ownedId);
       // Known routes reached with a valid key are covered above; here only what routing itself refuses.
       const normal = new URL(`http://x${(url.split('?')[0] ?? '').replace(/\/{2,}/g, '/')}`).pathname.replace(/\/+$/, '');
-      const routable = ['/v1/messages', '/v1/webhooks/dead-letters', '/webhooks/twilio', `/v1/messages/${ownedId}`, `/v1/messages/${ownedId}/verify`, `/v1/messages/${ownedId}/conversion`];
+      const routable = [
+        '/v1/messages',
+        '/v1/webhooks/dead-letters',
+        '/webhooks/twilio',
+        `/v1/messages/${ownedId}`,
+        `/v1/messages/${ownedId}/verify`,
+        `/v1/messages/${ownedId}/conversion`,
+      ];
       fc.pre(!(routable.includes(normal) && (r.auth === 'Bearer sandbox-key' || r.auth === 'Bearer other-key')));
       await expectRefused({ method: r.m as InjectOptions['method'], url, headers: headersOf({ authorization: r.auth }) });
     });
@@ -392,7 +563,17 @@ describe('hostile input', () => {
     expect(await gw.redis.hget(`${gw.prefix}:msg:${ownedId}`, 'doc')).toBe(ownedDoc);
     expect(await gw.redis.exists(`${gw.prefix}:otp:${ownedId}`)).toBe(0);
     // The suite reached well past the schema: auth, validation, phone, ownership, routing, carriers.
-    for (const code of ['SB_AUTH_UNAUTHORIZED', 'SB_AUTH_FORBIDDEN', 'SB_VALIDATION_FAILED', 'SB_VALIDATION_JSON', 'SB_VALIDATION_PHONE_NUMBER', 'SB_MESSAGE_NOT_FOUND', 'SB_NOT_FOUND', 'SB_UNSUPPORTED_MEDIA_TYPE', 'SB_WEBHOOK_SIGNATURE_INVALID']) {
+    for (const code of [
+      'SB_AUTH_UNAUTHORIZED',
+      'SB_AUTH_FORBIDDEN',
+      'SB_VALIDATION_FAILED',
+      'SB_VALIDATION_JSON',
+      'SB_VALIDATION_PHONE_NUMBER',
+      'SB_MESSAGE_NOT_FOUND',
+      'SB_NOT_FOUND',
+      'SB_UNSUPPORTED_MEDIA_TYPE',
+      'SB_WEBHOOK_SIGNATURE_INVALID',
+    ]) {
       expect(seenCodes.get(code) ?? 0, code).toBeGreaterThan(0);
     }
   });

@@ -26,7 +26,13 @@ beforeAll(async () => {
       webhooks: { relayIntervalMs: 20 },
       apiKeys: [
         { name: 'sandbox', sha256: sha('sandbox-key'), scopes: ['send', 'read', 'verify', 'admin'] },
-        { name: 'alpha', sha256: sha('alpha-key'), scopes: ['send', 'read', 'verify'], allowedCountries: ['US', 'CA'], webhookSecrets: [ALPHA_SECRET, ALPHA_OLD_SECRET] },
+        {
+          name: 'alpha',
+          sha256: sha('alpha-key'),
+          scopes: ['send', 'read', 'verify'],
+          allowedCountries: ['US', 'CA'],
+          webhookSecrets: [ALPHA_SECRET, ALPHA_OLD_SECRET],
+        },
         { name: 'beta', sha256: sha('beta-key'), scopes: ['send', 'read', 'verify'] },
         { name: 'reader', sha256: sha('reader-key'), scopes: ['read'] },
       ],
@@ -69,7 +75,10 @@ describe('message ownership', () => {
       expect(res.body).toMatchObject({ error: { code: 'SB_MESSAGE_NOT_FOUND' } });
     }
     expect(await gw.redis.exists(`${gw.prefix}:otp:${id}`)).toBe(0);
-    const docAfter = JSON.parse((await gw.redis.hget(`${gw.prefix}:msg:${id}`, 'doc')) ?? '{}') as { conversion?: unknown; verifiedAt?: unknown };
+    const docAfter = JSON.parse((await gw.redis.hget(`${gw.prefix}:msg:${id}`, 'doc')) ?? '{}') as {
+      conversion?: unknown;
+      verifiedAt?: unknown;
+    };
     expect(docAfter.conversion).toBeUndefined();
     expect(docAfter.verifiedAt).toBeUndefined();
     expect(docBefore).not.toBeNull();
@@ -84,7 +93,8 @@ describe('message ownership', () => {
   it('lists only the key’s own messages, and every message for admin', async () => {
     const mine = await create('beta-key', { to: '+14155550902', body: 'hello' });
     const theirs = await create('alpha-key', { to: '+14155550903', body: 'hello' });
-    const ids = async (key: string): Promise<string[]> => ((await as(key, 'GET', '/v1/messages?limit=100')).body['items'] as Array<{ id: string }>).map((m) => m.id);
+    const ids = async (key: string): Promise<string[]> =>
+      ((await as(key, 'GET', '/v1/messages?limit=100')).body['items'] as Array<{ id: string }>).map((m) => m.id);
     expect(await ids('beta-key')).toContain(mine);
     expect(await ids('beta-key')).not.toContain(theirs);
     expect(await ids('sandbox-key')).toEqual(expect.arrayContaining([mine, theirs]));

@@ -46,14 +46,21 @@ describe('layering (DESIGN §3, .dependency-cruiser.cjs)', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'sb-layering-'));
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const files: Record<string, string> = {
-      'src/domain/status.ts': "import { readFileSync } from 'node:fs';\nimport { app } from '../api/app.ts';\nexport const status = [readFileSync, app];\n",
+      'src/domain/status.ts':
+        "import { readFileSync } from 'node:fs';\nimport { app } from '../api/app.ts';\nexport const status = [readFileSync, app];\n",
       'src/domain/status.test.ts': "import { app } from '../api/app.ts';\nexport const t = app;\n",
       'src/metrics/metrics.ts': "import { queues } from '../queues/queue-set.ts';\nexport const metrics = queues;\n",
       'src/queues/queue-set.ts': 'export const queues = 1;\n',
-      'src/pipeline/a.stage.ts': "import type { B } from './b.stage.ts';\nimport type { Channel } from '../../providers/provider.ts';\nexport type A = { b?: B; c?: Channel };\n",
+      'src/pipeline/a.stage.ts':
+        "import type { B } from './b.stage.ts';\n" +
+        "import type { Channel } from '../../providers/provider.ts';\nexport type A = { b?: B; c?: Channel };\n",
       'src/pipeline/b.stage.ts': "import type { A } from './a.stage.ts';\nexport type B = { a?: A };\n",
-      'src/routing/router.ts': "import { adapter } from '../../providers/twilio/twilio.adapter.ts';\nimport { ProviderError } from '../../providers/errors.ts';\nexport const router = [adapter, ProviderError];\n",
-      'src/api/app.ts': "import { workers } from '../workers/worker-set.ts';\nimport { registry } from '../../providers/index.ts';\nexport const app = [workers, registry];\n",
+      'src/routing/router.ts':
+        "import { adapter } from '../../providers/twilio/twilio.adapter.ts';\n" +
+        "import { ProviderError } from '../../providers/errors.ts';\nexport const router = [adapter, ProviderError];\n",
+      'src/api/app.ts':
+        "import { workers } from '../workers/worker-set.ts';\n" +
+        "import { registry } from '../../providers/index.ts';\nexport const app = [workers, registry];\n",
       'src/workers/worker-set.ts': 'export const workers = 1;\n',
       'src/cli.ts': "import { x } from './unlayered/x.ts';\nexport const cli = x;\n",
       'src/unlayered/x.ts': 'export const x = 1;\n',
@@ -70,7 +77,10 @@ describe('layering (DESIGN §3, .dependency-cruiser.cjs)', () => {
     it('reports each planted violation under its rule, and nothing for the allowed imports', async () => {
       const result = await cruiseTree(dir, ['src', 'providers']);
       const cycle = /^no-circular: src\/pipeline\/(a\.stage\.ts → src\/pipeline\/b|b\.stage\.ts → src\/pipeline\/a)\.stage\.ts$/;
-      const found = result.summary.violations.map((v) => `${v.rule.name}: ${v.from} → ${v.to}`).map((line) => (cycle.test(line) ? 'no-circular: a ⇄ b' : line)).sort();
+      const found = result.summary.violations
+        .map((v) => `${v.rule.name}: ${v.from} → ${v.to}`)
+        .map((line) => (cycle.test(line) ? 'no-circular: a ⇄ b' : line))
+        .sort();
       expect(found).toEqual(
         [
           'domain-does-no-io: src/domain/status.ts → fs',

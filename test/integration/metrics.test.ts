@@ -22,10 +22,16 @@ describe('GET /metrics', () => {
   it('parses as Prometheus text and starts closed label sets at zero', async () => {
     const samples = await scrape();
     expect(sumOf(samples, 'switchboard_attempts_total', { channel: 'sms', provider: 'sinch', status: 'delivered' })).toBe(0);
-    expect(samples.some((s) => s.name === 'switchboard_attempts_total' && s.labels['provider'] === 'messagebird' && s.labels['status'] === 'failed')).toBe(true);
+    expect(
+      samples.some(
+        (s) => s.name === 'switchboard_attempts_total' && s.labels['provider'] === 'messagebird' && s.labels['status'] === 'failed',
+      ),
+    ).toBe(true);
     expect(samples.some((s) => s.name === 'switchboard_webhook_deliveries_total' && s.labels['result'] === 'dead_letter')).toBe(true);
     expect(samples.some((s) => s.name === 'switchboard_carrier_callbacks_total' && s.labels['result'] === 'rejected')).toBe(true);
-    expect(samples.some((s) => s.name === 'switchboard_queue_jobs' && s.labels['queue'] === 'send' && s.labels['state'] === 'waiting')).toBe(true);
+    expect(
+      samples.some((s) => s.name === 'switchboard_queue_jobs' && s.labels['queue'] === 'send' && s.labels['state'] === 'waiting'),
+    ).toBe(true);
     expect(samples.some((s) => s.name === 'switchboard_process_resident_memory_bytes')).toBe(true);
   });
 

@@ -68,8 +68,14 @@ describe('GET /docs/json', () => {
     const documented = new Set(
       Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)),
     );
-    expect([...registered].filter((r) => !documented.has(r)), 'registered but not documented').toEqual([]);
-    expect([...documented].filter((d) => !registered.has(d)), 'documented but not registered').toEqual([]);
+    expect(
+      [...registered].filter((r) => !documented.has(r)),
+      'registered but not documented',
+    ).toEqual([]);
+    expect(
+      [...documented].filter((d) => !registered.has(d)),
+      'documented but not registered',
+    ).toEqual([]);
     // The routes clients rely on by name.
     for (const must of [
       'POST /v1/messages',
@@ -93,7 +99,9 @@ describe('GET /docs/json', () => {
     const codes = doc.components.schemas['ErrorBody']?.properties?.['error']?.properties?.['code']?.enum;
     expect(codes).toEqual(Object.keys(ERROR_CATALOGUE));
     const send = doc.paths['/v1/messages']?.['post'];
-    expect(Object.keys(send?.responses ?? {})).toEqual(expect.arrayContaining(['202', '400', '401', '403', '409', '413', '415', '422', '429', '503']));
+    expect(Object.keys(send?.responses ?? {})).toEqual(
+      expect.arrayContaining(['202', '400', '401', '403', '409', '413', '415', '422', '429', '503']),
+    );
     expect(send?.security).toEqual([{ apiKey: [] }]);
     expect(doc.paths['/v1/push/ack']?.['post']?.security).toEqual([]);
   });
@@ -146,10 +154,21 @@ describe('the documented response schemas', () => {
   });
 
   it('list one operation per documented method and path', () => {
-    const ops = apiOperations({ webhookProviders: ['twilio', 'messagebird'], inboundProviders: ['messagebird'], extraWebhooks: [{ provider: 'twilio', path: 'extra' }] });
+    const ops = apiOperations({
+      webhookProviders: ['twilio', 'messagebird'],
+      inboundProviders: ['messagebird'],
+      extraWebhooks: [{ provider: 'twilio', path: 'extra' }],
+    });
     const keys = ops.map((o) => `${o.method} ${o.path}`);
     expect(new Set(keys).size).toBe(keys.length);
-    expect(keys).toEqual(expect.arrayContaining(['get /webhooks/messagebird', 'post /webhooks/messagebird', 'post /webhooks/twilio', 'get /webhooks/messagebird/inbound']));
+    expect(keys).toEqual(
+      expect.arrayContaining([
+        'get /webhooks/messagebird',
+        'post /webhooks/messagebird',
+        'post /webhooks/twilio',
+        'get /webhooks/messagebird/inbound',
+      ]),
+    );
     expect(keys).not.toContain('post /webhooks/twilio/inbound');
     expect(keys).toContain('post /webhooks/twilio/extra');
   });

@@ -24,7 +24,10 @@ let seq = 0;
 /** A fresh valid US mobile number per case (lookups are cached per number). */
 const freshNumber = (): string => `+1415555${String(2000 + seq++).padStart(4, '0')}`;
 
-async function send(to: string, headers: Record<string, string> = {}): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string } } }> {
+async function send(
+  to: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string } } }> {
   const res = await gw.api('/v1/messages', { method: 'POST', json: { to, body: 'Your code is {{code}}', otp: {} }, headers });
   return { status: res.status, body: (await res.json()) as { id?: string; error?: { code: string; message: string } } };
 }
@@ -44,9 +47,20 @@ async function metric(name: string, labels: Record<string, string>): Promise<num
 
 /** Raw bodies as each carrier would send them, but without a signature. */
 function unsignedStop(provider: string, from: string): { body: string; contentType: string } {
-  if (provider === 'twilio') return { body: new URLSearchParams({ MessageSid: 'SM' + '1'.repeat(32), From: from, To: '+15005550006', Body: 'STOP' }).toString(), contentType: 'application/x-www-form-urlencoded' };
-  if (provider === 'sinch') return { body: JSON.stringify({ type: 'mo_text', id: '01HX', from: from.slice(1), to: '15005550006', body: 'STOP' }), contentType: 'application/json' };
-  return { body: JSON.stringify({ id: 'f'.repeat(32), originator: from.slice(1), recipient: '15005550006', body: 'STOP' }), contentType: 'application/json' };
+  if (provider === 'twilio')
+    return {
+      body: new URLSearchParams({ MessageSid: 'SM' + '1'.repeat(32), From: from, To: '+15005550006', Body: 'STOP' }).toString(),
+      contentType: 'application/x-www-form-urlencoded',
+    };
+  if (provider === 'sinch')
+    return {
+      body: JSON.stringify({ type: 'mo_text', id: '01HX', from: from.slice(1), to: '15005550006', body: 'STOP' }),
+      contentType: 'application/json',
+    };
+  return {
+    body: JSON.stringify({ id: 'f'.repeat(32), originator: from.slice(1), recipient: '15005550006', body: 'STOP' }),
+    contentType: 'application/json',
+  };
 }
 
 describe.each(['twilio', 'sinch', 'messagebird'])('a STOP through %s', (provider) => {
@@ -80,7 +94,11 @@ describe.each(['twilio', 'sinch', 'messagebird'])('a STOP through %s', (provider
   it('ignores an unsigned STOP (401) and keeps sending', async () => {
     const to = freshNumber();
     const { body, contentType } = unsignedStop(provider, to);
-    const res = await fetch(`${gw.apiUrl}/webhooks/${provider}/inbound`, { method: 'POST', headers: { 'content-type': contentType }, body });
+    const res = await fetch(`${gw.apiUrl}/webhooks/${provider}/inbound`, {
+      method: 'POST',
+      headers: { 'content-type': contentType },
+      body,
+    });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('SB_WEBHOOK_SIGNATURE_INVALID');
     expect((await send(to)).status).toBe(202);
@@ -113,8 +131,13 @@ describe('the opt-out list at rest', () => {
       expect(k).not.toContain(to.slice(1));
       expect(await gw.redis.get(k)).not.toContain(to.slice(1));
     }
-    const audit = (await (await gw.api(`/v1/audit?to=${encodeURIComponent(to)}&limit=10`)).json()) as { items: Array<Record<string, string>> };
-    expect(audit.items.map((e) => `${e['decision']}:${e['code'] ?? e['provider'] ?? ''}`)).toEqual(['refused:SB_POLICY_OPTED_OUT', 'opted_out:sinch']);
+    const audit = (await (await gw.api(`/v1/audit?to=${encodeURIComponent(to)}&limit=10`)).json()) as {
+      items: Array<Record<string, string>>;
+    };
+    expect(audit.items.map((e) => `${e['decision']}:${e['code'] ?? e['provider'] ?? ''}`)).toEqual([
+      'refused:SB_POLICY_OPTED_OUT',
+      'opted_out:sinch',
+    ]);
     expect(audit.items[0]).toMatchObject({ key: 'sandbox', phone: audit.items[1]?.['phone'] });
   });
 });

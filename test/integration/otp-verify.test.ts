@@ -49,7 +49,11 @@ async function sendOtp(extra: Record<string, unknown> = {}, to = freshNumber()):
 async function codeSentTo(id: string, to: string, length: number): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const entries = (await (await gw.sandbox(`/_sandbox/log?to=${encodeURIComponent(to)}`)).json()) as Array<{ reference?: string; body?: string; status: number }>;
+    const entries = (await (await gw.sandbox(`/_sandbox/log?to=${encodeURIComponent(to)}`)).json()) as Array<{
+      reference?: string;
+      body?: string;
+      status: number;
+    }>;
     const sent = entries.find((e) => e.reference === id && e.status === 201 && e.body !== undefined);
     const code = sent?.body !== undefined ? new RegExp(`\\b(\\d{${length}})\\b`).exec(sent.body)?.[1] : undefined;
     if (code !== undefined) return code;
@@ -169,7 +173,11 @@ describe('POST /v1/messages/:id/verify', () => {
     expect(values.length).toBeGreaterThan(10);
     expect(values.some((v) => v.includes(`:msg:${id}`))).toBe(true);
     expect(values.filter((v) => v.includes(code))).toEqual([]);
-    const view = await gw.running.api?.inject({ method: 'GET', url: `/v1/messages/${id}`, headers: { authorization: 'Bearer sandbox-key' } });
+    const view = await gw.running.api?.inject({
+      method: 'GET',
+      url: `/v1/messages/${id}`,
+      headers: { authorization: 'Bearer sandbox-key' },
+    });
     expect(view?.body).not.toContain(code);
     expect(receiver.received.map((r) => r.body).join('\n')).not.toContain(code);
     expect(logLines.length).toBeGreaterThan(0);
@@ -197,17 +205,24 @@ describe('POST /v1/messages/:id/conversion', () => {
   it('records the report with its time, sets verifiedAt once, counts per country and prefix, and ignores a repeat', async () => {
     receiver = await startWebhookReceiver();
     const to = freshNumber();
-    const res = await gw.api('/v1/messages', { method: 'POST', json: { to, body: 'Your code is 4711', purpose: 'otp', callbackUrl: receiver.url } });
+    const res = await gw.api('/v1/messages', {
+      method: 'POST',
+      json: { to, body: 'Your code is 4711', purpose: 'otp', callbackUrl: receiver.url },
+    });
     const { id } = (await res.json()) as { id: string };
 
     const no = await gw.api(`/v1/messages/${id}/conversion`, { method: 'POST', json: { verified: false } });
     expect(no.status).toBe(204);
     expect(await no.text()).toBe('');
-    let doc = JSON.parse((await gw.redis.hget(`${gw.prefix}:msg:${id}`, 'doc')) ?? '{}') as { conversion?: { verified: boolean; at: string }; verifiedAt?: string };
+    let doc = JSON.parse((await gw.redis.hget(`${gw.prefix}:msg:${id}`, 'doc')) ?? '{}') as {
+      conversion?: { verified: boolean; at: string };
+      verifiedAt?: string;
+    };
     expect(doc.conversion).toEqual({ verified: false, at: expect.any(String) });
     expect(doc.verifiedAt).toBeUndefined();
 
-    for (let i = 0; i < 2; i++) expect((await gw.api(`/v1/messages/${id}/conversion`, { method: 'POST', json: { verified: true } })).status).toBe(204);
+    for (let i = 0; i < 2; i++)
+      expect((await gw.api(`/v1/messages/${id}/conversion`, { method: 'POST', json: { verified: true } })).status).toBe(204);
     doc = JSON.parse((await gw.redis.hget(`${gw.prefix}:msg:${id}`, 'doc')) ?? '{}') as typeof doc;
     expect(doc.conversion?.verified).toBe(true);
     expect(Date.parse(doc.verifiedAt ?? '')).not.toBeNaN();

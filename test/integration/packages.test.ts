@@ -55,10 +55,25 @@ function writeOutsideProject(dir: string): void {
     bin: manifest.bin,
     engines: manifest.engines,
   };
-  packages['node_modules/switchboard-client'] = { version: manifest.version, resolved: dependencies['switchboard-client'], license: manifest.license, engines: { node: '>=22' } };
+  packages['node_modules/switchboard-client'] = {
+    version: manifest.version,
+    resolved: dependencies['switchboard-client'],
+    license: manifest.license,
+    engines: { node: '>=22' },
+  };
   // Overrides apply from the root project only: the outside project repeats the gateway's.
-  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'outside', version: '1.0.0', private: true, type: 'module', dependencies, overrides: manifest.overrides }, null, 2));
-  writeFileSync(join(dir, 'package-lock.json'), JSON.stringify({ name: 'outside', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2));
+  writeFileSync(
+    join(dir, 'package.json'),
+    JSON.stringify(
+      { name: 'outside', version: '1.0.0', private: true, type: 'module', dependencies, overrides: manifest.overrides },
+      null,
+      2,
+    ),
+  );
+  writeFileSync(
+    join(dir, 'package-lock.json'),
+    JSON.stringify({ name: 'outside', version: '1.0.0', lockfileVersion: 3, requires: true, packages }, null, 2),
+  );
 }
 
 let dir: string;
@@ -73,9 +88,14 @@ beforeAll(async () => {
   await run('npm', ['run', 'pack:client'], { cwd: ROOT, env: npmEnv, maxBuffer: 16 * 1024 * 1024 });
   renameSync(join(ROOT, clientTgz), join(dir, clientTgz));
   writeOutsideProject(dir);
-  await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: dir, env: npmEnv, maxBuffer: 16 * 1024 * 1024 }).catch((err: Error & { stderr?: string }) => {
-    throw new Error(`npm ci --offline in the outside project failed (is the npm cache ` + `filled by this repository's npm ci?):\n${err.stderr ?? err.message}`);
-  });
+  await run('npm', ['ci', '--offline', '--no-audit', '--no-fund'], { cwd: dir, env: npmEnv, maxBuffer: 16 * 1024 * 1024 }).catch(
+    (err: Error & { stderr?: string }) => {
+      throw new Error(
+        `npm ci --offline in the outside project failed (is the npm cache ` +
+          `filled by this repository's npm ci?):\n${err.stderr ?? err.message}`,
+      );
+    },
+  );
 }, 400_000);
 
 afterAll(async () => {

@@ -75,7 +75,9 @@ describe('PII at rest', () => {
     expect((await gw.api(`/v1/messages/${id}/verify`, { method: 'POST', json: { code: '000000' } })).status).toBe(200);
     // The number opts out and back in: the suppression list is written and cleared by token.
     for (const text of ['STOP', 'START']) {
-      expect(await (await gw.sandbox('/_sandbox/inbound', { method: 'POST', json: { provider: 'twilio', from: NUMBER, text } })).json()).toMatchObject({ status: 204 });
+      expect(
+        await (await gw.sandbox('/_sandbox/inbound', { method: 'POST', json: { provider: 'twilio', from: NUMBER, text } })).json(),
+      ).toMatchObject({ status: 204 });
     }
     await receiver.waitFor((all) => all.some((r) => r.body.includes('"message.delivered"')));
 
@@ -93,14 +95,20 @@ describe('PII at rest', () => {
     const leaks = [...after.entries()].filter(([k, v]) => k.includes(DIGITS) || v.includes(DIGITS)).map(([k]) => k);
     expect(leaks).toEqual([]);
     // The scan saw the long-lived state, not an empty database.
-    for (const part of [':audit', ':lookup:', ':pump:', ':idem:', ':otp:', ':rl:']) expect(keys.some((k) => k.includes(part)), part).toBe(true);
+    for (const part of [':audit', ':lookup:', ':pump:', ':idem:', ':otp:', ':rl:'])
+      expect(
+        keys.some((k) => k.includes(part)),
+        part,
+      ).toBe(true);
 
     // Logs never held the number (the worker and API ran at debug level).
     expect(logLines.length).toBeGreaterThan(0);
     expect(logLines.filter((l) => l.includes(DIGITS))).toEqual([]);
 
     // The audit stream: who (key), to which number (token), how (channel, provider), what happened.
-    const audit = (await (await gw.api(`/v1/audit?to=${encodeURIComponent(NUMBER)}&limit=50`)).json()) as { items: Array<Record<string, string>> };
+    const audit = (await (await gw.api(`/v1/audit?to=${encodeURIComponent(NUMBER)}&limit=50`)).json()) as {
+      items: Array<Record<string, string>>;
+    };
     const mine = audit.items.filter((e) => e['messageId'] === id).reverse();
     expect(mine.map((e) => e['decision'])).toEqual(['accepted', 'sent', 'delivered']);
     expect(mine[0]).toMatchObject({ key: 'sandbox', country: 'US', phone: expect.stringMatching(/^[A-Za-z0-9_-]{22}$/) });

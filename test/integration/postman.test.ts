@@ -23,7 +23,12 @@ beforeAll(async () => {
   const [port, sandboxPort] = [await freePort(), await freePort()];
   apiUrl = `http://127.0.0.1:${port}`;
   sandboxUrl = `http://127.0.0.1:${sandboxPort}`;
-  gateway = spawnRole('all', { REDIS_URL: TEST_REDIS_URL, SWITCHBOARD_REDIS_PREFIX: prefix, PORT: String(port), SANDBOX_PORT: String(sandboxPort) });
+  gateway = spawnRole('all', {
+    REDIS_URL: TEST_REDIS_URL,
+    SWITCHBOARD_REDIS_PREFIX: prefix,
+    PORT: String(port),
+    SANDBOX_PORT: String(sandboxPort),
+  });
   await waitForOk(`${apiUrl}/readyz`, gateway);
 });
 afterAll(async () => {
@@ -60,7 +65,13 @@ describe('the Postman collection', () => {
     const requests = collection.item.flatMap((folder) => folder.item).length;
     expect(summary.run.stats.requests.total ?? 0).toBeGreaterThanOrEqual(requests);
     const passed = summary.run.executions.flatMap((e) => (e.assertions ?? []).filter((a) => a.error === undefined).map((a) => a.assertion));
-    expect(passed).toEqual(expect.arrayContaining(['records the ack_timeout fallback', 'is delivered via SMS after the push went unacknowledged', 'is 401 with the Basic challenge']));
+    expect(passed).toEqual(
+      expect.arrayContaining([
+        'records the ack_timeout fallback',
+        'is delivered via SMS after the push went unacknowledged',
+        'is 401 with the Basic challenge',
+      ]),
+    );
   });
 
   it('fails when an assertion does not hold (the run is not vacuous)', async () => {
@@ -71,7 +82,9 @@ describe('the Postman collection', () => {
           {
             name: 'healthz claims 500',
             request: { method: 'GET', url: '{{baseUrl}}/healthz' },
-            event: [{ listen: 'test', script: { type: 'text/javascript', exec: ["pm.test('is 500', () => pm.response.to.have.status(500));"] } }],
+            event: [
+              { listen: 'test', script: { type: 'text/javascript', exec: ["pm.test('is 500', () => pm.response.to.have.status(500));"] } },
+            ],
           },
         ],
       },

@@ -150,7 +150,10 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
   }
 
   beforeAll(async () => {
-    [overview, carrier] = [await readJson<Dashboard>('grafana/dashboards/overview.json'), await readJson<Dashboard>('grafana/dashboards/carrier.json')];
+    [overview, carrier] = [
+      await readJson<Dashboard>('grafana/dashboards/overview.json'),
+      await readJson<Dashboard>('grafana/dashboards/carrier.json'),
+    ];
     rules = (await readYaml<{ groups: Array<{ rules: AlertRule[] }> }>('config/prometheus/alerts.yml')).groups.flatMap((g) => g.rules);
 
     receiver = await startWebhookReceiver();
@@ -193,25 +196,39 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
         ],
       }),
     });
-    await until('Prometheus did not become ready', async () => ((await fetch(`${urls.prometheus}/-/ready`).catch(() => undefined))?.ok ? true : undefined), 20_000);
+    await until(
+      'Prometheus did not become ready',
+      async () => ((await fetch(`${urls.prometheus}/-/ready`).catch(() => undefined))?.ok ? true : undefined),
+      20_000,
+    );
 
     // Traffic: four delivered OTPs and one the carrier refuses, each reported to a webhook receiver.
     const headers = { authorization: 'Bearer sandbox-key', 'content-type': 'application/json' };
     const recipients = ['+14155550601', '+14155550602', '+14155550603', '+14155550604', '+15005550001'];
     const ids = await Promise.all(
       recipients.map(async (to) => {
-        const res = await fetch(`${urls.api}/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ to, otp: {}, callbackUrl: receiver.url }) });
+        const res = await fetch(`${urls.api}/v1/messages`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ to, otp: {}, callbackUrl: receiver.url }),
+        });
         expect(res.status).toBe(202);
         return ((await res.json()) as { id: string }).id;
       }),
     );
     await receiver.waitFor(
-      (all) => ids.every((id) => all.some((r) => r.body.includes(id) && (r.body.includes('"message.delivered"') || r.body.includes('"message.failed"')))),
+      (all) =>
+        ids.every((id) =>
+          all.some((r) => r.body.includes(id) && (r.body.includes('"message.delivered"') || r.body.includes('"message.failed"'))),
+        ),
       20_000,
     );
     const carried = await until(
       'no provider carried traffic',
-      async () => (await query('topk(1, sum by (provider) (switchboard_attempts_total{status="delivered"}) > 0)')).data?.result[0]?.metric['provider'],
+      async () =>
+        (await query('topk(1, sum by (provider) (switchboard_attempts_total{status="delivered"}) > 0)')).data?.result[0]?.metric[
+          'provider'
+        ],
       15_000,
     );
     provider = carried;
@@ -229,7 +246,9 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
 
   it('evaluates every panel query of both dashboards and every alert expression without error', async () => {
     const exprs = [
-      ...[overview, carrier].flatMap((d) => d.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `${d.title} / ${p.title}`, expr: t.expr })))),
+      ...[overview, carrier].flatMap((d) =>
+        d.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `${d.title} / ${p.title}`, expr: t.expr }))),
+      ),
       ...rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })),
     ];
     expect(exprs.length).toBeGreaterThan(30);
@@ -268,7 +287,9 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
     ).catch((err: Error) => [err.message]);
     expect(empty).toEqual([]);
     // The traffic itself shows: a send rate for the provider that carried it, a real delivery share.
-    const sent = await query(concrete('sum by (channel, provider) (rate(switchboard_attempts_total{status="sent"}[$__rate_interval]))', provider));
+    const sent = await query(
+      concrete('sum by (channel, provider) (rate(switchboard_attempts_total{status="sent"}[$__rate_interval]))', provider),
+    );
     expect(sent.data?.result.some((r) => r.metric['provider'] === provider && r.metric['channel'] === 'sms')).toBe(true);
   });
 
@@ -276,7 +297,9 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
     const variable = carrier.templating.list.find((v) => v.name === 'provider');
     expect(variable?.definition).toMatch(/^label_values\((\w+), provider\)$/);
     const metric = /^label_values\((\w+), provider\)$/.exec(variable?.definition ?? '')?.[1] ?? '';
-    const res = (await (await fetch(`${urls.prometheus}/api/v1/label/provider/values?${new URLSearchParams({ 'match[]': metric })}`)).json()) as { data: string[] };
+    const res = (await (
+      await fetch(`${urls.prometheus}/api/v1/label/provider/values?${new URLSearchParams({ 'match[]': metric })}`)
+    ).json()) as { data: string[] };
     expect(res.data).toContain(provider);
     for (const p of carrier.panels.filter((x) => x.type !== 'row')) {
       for (const t of p.targets ?? []) expect(t.expr, p.title).toContain('provider="$provider"');
@@ -298,7 +321,9 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
     expect(loaded.map((r) => r.name).sort()).toEqual(rules.map((r) => r.alert).sort());
     expect(loaded.filter((r) => r.health !== 'ok')).toEqual([]);
     // A healthy gateway on a reachable Redis raises neither of these.
-    const firing = (await (await fetch(`${urls.prometheus}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string> }> } };
+    const firing = (await (await fetch(`${urls.prometheus}/api/v1/alerts`)).json()) as {
+      data: { alerts: Array<{ labels: Record<string, string> }> };
+    };
     expect(firing.data.alerts.map((a) => a.labels['alertname'])).not.toContain('SwitchboardRedisUnavailable');
     expect((await query('min(switchboard_redis_up)')).data?.result[0]?.value?.[1]).toBe('1');
   });
@@ -317,20 +342,29 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
       for (const [name, { type, labels }] of Object.entries(CONTRACT_METRICS)) {
         expect(text, `${role}: ${name}`).toContain(`# TYPE ${name} ${type}\n`);
         const own = samples.filter((s) => s.name === name || s.name.startsWith(`${name}_`));
-        for (const s of own) expect(Object.keys(s.labels).filter((l) => l !== 'le').sort(), `${role}: ${s.name}`).toEqual([...labels].sort());
+        for (const s of own)
+          expect(
+            Object.keys(s.labels)
+              .filter((l) => l !== 'le')
+              .sort(),
+            `${role}: ${s.name}`,
+          ).toEqual([...labels].sort());
       }
     }
     // queue_jobs comes from the api role only; every process reports reaching Redis.
     const api = parsePrometheusText(fresh.api);
     expect(api.some((s) => s.name === 'switchboard_queue_jobs' && s.labels['queue'] === 'send')).toBe(true);
     expect(parsePrometheusText(fresh.worker).some((s) => s.name === 'switchboard_queue_jobs')).toBe(false);
-    for (const text of Object.values(fresh)) expect(parsePrometheusText(text).find((s) => s.name === 'switchboard_redis_up')?.value).toBe(1);
+    for (const text of Object.values(fresh))
+      expect(parsePrometheusText(text).find((s) => s.name === 'switchboard_redis_up')?.value).toBe(1);
   });
 
   it('buckets latencies in seconds: 1 ms to 10 s for accept to send, up to 120 s for delivery', async () => {
     const samples = parsePrometheusText(await (await fetch(`${urls.worker}/metrics`)).text());
     const bounds = (name: string): number[] =>
-      [...new Set(samples.filter((s: Sample) => s.name === `${name}_bucket`).map((s) => Number(s.labels['le'])))].filter(Number.isFinite).sort((a, b) => a - b);
+      [...new Set(samples.filter((s: Sample) => s.name === `${name}_bucket`).map((s) => Number(s.labels['le'])))]
+        .filter(Number.isFinite)
+        .sort((a, b) => a - b);
     const acceptToSend = bounds('switchboard_accept_to_send_seconds');
     expect([acceptToSend[0], acceptToSend.at(-1)]).toEqual([0.001, 10]);
     expect(bounds('switchboard_delivery_latency_seconds').at(-1)).toBe(120);
@@ -357,11 +391,15 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
       ]),
     );
     expect(rules.find((r) => r.alert === 'SwitchboardBreakerOpen')?.for).toBe('1m');
-    expect(rules.find((r) => r.alert === 'SwitchboardPumpingBlocksSpike')?.expr).toContain('switchboard_policy_blocks_total{reason="pumping"}');
+    expect(rules.find((r) => r.alert === 'SwitchboardPumpingBlocksSpike')?.expr).toContain(
+      'switchboard_policy_blocks_total{reason="pumping"}',
+    );
   });
 
   it('keeps both dashboards valid Grafana JSON on the provisioned datasource', async () => {
-    const ds = (await readYaml<{ datasources: Array<{ uid: string; type: string; url: string }> }>('grafana/provisioning/datasources/prometheus.yml')).datasources;
+    const ds = (
+      await readYaml<{ datasources: Array<{ uid: string; type: string; url: string }> }>('grafana/provisioning/datasources/prometheus.yml')
+    ).datasources;
     expect(ds).toHaveLength(1);
     const uid = ds[0]?.uid;
     expect(ds[0]?.type).toBe('prometheus');
@@ -406,20 +444,30 @@ describe.runIf(HAVE_PROMETHEUS)('Prometheus, dashboards and alerts', () => {
     const { api, worker, prometheus: promSvc, grafana } = compose.services;
     expect(worker?.deploy?.replicas).toBeGreaterThanOrEqual(2);
     expect(worker?.ports).toBeUndefined();
-    const prom = await readYaml<{ rule_files: string[]; scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; type: string; port: number }> }> }>(
-      'config/prometheus/prometheus.yml',
-    );
+    const prom = await readYaml<{
+      rule_files: string[];
+      scrape_configs: Array<{ job_name: string; dns_sd_configs?: Array<{ names: string[]; type: string; port: number }> }>;
+    }>('config/prometheus/prometheus.yml');
     expect(prom.rule_files).toEqual(['alerts.yml']);
-    const sd = (job: string): { names: string[]; type: string; port: number } | undefined => prom.scrape_configs.find((j) => j.job_name === job)?.dns_sd_configs?.[0];
-    expect(sd('switchboard-worker')).toEqual({ names: ['worker'], type: 'A', port: Number(worker?.environment?.['METRICS_PORT']), refresh_interval: '15s' });
+    const sd = (job: string): { names: string[]; type: string; port: number } | undefined =>
+      prom.scrape_configs.find((j) => j.job_name === job)?.dns_sd_configs?.[0];
+    expect(sd('switchboard-worker')).toEqual({
+      names: ['worker'],
+      type: 'A',
+      port: Number(worker?.environment?.['METRICS_PORT']),
+      refresh_interval: '15s',
+    });
     expect(sd('switchboard-api')).toEqual({ names: ['api'], type: 'A', port: Number(api?.environment?.['PORT']), refresh_interval: '15s' });
     expect(promSvc?.volumes).toContain('./config/prometheus:/etc/prometheus:ro');
     expect(promSvc?.command).toContain('--config.file=/etc/prometheus/prometheus.yml');
 
     // Grafana: every mounted host folder exists, the provider reads the mounted dashboards, home is Overview.
-    const mounts = new Map((grafana?.volumes ?? []).map((v) => v.split(':') as [string, string]).map(([host, inContainer]) => [inContainer, host]));
+    const mounts = new Map(
+      (grafana?.volumes ?? []).map((v) => v.split(':') as [string, string]).map(([host, inContainer]) => [inContainer, host]),
+    );
     for (const host of mounts.values()) expect(existsSync(repoFile(host)), host).toBe(true);
-    const provider = (await readYaml<{ providers: Array<{ options: { path: string } }> }>('grafana/provisioning/dashboards/dashboards.yml')).providers[0];
+    const provider = (await readYaml<{ providers: Array<{ options: { path: string } }> }>('grafana/provisioning/dashboards/dashboards.yml'))
+      .providers[0];
     expect(mounts.get(provider?.options.path ?? '')).toBe('./grafana/dashboards');
     expect(mounts.get('/etc/grafana/provisioning')).toBe('./grafana/provisioning');
     const home = grafana?.environment?.['GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH'] ?? '';

@@ -29,13 +29,24 @@ interface View {
 
 async function seedUsHistory(gw: TestGateway): Promise<void> {
   const now = Date.now();
-  await new PumpingStore(gw.redis, redisKeys(gw.prefix)).seedBaseline({ label: 'country:US', token: 'country:US' }, 1_000, now - 30 * 86_400_000, now, {
-    windowMs: PUMPING.windowMs,
-    baselineHalfLifeMs: gw.config.pumping.baselineHalfLifeMs,
-  });
+  await new PumpingStore(gw.redis, redisKeys(gw.prefix)).seedBaseline(
+    { label: 'country:US', token: 'country:US' },
+    1_000,
+    now - 30 * 86_400_000,
+    now,
+    {
+      windowMs: PUMPING.windowMs,
+      baselineHalfLifeMs: gw.config.pumping.baselineHalfLifeMs,
+    },
+  );
 }
 
-async function sendAll(gw: TestGateway, numbers: readonly string[], extra: Record<string, unknown> = {}, key = 'sandbox-key'): Promise<string[]> {
+async function sendAll(
+  gw: TestGateway,
+  numbers: readonly string[],
+  extra: Record<string, unknown> = {},
+  key = 'sandbox-key',
+): Promise<string[]> {
   const ids = await Promise.all(
     numbers.map(async (to) => {
       const res = await fetch(`${gw.apiUrl}/v1/messages`, {
@@ -51,11 +62,15 @@ async function sendAll(gw: TestGateway, numbers: readonly string[], extra: Recor
 }
 
 async function finalViews(gw: TestGateway, ids: readonly string[]): Promise<View[]> {
-  return Promise.all(ids.map(async (id) => (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 20_000)) as unknown as View));
+  return Promise.all(
+    ids.map(async (id) => (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 20_000)) as unknown as View),
+  );
 }
 
 async function pumpingBlocks(gw: TestGateway): Promise<number> {
-  return sumOf(parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text()), 'switchboard_policy_blocks_total', { reason: 'pumping' });
+  return sumOf(parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text()), 'switchboard_policy_blocks_total', {
+    reason: 'pumping',
+  });
 }
 
 const burstTo = (prefix: string): string[] => Array.from({ length: BURST }, (_, i) => `${prefix}${String(100 + i).padStart(4, '0')}`);
@@ -67,7 +82,11 @@ describe('block mode', () => {
   let receiver: WebhookReceiver;
   beforeAll(async () => {
     receiver = await startWebhookReceiver();
-    gw = await startTestGateway({ label: 'pump-block', smsProviders: ['twilio'], overrides: { pumping: { ...PUMPING, mode: 'block' }, apiKeys: KEYS } });
+    gw = await startTestGateway({
+      label: 'pump-block',
+      smsProviders: ['twilio'],
+      overrides: { pumping: { ...PUMPING, mode: 'block' }, apiKeys: KEYS },
+    });
     await seedUsHistory(gw);
   });
   afterAll(async () => {
@@ -78,7 +97,10 @@ describe('block mode', () => {
   it('blocks a burst to one prefix past the threshold while other prefixes flow', async () => {
     const before = await pumpingBlocks(gw);
     const burst = await sendAll(gw, burstTo('+1650555'), { callbackUrl: receiver.url });
-    const others = await sendAll(gw, OTHER_PREFIXES.map((p) => `${p}0100`));
+    const others = await sendAll(
+      gw,
+      OTHER_PREFIXES.map((p) => `${p}0100`),
+    );
     const burstViews = await finalViews(gw, burst);
     const blocked = burstViews.filter((v) => v.status === 'failed');
     expect(burstViews.filter((v) => v.status === 'delivered')).toHaveLength(MIN_SENDS);
@@ -97,8 +119,12 @@ describe('block mode', () => {
     expect(sumOf(messages, 'switchboard_messages_total', { outcome: 'failed' })).toBe(0);
 
     // The failed event names the reason; the audit stream has the failures with their code.
-    const failedEvents = await receiver.waitFor((all) => all.filter((r) => r.body.includes('"message.failed"')).length >= BURST - MIN_SENDS);
-    const event = JSON.parse(failedEvents.find((r) => r.body.includes('"message.failed"'))?.body ?? '{}') as { data: { reason?: string; error?: { code: string } } };
+    const failedEvents = await receiver.waitFor(
+      (all) => all.filter((r) => r.body.includes('"message.failed"')).length >= BURST - MIN_SENDS,
+    );
+    const event = JSON.parse(failedEvents.find((r) => r.body.includes('"message.failed"'))?.body ?? '{}') as {
+      data: { reason?: string; error?: { code: string } };
+    };
     expect(event.data).toMatchObject({ reason: 'pumping_suspected', error: { code: 'SB_POLICY_PUMPING' } });
     const audit = (await (await gw.api('/v1/audit?decision=failed&limit=100')).json()) as { items: Array<{ code?: string }> };
     expect(audit.items.filter((e) => e.code === 'SB_POLICY_PUMPING')).toHaveLength(BURST - MIN_SENDS);
@@ -124,7 +150,11 @@ describe('block mode', () => {
 describe('shadow mode', () => {
   let gw: TestGateway;
   beforeAll(async () => {
-    gw = await startTestGateway({ label: 'pump-shadow', smsProviders: ['twilio'], overrides: { pumping: { ...PUMPING, mode: 'shadow' }, apiKeys: KEYS } });
+    gw = await startTestGateway({
+      label: 'pump-shadow',
+      smsProviders: ['twilio'],
+      overrides: { pumping: { ...PUMPING, mode: 'shadow' }, apiKeys: KEYS },
+    });
     await seedUsHistory(gw);
   });
   afterAll(async () => {
@@ -139,7 +169,9 @@ describe('shadow mode', () => {
     expect(flagged).toHaveLength(BURST - MIN_SENDS);
     for (const v of flagged) expect(v.timeline.find((t) => t.type === 'pumping')?.detail).toMatch(/^shadow \(delivered\): prefix: /);
     expect(await pumpingBlocks(gw)).toBe(before + BURST - MIN_SENDS);
-    const audit = (await (await gw.api('/v1/audit?decision=flagged&limit=100')).json()) as { items: Array<{ code?: string; key?: string }> };
+    const audit = (await (await gw.api('/v1/audit?decision=flagged&limit=100')).json()) as {
+      items: Array<{ code?: string; key?: string }>;
+    };
     expect(audit.items).toHaveLength(BURST - MIN_SENDS);
     expect(audit.items[0]).toMatchObject({ code: 'SB_POLICY_PUMPING', key: 'sandbox' });
   });
@@ -151,7 +183,10 @@ describe('the conversion tripwire', () => {
     gw = await startTestGateway({
       label: 'pump-conv',
       smsProviders: ['twilio'],
-      overrides: { pumping: { mode: 'block', minSends: 1_000, warmupMs: 0, conversion: { enabled: true, minSends: 4, minRate: 0.5 } }, apiKeys: KEYS },
+      overrides: {
+        pumping: { mode: 'block', minSends: 1_000, warmupMs: 0, conversion: { enabled: true, minSends: 4, minRate: 0.5 } },
+        apiKeys: KEYS,
+      },
     });
   });
   afterAll(async () => {

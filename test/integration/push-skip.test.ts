@@ -79,7 +79,9 @@ describe('predicted push skip', () => {
         .filter((l) => l.includes('switchboard_fallbacks_total'))
         .join('\n'),
     );
-    expect(sumOf(metrics, 'switchboard_fallbacks_total', { from: 'push', to: 'sms', reason: 'push_predicted_unacked' })).toBe(EXPLORE_EVERY - 1);
+    expect(sumOf(metrics, 'switchboard_fallbacks_total', { from: 'push', to: 'sms', reason: 'push_predicted_unacked' })).toBe(
+      EXPLORE_EVERY - 1,
+    );
 
     // The device recovers. The exploration push (every 3rd skipped message) is acked...
     await gw.sandbox(`/_sandbox/push/${token}`, { method: 'PUT', json: { result: 'ok', autoAckMs: 50 } });
@@ -111,7 +113,10 @@ describe('predicted push skip', () => {
     const token = 'tok-only-push-0003';
     await gw.sandbox(`/_sandbox/push/${token}`, { method: 'PUT', json: { result: 'ok' } });
     for (let i = 0; i < K + 1; i++) {
-      const res = await gw.api('/v1/messages', { method: 'POST', json: { to: `+1415557${String(1000 + seq++)}`, otp: {}, channels: ['push'], push: { token, ackTimeoutMs: 500 } } });
+      const res = await gw.api('/v1/messages', {
+        method: 'POST',
+        json: { to: `+1415557${String(1000 + seq++)}`, otp: {}, channels: ['push'], push: { token, ackTimeoutMs: 500 } },
+      });
       const { id } = (await res.json()) as { id: string };
       const msg = (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 10_000)) as unknown as Msg;
       expect(msg.attempts.map((a) => a.channel)).toEqual(['push']);

@@ -61,7 +61,9 @@ async function token(name: string, settings: Record<string, unknown>): Promise<s
 
 function fallbackEvents(id: string): Array<{ data: { reason?: string; fromChannel?: string; toChannel?: string } }> {
   return receiver.received
-    .map((r) => JSON.parse(r.body) as { type: string; data: { messageId: string; reason?: string; fromChannel?: string; toChannel?: string } })
+    .map(
+      (r) => JSON.parse(r.body) as { type: string; data: { messageId: string; reason?: string; fromChannel?: string; toChannel?: string } },
+    )
     .filter((e) => e.type === 'message.fallback' && e.data.messageId === id);
 }
 
@@ -158,7 +160,11 @@ describe('push first, SMS fallback', () => {
       before = (await (await gw.api(`/v1/messages/${id}`)).json()) as Msg;
     }
     for (const ackToken of ['garbage', `${'A'.repeat(43)}.9999999999999`, `${'A'.repeat(43)}.1000000000000`]) {
-      const res = await fetch(`${gw.apiUrl}/v1/push/ack`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ messageId: id, ackToken }) });
+      const res = await fetch(`${gw.apiUrl}/v1/push/ack`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ messageId: id, ackToken }),
+      });
       expect(res.status).toBe(401);
       expect(await res.json()).toMatchObject({ error: { code: 'SB_PUSH_ACK_INVALID' } });
     }

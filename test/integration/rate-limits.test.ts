@@ -33,7 +33,10 @@ afterAll(async () => {
 let seq = 0;
 const freshNumber = (): string => `+1415555${String(7000 + seq++).padStart(4, '0')}`;
 
-async function send(body: Record<string, unknown>, opts: { key?: string; idempotencyKey?: string } = {}): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null }> {
+async function send(
+  body: Record<string, unknown>,
+  opts: { key?: string; idempotencyKey?: string } = {},
+): Promise<{ status: number; body: Record<string, unknown>; retryAfter: string | null }> {
   const headers: Record<string, string> = { authorization: `Bearer ${opts.key ?? 'sandbox-key'}`, 'content-type': 'application/json' };
   if (opts.idempotencyKey !== undefined) headers['idempotency-key'] = opts.idempotencyKey;
   const res = await fetch(`${gw.apiUrl}/v1/messages`, { method: 'POST', headers, body: JSON.stringify(body) });
@@ -95,7 +98,8 @@ describe('OTP limits', () => {
   });
 
   it('applies a key override of the per-user limit', async () => {
-    for (let i = 0; i < 5; i++) expect((await send({ to: freshNumber(), otp: {}, userId: 'user-g' }, { key: 'generous-key' })).status).toBe(202);
+    for (let i = 0; i < 5; i++)
+      expect((await send({ to: freshNumber(), otp: {}, userId: 'user-g' }, { key: 'generous-key' })).status).toBe(202);
     expect((await send({ to: freshNumber(), otp: {}, userId: 'user-g' }, { key: 'generous-key' })).status).toBe(429);
   });
 

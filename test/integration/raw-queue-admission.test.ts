@@ -43,11 +43,16 @@ async function finished(jobId: string, timeoutMs = 10_000): Promise<{ state: str
 
 describe('raw Queue.add jobs', () => {
   it('admits a raw job and delivers the message it creates, with its key as owner', async () => {
-    const job = await queue.add('send', { request: { to: '+14155551101', body: 'hello {{code}}', otp: {}, metadata: { source: 'raw' } }, key: 'sandbox' });
+    const job = await queue.add('send', {
+      request: { to: '+14155551101', body: 'hello {{code}}', otp: {}, metadata: { source: 'raw' } },
+      key: 'sandbox',
+    });
     expect(await finished(String(job.id))).toEqual({ state: 'completed' });
     // The raw payload (number and text in clear) is replaced by a reference once admitted.
     expect(JSON.stringify((await queue.getJob(String(job.id)))?.data)).not.toContain('14155551101');
-    const list = (await (await gw.api('/v1/messages?limit=10')).json()) as { items: Array<{ id: string; metadata: Record<string, unknown> }> };
+    const list = (await (await gw.api('/v1/messages?limit=10')).json()) as {
+      items: Array<{ id: string; metadata: Record<string, unknown> }>;
+    };
     const created = list.items.find((m) => m.metadata['source'] === 'raw');
     expect(created).toBeDefined();
     const msg = await gw.waitForStatus(created?.id ?? '', ['delivered', 'failed']);
@@ -93,7 +98,8 @@ describe('raw Queue.add jobs', () => {
     const emptyEnd = await finished(String(empty.id));
     expect(emptyEnd.failedReason).toMatch(/^SB_VALIDATION_JOB: .*request.*key|^SB_VALIDATION_JOB: .*key.*request/);
     // Refused: the job data keeps no number.
-    for (const j of [noRequest, noKey, numericKey]) expect(JSON.stringify((await queue.getJob(String(j.id)))?.data)).not.toMatch(/415555111\d/);
+    for (const j of [noRequest, noKey, numericKey])
+      expect(JSON.stringify((await queue.getJob(String(j.id)))?.data)).not.toMatch(/415555111\d/);
   });
 
   it('keeps no number in the failedReason of a malformed raw job that quotes one', async () => {
@@ -174,7 +180,11 @@ describe('the raw job contract for producers outside the project', () => {
   it('admits a job from a producer that imports only bullmq and answers it {messageId}', async () => {
     const run = promisify(execFile);
     const produce = async (data: unknown): Promise<{ state: string; returnvalue?: { messageId: string }; failedReason?: string }> => {
-      const { stdout } = await run(process.execPath, [`${ROOT}test/fixtures/raw-producer.mjs`, TEST_REDIS_URL, gw.prefix, JSON.stringify(data)], { cwd: ROOT, timeout: 25_000 });
+      const { stdout } = await run(
+        process.execPath,
+        [`${ROOT}test/fixtures/raw-producer.mjs`, TEST_REDIS_URL, gw.prefix, JSON.stringify(data)],
+        { cwd: ROOT, timeout: 25_000 },
+      );
       return JSON.parse(stdout.trim()) as { state: string; returnvalue?: { messageId: string }; failedReason?: string };
     };
     const ok = await produce({ request: { to: '+14155551117', body: 'from outside' }, key: 'sandbox' });

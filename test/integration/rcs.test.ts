@@ -45,7 +45,8 @@ async function log(): Promise<LogEntry[]> {
   return (await (await gw.sandbox('/_sandbox/log?limit=1000')).json()) as LogEntry[];
 }
 
-const rbmChecks = (entries: LogEntry[], to: string): LogEntry[] => entries.filter((e) => e.provider === 'rbm' && (e.to === to || e.path.includes(encodeURIComponent(to)) || e.path.includes(to)));
+const rbmChecks = (entries: LogEntry[], to: string): LogEntry[] =>
+  entries.filter((e) => e.provider === 'rbm' && (e.to === to || e.path.includes(encodeURIComponent(to)) || e.path.includes(to)));
 const sends = (entries: LogEntry[], id: string): LogEntry[] => entries.filter((e) => e.reference === id && e.status < 300);
 
 describe('RCS with SMS fallback', () => {
@@ -104,7 +105,11 @@ describe('RCS with SMS fallback', () => {
 
   it('refuses forged Conversation callbacks with 401', async () => {
     const body = JSON.stringify({ message_delivery_report: { message_id: 'x', status: 'DELIVERED' }, message_metadata: 'msg_x' });
-    const unsigned = await fetch(`${gw.apiUrl}/webhooks/sinch/conversation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    const unsigned = await fetch(`${gw.apiUrl}/webhooks/sinch/conversation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
     expect(unsigned.status).toBe(401);
     const forged = await fetch(`${gw.apiUrl}/webhooks/sinch/conversation`, {
       method: 'POST',

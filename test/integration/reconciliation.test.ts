@@ -43,8 +43,10 @@ function freshNumber(provider: 'twilio' | 'sinch' | 'messagebird' = 'twilio'): s
   return `+14155561${String(numberSeq % 1000).padStart(3, '0')}`;
 }
 
-const scenario = (provider: string, settings: Record<string, unknown>): Promise<Response> => gw.sandbox(`/_sandbox/providers/${provider}`, { method: 'PUT', json: settings });
-const events = (all: ReceivedRequest[], id: string): EventBody[] => all.map((r) => JSON.parse(r.body) as EventBody).filter((e) => e.data.messageId === id);
+const scenario = (provider: string, settings: Record<string, unknown>): Promise<Response> =>
+  gw.sandbox(`/_sandbox/providers/${provider}`, { method: 'PUT', json: settings });
+const events = (all: ReceivedRequest[], id: string): EventBody[] =>
+  all.map((r) => JSON.parse(r.body) as EventBody).filter((e) => e.data.messageId === id);
 
 async function send(json: Record<string, unknown>): Promise<string> {
   const res = await gw.api('/v1/messages', { method: 'POST', json: { callbackUrl: receiver.url, ...json } });
@@ -58,7 +60,9 @@ async function view(id: string): Promise<View> {
 
 async function sendsTo(id: string): Promise<LogEntry[]> {
   const all = (await (await gw.sandbox('/_sandbox/log?limit=1000')).json()) as LogEntry[];
-  return all.filter((e) => e.reference === id && e.method === 'POST' && e.status >= 200 && e.status < 300 && e.body !== undefined).reverse();
+  return all
+    .filter((e) => e.reference === id && e.method === 'POST' && e.status >= 200 && e.status < 300 && e.body !== undefined)
+    .reverse();
 }
 
 beforeAll(async () => {
@@ -179,7 +183,7 @@ describe('DLR-timeout failover of OTPs', () => {
     expect((await sendsTo(id)).map((s) => s.provider)).toEqual(['twilio']);
   });
 
-  it('takes the request\'s own delivery timeout over the deployment\'s', async () => {
+  it("takes the request's own delivery timeout over the deployment's", async () => {
     await scenario('twilio', { dlr: 'none' });
     const id = await send({ to: freshNumber(), otp: { deliveryTimeoutMs: 5_000 } });
     await gw.waitForStatus(id, ['sent', 'queued']);

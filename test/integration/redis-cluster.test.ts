@@ -38,7 +38,12 @@ async function api(path: string, init: RequestInit & { json?: unknown } = {}): P
   headers.set('authorization', `Bearer ${API_KEY}`);
   const { json, ...rest } = init;
   if (json !== undefined) headers.set('content-type', 'application/json');
-  return fetch(`${apiUrl}${path}`, { signal: AbortSignal.timeout(10_000), ...rest, headers, ...(json !== undefined ? { body: JSON.stringify(json) } : {}) });
+  return fetch(`${apiUrl}${path}`, {
+    signal: AbortSignal.timeout(10_000),
+    ...rest,
+    headers,
+    ...(json !== undefined ? { body: JSON.stringify(json) } : {}),
+  });
 }
 
 async function send(body: Record<string, unknown>): Promise<string> {
@@ -59,7 +64,9 @@ async function waitForStatus(id: string, statuses: readonly string[], timeoutMs 
     }
     await new Promise((r) => setTimeout(r, 100));
   }
-  throw new Error(`message ${id} not ${statuses.join('|')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${gateway?.output() ?? ''}`);
+  throw new Error(
+    `message ${id} not ${statuses.join('|')} within ${timeoutMs} ms; last: ${JSON.stringify(last)}\n${gateway?.output() ?? ''}`,
+  );
 }
 
 /** The code as the handset got it: the text the carrier sandbox received for this message. */
@@ -97,7 +104,8 @@ async function keysByNode(): Promise<Array<[number, string]>> {
 
 describe.skipIf(binary === undefined && !underCi)('Switchboard on a three-master Redis Cluster', () => {
   beforeAll(async () => {
-    if (binary === undefined) throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
+    if (binary === undefined)
+      throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
     redisCluster = await createOwnRedisCluster(binary);
     receiver = await startWebhookReceiver();
     configDir = writeConfigDir({
@@ -137,7 +145,9 @@ describe.skipIf(binary === undefined && !underCi)('Switchboard on a three-master
     const msg = await waitForStatus(id, ['delivered', 'failed', 'undelivered']);
     expect(msg.status).toBe('delivered');
     expect(msg.provider).toBe('twilio');
-    expect(msg.attempts).toMatchObject([{ n: 1, provider: 'twilio', status: 'delivered', providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/) }]);
+    expect(msg.attempts).toMatchObject([
+      { n: 1, provider: 'twilio', status: 'delivered', providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/) },
+    ]);
     const types = msg.timeline.map((t) => `${t.type}${t.type === 'callback' ? `:${t.detail ?? ''}` : ''}`);
     expect(types).toEqual(expect.arrayContaining(['accepted', 'attempt', 'carrier_accepted', 'callback:sent', 'callback:delivered']));
     expect((await (reader as RedisClient).get(`{${prefix}}:ledger:${id}:1`)) ?? '').toMatch(/^sent/);
@@ -146,7 +156,8 @@ describe.skipIf(binary === undefined && !underCi)('Switchboard on a three-master
   it('posts every status change as a Standard Webhooks signed event', async () => {
     const r = receiver as WebhookReceiver;
     const id = await send({ to: freshNumber(), body: 'code {{code}}', otp: {}, callbackUrl: `${r.url}/hooks` });
-    const parse = (req: ReceivedRequest): { id: string; type: string; data: { messageId: string } } => JSON.parse(req.body) as { id: string; type: string; data: { messageId: string } };
+    const parse = (req: ReceivedRequest): { id: string; type: string; data: { messageId: string } } =>
+      JSON.parse(req.body) as { id: string; type: string; data: { messageId: string } };
     await r.waitFor((all) => all.some((req) => parse(req).data.messageId === id && parse(req).type === 'message.delivered'), 20_000);
     const mine = r.received.filter((req) => parse(req).data.messageId === id);
     expect(mine.map((req) => parse(req).type)).toEqual(['message.accepted', 'message.queued', 'message.sent', 'message.delivered']);
@@ -178,8 +189,14 @@ describe.skipIf(binary === undefined && !underCi)('Switchboard on a three-master
     expect(keys.filter(([, k]) => !k.startsWith(`{${prefix}}:`))).toEqual([]);
     expect(new Set(keys.map(([port]) => port)).size).toBe(1);
     const names = keys.map(([, k]) => k);
-    for (const part of [':send:', ':dlr:', ':events:', ':msg:', ':ledger:', ':idx:']) expect(names.some((k) => k.includes(part)), part).toBe(true);
-    const slots = new Set(await Promise.all(names.slice(0, 50).map(async (k) => String(await (reader as RedisClient).call('CLUSTER', 'KEYSLOT', k)))));
+    for (const part of [':send:', ':dlr:', ':events:', ':msg:', ':ledger:', ':idx:'])
+      expect(
+        names.some((k) => k.includes(part)),
+        part,
+      ).toBe(true);
+    const slots = new Set(
+      await Promise.all(names.slice(0, 50).map(async (k) => String(await (reader as RedisClient).call('CLUSTER', 'KEYSLOT', k)))),
+    );
     expect(slots.size).toBe(1);
   });
 });

@@ -10,7 +10,11 @@ import { startTestGateway, type TestGateway } from '../helpers/gateway.ts';
 let gw: TestGateway;
 
 beforeAll(async () => {
-  gw = await startTestGateway({ label: 'wait', smsProviders: ['twilio'], overrides: { intake: { waitReplicas: 1, waitReplicasTimeoutMs: 100 } } });
+  gw = await startTestGateway({
+    label: 'wait',
+    smsProviders: ['twilio'],
+    overrides: { intake: { waitReplicas: 1, waitReplicasTimeoutMs: 100 } },
+  });
 });
 afterAll(async () => {
   await gw?.stop();

@@ -58,18 +58,28 @@ afterAll(async () => {
 
 async function run(apiUrl: string, to: string): Promise<Outcome> {
   const headers = { authorization: 'Bearer sandbox-key', 'content-type': 'application/json' };
-  const res = await fetch(`${apiUrl}/v1/messages`, { method: 'POST', headers, body: JSON.stringify({ to, otp: {}, callbackUrl: receiver.url }) });
+  const res = await fetch(`${apiUrl}/v1/messages`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ to, otp: {}, callbackUrl: receiver.url }),
+  });
   expect(res.status).toBe(202);
   const { id } = (await res.json()) as { id: string };
   const deadline = Date.now() + 15_000;
-  let msg: { status: string; timeline: Array<{ type: string; detail?: string }>; attempts: unknown[] } = { status: '', timeline: [], attempts: [] };
+  let msg: { status: string; timeline: Array<{ type: string; detail?: string }>; attempts: unknown[] } = {
+    status: '',
+    timeline: [],
+    attempts: [],
+  };
   while (Date.now() < deadline) {
     msg = (await (await fetch(`${apiUrl}/v1/messages/${id}`, { headers })).json()) as typeof msg;
     if (msg.status === 'delivered' || msg.status === 'failed') break;
     await new Promise((r) => setTimeout(r, 50));
   }
   await receiver.waitFor((all) => all.some((r) => r.body.includes(id) && r.body.includes('message.delivered')));
-  const events = receiver.received.map((r) => JSON.parse(r.body) as { type: string; data: { messageId: string; sequence: number } }).filter((e) => e.data.messageId === id);
+  const events = receiver.received
+    .map((r) => JSON.parse(r.body) as { type: string; data: { messageId: string; sequence: number } })
+    .filter((e) => e.data.messageId === id);
   return {
     status: msg.status,
     timeline: msg.timeline.map((t) => (t.type === 'callback' ? `callback:${t.detail}` : t.type)),

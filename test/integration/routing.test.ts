@@ -12,7 +12,11 @@ interface Msg {
   status: string;
   provider: string;
   attempts: Array<{ provider: string; status: string }>;
-  routing: { provider: string; reason: string; candidates: Array<{ provider: string; price?: number; effectivePrice?: number; score?: number; excluded?: string }> };
+  routing: {
+    provider: string;
+    reason: string;
+    candidates: Array<{ provider: string; price?: number; effectivePrice?: number; score?: number; excluded?: string }>;
+  };
 }
 
 let gw: TestGateway;
@@ -90,7 +94,9 @@ describe('routing across carriers', () => {
       ids.push(await send(`+1415555${String(1000 + i)}`));
       if (i === 15) await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { outage: true } });
     }
-    const results = await Promise.all(ids.map(async (id) => (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 30_000)) as unknown as Msg));
+    const results = await Promise.all(
+      ids.map(async (id) => (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'], 30_000)) as unknown as Msg),
+    );
     watching = false;
     await watcher;
     expect(results.filter((m) => m.status !== 'delivered')).toEqual([]);
@@ -98,14 +104,17 @@ describe('routing across carriers', () => {
 
     // Seen open by the scrape watcher, or in a message's routing decision (a scrape can miss a short
     // open window on a loaded machine; a decision that excluded the carrier cannot).
-    const openInDecisions = results.some((m) => m.routing.candidates.some((c) => c.provider === 'messagebird' && c.excluded === 'breaker_open'));
+    const openInDecisions = results.some((m) =>
+      m.routing.candidates.some((c) => c.provider === 'messagebird' && c.excluded === 'breaker_open'),
+    );
     expect(maxState === 2 || openInDecisions, `breaker state peaked at ${maxState}; no decision excluded messagebird`).toBe(true);
     const metrics = parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text());
     expect(sumOf(metrics, 'switchboard_provider_errors_total', { provider: 'messagebird', kind: 'retryable' })).toBeGreaterThan(0);
 
     const log = (await (await gw.sandbox('/_sandbox/log?limit=10000')).json()) as Array<{ reference?: string; status: number }>;
     const accepted = new Map<string, number>();
-    for (const e of log) if (e.reference && e.status >= 200 && e.status < 300) accepted.set(e.reference, (accepted.get(e.reference) ?? 0) + 1);
+    for (const e of log)
+      if (e.reference && e.status >= 200 && e.status < 300) accepted.set(e.reference, (accepted.get(e.reference) ?? 0) + 1);
     expect(ids.filter((id) => (accepted.get(id) ?? 0) !== 1)).toEqual([]);
 
     await gw.sandbox('/_sandbox/providers/messagebird', { method: 'PUT', json: { outage: false, latencyMs: 0 } });

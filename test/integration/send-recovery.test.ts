@@ -20,7 +20,13 @@ let queues: QueueSet;
 beforeAll(async () => {
   gw = await startTestGateway({ label: 'rec', smsProviders: ['twilio'] });
   store = new MessageStore(gw.redis, { prefix: gw.prefix, retentionSeconds: 3600, idempotencyTtlSeconds: 600 });
-  queues = new QueueSet(gw.redis, { prefix: gw.prefix, sendJobAttempts: 5, sendBackoffMs: 200, dlrUnknownRetryForMs: 10_000, webhookAttempts: 2 });
+  queues = new QueueSet(gw.redis, {
+    prefix: gw.prefix,
+    sendJobAttempts: 5,
+    sendBackoffMs: 200,
+    dlrUnknownRetryForMs: 10_000,
+    webhookAttempts: 2,
+  });
 });
 afterAll(async () => {
   await queues?.close();
@@ -97,7 +103,10 @@ describe('recovery after a crash', () => {
   it('expires an OTP that could not be delivered before its expiry, through its watch', async () => {
     await gw.sandbox('/_sandbox/providers/twilio', { method: 'PUT', json: { dlr: 'none' } });
     try {
-      const res = await gw.api('/v1/messages', { method: 'POST', json: { to: '+14155550205', otp: { ttlSeconds: 30 }, expiresAt: new Date(Date.now() + 2_000).toISOString() } });
+      const res = await gw.api('/v1/messages', {
+        method: 'POST',
+        json: { to: '+14155550205', otp: { ttlSeconds: 30 }, expiresAt: new Date(Date.now() + 2_000).toISOString() },
+      });
       const { id } = (await res.json()) as { id: string };
       // The message's one watch entry, written with the record: due at its first deadline, here the expiry.
       const due = await new WatchSchedule(gw.redis, store.keys).dueAt(id);

@@ -51,7 +51,13 @@ describe('an SMS through Twilio and the carrier sandbox', () => {
     expect(msg['to']).toBe('+1415***0100');
     const attempts = msg['attempts'] as Array<Record<string, unknown>>;
     expect(attempts).toHaveLength(1);
-    expect(attempts[0]).toMatchObject({ n: 1, channel: 'sms', provider: 'twilio', status: 'delivered', providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/) });
+    expect(attempts[0]).toMatchObject({
+      n: 1,
+      channel: 'sms',
+      provider: 'twilio',
+      status: 'delivered',
+      providerMessageId: expect.stringMatching(/^SM[0-9a-f]{32}$/),
+    });
     const types = (msg['timeline'] as TimelineItem[]).map((t) => `${t.type}${t.type === 'callback' ? `:${t.detail}` : ''}`);
     expect(types).toEqual(['accepted', 'lookup', 'attempt', 'carrier_accepted', 'callback:sent', 'callback:delivered']);
     expect(JSON.stringify(msg)).not.toMatch(/Your code is \d{6}/);
@@ -106,7 +112,11 @@ describe('an SMS through Twilio and the carrier sandbox', () => {
     const { json } = await send({ to: '+15005550001', body: 'hi' });
     const msg = await gw.waitForStatus(String(json['id']), ['failed', 'delivered', 'undelivered']);
     expect(msg['status']).toBe('failed');
-    expect(msg['error']).toMatchObject({ code: 'SB_CARRIER_REJECTED', providerCode: '21211', message: expect.stringMatching(/not a valid phone number/) });
+    expect(msg['error']).toMatchObject({
+      code: 'SB_CARRIER_REJECTED',
+      providerCode: '21211',
+      message: expect.stringMatching(/not a valid phone number/),
+    });
     expect(msg['attempts']).toHaveLength(1);
     expect((await sandboxLog('+15005550001')).map((e) => e.status)).toEqual([400]);
   });

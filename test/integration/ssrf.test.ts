@@ -18,7 +18,11 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-r
 
 const LIVE_WEBHOOKS = { allowPrivateTargets: false, requireHttps: false };
 
-async function send(gw: TestGateway, callbackUrl: string, to = '+14155550401'): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string } } }> {
+async function send(
+  gw: TestGateway,
+  callbackUrl: string,
+  to = '+14155550401',
+): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string } } }> {
   const res = await gw.api('/v1/messages', { method: 'POST', json: { to, body: 'Your code is {{code}}', otp: {}, callbackUrl } });
   return { status: res.status, body: (await res.json()) as { id?: string; error?: { code: string; message: string } } };
 }
@@ -34,7 +38,11 @@ describe('callbackUrl at admission', () => {
   });
 
   it('refuses loopback, private, link-local, metadata and internal-name targets with 422, creating nothing', async () => {
-    const metricsBefore = sumOf(parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text()), 'switchboard_policy_blocks_total', { reason: 'callback_url' });
+    const metricsBefore = sumOf(
+      parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text()),
+      'switchboard_policy_blocks_total',
+      { reason: 'callback_url' },
+    );
     const before = (await keysUnder(gw.redis, gw.prefix)).filter((k) => /:(msg|idem|rl):/.test(k));
     for (const url of [
       'http://127.0.0.1:8080/hooks',
@@ -51,7 +59,9 @@ describe('callbackUrl at admission', () => {
       expect(res.body.error?.code, url).toBe('SB_POLICY_CALLBACK_URL');
     }
     expect((await keysUnder(gw.redis, gw.prefix)).filter((k) => /:(msg|idem|rl):/.test(k))).toEqual(before);
-    const after = sumOf(parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text()), 'switchboard_policy_blocks_total', { reason: 'callback_url' });
+    const after = sumOf(parsePrometheusText(await (await fetch(`${gw.apiUrl}/metrics`)).text()), 'switchboard_policy_blocks_total', {
+      reason: 'callback_url',
+    });
     expect(after).toBe(metricsBefore + 8);
   });
 
@@ -60,7 +70,11 @@ describe('callbackUrl at admission', () => {
   });
 
   it('requires https when configured for live', async () => {
-    const https = await startTestGateway({ label: 'ssrf-https', role: 'api', overrides: { webhooks: { allowPrivateTargets: false, requireHttps: true } } });
+    const https = await startTestGateway({
+      label: 'ssrf-https',
+      role: 'api',
+      overrides: { webhooks: { allowPrivateTargets: false, requireHttps: true } },
+    });
     try {
       const res = await send(https, 'http://hooks.example.com/switchboard');
       expect(res.status).toBe(422);
@@ -106,7 +120,11 @@ describe('webhook delivery', () => {
   });
 
   async function deadLetters(): Promise<Array<{ messageId: string; lastError: string; attempts: number }>> {
-    return ((await (await gw.api('/v1/webhooks/dead-letters')).json()) as { items: Array<{ messageId: string; lastError: string; attempts: number }> }).items;
+    return (
+      (await (await gw.api('/v1/webhooks/dead-letters')).json()) as {
+        items: Array<{ messageId: string; lastError: string; attempts: number }>;
+      }
+    ).items;
   }
 
   async function waitForDeadLetter(messageId: string): Promise<{ lastError: string; attempts: number }> {
@@ -139,7 +157,10 @@ describe('webhook delivery', () => {
       const dead = await waitForDeadLetter(String(body.id));
       expect(dead.lastError, host).toContain('callback target refused');
       expect(dead.attempts, host).toBe(1);
-      expect(receiver.received.some((r) => r.body.includes(String(body.id))), host).toBe(false);
+      expect(
+        receiver.received.some((r) => r.body.includes(String(body.id))),
+        host,
+      ).toBe(false);
     }
   });
 
@@ -151,7 +172,9 @@ describe('webhook delivery', () => {
       const dead = await waitForDeadLetter(String(body.id));
       expect(dead.lastError).toBe('redirect 302 not followed');
       expect(receiver.received.filter((r) => r.path === '/followed')).toEqual([]);
-      expect(receiver.received.filter((r) => r.path === '/redirecting' && r.body.includes(String(body.id))).length).toBeGreaterThanOrEqual(3);
+      expect(receiver.received.filter((r) => r.path === '/redirecting' && r.body.includes(String(body.id))).length).toBeGreaterThanOrEqual(
+        3,
+      );
     } finally {
       receiver.respond = () => ({ status: 204 });
     }

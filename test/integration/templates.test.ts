@@ -13,7 +13,9 @@ beforeAll(async () => {
   gw = await startTestGateway({
     label: 'tpl',
     smsProviders: ['twilio'],
-    overrides: { templates: { 'order-shipped': { locales: { en: 'Order {{order}} is on its way.', fr: 'La commande {{order}} est en route.' } } } },
+    overrides: {
+      templates: { 'order-shipped': { locales: { en: 'Order {{order}} is on its way.', fr: 'La commande {{order}} est en route.' } } },
+    },
   });
 });
 afterAll(async () => {
@@ -24,16 +26,25 @@ let seq = 0;
 /** Fresh numbers: OTP limits are enforced and lookups are cached per number. */
 const fresh = (): string => `+1415555${String(7000 + seq++).padStart(4, '0')}`;
 
-async function post(json: Record<string, unknown>): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string; details?: Array<{ path: string }> } } }> {
+async function post(
+  json: Record<string, unknown>,
+): Promise<{ status: number; body: { id?: string; error?: { code: string; message: string; details?: Array<{ path: string }> } } }> {
   const res = await gw.api('/v1/messages', { method: 'POST', json });
-  return { status: res.status, body: (await res.json()) as { id?: string; error?: { code: string; message: string; details?: Array<{ path: string }> } } };
+  return {
+    status: res.status,
+    body: (await res.json()) as { id?: string; error?: { code: string; message: string; details?: Array<{ path: string }> } },
+  };
 }
 
 /** The text the sandbox carrier received for message `id`. */
 async function handsetText(id: string, to: string): Promise<string> {
   const deadline = Date.now() + 10_000;
   while (Date.now() < deadline) {
-    const entries = (await (await gw.sandbox(`/_sandbox/log?to=${encodeURIComponent(to)}`)).json()) as Array<{ reference?: string; body?: string; status: number }>;
+    const entries = (await (await gw.sandbox(`/_sandbox/log?to=${encodeURIComponent(to)}`)).json()) as Array<{
+      reference?: string;
+      body?: string;
+      status: number;
+    }>;
     const sent = entries.find((e) => e.reference === id && e.status === 201 && e.body !== undefined);
     if (sent?.body !== undefined) return sent.body;
     await new Promise((r) => setTimeout(r, 25));
@@ -44,7 +55,10 @@ async function handsetText(id: string, to: string): Promise<string> {
 /** Messages created so far, and idempotency keys claimed (a refusal adds to neither). */
 async function stateKeys(): Promise<{ messages: number; idempotency: number }> {
   const keys = await keysUnder(gw.redis, gw.prefix);
-  return { messages: await gw.redis.zcard(`${gw.prefix}:idx:all`), idempotency: keys.filter((k) => k.startsWith(`${gw.prefix}:idem:`)).length };
+  return {
+    messages: await gw.redis.zcard(`${gw.prefix}:idx:all`),
+    idempotency: keys.filter((k) => k.startsWith(`${gw.prefix}:idem:`)).length,
+  };
 }
 
 describe('templates', () => {
@@ -72,7 +86,9 @@ describe('templates', () => {
     const to = fresh();
     const res = await post({ to, template: 'login-alert', vars: { app: 'Acme', device: 'Firefox on Linux' } });
     expect(res.status).toBe(202);
-    expect(await handsetText(res.body.id ?? '', to)).toBe('New sign-in to Acme from Firefox on Linux. If this was not you, reset your password.');
+    expect(await handsetText(res.body.id ?? '', to)).toBe(
+      'New sign-in to Acme from Firefox on Linux. If this was not you, reset your password.',
+    );
     const msg = (await (await gw.api(`/v1/messages/${res.body.id}`)).json()) as { status: string };
     expect(msg.status).not.toBe('failed');
   });

@@ -62,7 +62,11 @@ describe('Twilio status callbacks', () => {
     const good = twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_CREDENTIALS.authToken, url, params);
     const forged = twilio.getExpectedTwilioSignature('not-the-token', url, params);
     const tampered = { ...params, MessageStatus: 'failed', SmsStatus: 'failed' };
-    const otherMessage = twilio.getExpectedTwilioSignature(TWILIO_SANDBOX_CREDENTIALS.authToken, `${gw.config.api.publicUrl}/webhooks/twilio?sb=msg_other`, params);
+    const otherMessage = twilio.getExpectedTwilioSignature(
+      TWILIO_SANDBOX_CREDENTIALS.authToken,
+      `${gw.config.api.publicUrl}/webhooks/twilio?sb=msg_other`,
+      params,
+    );
     for (const res of [
       await postCallback(id, params),
       await postCallback(id, params, forged),
@@ -87,7 +91,9 @@ describe('Twilio status callbacks', () => {
     const msg = (await gw.waitForStatus(id, ['delivered'])) as { timeline: Array<{ type: string; detail?: string }> };
     await new Promise((r) => setTimeout(r, 300));
     const after = (await snapshot(id)) as { timeline: Array<{ type: string; detail?: string }> };
-    expect(after.timeline.filter((t) => t.type === 'callback')).toEqual([expect.objectContaining({ type: 'callback', detail: 'delivered' })]);
+    expect(after.timeline.filter((t) => t.type === 'callback')).toEqual([
+      expect.objectContaining({ type: 'callback', detail: 'delivered' }),
+    ]);
     expect(after.timeline).toEqual(msg.timeline);
   });
 

@@ -18,7 +18,17 @@ interface EventBody {
   type: string;
   id: string;
   timestamp: string;
-  data: { messageId: string; status: string; sequence: number; channel: string | null; provider: string | null; to: string; attempt: number; metadata: Record<string, unknown>; error?: { code: string } };
+  data: {
+    messageId: string;
+    status: string;
+    sequence: number;
+    channel: string | null;
+    provider: string | null;
+    to: string;
+    attempt: number;
+    metadata: Record<string, unknown>;
+    error?: { code: string };
+  };
 }
 
 beforeAll(async () => {
@@ -41,7 +51,10 @@ let numberSeq = 0;
 const freshNumber = (): string => `+1415555${String(3000 + numberSeq++).padStart(4, '0')}`;
 
 async function send(callbackUrl: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const res = await gw.api('/v1/messages', { method: 'POST', json: { to: freshNumber(), body: 'code {{code}}', otp: {}, callbackUrl, metadata: { order: 7 }, ...extra } });
+  const res = await gw.api('/v1/messages', {
+    method: 'POST',
+    json: { to: freshNumber(), body: 'code {{code}}', otp: {}, callbackUrl, metadata: { order: 7 }, ...extra },
+  });
   expect(res.status).toBe(202);
   return ((await res.json()) as { id: string }).id;
 }
@@ -72,7 +85,17 @@ describe('outbound delivery-status webhooks', () => {
       expect(r.headers['webhook-signature']).toMatch(/^v1,\S+ v1,\S+$/);
     }
     const delivered = events.at(-1);
-    expect(delivered).toMatchObject({ id: expect.stringMatching(/^evt_/), data: { status: 'delivered', channel: 'sms', provider: 'twilio', to: expect.stringMatching(/^\+1415\*\*\*3\d{3}$/), attempt: 1, metadata: { order: 7 } } });
+    expect(delivered).toMatchObject({
+      id: expect.stringMatching(/^evt_/),
+      data: {
+        status: 'delivered',
+        channel: 'sms',
+        provider: 'twilio',
+        to: expect.stringMatching(/^\+1415\*\*\*3\d{3}$/),
+        attempt: 1,
+        metadata: { order: 7 },
+      },
+    });
     expect(receiver.received.map((r) => r.body).join('')).not.toMatch(/code \d{6}/);
   });
 
@@ -100,7 +123,21 @@ describe('outbound delivery-status webhooks', () => {
       ['message.accepted', 'message.queued', 'message.sent'].map((type, i) => ({
         url: receiver.url,
         keyName: 'sandbox',
-        event: { type, id: newEventId(), timestamp: new Date().toISOString(), data: { messageId, status: type.slice(8), channel: 'sms', provider: 'twilio', to: '+1415555****', attempt: 1, sequence: i + 1, metadata: {} } },
+        event: {
+          type,
+          id: newEventId(),
+          timestamp: new Date().toISOString(),
+          data: {
+            messageId,
+            status: type.slice(8),
+            channel: 'sms',
+            provider: 'twilio',
+            to: '+1415555****',
+            attempt: 1,
+            sequence: i + 1,
+            metadata: {},
+          },
+        },
       })),
     );
     const failing = items[4]?.event.id; // the second message's `queued`
@@ -146,7 +183,9 @@ describe('outbound delivery-status webhooks', () => {
     let items: Array<{ eventId: string; messageId: string; type: string; attempts: number; lastError: string }> = [];
     const deadline = Date.now() + 5_000;
     while (Date.now() < deadline) {
-      items = ((await (await gw.api('/v1/webhooks/dead-letters')).json()) as { items: typeof items }).items.filter((d) => d.messageId === id);
+      items = ((await (await gw.api('/v1/webhooks/dead-letters')).json()) as { items: typeof items }).items.filter(
+        (d) => d.messageId === id,
+      );
       if (items.some((d) => d.type === 'message.accepted')) break;
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -200,15 +239,24 @@ describe('outbound delivery-status webhooks', () => {
     let dls: Dl[] = [];
     const deadline = Date.now() + 5_000;
     while (Date.now() < deadline) {
-      dls = ((await (await gw.api('/v1/webhooks/dead-letters?limit=500')).json()) as { items: Dl[] }).items.filter((d) => d.messageId === id);
+      dls = ((await (await gw.api('/v1/webhooks/dead-letters?limit=500')).json()) as { items: Dl[] }).items.filter(
+        (d) => d.messageId === id,
+      );
       if (dls.some((d) => d.type === 'message.delivered')) break;
       await new Promise((r) => setTimeout(r, 50));
     }
     // Every event of the message is kept: the one answered 410 and those never posted.
     expect(dls.map((d) => d.type).sort()).toEqual(['message.accepted', 'message.delivered', 'message.queued', 'message.sent']);
     expect(dls.every((d) => d.url === url)).toBe(true);
-    const listed = (await (await gw.api('/v1/webhooks/endpoints')).json()) as { items: Array<{ url: string; state: string; disabledAt?: string; reason?: string }> };
-    expect(listed.items.find((e) => e.url === url)).toEqual({ url, state: 'disabled', disabledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/), reason: 'HTTP 410 Gone' });
+    const listed = (await (await gw.api('/v1/webhooks/endpoints')).json()) as {
+      items: Array<{ url: string; state: string; disabledAt?: string; reason?: string }>;
+    };
+    expect(listed.items.find((e) => e.url === url)).toEqual({
+      url,
+      state: 'disabled',
+      disabledAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT/),
+      reason: 'HTTP 410 Gone',
+    });
 
     gone = false;
     const enable = await gw.api('/v1/webhooks/endpoints/enable', { method: 'POST', json: { url } });
@@ -229,7 +277,15 @@ describe('outbound delivery-status webhooks', () => {
 
   it('refuses the endpoint routes to callers without the admin key', async () => {
     expect((await fetch(`${gw.apiUrl}/v1/webhooks/endpoints`)).status).toBe(401);
-    expect((await fetch(`${gw.apiUrl}/v1/webhooks/endpoints/enable`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"url":"http://127.0.0.1/x"}' })).status).toBe(401);
+    expect(
+      (
+        await fetch(`${gw.apiUrl}/v1/webhooks/endpoints/enable`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"url":"http://127.0.0.1/x"}',
+        })
+      ).status,
+    ).toBe(401);
   });
 
   it('refuses dead-letter routes to keys without the admin scope', async () => {

@@ -24,7 +24,14 @@ interface Msg {
   provider: string;
   cost: { amount: number; currency: string };
   routing: { provider: string; reason: string; candidates: Array<{ provider: string; price?: number }> };
-  attempts: Array<{ n: number; channel: string; provider: string; status: string; startedAt: string; error?: { code: string; providerCode?: string } }>;
+  attempts: Array<{
+    n: number;
+    channel: string;
+    provider: string;
+    status: string;
+    startedAt: string;
+    error?: { code: string; providerCode?: string };
+  }>;
   timeline: Array<{ type: string; channel?: string; provider?: string; detail?: string }>;
 }
 
@@ -62,7 +69,8 @@ async function send(to: string, channels: string[] = ['whatsapp', 'sms']): Promi
 async function log(): Promise<LogEntry[]> {
   return (await (await gw.sandbox('/_sandbox/log?limit=1000')).json()) as LogEntry[];
 }
-const sends = (entries: LogEntry[], id: string): LogEntry[] => entries.filter((e) => e.reference === id && e.status < 300 && !e.path.includes('oauth2'));
+const sends = (entries: LogEntry[], id: string): LogEntry[] =>
+  entries.filter((e) => e.reference === id && e.status < 300 && !e.path.includes('oauth2'));
 const codeOf = (e: LogEntry | undefined): string | undefined => /\d{6}/.exec(e?.body ?? '')?.[0];
 const get = async (id: string): Promise<Msg> => (await (await gw.api(`/v1/messages/${id}`)).json()) as Msg;
 
@@ -82,7 +90,7 @@ async function fallbacks(reason: string): Promise<number> {
 }
 
 describe('WhatsApp with SMS fallback', () => {
-  it('delivers an OTP over WhatsApp through the cheaper provider (Twilio here), priced per message, and notes the read receipt', async () => {
+  it('delivers an OTP over WhatsApp through the cheaper provider, priced per message, and notes the read receipt', async () => {
     const to = fresh();
     const id = await send(to);
     const msg = (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'])) as unknown as Msg;
@@ -108,11 +116,13 @@ describe('WhatsApp with SMS fallback', () => {
     const id = await send(to);
     const msg = (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'])) as unknown as Msg;
     expect(msg).toMatchObject({ status: 'delivered', channel: 'whatsapp', provider: 'sinch', cost: { amount: 0.04, currency: 'USD' } });
-    await waitFor('the READ receipt', async () => ((await get(id)).timeline.some((t) => t.detail === 'read' && t.provider === 'sinch') ? true : undefined));
+    await waitFor('the READ receipt', async () =>
+      (await get(id)).timeline.some((t) => t.detail === 'read' && t.provider === 'sinch') ? true : undefined,
+    );
     expect(sends(await log(), id).map((e) => [e.provider, e.channel])).toEqual([['sinch', 'whatsapp']]);
   });
 
-  it('sends the same code by SMS at once to a number not on WhatsApp (whatsapp_not_registered), and skips WhatsApp for its next message', async () => {
+  it('sends the code by SMS at once to a number not on WhatsApp, and skips WhatsApp for its next message', async () => {
     const to = fresh();
     await gw.sandbox(`/_sandbox/numbers/${encodeURIComponent(to)}`, { method: 'PUT', json: { whatsapp: false } });
     const before = await fallbacks('whatsapp_not_registered');
@@ -181,7 +191,10 @@ describe('WhatsApp with SMS fallback', () => {
   });
 
   it('skips WhatsApp for a message without an OTP (only an authentication template may open the conversation)', async () => {
-    const res = await gw.api('/v1/messages', { method: 'POST', json: { to: fresh(), body: 'Your parcel is on its way', channels: ['whatsapp', 'sms'] } });
+    const res = await gw.api('/v1/messages', {
+      method: 'POST',
+      json: { to: fresh(), body: 'Your parcel is on its way', channels: ['whatsapp', 'sms'] },
+    });
     expect(res.status).toBe(202);
     const { id } = (await res.json()) as { id: string };
     const msg = (await gw.waitForStatus(id, ['delivered', 'failed', 'undelivered'])) as unknown as Msg;

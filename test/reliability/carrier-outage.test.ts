@@ -34,7 +34,10 @@ async function breakerStates(provider: string): Promise<number[]> {
   return Promise.all(
     cluster.workers.map(async (w) => {
       const samples = parsePrometheusText(await (await fetch(`${w.opsUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text());
-      return samples.find((m) => m.name === 'switchboard_breaker_state' && m.labels['provider'] === provider && m.labels['channel'] === 'sms')?.value ?? -1;
+      return (
+        samples.find((m) => m.name === 'switchboard_breaker_state' && m.labels['provider'] === provider && m.labels['channel'] === 'sms')
+          ?.value ?? -1
+      );
     }),
   );
 }
@@ -85,7 +88,10 @@ describe('a carrier outage and its recovery', () => {
     const ids = [...healthy, ...duringOutage, ...recovery];
     const views = await cluster.waitForAll(ids, ['delivered'], 30_000);
     const accepted = await cluster.acceptedSends();
-    expect(ids.filter((id) => accepted.get(id) !== 1), 'messages not accepted exactly once by the carriers').toEqual([]);
+    expect(
+      ids.filter((id) => accepted.get(id) !== 1),
+      'messages not accepted exactly once by the carriers',
+    ).toEqual([]);
     expect(duringOutage.filter((id) => outageViews.get(id)?.provider === CHEAPEST)).toEqual([]);
 
     // The breaker opened: later messages did not even try the dead carrier.
@@ -94,7 +100,11 @@ describe('a carrier outage and its recovery', () => {
     );
     expect(refused.length).toBeGreaterThan(0);
     expect(refused.length, 'calls to the dead carrier').toBeLessThan(duringOutage.length);
-    expect(duringOutage.some((id) => outageViews.get(id)?.routing?.candidates.some((c) => c.provider === CHEAPEST && c.excluded === 'breaker_open'))).toBe(true);
+    expect(
+      duringOutage.some((id) =>
+        outageViews.get(id)?.routing?.candidates.some((c) => c.provider === CHEAPEST && c.excluded === 'breaker_open'),
+      ),
+    ).toBe(true);
 
     const delivered = [...views.values()].filter((v) => v.status === 'delivered').length;
     printCounts('carrier outage and recovery', {

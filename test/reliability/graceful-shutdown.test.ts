@@ -83,7 +83,9 @@ describe('a worker stopped with SIGTERM under load', () => {
     while ((await Promise.all(held.map((id) => cluster.ledger(id)))).some((l) => l !== 'sending') && Date.now() < sendingBy) {
       await new Promise((r) => setTimeout(r, 50));
     }
-    expect(await Promise.all(held.map((id) => cluster.ledger(id))), 'the draining worker waits on the carrier at SIGTERM').toEqual(held.map(() => 'sending'));
+    expect(await Promise.all(held.map((id) => cluster.ledger(id))), 'the draining worker waits on the carrier at SIGTERM').toEqual(
+      held.map(() => 'sending'),
+    );
 
     draining.child.kill('SIGTERM');
     const termAt = Date.now();
@@ -106,12 +108,20 @@ describe('a worker stopped with SIGTERM under load', () => {
     const lines = logLines(await finalOutput(draining));
     const drainStart = lines.findIndex((l) => l.msg === 'draining');
     expect(drainStart).toBeGreaterThanOrEqual(0);
-    const finishedWhileDraining = new Set(lines.slice(drainStart).filter((l) => l.msg === 'carrier accepted').map((l) => l.messageId));
+    const finishedWhileDraining = new Set(
+      lines
+        .slice(drainStart)
+        .filter((l) => l.msg === 'carrier accepted')
+        .map((l) => l.messageId),
+    );
     expect(held.filter((id) => !finishedWhileDraining.has(id))).toEqual([]);
     expect(lines.at(-1)?.msg).toBe('stopped');
 
     const accepted = await cluster.acceptedSends();
-    expect(ids.filter((id) => accepted.get(id) !== 1), 'messages not accepted exactly once').toEqual([]);
+    expect(
+      ids.filter((id) => accepted.get(id) !== 1),
+      'messages not accepted exactly once',
+    ).toEqual([]);
     expect(ids.filter((id) => (views.get(id)?.timeline ?? []).some((t) => t.type === 'ambiguous_resend'))).toEqual([]);
     const jobs = await Promise.all(ids.map(async (id) => (queue as Queue).getJob(id)));
     expect(jobs.map((j) => j?.stalledCounter ?? -1)).toEqual(ids.map(() => 0));

@@ -13,7 +13,9 @@ import { startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-r
 const ownRedis = await ownRedisFactory();
 const underCi = process.env['CI'] === 'true';
 if (ownRedis === undefined && !underCi) {
-  console.log('[reliability] SKIPPED redis restart: no Docker engine and no redis-server on PATH (install redis-server; CI=true fails instead)');
+  console.log(
+    '[reliability] SKIPPED redis restart: no Docker engine and no redis-server on PATH (install redis-server; CI=true fails instead)',
+  );
 }
 
 /**
@@ -27,7 +29,8 @@ let cluster: Cluster | undefined;
 
 describe.skipIf(ownRedis === undefined && !underCi)('a Redis restart under load', () => {
   beforeAll(async () => {
-    if (ownRedis === undefined) throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
+    if (ownRedis === undefined)
+      throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
     redis = await ownRedis.create();
     await redis.start();
     cluster = await startCluster({
@@ -75,7 +78,11 @@ describe.skipIf(ownRedis === undefined && !underCi)('a Redis restart under load'
     const answers: Array<{ status: number; code: string | undefined; ms: number }> = [];
     for (let i = 0; i < 5; i++) {
       const started = Date.now();
-      const res = await c.api('/v1/messages', { method: 'POST', json: { to: freshNumber(), body: 'while Redis is down' }, signal: AbortSignal.timeout(10_000) });
+      const res = await c.api('/v1/messages', {
+        method: 'POST',
+        json: { to: freshNumber(), body: 'while Redis is down' },
+        signal: AbortSignal.timeout(10_000),
+      });
       const body = (await res.json().catch(() => ({}))) as { error?: { code?: string } };
       answers.push({ status: res.status, code: body.error?.code, ms: Date.now() - started });
       await new Promise((res2) => setTimeout(res2, 200));
@@ -84,7 +91,10 @@ describe.skipIf(ownRedis === undefined && !underCi)('a Redis restart under load'
     const ready = await fetch(`${c.apiUrl}/readyz`, { signal: AbortSignal.timeout(10_000) });
     const readyMs = Date.now() - readyStarted;
     expect(answers.map((a) => [a.status, a.code])).toEqual(answers.map(() => [503, 'SB_UNAVAILABLE']));
-    expect(answers.filter((a) => a.ms >= 3_000), 'every refusal answers within 3 s').toEqual([]);
+    expect(
+      answers.filter((a) => a.ms >= 3_000),
+      'every refusal answers within 3 s',
+    ).toEqual([]);
     expect(ready.status).toBe(503);
     expect(readyMs).toBeLessThan(3_000);
     // Down long enough that the in-flight carrier calls come back while Redis is away.
@@ -130,7 +140,8 @@ describe.skipIf(ownRedis === undefined && !underCi)('a Redis SIGKILL under load,
   let receiver: WebhookReceiver | undefined;
 
   beforeAll(async () => {
-    if (ownRedis === undefined) throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
+    if (ownRedis === undefined)
+      throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
     own = await ownRedis.create();
     await own.start();
     receiver = await startWebhookReceiver();
@@ -192,7 +203,9 @@ describe.skipIf(ownRedis === undefined && !underCi)('a Redis SIGKILL under load,
     expect([...views.values()].filter((v) => v.status !== 'delivered').map((v) => `${v.id}: ${v.status}`)).toEqual([]);
 
     const sends = await cluster.acceptedSends();
-    const unexplained = accepted.filter((id) => (sends.get(id) ?? 0) > 1 && !(views.get(id)?.timeline ?? []).some((t) => t.type === 'ambiguous_resend'));
+    const unexplained = accepted.filter(
+      (id) => (sends.get(id) ?? 0) > 1 && !(views.get(id)?.timeline ?? []).some((t) => t.type === 'ambiguous_resend'),
+    );
     expect(unexplained, 'sent twice without ambiguous_resend').toEqual([]);
 
     const deliveredEvents = (id: string): Set<string> =>

@@ -15,7 +15,9 @@ import { createOwnSentinel, type OwnSentinel } from '../helpers/redis-sentinel.t
 const binary = findRedisServer();
 const underCi = process.env['CI'] === 'true';
 if (binary === undefined && !underCi) {
-  console.log('[reliability] SKIPPED redis sentinel failover: no redis-server on PATH (install redis-server; under CI=true this fails instead)');
+  console.log(
+    '[reliability] SKIPPED redis sentinel failover: no redis-server on PATH (install redis-server; under CI=true this fails instead)',
+  );
 }
 
 /** Callbacks of messages sent around the failover arrive after it (the sandbox retries a refused callback for ~2.5 s only). */
@@ -34,7 +36,8 @@ let cluster: Cluster | undefined;
 
 describe.skipIf(binary === undefined && !underCi)('a Sentinel failover under load', () => {
   beforeAll(async () => {
-    if (binary === undefined) throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
+    if (binary === undefined)
+      throw new Error('CI=true: redis-server must be installed (.ci/run installs it); this suite does not skip under CI');
     sentinel = await createOwnSentinel(binary);
     cluster = await startCluster({
       label: 'rel-sentinel',
@@ -67,9 +70,19 @@ describe.skipIf(binary === undefined && !underCi)('a Sentinel failover under loa
       while (sending) {
         const started = Date.now();
         try {
-          const res = await c.api('/v1/messages', { method: 'POST', json: { to: freshNumber(), body: 'under failover' }, signal: AbortSignal.timeout(15_000) });
+          const res = await c.api('/v1/messages', {
+            method: 'POST',
+            json: { to: freshNumber(), body: 'under failover' },
+            signal: AbortSignal.timeout(15_000),
+          });
           const body = (await res.json().catch(() => ({}))) as { id?: string; error?: { code?: string } };
-          answers.push({ at: started, status: res.status, code: body.error?.code, ms: Date.now() - started, ...(body.id !== undefined ? { id: body.id } : {}) });
+          answers.push({
+            at: started,
+            status: res.status,
+            code: body.error?.code,
+            ms: Date.now() - started,
+            ...(body.id !== undefined ? { id: body.id } : {}),
+          });
         } catch (err) {
           answers.push({ at: started, status: 0, code: (err as Error).name, ms: Date.now() - started });
         }
@@ -82,7 +95,8 @@ describe.skipIf(binary === undefined && !underCi)('a Sentinel failover under loa
     const waitForAccepted = async (n: number, since: number): Promise<void> => {
       const deadline = Date.now() + 30_000;
       while (answers.filter((a) => a.status === 202 && a.at >= since).length < n) {
-        if (Date.now() > deadline) throw new Error(`fewer than ${n} messages accepted since ${new Date(since).toISOString()}: ${JSON.stringify(answers.slice(-5))}`);
+        if (Date.now() > deadline)
+          throw new Error(`fewer than ${n} messages accepted since ${new Date(since).toISOString()}: ${JSON.stringify(answers.slice(-5))}`);
         await new Promise((r) => setTimeout(r, 50));
       }
     };
@@ -105,7 +119,10 @@ describe.skipIf(binary === undefined && !underCi)('a Sentinel failover under loa
       const refused = answers.filter((a) => a.status !== 202);
       expect(refused.length, 'requests were refused while no replicated master was reachable').toBeGreaterThan(0);
       expect(refused.filter((a) => a.status !== 503 || (a.code !== 'SB_UNAVAILABLE' && a.code !== 'SB_NOT_REPLICATED'))).toEqual([]);
-      expect(refused.filter((a) => a.ms >= 5_000), 'every refusal answers within 5 s').toEqual([]);
+      expect(
+        refused.filter((a) => a.ms >= 5_000),
+        'every refusal answers within 5 s',
+      ).toEqual([]);
 
       const ids = accepted();
       const views = await c.waitForAll(ids, ['delivered'], 90_000);

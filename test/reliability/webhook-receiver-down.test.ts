@@ -38,13 +38,15 @@ afterAll(async () => {
 });
 
 const parse = (r: ReceivedWebhook): EventBody => JSON.parse(r.body) as EventBody;
-const deliveredEventFor = (all: readonly ReceivedWebhook[], id: string): boolean => all.some((r) => r.body.includes(id) && parse(r).type === 'message.delivered');
+const deliveredEventFor = (all: readonly ReceivedWebhook[], id: string): boolean =>
+  all.some((r) => r.body.includes(id) && parse(r).type === 'message.delivered');
 
 async function webhookFailures(): Promise<number> {
   let sum = 0;
   for (const w of cluster.workers) {
     const text = await (await fetch(`${w.opsUrl}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
-    for (const m of text.matchAll(/^switchboard_webhook_deliveries_total\{[^}]*result="failure"[^}]*\} (\d+(?:\.\d+)?)$/gm)) sum += Number(m[1]);
+    for (const m of text.matchAll(/^switchboard_webhook_deliveries_total\{[^}]*result="failure"[^}]*\} (\d+(?:\.\d+)?)$/gm))
+      sum += Number(m[1]);
   }
   return sum;
 }
@@ -82,8 +84,14 @@ describe('a webhook receiver that goes down and comes back', () => {
     }
     for (const id of ids) {
       const events = [...unique.values()].filter((e) => e.data.messageId === id).sort((a, b) => a.data.sequence - b.data.sequence);
-      expect(events.map((e) => e.type), id).toEqual(LIFECYCLE);
-      expect(events.map((e) => e.data.sequence), id).toEqual([1, 2, 3, 4]);
+      expect(
+        events.map((e) => e.type),
+        id,
+      ).toEqual(LIFECYCLE);
+      expect(
+        events.map((e) => e.data.sequence),
+        id,
+      ).toEqual([1, 2, 3, 4]);
     }
     const deadLetters = (await (await cluster.api('/v1/webhooks/dead-letters')).json()) as { items: unknown[] };
     expect(deadLetters.items).toEqual([]);

@@ -67,9 +67,15 @@ describe('a worker killed mid-send', () => {
     await cluster.scenario('twilio', { latencyMs: 0, dlrDelayMs: 50 });
 
     expect(before.map((id) => ledgerAtKill.get(id))).toEqual(before.map(() => expect.stringMatching(/^sent:SM/)));
-    expect(inFlight.map((id) => ledgerAtKill.get(id)), 'every in-flight message is still waiting on the carrier at the kill').toEqual(inFlight.map(() => 'sending'));
+    expect(
+      inFlight.map((id) => ledgerAtKill.get(id)),
+      'every in-flight message is still waiting on the carrier at the kill',
+    ).toEqual(inFlight.map(() => 'sending'));
     for (const view of atKill) {
-      expect(view.attempts.map((a) => [a.n, a.status, a.providerMessageId]), 'the first commit landed, the second did not').toEqual([[1, 'queued', undefined]]);
+      expect(
+        view.attempts.map((a) => [a.n, a.status, a.providerMessageId]),
+        'the first commit landed, the second did not',
+      ).toEqual([[1, 'queued', undefined]]);
     }
 
     // Each in-flight message is delivered within lockDuration + stalledInterval + 2 s of the kill
@@ -77,7 +83,13 @@ describe('a worker killed mid-send', () => {
     const bound = LOCK_MS + STALLED_MS + 2_000;
     const views = await cluster.waitForAll(ids, ['delivered'], bound + 20_000);
     const deliveredAt = new Map(
-      inFlight.map((id) => [id, Date.parse(views.get(id)?.timeline.findLast((t) => t.type === 'callback' && t.detail === 'delivered')?.at ?? '') || Infinity] as const),
+      inFlight.map(
+        (id) =>
+          [
+            id,
+            Date.parse(views.get(id)?.timeline.findLast((t) => t.type === 'callback' && t.detail === 'delivered')?.at ?? '') || Infinity,
+          ] as const,
+      ),
     );
     const late = inFlight.map((id) => (deliveredAt.get(id) ?? Infinity) - killedAt).filter((ms) => ms > bound);
     expect(late, `delivered more than ${bound} ms after the kill`).toEqual([]);

@@ -6,14 +6,23 @@ import { startCallbackReceiver, startFcmEmulator } from './fcm.fixtures.ts';
 import type { CallbackReceiver, RunningFcmEmulator } from './fcm.fixtures.ts';
 
 const PATH = '/v1/projects/demo-project/messages:send';
-const HEADERS = { host: 'fcm.googleapis.com', authorization: 'Bearer sandbox-fcm-access-token', 'content-type': 'application/json;charset=utf-8' };
+const HEADERS = {
+  host: 'fcm.googleapis.com',
+  authorization: 'Bearer sandbox-fcm-access-token',
+  'content-type': 'application/json;charset=utf-8',
+};
 const DEFAULT_SCENARIO = { outage: false, errorRate: 0, errorStatus: 503, latencyMs: 0, dlr: 'delivered', dlrDelayMs: 200 } as const;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('fcmErrorForStatus', () => {
   it("writes Google's error envelope with the FcmError code firebase-admin maps", () => {
     expect(fcmErrorForStatus(404)).toEqual({
-      error: { code: 404, message: 'Requested entity was not found.', status: 'NOT_FOUND', details: [{ '@type': FCM_ERROR_DETAIL_TYPE, errorCode: 'UNREGISTERED' }] },
+      error: {
+        code: 404,
+        message: 'Requested entity was not found.',
+        status: 'NOT_FOUND',
+        details: [{ '@type': FCM_ERROR_DETAIL_TYPE, errorCode: 'UNREGISTERED' }],
+      },
     });
     expect(fcmErrorForStatus(429).error).toMatchObject({ status: 'RESOURCE_EXHAUSTED', details: [{ errorCode: 'QUOTA_EXCEEDED' }] });
     expect(fcmErrorForStatus(500).error).toMatchObject({ status: 'INTERNAL', details: [{ errorCode: 'INTERNAL' }] });
@@ -60,7 +69,15 @@ describe('registerFcmEmulator', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.json()).toEqual({ name: expect.stringMatching(/^projects\/demo-project\/messages\/0:\d+%[0-9a-f]{16}$/) });
-    expect(emulator.control.entries.at(-1)).toMatchObject({ provider: 'fcm', method: 'POST', path: PATH, to: 'tok-ok', reference: (msg['data'] as Record<string, string>)['sb_message_id'], body: 'Your code is 123456', status: 200 });
+    expect(emulator.control.entries.at(-1)).toMatchObject({
+      provider: 'fcm',
+      method: 'POST',
+      path: PATH,
+      to: 'tok-ok',
+      reference: (msg['data'] as Record<string, string>)['sb_message_id'],
+      body: 'Your code is 123456',
+      status: 200,
+    });
   });
 
   it('serves only requests for Host fcm.googleapis.com (Sinch Conversation shares the path)', async () => {
@@ -107,7 +124,13 @@ describe('registerFcmEmulator', () => {
   ])('answers 400 INVALID_ARGUMENT for %s', async (_name, body) => {
     const res = await post(body);
     expect(res.statusCode).toBe(400);
-    expect(res.json()).toMatchObject({ error: { code: 400, status: 'INVALID_ARGUMENT', details: expect.arrayContaining([{ '@type': FCM_ERROR_DETAIL_TYPE, errorCode: 'INVALID_ARGUMENT' }]) } });
+    expect(res.json()).toMatchObject({
+      error: {
+        code: 400,
+        status: 'INVALID_ARGUMENT',
+        details: expect.arrayContaining([{ '@type': FCM_ERROR_DETAIL_TYPE, errorCode: 'INVALID_ARGUMENT' }]),
+      },
+    });
   });
 
   it('answers malformed JSON in FCM shape and records it', async () => {
@@ -126,7 +149,9 @@ describe('registerFcmEmulator', () => {
     emulator.setPushToken(`tok-${result}`, { result, autoAckMs: 10 });
     const res = await post({ message: message(`tok-${result}`) });
     expect(res.statusCode).toBe(status);
-    expect(res.json()).toMatchObject({ error: { code: status, status: grpcStatus, details: [{ '@type': FCM_ERROR_DETAIL_TYPE, errorCode }] } });
+    expect(res.json()).toMatchObject({
+      error: { code: status, status: grpcStatus, details: [{ '@type': FCM_ERROR_DETAIL_TYPE, errorCode }] },
+    });
     const entry = emulator.control.entries.at(-1);
     expect(entry).toMatchObject({ to: `tok-${result}`, status });
     expect(entry).not.toHaveProperty('body');

@@ -61,14 +61,24 @@ export function fcmErrorForStatus(status: number): FcmErrorBody {
         401,
         'UNAUTHENTICATED',
         'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other ' +
-        'valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
+          'valid authentication credential. See https://developers.google.com/identity/sign-in/web/devconsole-project.',
       );
     case 403:
-      return fcmErrorBody(403, 'PERMISSION_DENIED', "Permission 'cloudmessaging.messages.create' denied on resource (or it may not exist).", 'PERMISSION_DENIED');
+      return fcmErrorBody(
+        403,
+        'PERMISSION_DENIED',
+        "Permission 'cloudmessaging.messages.create' denied on resource (or it may not exist).",
+        'PERMISSION_DENIED',
+      );
     case 404:
       return fcmErrorBody(404, 'NOT_FOUND', 'Requested entity was not found.', 'UNREGISTERED');
     case 429:
-      return fcmErrorBody(429, 'RESOURCE_EXHAUSTED', "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute'.", 'QUOTA_EXCEEDED');
+      return fcmErrorBody(
+        429,
+        'RESOURCE_EXHAUSTED',
+        "Quota exceeded for quota metric 'Send requests' and limit 'Send requests per minute'.",
+        'QUOTA_EXCEEDED',
+      );
     case 500:
       return fcmErrorBody(500, 'INTERNAL', 'Internal error encountered.', 'INTERNAL');
     case 503:
@@ -100,7 +110,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function invalid(message: string, field?: string): FcmErrorBody {
   const body = fcmErrorBody(400, 'INVALID_ARGUMENT', message, 'INVALID_ARGUMENT');
-  if (field !== undefined) body.error.details?.push({ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description: message }] });
+  if (field !== undefined)
+    body.error.details?.push({ '@type': 'type.googleapis.com/google.rpc.BadRequest', fieldViolations: [{ field, description: message }] });
   return body;
 }
 
@@ -109,16 +120,22 @@ function messageRefusal(message: Record<string, unknown>): FcmErrorBody | undefi
   const targets = ['token', 'topic', 'condition', 'fid'].filter((k) => message[k] !== undefined);
   if (targets.length !== 1) return invalid('Exactly one of token, topic, condition or fid must be specified.', 'message');
   const token = message['token'];
-  if (token !== undefined && (typeof token !== 'string' || token === '')) return invalid('The registration token is not a valid FCM registration token', 'message.token');
+  if (token !== undefined && (typeof token !== 'string' || token === ''))
+    return invalid('The registration token is not a valid FCM registration token', 'message.token');
   const data = message['data'];
   if (data !== undefined) {
     if (!isRecord(data)) return invalid("Invalid value at 'message.data'", 'message.data');
     for (const [key, value] of Object.entries(data)) {
-      if (typeof value !== 'string') return invalid(`Invalid value at 'message.data[${key}].value' (TYPE_STRING)`, `message.data[${key}].value`);
+      if (typeof value !== 'string')
+        return invalid(`Invalid value at 'message.data[${key}].value' (TYPE_STRING)`, `message.data[${key}].value`);
     }
   }
   const android = message['android'];
-  if (isRecord(android) && android['ttl'] !== undefined && (typeof android['ttl'] !== 'string' || !/^\d+(\.\d{1,9})?s$/.test(android['ttl']))) {
+  if (
+    isRecord(android) &&
+    android['ttl'] !== undefined &&
+    (typeof android['ttl'] !== 'string' || !/^\d+(\.\d{1,9})?s$/.test(android['ttl']))
+  ) {
     return invalid("Invalid value at 'message.android.ttl' (type.googleapis.com/google.protobuf.Duration)", 'message.android.ttl');
   }
   return undefined;
@@ -148,7 +165,6 @@ export function registerFcmEmulator(app: FastifyInstance, control: SandboxContro
   const accessToken = options.accessToken ?? FCM_SANDBOX_ACCESS_TOKEN;
   const projectIds = new Set(options.projectIds ?? [FCM_SANDBOX_PROJECT_ID]);
 
-
   const answer = createEmulatorResponder(control, 'fcm', { acceptedStatus: 200, contentType: 'application/json; charset=UTF-8' });
 
   /** FCM's error for `status`, with `Retry-After` on 429/503 when the scenario sets one. */
@@ -164,7 +180,10 @@ export function registerFcmEmulator(app: FastifyInstance, control: SandboxContro
     if (token.autoAckMs === undefined) return;
     const url = stringField(data, PUSH_DATA_KEYS.ackUrl);
     if (url === undefined || !/^https?:\/\//i.test(url)) return;
-    const body = JSON.stringify({ messageId: stringField(data, PUSH_DATA_KEYS.messageId), ackToken: stringField(data, PUSH_DATA_KEYS.ackToken) });
+    const body = JSON.stringify({
+      messageId: stringField(data, PUSH_DATA_KEYS.messageId),
+      ackToken: stringField(data, PUSH_DATA_KEYS.ackToken),
+    });
     control.schedule(token.autoAckMs, async () => {
       let ok = false;
       try {
@@ -191,46 +210,52 @@ export function registerFcmEmulator(app: FastifyInstance, control: SandboxContro
     return answer(reply, request, 400, invalid(`Invalid JSON payload received. ${error.message}`), {});
   }
 
-  app.post<{ Params: { projectId: string } }>(SEND_ROUTE, { constraints: { host: FCM_HOST_CONSTRAINT }, errorHandler: parseErrorHandler }, async (request, reply) => {
-    const body = isRecord(request.body) ? request.body : undefined;
-    const message = body !== undefined && isRecord(body['message']) ? body['message'] : undefined;
-    const data = message !== undefined && isRecord(message['data']) ? message['data'] : undefined;
-    const notification = message !== undefined && isRecord(message['notification']) ? message['notification'] : undefined;
-    const log = {
-      to: stringField(message, 'token') ?? stringField(message, 'topic') ?? stringField(message, 'condition'),
-      reference: stringField(data, PUSH_DATA_KEYS.messageId),
-      body: stringField(notification, 'body'),
-    };
+  app.post<{ Params: { projectId: string } }>(
+    SEND_ROUTE,
+    { constraints: { host: FCM_HOST_CONSTRAINT }, errorHandler: parseErrorHandler },
+    async (request, reply) => {
+      const body = isRecord(request.body) ? request.body : undefined;
+      const message = body !== undefined && isRecord(body['message']) ? body['message'] : undefined;
+      const data = message !== undefined && isRecord(message['data']) ? message['data'] : undefined;
+      const notification = message !== undefined && isRecord(message['notification']) ? message['notification'] : undefined;
+      const log = {
+        to: stringField(message, 'token') ?? stringField(message, 'topic') ?? stringField(message, 'condition'),
+        reference: stringField(data, PUSH_DATA_KEYS.messageId),
+        body: stringField(notification, 'body'),
+      };
 
-    if (control.scenario('fcm').outage) {
-      const f = failure(503);
-      return answer(reply, request, 503, f.body, log, f.headers);
-    }
-    await control.delay('fcm');
-    if (request.headers.authorization !== `Bearer ${accessToken}`) return answer(reply, request, 401, fcmErrorForStatus(401), log);
-    if (!projectIds.has(request.params.projectId)) return answer(reply, request, 403, fcmErrorForStatus(403), log);
-    const injected = control.injectedFailure('fcm');
-    if (injected !== undefined) {
-      const f = failure(injected);
-      return answer(reply, request, injected, f.body, log, f.headers);
-    }
-    if (body === undefined || message === undefined) return answer(reply, request, 400, invalid("Invalid JSON payload received. Expected field 'message'.", 'message'), log);
-    const refused = messageRefusal(message);
-    if (refused !== undefined) return answer(reply, request, 400, refused, log);
+      if (control.scenario('fcm').outage) {
+        const f = failure(503);
+        return answer(reply, request, 503, f.body, log, f.headers);
+      }
+      await control.delay('fcm');
+      if (request.headers.authorization !== `Bearer ${accessToken}`) return answer(reply, request, 401, fcmErrorForStatus(401), log);
+      if (!projectIds.has(request.params.projectId)) return answer(reply, request, 403, fcmErrorForStatus(403), log);
+      const injected = control.injectedFailure('fcm');
+      if (injected !== undefined) {
+        const f = failure(injected);
+        return answer(reply, request, injected, f.body, log, f.headers);
+      }
+      if (body === undefined || message === undefined)
+        return answer(reply, request, 400, invalid("Invalid JSON payload received. Expected field 'message'.", 'message'), log);
+      const refused = messageRefusal(message);
+      if (refused !== undefined) return answer(reply, request, 400, refused, log);
 
-    const projectName = `projects/${request.params.projectId}`;
-    if (body['validate_only'] === true) return answer(reply, request, 200, { name: `${projectName}/messages/${DRY_RUN_MESSAGE_ID}` }, log);
+      const projectName = `projects/${request.params.projectId}`;
+      if (body['validate_only'] === true)
+        return answer(reply, request, 200, { name: `${projectName}/messages/${DRY_RUN_MESSAGE_ID}` }, log);
 
-    const tokenValue = stringField(message, 'token');
-    const token: SandboxPushToken = tokenValue === undefined ? { result: 'ok' } : control.pushToken(tokenValue);
-    const refusedStatus = TOKEN_RESULT_STATUS[token.result];
-    if (refusedStatus !== undefined) {
-      const f = failure(refusedStatus);
-      return answer(reply, request, refusedStatus, f.body, log, f.headers);
-    }
-    // FCM's ids look like `0:1500415314455276%31bd1c9631bd1c96`.
-    const id = `0:${Date.now()}${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}%${randomBytes(8).toString('hex')}`;
-    if (tokenValue !== undefined) scheduleAck(token, data);
-    return answer(reply, request, 200, { name: `${projectName}/messages/${id}` }, log);
-  });
+      const tokenValue = stringField(message, 'token');
+      const token: SandboxPushToken = tokenValue === undefined ? { result: 'ok' } : control.pushToken(tokenValue);
+      const refusedStatus = TOKEN_RESULT_STATUS[token.result];
+      if (refusedStatus !== undefined) {
+        const f = failure(refusedStatus);
+        return answer(reply, request, refusedStatus, f.body, log, f.headers);
+      }
+      // FCM's ids look like `0:1500415314455276%31bd1c9631bd1c96`.
+      const id = `0:${Date.now()}${String(Math.floor(Math.random() * 1000)).padStart(3, '0')}%${randomBytes(8).toString('hex')}`;
+      if (tokenValue !== undefined) scheduleAck(token, data);
+      return answer(reply, request, 200, { name: `${projectName}/messages/${id}` }, log);
+    },
+  );
 }

@@ -34,7 +34,12 @@ export async function startFcmEmulator(options: FcmEmulatorOptions = {}): Promis
   const captured: CapturedFcmRequest[] = [];
   const running = await startEmulator((app, control) => {
     app.addHook('preHandler', async (request) => {
-      captured.push({ method: request.method, path: request.url.split('?')[0] ?? request.url, headers: { ...request.headers }, body: request.body });
+      captured.push({
+        method: request.method,
+        path: request.url.split('?')[0] ?? request.url,
+        headers: { ...request.headers },
+        body: request.body,
+      });
     });
     registerFcmEmulator(app, { ...control, pushToken: (token) => ({ ...(tokens.get(token) ?? { result: 'ok' }) }) }, options);
   });

@@ -92,7 +92,13 @@ describe('registerMessageBirdEmulator', () => {
       datacoding: 'plain',
       mclass: 1,
       scheduledDatetime: null,
-      recipients: { totalCount: 1, totalSentCount: 1, totalDeliveredCount: 0, totalDeliveryFailedCount: 0, items: [{ recipient: 14155550100, status: 'sent', messagePartCount: 1 }] },
+      recipients: {
+        totalCount: 1,
+        totalSentCount: 1,
+        totalDeliveredCount: 0,
+        totalDeliveryFailedCount: 0,
+        items: [{ recipient: 14155550100, status: 'sent', messagePartCount: 1 }],
+      },
     });
     expect(body['id']).toMatch(/^[0-9a-f]{32}$/);
     expect(body['href']).toBe(`https://rest.messagebird.com/messages/${String(body['id'])}`);
@@ -108,7 +114,11 @@ describe('registerMessageBirdEmulator', () => {
 
   it('takes a form-encoded body', async () => {
     emulator.control.set('messagebird', { dlr: 'none' });
-    const res = await post(new URLSearchParams({ recipients: '14155550100', originator: 'Switchboard', body: 'hi' }).toString(), AUTH, 'application/x-www-form-urlencoded');
+    const res = await post(
+      new URLSearchParams({ recipients: '14155550100', originator: 'Switchboard', body: 'hi' }).toString(),
+      AUTH,
+      'application/x-www-form-urlencoded',
+    );
     expect(res.statusCode).toBe(201);
     expect(res.json()).toMatchObject({ originator: 'Switchboard' });
   });
@@ -138,7 +148,9 @@ describe('registerMessageBirdEmulator', () => {
   ])("answers 401 with MessageBird's code 2 for %s", async (_name, authorization) => {
     const res = await post(message(), authorization);
     expect(res.statusCode).toBe(401);
-    expect(res.json()).toEqual({ errors: [{ code: 2, description: 'Request not allowed (incorrect access_key)', parameter: 'access_key' }] });
+    expect(res.json()).toEqual({
+      errors: [{ code: 2, description: 'Request not allowed (incorrect access_key)', parameter: 'access_key' }],
+    });
   });
 
   it.each([
@@ -193,7 +205,14 @@ describe('registerMessageBirdEmulator', () => {
     expect(after.accepted - before.accepted).toBe(1);
     expect((after.byStatus['422'] ?? 0) - (before.byStatus['422'] ?? 0)).toBe(1);
     const [second, first] = emulator.control.entries.slice(-2).reverse();
-    expect(first).toMatchObject({ provider: 'messagebird', method: 'POST', path: '/messages', to: '+14155550120', reference: 'msg_ref1', status: 201 });
+    expect(first).toMatchObject({
+      provider: 'messagebird',
+      method: 'POST',
+      path: '/messages',
+      to: '+14155550120',
+      reference: 'msg_ref1',
+      status: 201,
+    });
     // The text the handset shows, on accepted sends only.
     expect(first?.body).toBe(String(message({})['body']));
     expect(second).toMatchObject({ to: '+15005550001', reference: 'msg_ref2', status: 422 });
@@ -208,7 +227,11 @@ describe('registerMessageBirdEmulator', () => {
     for (const c of callbacks) {
       expect(c.method).toBe('GET');
       expect(c.rawBody).toHaveLength(0);
-      expect(c.publicUrl.startsWith(`${receiver.origin}/webhooks/messagebird?sb=msg_dlr&id=${id}&reference=msg_dlr&recipient=14155550100&status=`)).toBe(true);
+      expect(
+        c.publicUrl.startsWith(
+          `${receiver.origin}/webhooks/messagebird?sb=msg_dlr&id=${id}&reference=msg_dlr&recipient=14155550100&status=`,
+        ),
+      ).toBe(true);
       expect(await verifyMessageBirdWebhook(MESSAGEBIRD_SANDBOX_CREDENTIALS.signingKey, c)).toBe(true);
       expect(decodeJwt(c.headers['messagebird-signature-jwt'] ?? '')).not.toHaveProperty('payload_hash');
     }
@@ -217,7 +240,9 @@ describe('registerMessageBirdEmulator', () => {
       ['delivered', 'successfully delivered', ''],
     ]);
     expect(callbacks[1]?.query['statusDatetime']).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00$/);
-    expect(callbacks[1]?.publicUrl).toContain('statusDatetime=' + encodeURIComponent(callbacks[1]?.query['statusDatetime'] ?? '').replaceAll('%20', '+'));
+    expect(callbacks[1]?.publicUrl).toContain(
+      'statusDatetime=' + encodeURIComponent(callbacks[1]?.query['statusDatetime'] ?? '').replaceAll('%20', '+'),
+    );
   });
 
   it('reports delivery_failed with the scenario error code and its reason', async () => {

@@ -78,7 +78,14 @@ export interface MessageBirdMessageJson {
     totalSentCount: number;
     totalDeliveredCount: number;
     totalDeliveryFailedCount: number;
-    items: { recipient: number; status: string; statusDatetime: string; messagePartCount: number; statusReason?: string; statusErrorCode?: number | null }[];
+    items: {
+      recipient: number;
+      status: string;
+      statusDatetime: string;
+      messagePartCount: number;
+      statusReason?: string;
+      statusErrorCode?: number | null;
+    }[];
   };
 }
 
@@ -89,7 +96,11 @@ export interface MessageBirdEmulatorOptions {
 }
 
 /** Builds MessageBird's error body. */
-export function messagebirdErrorBody(code: number, description: string, parameter: string | null = null): { errors: MessageBirdApiErrorEntry[] } {
+export function messagebirdErrorBody(
+  code: number,
+  description: string,
+  parameter: string | null = null,
+): { errors: MessageBirdApiErrorEntry[] } {
   return { errors: [{ code, description, parameter }] };
 }
 
@@ -111,7 +122,12 @@ export function messagebirdDatetime(date: Date): string {
  * (`nbf` + 60 s), `jti`, `url_hash` = hex SHA-256 of the full URL including the query, and
  * `payload_hash` = hex SHA-256 of the body only when there is one.
  */
-export async function signMessageBirdRequest(signingKey: string | KeyObject, url: string, body?: Buffer | string, now: Date = new Date()): Promise<string> {
+export async function signMessageBirdRequest(
+  signingKey: string | KeyObject,
+  url: string,
+  body?: Buffer | string,
+  now: Date = new Date(),
+): Promise<string> {
   const key = typeof signingKey === 'string' ? createSecretKey(Buffer.from(signingKey, 'utf8')) : signingKey;
   const nbf = Math.floor(now.getTime() / 1000);
   const claims: Record<string, string> = {
@@ -180,7 +196,6 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
   const signingKey = createSecretKey(Buffer.from(credentials.signingKey, 'utf8'));
   const messages = new Map<string, MessageBirdMessageJson>();
   ensureFormBodyParser(app);
-
 
   const answer = createEmulatorResponder(control, 'messagebird', { acceptedStatus: 201 });
 
@@ -280,7 +295,10 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
         control.schedule(delay, report(message.id, recipient, 'delivered', 'successfully delivered', ''));
       } else {
         const code = scenario.dlrErrorCode ?? '27';
-        control.schedule(delay, report(message.id, recipient, 'delivery_failed', REASON_BY_ERROR_CODE[code] ?? 'generic delivery failure', code));
+        control.schedule(
+          delay,
+          report(message.id, recipient, 'delivery_failed', REASON_BY_ERROR_CODE[code] ?? 'generic delivery failure', code),
+        );
       }
     }
   }
@@ -293,11 +311,13 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
     if (!ORIGINATOR.test(originator)) return messagebirdErrorBody(10, 'originator is invalid', 'originator');
     if (str(field(body, 'body')) === undefined) return messagebirdErrorBody(9, 'body is required', 'body');
     const reportUrl = field(body, 'reportUrl');
-    if (reportUrl !== undefined && (typeof reportUrl !== 'string' || !URL.canParse(reportUrl))) return messagebirdErrorBody(10, 'reportUrl is invalid', 'reportUrl');
+    if (reportUrl !== undefined && (typeof reportUrl !== 'string' || !URL.canParse(reportUrl)))
+      return messagebirdErrorBody(10, 'reportUrl is invalid', 'reportUrl');
     for (const recipient of recipients) {
       if (!MSISDN.test(recipient)) return messagebirdErrorBody(10, 'recipient is invalid', 'recipient');
       const e164 = `+${recipient.replace(/^\+/, '')}`;
-      if (e164 === MESSAGEBIRD_MAGIC_NUMBERS.invalid || !control.number(e164).valid) return messagebirdErrorBody(10, 'recipient is invalid', 'recipient');
+      if (e164 === MESSAGEBIRD_MAGIC_NUMBERS.invalid || !control.number(e164).valid)
+        return messagebirdErrorBody(10, 'recipient is invalid', 'recipient');
     }
     return undefined;
   }
@@ -313,7 +333,10 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
     const body = isRecord(request.body) ? request.body : undefined;
     const recipients = recipientsOf(body);
     const first = recipients?.[0];
-    const log = { to: first === undefined ? undefined : `+${first.replace(/^\+/, '')}`, reference: body === undefined ? undefined : str(field(body, 'reference')) };
+    const log = {
+      to: first === undefined ? undefined : `+${first.replace(/^\+/, '')}`,
+      reference: body === undefined ? undefined : str(field(body, 'reference')),
+    };
 
     if (control.scenario('messagebird').outage) {
       const f = failure(503);
@@ -339,7 +362,14 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
     const text = str(field(body, 'body')) ?? '';
     const unicode = [...text].some((ch) => (ch.codePointAt(0) ?? 0) > 0x7f);
     const datacoding = str(field(body, 'datacoding')) ?? 'plain';
-    const parts = datacoding === 'unicode' || (datacoding === 'auto' && unicode) ? (text.length <= 70 ? 1 : Math.ceil(text.length / 67)) : text.length <= 160 ? 1 : Math.ceil(text.length / 153);
+    const parts =
+      datacoding === 'unicode' || (datacoding === 'auto' && unicode)
+        ? text.length <= 70
+          ? 1
+          : Math.ceil(text.length / 67)
+        : text.length <= 160
+          ? 1
+          : Math.ceil(text.length / 153);
     const message: MessageBirdMessageJson = {
       id,
       href: `${MESSAGEBIRD_DEFAULT_BASE_URL}/messages/${id}`,
@@ -361,7 +391,12 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
         totalSentCount: recipients?.length ?? 0,
         totalDeliveredCount: 0,
         totalDeliveryFailedCount: 0,
-        items: (recipients ?? []).map((r) => ({ recipient: Number(r.replace(/^\+/, '')), status: 'sent', statusDatetime: now, messagePartCount: parts })),
+        items: (recipients ?? []).map((r) => ({
+          recipient: Number(r.replace(/^\+/, '')),
+          status: 'sent',
+          statusDatetime: now,
+          messagePartCount: parts,
+        })),
       },
     };
     store(message);
@@ -383,7 +418,10 @@ export function registerMessageBirdEmulator(app: FastifyInstance, control: Sandb
     const message = messages.get(request.params.id);
     if (message === undefined) return answer(reply, request, 404, injectedErrorBody(404), {});
     const first = message.recipients.items[0];
-    return answer(reply, request, 200, JSON.stringify(message), { to: first === undefined ? undefined : `+${first.recipient}`, reference: message.reference ?? undefined });
+    return answer(reply, request, 200, JSON.stringify(message), {
+      to: first === undefined ? undefined : `+${first.recipient}`,
+      reference: message.reference ?? undefined,
+    });
   });
 
   registerMessageBirdLookupEmulator(app, control, credentials.accessKey);

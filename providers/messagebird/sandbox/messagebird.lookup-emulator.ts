@@ -90,7 +90,11 @@ export function resolveHlr(hlr: MessageBirdHlrJson, entry: SandboxNumber, now: D
   hlr.statusDatetime = datetime(now);
   if (entry.lineType !== 'mobile') {
     hlr.status = entry.lineType === 'unknown' ? 'unknown' : 'failed';
-    hlr.details = { status_desc: entry.lineType === 'unknown' ? 'Subscriber status could not be determined' : 'Not a mobile subscriber', ported: 0, roaming: 0 };
+    hlr.details = {
+      status_desc: entry.lineType === 'unknown' ? 'Subscriber status could not be determined' : 'Not a mobile subscriber',
+      ported: 0,
+      roaming: 0,
+    };
     return;
   }
   hlr.status = 'active';
@@ -112,12 +116,28 @@ export function resolveHlr(hlr: MessageBirdHlrJson, entry: SandboxNumber, now: D
 }
 
 /** Registers `POST /hlr` and `GET /hlr/:id` (see the file comment). `accessKey` defaults to the sandbox one. */
-export function registerMessageBirdLookupEmulator(app: FastifyInstance, control: SandboxControl, accessKey: string = MESSAGEBIRD_SANDBOX_CREDENTIALS.accessKey): void {
+export function registerMessageBirdLookupEmulator(
+  app: FastifyInstance,
+  control: SandboxControl,
+  accessKey: string = MESSAGEBIRD_SANDBOX_CREDENTIALS.accessKey,
+): void {
   const hlrs = new Map<string, MessageBirdHlrJson>();
   ensureFormBodyParser(app);
 
-  function answer(reply: FastifyReply, request: FastifyRequest, status: number, body: unknown, log: { to?: string | undefined; reference?: string | undefined }, headers: Record<string, string> = {}): FastifyReply {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'messagebird', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
+  function answer(
+    reply: FastifyReply,
+    request: FastifyRequest,
+    status: number,
+    body: unknown,
+    log: { to?: string | undefined; reference?: string | undefined },
+    headers: Record<string, string> = {},
+  ): FastifyReply {
+    const entry: Omit<SandboxLogEntry, 'at'> = {
+      provider: 'messagebird',
+      method: request.method,
+      path: request.url.split('?')[0] ?? request.url,
+      status,
+    };
     if (log.to !== undefined) entry.to = log.to;
     if (log.reference !== undefined) entry.reference = log.reference;
     let settled = false;
@@ -132,12 +152,20 @@ export function registerMessageBirdLookupEmulator(app: FastifyInstance, control:
   }
 
   /** Outage, latency, access key, injected failure — in that order, as on `/messages`. */
-  async function gate(reply: FastifyReply, request: FastifyRequest, log: { to?: string | undefined; reference?: string | undefined }): Promise<FastifyReply | undefined> {
+  async function gate(
+    reply: FastifyReply,
+    request: FastifyRequest,
+    log: { to?: string | undefined; reference?: string | undefined },
+  ): Promise<FastifyReply | undefined> {
     const scenario = control.scenario('messagebird');
     const fail = (status: number): FastifyReply => {
       const headers: Record<string, string> = {};
-      if ((status === 429 || status === 503) && control.scenario('messagebird').retryAfterSec !== undefined) headers['retry-after'] = String(control.scenario('messagebird').retryAfterSec);
-      const body = status === 401 ? errorBody(2, 'Request not allowed (incorrect access_key)', 'access_key') : errorBody(99, STATUS_CODES[status] ?? 'internal error');
+      if ((status === 429 || status === 503) && control.scenario('messagebird').retryAfterSec !== undefined)
+        headers['retry-after'] = String(control.scenario('messagebird').retryAfterSec);
+      const body =
+        status === 401
+          ? errorBody(2, 'Request not allowed (incorrect access_key)', 'access_key')
+          : errorBody(99, STATUS_CODES[status] ?? 'internal error');
       return answer(reply, request, status, body, log, headers);
     };
     if (scenario.outage) return fail(503);
@@ -157,7 +185,13 @@ export function registerMessageBirdLookupEmulator(app: FastifyInstance, control:
 
   function parseErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? 400 : 500;
-    return answer(reply, request, status, status === 400 ? errorBody(21, `Bad request: ${error.message}`) : errorBody(99, 'internal error'), {});
+    return answer(
+      reply,
+      request,
+      status,
+      status === 400 ? errorBody(21, `Bad request: ${error.message}`) : errorBody(99, 'internal error'),
+      {},
+    );
   }
 
   app.post('/hlr', { errorHandler: parseErrorHandler }, async (request, reply) => {

@@ -7,7 +7,8 @@ import { registerRbmEmulator } from './rbm.emulator.ts';
 import { RBM_SANDBOX_ACCESS_TOKEN, RBM_SANDBOX_AGENT_ID, RBM_SANDBOX_FEATURES } from './rbm.sandbox.ts';
 
 const auth = { authorization: `Bearer ${RBM_SANDBOX_ACCESS_TOKEN}` };
-const url = (phone: string, query = `requestId=0b9c-1&agentId=${RBM_SANDBOX_AGENT_ID}`): string => `/v1/phones/${phone}/capabilities?${query}`;
+const url = (phone: string, query = `requestId=0b9c-1&agentId=${RBM_SANDBOX_AGENT_ID}`): string =>
+  `/v1/phones/${phone}/capabilities?${query}`;
 
 describe('registerRbmEmulator', () => {
   let app: FastifyInstance;
@@ -92,7 +93,13 @@ describe('registerRbmEmulator', () => {
     const before = control.counters('rbm').requests;
     await app.inject({ method: 'GET', url: url('+447700900127'), headers: auth });
     expect(control.counters('rbm').requests).toBe(before + 1);
-    expect(control.entries.at(-1)).toMatchObject({ provider: 'rbm', method: 'GET', path: '/v1/phones/+447700900127/capabilities', to: '+447700900127', status: 404 });
+    expect(control.entries.at(-1)).toMatchObject({
+      provider: 'rbm',
+      method: 'GET',
+      path: '/v1/phones/+447700900127/capabilities',
+      to: '+447700900127',
+      status: 404,
+    });
     expect(control.counters('rbm').accepted).toBe(0);
   });
 });

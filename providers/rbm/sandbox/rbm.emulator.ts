@@ -35,12 +35,16 @@ export function rbmErrorBody(code: number, message?: string): GoogleErrorBody {
       return {
         error: {
           code,
-          message: 'Request had invalid authentication credentials. Expected OAuth 2 ' + 'access token, login cookie or other valid authentication credential.',
+          message:
+            'Request had invalid authentication credentials. Expected OAuth 2 ' +
+            'access token, login cookie or other valid authentication credential.',
           status: 'UNAUTHENTICATED',
         },
       };
     case 403:
-      return { error: { code, message: message ?? 'The caller does not have permission: the agent is not launched.', status: 'PERMISSION_DENIED' } };
+      return {
+        error: { code, message: message ?? 'The caller does not have permission: the agent is not launched.', status: 'PERMISSION_DENIED' },
+      };
     case 404:
       return { error: { code, message: 'Requested entity was not found.', status: 'NOT_FOUND' } };
     case 429:
@@ -66,8 +70,20 @@ export function registerRbmEmulator(app: FastifyInstance, control: SandboxContro
   const accessToken = options.accessToken ?? RBM_SANDBOX_ACCESS_TOKEN;
   const agents = new Set(options.agentIds ?? [RBM_SANDBOX_AGENT_ID]);
 
-  function answer(reply: FastifyReply, request: FastifyRequest, status: number, body: unknown, to: string | undefined, headers: Record<string, string> = {}): FastifyReply {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'rbm', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
+  function answer(
+    reply: FastifyReply,
+    request: FastifyRequest,
+    status: number,
+    body: unknown,
+    to: string | undefined,
+    headers: Record<string, string> = {},
+  ): FastifyReply {
+    const entry: Omit<SandboxLogEntry, 'at'> = {
+      provider: 'rbm',
+      method: request.method,
+      path: request.url.split('?')[0] ?? request.url,
+      status,
+    };
     if (to !== undefined) entry.to = to;
     let settled = false;
     const settle = (): void => {
@@ -87,22 +103,26 @@ export function registerRbmEmulator(app: FastifyInstance, control: SandboxContro
     return answer(reply, request, status, rbmErrorBody(status), to, headers);
   }
 
-  app.get<{ Params: { phone: string }; Querystring: Record<string, string | undefined> }>('/v1/phones/:phone/capabilities', async (request, reply) => {
-    const phone = request.params.phone;
-    const to = E164.test(phone) ? phone : undefined;
-    if (control.scenario('rbm').outage) return failure(reply, request, 503, to);
-    await control.delay('rbm');
-    if (request.headers.authorization !== `Bearer ${accessToken}`) return answer(reply, request, 401, rbmErrorBody(401), to, { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' });
-    const agentId = typeof request.query.agentId === 'string' ? request.query.agentId : '';
-    const requestId = typeof request.query.requestId === 'string' ? request.query.requestId : '';
-    if (agentId === '') return answer(reply, request, 400, rbmErrorBody(400, 'agentId is required.'), to);
-    if (requestId === '') return answer(reply, request, 400, rbmErrorBody(400, 'requestId is required.'), to);
-    if (!agents.has(agentId)) return answer(reply, request, 403, rbmErrorBody(403, `Agent ${agentId} is not launched.`), to);
-    const injected = control.injectedFailure('rbm');
-    if (injected !== undefined) return failure(reply, request, injected, to);
-    if (to === undefined) return answer(reply, request, 400, rbmErrorBody(400, `Invalid phone number: ${phone}`), to);
-    const entry = control.number(to);
-    if (!entry.valid || !entry.rcs) return answer(reply, request, 404, rbmErrorBody(404), to);
-    return answer(reply, request, 200, { features: [...RBM_SANDBOX_FEATURES] }, to);
-  });
+  app.get<{ Params: { phone: string }; Querystring: Record<string, string | undefined> }>(
+    '/v1/phones/:phone/capabilities',
+    async (request, reply) => {
+      const phone = request.params.phone;
+      const to = E164.test(phone) ? phone : undefined;
+      if (control.scenario('rbm').outage) return failure(reply, request, 503, to);
+      await control.delay('rbm');
+      if (request.headers.authorization !== `Bearer ${accessToken}`)
+        return answer(reply, request, 401, rbmErrorBody(401), to, { 'www-authenticate': 'Bearer realm="https://accounts.google.com/"' });
+      const agentId = typeof request.query.agentId === 'string' ? request.query.agentId : '';
+      const requestId = typeof request.query.requestId === 'string' ? request.query.requestId : '';
+      if (agentId === '') return answer(reply, request, 400, rbmErrorBody(400, 'agentId is required.'), to);
+      if (requestId === '') return answer(reply, request, 400, rbmErrorBody(400, 'requestId is required.'), to);
+      if (!agents.has(agentId)) return answer(reply, request, 403, rbmErrorBody(403, `Agent ${agentId} is not launched.`), to);
+      const injected = control.injectedFailure('rbm');
+      if (injected !== undefined) return failure(reply, request, injected, to);
+      if (to === undefined) return answer(reply, request, 400, rbmErrorBody(400, `Invalid phone number: ${phone}`), to);
+      const entry = control.number(to);
+      if (!entry.valid || !entry.rcs) return answer(reply, request, 404, rbmErrorBody(404), to);
+      return answer(reply, request, 200, { features: [...RBM_SANDBOX_FEATURES] }, to);
+    },
+  );
 }

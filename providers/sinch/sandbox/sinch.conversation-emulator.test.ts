@@ -13,7 +13,11 @@ import { SINCH_SANDBOX_CREDENTIALS as C } from './sinch.sandbox.ts';
 
 const SEND_URL = `/v1/projects/${C.projectId}/messages:send`;
 const mobile = (patch: Partial<SandboxNumber> = {}): SandboxNumber => ({ valid: true, lineType: 'mobile', rcs: false, ...patch });
-const scenario = (patch: Partial<{ dlr: 'delivered' | 'undelivered' | 'none'; dlrErrorCode: string; dlrDelayMs: number }> = {}) => ({ dlr: 'delivered' as const, dlrDelayMs: 200, ...patch });
+const scenario = (patch: Partial<{ dlr: 'delivered' | 'undelivered' | 'none'; dlrErrorCode: string; dlrDelayMs: number }> = {}) => ({
+  dlr: 'delivered' as const,
+  dlrDelayMs: 200,
+  ...patch,
+});
 
 describe('planSinchReceipts', () => {
   it('queues then delivers on RCS for an RCS-capable number', () => {
@@ -24,7 +28,9 @@ describe('planSinchReceipts', () => {
   });
 
   it('fails an RCS-only message to a number without RCS with RECIPIENT_NOT_REACHABLE', () => {
-    expect(planSinchReceipts(['RCS'], '+14155550100', mobile(), scenario())).toEqual([{ status: 'FAILED', channel: 'RCS', reason: 'RECIPIENT_NOT_REACHABLE', atMs: 100 }]);
+    expect(planSinchReceipts(['RCS'], '+14155550100', mobile(), scenario())).toEqual([
+      { status: 'FAILED', channel: 'RCS', reason: 'RECIPIENT_NOT_REACHABLE', atMs: 100 },
+    ]);
   });
 
   it('switches to SMS when it comes next in the priority order', () => {
@@ -36,13 +42,22 @@ describe('planSinchReceipts', () => {
   });
 
   it('fails with the scenario code, else CHANNEL_FAILURE, when the scenario says undelivered', () => {
-    expect(planSinchReceipts(['RCS'], '+1', mobile({ rcs: true }), scenario({ dlr: 'undelivered' })).at(-1)).toMatchObject({ status: 'FAILED', reason: 'CHANNEL_FAILURE' });
-    expect(planSinchReceipts(['RCS'], '+1', mobile({ rcs: true }), scenario({ dlr: 'undelivered', dlrErrorCode: 'DELIVERY_TIMED_OUT' })).at(-1)).toMatchObject({ reason: 'DELIVERY_TIMED_OUT' });
+    expect(planSinchReceipts(['RCS'], '+1', mobile({ rcs: true }), scenario({ dlr: 'undelivered' })).at(-1)).toMatchObject({
+      status: 'FAILED',
+      reason: 'CHANNEL_FAILURE',
+    });
+    expect(
+      planSinchReceipts(['RCS'], '+1', mobile({ rcs: true }), scenario({ dlr: 'undelivered', dlrErrorCode: 'DELIVERY_TIMED_OUT' })).at(-1),
+    ).toMatchObject({ reason: 'DELIVERY_TIMED_OUT' });
   });
 
   it('fails an invalid number with RECIPIENT_INVALID_CHANNEL_IDENTITY', () => {
-    expect(planSinchReceipts(['RCS'], '+14155550100', mobile({ valid: false, rcs: true }), scenario())).toEqual([{ status: 'FAILED', channel: 'RCS', reason: 'RECIPIENT_INVALID_CHANNEL_IDENTITY', atMs: 100 }]);
-    expect(planSinchReceipts(['RCS'], MAGIC_NUMBERS.invalid, mobile({ rcs: true }), scenario())[0]).toMatchObject({ reason: 'RECIPIENT_INVALID_CHANNEL_IDENTITY' });
+    expect(planSinchReceipts(['RCS'], '+14155550100', mobile({ valid: false, rcs: true }), scenario())).toEqual([
+      { status: 'FAILED', channel: 'RCS', reason: 'RECIPIENT_INVALID_CHANNEL_IDENTITY', atMs: 100 },
+    ]);
+    expect(planSinchReceipts(['RCS'], MAGIC_NUMBERS.invalid, mobile({ rcs: true }), scenario())[0]).toMatchObject({
+      reason: 'RECIPIENT_INVALID_CHANNEL_IDENTITY',
+    });
   });
 
   it('plans nothing when the scenario says none', () => {
@@ -64,7 +79,12 @@ describe('registerSinchConversationEmulator (through registerSinchEmulator), bes
     ...patch,
   });
   const send = (payload: unknown, headers: Record<string, string> = {}) =>
-    app.inject({ method: 'POST', url: SEND_URL, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers }, payload: JSON.stringify(payload) });
+    app.inject({
+      method: 'POST',
+      url: SEND_URL,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...headers },
+      payload: JSON.stringify(payload),
+    });
 
   beforeAll(async () => {
     control = createFakeSandboxControl();
@@ -75,7 +95,10 @@ describe('registerSinchConversationEmulator (through registerSinchEmulator), bes
     const res = await app.inject({
       method: 'POST',
       url: '/oauth2/token',
-      headers: { authorization: 'Basic ' + Buffer.from(`${C.keyId}:${C.keySecret}`).toString('base64'), 'content-type': 'application/x-www-form-urlencoded' },
+      headers: {
+        authorization: 'Basic ' + Buffer.from(`${C.keyId}:${C.keySecret}`).toString('base64'),
+        'content-type': 'application/x-www-form-urlencoded',
+      },
       payload: 'grant_type=client_credentials',
     });
     token = String((res.json() as { access_token: string }).access_token);
@@ -94,7 +117,14 @@ describe('registerSinchConversationEmulator (through registerSinchEmulator), bes
     const answer = res.json() as { message_id: string; accepted_time: string };
     expect(answer.message_id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
     expect(Number.isNaN(Date.parse(answer.accepted_time))).toBe(false);
-    expect(control.entries.at(-1)).toMatchObject({ provider: 'sinch', channel: 'rcs', to: '+14155550100', reference: 'msg_1', body: 'Your code is 123456', status: 200 });
+    expect(control.entries.at(-1)).toMatchObject({
+      provider: 'sinch',
+      channel: 'rcs',
+      to: '+14155550100',
+      reference: 'msg_1',
+      body: 'Your code is 123456',
+      status: 200,
+    });
   });
 
   it('leaves FCM its own requests: Host fcm.googleapis.com reaches the FCM emulator', async () => {
@@ -117,14 +147,23 @@ describe('registerSinchConversationEmulator (through registerSinchEmulator), bes
   });
 
   it('answers 403 for another project', async () => {
-    const res = await app.inject({ method: 'POST', url: '/v1/projects/other/messages:send', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: JSON.stringify(body()) });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/v1/projects/other/messages:send',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: JSON.stringify(body()),
+    });
     expect(res.statusCode).toBe(403);
   });
 
   it.each([
     ['an unknown app', { app_id: 'other' }, 404],
     ['no channel identity', { recipient: { identified_by: { channel_identities: [] } } }, 400],
-    ['an identity that is not a number', { recipient: { identified_by: { channel_identities: [{ channel: 'RCS', identity: 'alice' }] } } }, 400],
+    [
+      'an identity that is not a number',
+      { recipient: { identified_by: { channel_identities: [{ channel: 'RCS', identity: 'alice' }] } } },
+      400,
+    ],
     ['a channel the app does not have', { channel_priority_order: ['MESSENGER'] }, 400],
     ['a message that is not text', { message: { card_message: {} } }, 400],
     ['an empty text', { message: { text_message: { text: '' } } }, 400],
@@ -137,7 +176,12 @@ describe('registerSinchConversationEmulator (through registerSinchEmulator), bes
   });
 
   it("answers a malformed body in Conversation's error shape", async () => {
-    const res = await app.inject({ method: 'POST', url: SEND_URL, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, payload: '{"app_id":' });
+    const res = await app.inject({
+      method: 'POST',
+      url: SEND_URL,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      payload: '{"app_id":',
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toMatchObject({ error: { status: 'INVALID_ARGUMENT' } });
   });

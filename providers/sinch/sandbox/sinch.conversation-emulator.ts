@@ -165,7 +165,12 @@ export function planSinchReceipts(
   for (const [i, channel] of channels.entries()) {
     if (!reaches(channel, number, entry)) {
       const last = i === channels.length - 1;
-      out.push({ status: last ? 'FAILED' : 'SWITCHING_CHANNEL', channel, reason: 'RECIPIENT_NOT_REACHABLE', atMs: last ? Math.floor(delay / 2) : Math.floor(delay / 4) });
+      out.push({
+        status: last ? 'FAILED' : 'SWITCHING_CHANNEL',
+        channel,
+        reason: 'RECIPIENT_NOT_REACHABLE',
+        atMs: last ? Math.floor(delay / 2) : Math.floor(delay / 4),
+      });
       if (last) return out;
       continue;
     }
@@ -181,8 +186,11 @@ export function planSinchReceipts(
 }
 
 /** Registers the Conversation emulator (see the file comment). */
-export function registerSinchConversationEmulator(app: FastifyInstance, control: SandboxControl, options: SinchConversationEmulatorOptions): void {
-
+export function registerSinchConversationEmulator(
+  app: FastifyInstance,
+  control: SandboxControl,
+  options: SinchConversationEmulatorOptions,
+): void {
   const answer = createEmulatorResponder(control, 'sinch', { acceptedStatus: 200, channel: 'rcs' });
 
   function failure(status: number): { body: SinchConversationErrorBody; headers: Record<string, string> } {
@@ -247,7 +255,11 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     }
     if (message.correlationId !== undefined) receipt.correlation_id = message.correlationId;
     if (plan.reason !== undefined) {
-      receipt.message_delivery_report.reason = { code: plan.reason, description: REASON_TEXT[plan.reason] ?? plan.reason, sub_code: 'UNSPECIFIED_SUB_CODE' };
+      receipt.message_delivery_report.reason = {
+        code: plan.reason,
+        description: REASON_TEXT[plan.reason] ?? plan.reason,
+        sub_code: 'UNSPECIFIED_SUB_CODE',
+      };
       if (plan.channel === SINCH_WHATSAPP_CHANNEL && plan.reason === 'RECIPIENT_NOT_REACHABLE') {
         receipt.message_delivery_report.reason.description = 'The recipient is not a WhatsApp user.';
         receipt.message_delivery_report.reason.channel_code = SINCH_WHATSAPP_NOT_REGISTERED_CHANNEL_CODE;
@@ -264,13 +276,16 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     const recipient = isRecord(body['recipient']) ? body['recipient'] : undefined;
     const identifiedBy = isRecord(recipient?.['identified_by']) ? recipient['identified_by'] : undefined;
     const identities = identifiedBy?.['channel_identities'];
-    if (!Array.isArray(identities) || identities.length === 0) return sinchConversationErrorBody(400, 'recipient.identified_by.channel_identities must not be empty');
+    if (!Array.isArray(identities) || identities.length === 0)
+      return sinchConversationErrorBody(400, 'recipient.identified_by.channel_identities must not be empty');
     for (const identity of identities) {
       if (!isRecord(identity) || str(identity['channel']) === undefined || str(identity['identity']) === undefined) {
         return sinchConversationErrorBody(400, 'each channel identity needs a channel and an identity');
       }
-      if (!APP_CHANNELS.has(String(identity['channel']))) return sinchConversationErrorBody(400, `Channel ${String(identity['channel'])} is not configured for app ${appId}`);
-      if (!MSISDN.test(String(identity['identity']))) return sinchConversationErrorBody(400, `Invalid channel identity: ${String(identity['identity'])}`);
+      if (!APP_CHANNELS.has(String(identity['channel'])))
+        return sinchConversationErrorBody(400, `Channel ${String(identity['channel'])} is not configured for app ${appId}`);
+      if (!MSISDN.test(String(identity['identity'])))
+        return sinchConversationErrorBody(400, `Invalid channel identity: ${String(identity['identity'])}`);
     }
     const order = body['channel_priority_order'];
     if (order !== undefined && (!Array.isArray(order) || !order.every((c) => typeof c === 'string' && APP_CHANNELS.has(c)))) {
@@ -284,18 +299,27 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
       return undefined;
     }
     const text = isRecord(message['text_message']) ? str(message['text_message']['text']) : undefined;
-    if (text === undefined) return sinchConversationErrorBody(400, 'the sandbox takes text_message with a non-empty text, or a WhatsApp template_message');
+    if (text === undefined)
+      return sinchConversationErrorBody(400, 'the sandbox takes text_message with a non-empty text, or a WhatsApp template_message');
     const callbackUrl = body['callback_url'];
-    if (callbackUrl !== undefined && (typeof callbackUrl !== 'string' || !URL.canParse(callbackUrl))) return sinchConversationErrorBody(400, 'Invalid callback_url');
+    if (callbackUrl !== undefined && (typeof callbackUrl !== 'string' || !URL.canParse(callbackUrl)))
+      return sinchConversationErrorBody(400, 'Invalid callback_url');
     const ttl = body['ttl'];
-    if (ttl !== undefined && (typeof ttl !== 'string' || !/^\d+s$/.test(ttl) || Number(ttl.slice(0, -1)) < 3)) return sinchConversationErrorBody(400, 'Invalid ttl');
+    if (ttl !== undefined && (typeof ttl !== 'string' || !/^\d+s$/.test(ttl) || Number(ttl.slice(0, -1)) < 3))
+      return sinchConversationErrorBody(400, 'Invalid ttl');
     return undefined;
   }
 
   /** Body-parsing failures in Conversation's shape, recorded like every other answer. */
   function parseErrorHandler(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? 400 : 500;
-    return answer(reply, request, status, sinchConversationErrorBody(status, status === 400 ? `Invalid JSON payload received. ${error.message}` : undefined), {});
+    return answer(
+      reply,
+      request,
+      status,
+      sinchConversationErrorBody(status, status === 400 ? `Invalid JSON payload received. ${error.message}` : undefined),
+      {},
+    );
   }
 
   app.post<{ Params: { projectId: string } }>(SEND_ROUTE, { errorHandler: parseErrorHandler }, async (request, reply) => {
@@ -306,7 +330,8 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     const message = isRecord(body?.['message']) ? body['message'] : undefined;
     const firstChannel = Array.isArray(identities) && isRecord(identities[0]) ? str(identities[0]['channel']) : undefined;
     const onWhatsApp = firstChannel === SINCH_WHATSAPP_CHANNEL;
-    const template = message !== undefined && isRecord(message['template_message']) ? sinchWhatsAppTemplateCheck(message['template_message']) : undefined;
+    const template =
+      message !== undefined && isRecord(message['template_message']) ? sinchWhatsAppTemplateCheck(message['template_message']) : undefined;
     const log = {
       to: firstIdentity !== undefined && MSISDN.test(firstIdentity) ? e164(firstIdentity) : undefined,
       reference: str(body?.['message_metadata']) ?? str(body?.['correlation_id']),
@@ -329,7 +354,9 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     const auth = request.headers.authorization;
     const token = auth?.startsWith('Bearer ') === true ? auth.slice(7).trim() : undefined;
     if (token === undefined || !options.tokens.has(token)) {
-      return answer(reply, request, 401, sinchConversationErrorBody(401, 'Request had invalid authentication credentials.'), log, { 'www-authenticate': options.tokens.challenge(token) });
+      return answer(reply, request, 401, sinchConversationErrorBody(401, 'Request had invalid authentication credentials.'), log, {
+        'www-authenticate': options.tokens.challenge(token),
+      });
     }
     if (request.params.projectId !== options.projectId) {
       return answer(reply, request, 403, sinchConversationErrorBody(403, `No access to project ${request.params.projectId}`), log);
@@ -346,15 +373,31 @@ export function registerSinchConversationEmulator(app: FastifyInstance, control:
     const acceptedAt = new Date().toISOString();
     const id = ulid();
     const callbackUrl = str(body['callback_url']);
-    const channelIdentities = (identities as Record<string, unknown>[]).map((i) => ({ channel: String(i['channel']), identity: String(i['identity']) }));
-    const order = Array.isArray(body['channel_priority_order']) ? (body['channel_priority_order'] as string[]) : channelIdentities.map((i) => i.channel);
+    const channelIdentities = (identities as Record<string, unknown>[]).map((i) => ({
+      channel: String(i['channel']),
+      identity: String(i['identity']),
+    }));
+    const order = Array.isArray(body['channel_priority_order'])
+      ? (body['channel_priority_order'] as string[])
+      : channelIdentities.map((i) => i.channel);
     const number = e164(channelIdentities[0]?.identity ?? '');
     if (callbackUrl !== undefined && /^https?:\/\//i.test(callbackUrl)) {
       const scenario = control.scenario('sinch');
       // WhatsApp takes business-initiated messages only as approved templates (free text fails).
-      const failure = template !== undefined && 'failure' in template ? template.failure : onWhatsApp && template === undefined ? 'OUTSIDE_ALLOWED_SENDING_WINDOW' : undefined;
+      const failure =
+        template !== undefined && 'failure' in template
+          ? template.failure
+          : onWhatsApp && template === undefined
+            ? 'OUTSIDE_ALLOWED_SENDING_WINDOW'
+            : undefined;
       const plans = planSinchReceipts(order, number, control.number(number), scenario, failure !== undefined ? { failure } : {});
-      const messageFacts = { id, acceptedAt, identity: number, metadata: str(body['message_metadata']), correlationId: str(body['correlation_id']) };
+      const messageFacts = {
+        id,
+        acceptedAt,
+        identity: number,
+        metadata: str(body['message_metadata']),
+        correlationId: str(body['correlation_id']),
+      };
       for (const plan of plans) control.schedule(plan.atMs, () => postReceipt(callbackUrl, receiptFor(plan, messageFacts), 0));
     }
     // Conversation answers 200 (not 201) with the message id and when it was accepted.

@@ -36,8 +36,21 @@ export const sinchConversationGolden: RcsWireGolden = {
     method: 'POST',
     contentType: /^application\/json/,
     fieldsIn: 'json-body',
-    authHeaders: ['x-sinch-webhook-signature', 'x-sinch-webhook-signature-nonce', 'x-sinch-webhook-signature-timestamp', 'x-sinch-webhook-signature-algorithm'],
-    requiredFields: ['app_id', 'project_id', 'accepted_time', 'event_time', 'message_metadata', 'correlation_id', 'message_delivery_report'],
+    authHeaders: [
+      'x-sinch-webhook-signature',
+      'x-sinch-webhook-signature-nonce',
+      'x-sinch-webhook-signature-timestamp',
+      'x-sinch-webhook-signature-algorithm',
+    ],
+    requiredFields: [
+      'app_id',
+      'project_id',
+      'accepted_time',
+      'event_time',
+      'message_metadata',
+      'correlation_id',
+      'message_delivery_report',
+    ],
     statusOf: (fields) => record(fields['message_delivery_report'])['status'],
     errorCodeOf: (fields) => record(record(fields['message_delivery_report'])['reason'])['code'],
     withStatus: (fields, status, errorCode) => {

@@ -7,7 +7,8 @@ import { SINCH_SANDBOX_CREDENTIALS } from './sinch.sandbox.ts';
 const PLAN = SINCH_SANDBOX_CREDENTIALS.servicePlanId;
 const PATH = `/xms/v1/${PLAN}/batches`;
 const AUTH = `Bearer ${SINCH_SANDBOX_CREDENTIALS.apiToken}`;
-const CALLBACK_AUTH = 'Basic ' + Buffer.from(`${SINCH_SANDBOX_CREDENTIALS.callbackUsername}:${SINCH_SANDBOX_CREDENTIALS.callbackPassword}`).toString('base64');
+const CALLBACK_AUTH =
+  'Basic ' + Buffer.from(`${SINCH_SANDBOX_CREDENTIALS.callbackUsername}:${SINCH_SANDBOX_CREDENTIALS.callbackPassword}`).toString('base64');
 
 describe('registerSinchEmulator', () => {
   let emulator: RunningEmulator;
@@ -20,7 +21,12 @@ describe('registerSinchEmulator', () => {
       headers: { authorization, 'content-type': 'application/json' },
       payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
     });
-  const batch = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({ to: ['+14155550100'], from: '+15005550006', body: 'Your code is 123456', ...overrides });
+  const batch = (overrides: Record<string, unknown> = {}): Record<string, unknown> => ({
+    to: ['+14155550100'],
+    from: '+15005550006',
+    body: 'Your code is 123456',
+    ...overrides,
+  });
 
   beforeAll(async () => {
     emulator = await startSinchEmulator();
@@ -70,14 +76,21 @@ describe('registerSinchEmulator', () => {
     const got = await emulator.app.inject({ method: 'GET', url: `${PATH}/${id}`, headers: { authorization: AUTH } });
     expect(got.statusCode).toBe(200);
     expect(got.json()).toMatchObject({ id, to: ['+14155550100'] });
-    const missing = await emulator.app.inject({ method: 'GET', url: `${PATH}/01FC66621XXXXX119Z8PMV1QPQ`, headers: { authorization: AUTH } });
+    const missing = await emulator.app.inject({
+      method: 'GET',
+      url: `${PATH}/01FC66621XXXXX119Z8PMV1QPQ`,
+      headers: { authorization: AUTH },
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 'not_found' });
   });
 
   it.each([
     ['a wrong token', { authorization: 'Bearer nope', path: PATH }],
-    ['Basic credentials', { authorization: 'Basic ' + Buffer.from(`${PLAN}:${SINCH_SANDBOX_CREDENTIALS.apiToken}`).toString('base64'), path: PATH }],
+    [
+      'Basic credentials',
+      { authorization: 'Basic ' + Buffer.from(`${PLAN}:${SINCH_SANDBOX_CREDENTIALS.apiToken}`).toString('base64'), path: PATH },
+    ],
     ['another service plan', { authorization: AUTH, path: '/xms/v1/other-plan/batches' }],
   ])("answers 401 in Sinch's shape for %s", async (_name, { authorization, path }) => {
     const res = await post(batch(), authorization, path);
@@ -159,7 +172,9 @@ describe('registerSinchEmulator', () => {
 
   it('posts Dispatched then Delivered as JSON with the sandbox Basic credentials', async () => {
     emulator.control.set('sinch', { dlrDelayMs: 40 });
-    const res = await post(batch({ delivery_report: 'per_recipient', callback_url: `${receiver.origin}/cb?sb=msg_dlr`, client_reference: 'msg_dlr' }));
+    const res = await post(
+      batch({ delivery_report: 'per_recipient', callback_url: `${receiver.origin}/cb?sb=msg_dlr`, client_reference: 'msg_dlr' }),
+    );
     const id = res.json<{ id: string }>().id;
     const callbacks = await receiver.waitFor(2, { ref: 'msg_dlr' });
     const bodies = callbacks.map((c) => JSON.parse(c.rawBody.toString()) as Record<string, unknown>);
@@ -168,14 +183,30 @@ describe('registerSinchEmulator', () => {
       expect(c.headers['authorization']).toBe(CALLBACK_AUTH);
       expect(c.headers['content-type']).toBe('application/json');
     }
-    expect(bodies[0]).toMatchObject({ type: 'recipient_delivery_report_sms', batch_id: id, recipient: '14155550100', status: 'Dispatched', code: SINCH_DLR_CODES.dispatched, client_reference: 'msg_dlr' });
-    expect(bodies[1]).toMatchObject({ type: 'recipient_delivery_report_sms', batch_id: id, recipient: '14155550100', status: 'Delivered', code: 0, client_reference: 'msg_dlr' });
+    expect(bodies[0]).toMatchObject({
+      type: 'recipient_delivery_report_sms',
+      batch_id: id,
+      recipient: '14155550100',
+      status: 'Dispatched',
+      code: SINCH_DLR_CODES.dispatched,
+      client_reference: 'msg_dlr',
+    });
+    expect(bodies[1]).toMatchObject({
+      type: 'recipient_delivery_report_sms',
+      batch_id: id,
+      recipient: '14155550100',
+      status: 'Delivered',
+      code: 0,
+      client_reference: 'msg_dlr',
+    });
     expect(typeof bodies[1]?.['operator_status_at']).toBe('string');
   });
 
   it('posts only the final report for per_recipient_final', async () => {
     emulator.control.set('sinch', { dlrDelayMs: 20 });
-    await post(batch({ delivery_report: 'per_recipient_final', callback_url: `${receiver.origin}/cb?sb=msg_final`, client_reference: 'msg_final' }));
+    await post(
+      batch({ delivery_report: 'per_recipient_final', callback_url: `${receiver.origin}/cb?sb=msg_final`, client_reference: 'msg_final' }),
+    );
     await receiver.waitFor(1, { ref: 'msg_final' });
     await new Promise((resolve) => setTimeout(resolve, 80));
     const bodies = receiver.forRef('msg_final').map((c) => JSON.parse(c.rawBody.toString()) as Record<string, unknown>);
@@ -184,7 +215,14 @@ describe('registerSinchEmulator', () => {
 
   it('posts one batch report for full, listing recipients', async () => {
     emulator.control.set('sinch', { dlr: 'undelivered', dlrDelayMs: 20 });
-    await post(batch({ to: ['+14155550100', '+14155550101'], delivery_report: 'full', callback_url: `${receiver.origin}/cb?sb=msg_full`, client_reference: 'msg_full' }));
+    await post(
+      batch({
+        to: ['+14155550100', '+14155550101'],
+        delivery_report: 'full',
+        callback_url: `${receiver.origin}/cb?sb=msg_full`,
+        client_reference: 'msg_full',
+      }),
+    );
     const [callback] = await receiver.waitFor(1, { ref: 'msg_full' });
     expect(JSON.parse(callback!.rawBody.toString())).toMatchObject({
       type: 'delivery_report_sms',
@@ -196,7 +234,14 @@ describe('registerSinchEmulator', () => {
 
   it('reports the opted-out number as Rejected with code 408 and no Dispatched', async () => {
     emulator.control.set('sinch', { dlrDelayMs: 40 });
-    const res = await post(batch({ to: ['+15005550004'], delivery_report: 'per_recipient', callback_url: `${receiver.origin}/cb?sb=msg_stop`, client_reference: 'msg_stop' }));
+    const res = await post(
+      batch({
+        to: ['+15005550004'],
+        delivery_report: 'per_recipient',
+        callback_url: `${receiver.origin}/cb?sb=msg_stop`,
+        client_reference: 'msg_stop',
+      }),
+    );
     expect(res.statusCode).toBe(201);
     await receiver.waitFor(1, { ref: 'msg_stop' });
     await new Promise((resolve) => setTimeout(resolve, 80));
@@ -212,7 +257,7 @@ describe('registerSinchEmulator', () => {
     expect(receiver.forRef('msg_none')).toHaveLength(0);
   });
 
-  it('retries callbacks on Sinch\'s documented schedule by default: 5 s, doubling, the last 81 920 s after the first failure', () => {
+  it("retries callbacks on Sinch's documented schedule by default: 5 s, doubling, the last 81 920 s after the first failure", () => {
     expect(SINCH_CALLBACK_RETRY_DELAYS_MS[0]).toBe(5_000);
     expect(SINCH_CALLBACK_RETRY_DELAYS_MS.at(-1)).toBe(81_920_000);
     expect(SINCH_CALLBACK_RETRY_DELAYS_MS.every((d, i) => i === 0 || d === 2 * (SINCH_CALLBACK_RETRY_DELAYS_MS[i - 1] ?? 0))).toBe(true);
@@ -226,18 +271,41 @@ describe('registerSinchEmulator', () => {
         method: 'POST',
         url: PATH,
         headers: { authorization: AUTH, 'content-type': 'application/json' },
-        payload: JSON.stringify(batch({ delivery_report: 'per_recipient', callback_url: `${receiver.origin}/cb?sb=msg_sinch_drop`, client_reference: 'msg_sinch_drop' })),
+        payload: JSON.stringify(
+          batch({
+            delivery_report: 'per_recipient',
+            callback_url: `${receiver.origin}/cb?sb=msg_sinch_drop`,
+            client_reference: 'msg_sinch_drop',
+          }),
+        ),
       });
       const id = (JSON.parse(res.body) as { id: string }).id;
       const recipient = (JSON.parse(res.body) as { to: string[] }).to[0]?.replace(/^\+/, '') ?? '';
-      const first = await own.app.inject({ method: 'GET', url: `${PATH}/${id}/delivery_report/${recipient}`, headers: { authorization: AUTH } });
+      const first = await own.app.inject({
+        method: 'GET',
+        url: `${PATH}/${id}/delivery_report/${recipient}`,
+        headers: { authorization: AUTH },
+      });
       expect(first.statusCode).toBe(200);
-      expect(JSON.parse(first.body)).toMatchObject({ type: 'recipient_delivery_report_sms', batch_id: id, status: 'Queued', client_reference: 'msg_sinch_drop' });
+      expect(JSON.parse(first.body)).toMatchObject({
+        type: 'recipient_delivery_report_sms',
+        batch_id: id,
+        status: 'Queued',
+        client_reference: 'msg_sinch_drop',
+      });
       await new Promise((resolve) => setTimeout(resolve, 150));
-      const later = await own.app.inject({ method: 'GET', url: `${PATH}/${id}/delivery_report/${recipient}`, headers: { authorization: AUTH } });
+      const later = await own.app.inject({
+        method: 'GET',
+        url: `${PATH}/${id}/delivery_report/${recipient}`,
+        headers: { authorization: AUTH },
+      });
       expect(JSON.parse(later.body)).toMatchObject({ status: 'Delivered', code: 0 });
       expect(receiver.forRef('msg_sinch_drop')).toHaveLength(0);
-      const unknown = await own.app.inject({ method: 'GET', url: `${PATH}/${id}/delivery_report/15550000000`, headers: { authorization: AUTH } });
+      const unknown = await own.app.inject({
+        method: 'GET',
+        url: `${PATH}/${id}/delivery_report/15550000000`,
+        headers: { authorization: AUTH },
+      });
       expect(unknown.statusCode).toBe(404);
     } finally {
       await own.close();
@@ -253,7 +321,9 @@ describe('registerSinchEmulator', () => {
         method: 'POST',
         url: PATH,
         headers: { authorization: AUTH, 'content-type': 'application/json' },
-        payload: JSON.stringify(batch({ delivery_report: 'per_recipient_final', callback_url: `${receiver.origin}/cb?sb=${ref}`, client_reference: ref })),
+        payload: JSON.stringify(
+          batch({ delivery_report: 'per_recipient_final', callback_url: `${receiver.origin}/cb?sb=${ref}`, client_reference: ref }),
+        ),
       });
     try {
       receiver.status = 500;

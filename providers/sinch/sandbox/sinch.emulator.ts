@@ -169,7 +169,6 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
   const callbackAuth = 'Basic ' + Buffer.from(`${credentials.callbackUsername}:${credentials.callbackPassword}`).toString('base64');
   const batches = new Map<string, SinchBatchJson>();
 
-
   const answer = createEmulatorResponder(control, 'sinch', { acceptedStatus: 201 });
 
   function failure(status: number): { body: SinchErrorBody; headers: Record<string, string> } {
@@ -190,7 +189,12 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
    * configured latency, then the service plan's bearer token (401). Returns the refusal already
    * sent, or undefined when the request may go on.
    */
-  async function refuse(request: FastifyRequest, reply: FastifyReply, servicePlanId: string, log: EmulatorLogFields): Promise<FastifyReply | undefined> {
+  async function refuse(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    servicePlanId: string,
+    log: EmulatorLogFields,
+  ): Promise<FastifyReply | undefined> {
     if (control.scenario('sinch').outage) {
       const f = failure(503);
       return answer(reply, request, 503, f.body, log, f.headers);
@@ -243,7 +247,13 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
   const recipientStates = new Map<string, Map<string, SinchRecipientReportJson>>();
 
   /** The recipient's report as Sinch would now answer it (the initial `Queued`, code 400, until a report moved it). */
-  function setRecipientState(batch: SinchBatchJson, recipient: string, status: SinchDlrStatus, code: number, defaultOriginator: boolean): SinchRecipientReportJson {
+  function setRecipientState(
+    batch: SinchBatchJson,
+    recipient: string,
+    status: SinchDlrStatus,
+    code: number,
+    defaultOriginator: boolean,
+  ): SinchRecipientReportJson {
     const now = new Date().toISOString();
     const report: SinchRecipientReportJson = {
       type: 'recipient_delivery_report_sms',
@@ -271,14 +281,26 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
   }
 
   /** Moves the recipient's state, then reports it when the batch asked for per-recipient reports. */
-  function recipientReport(batch: SinchBatchJson, recipient: string, status: SinchDlrStatus, code: number, defaultOriginator: boolean, post: boolean): () => Promise<void> {
+  function recipientReport(
+    batch: SinchBatchJson,
+    recipient: string,
+    status: SinchDlrStatus,
+    code: number,
+    defaultOriginator: boolean,
+    post: boolean,
+  ): () => Promise<void> {
     return async () => {
       const report = setRecipientState(batch, recipient, status, code, defaultOriginator);
       if (post) await postReport(batch.callback_url ?? '', report, 0);
     };
   }
 
-  function batchReport(batch: SinchBatchJson, outcomes: { recipient: string; status: SinchDlrStatus; code: number }[], full: boolean, defaultOriginator: boolean): () => Promise<void> {
+  function batchReport(
+    batch: SinchBatchJson,
+    outcomes: { recipient: string; status: SinchDlrStatus; code: number }[],
+    full: boolean,
+    defaultOriginator: boolean,
+  ): () => Promise<void> {
     return async () => {
       const groups = new Map<string, { code: number; status: SinchDlrStatus; count: number; recipients: string[] }>();
       for (const o of outcomes) {
@@ -334,7 +356,17 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
     for (const final of finals) {
       if (final.status !== 'Rejected') {
         // `per_recipient_final` reports only the final state; the state itself passes `Dispatched` either way.
-        control.schedule(Math.floor(delay / 2), recipientReport(batch, final.recipient, 'Dispatched', SINCH_DLR_CODES.dispatched, defaultOriginator, perRecipient && kind === 'per_recipient'));
+        control.schedule(
+          Math.floor(delay / 2),
+          recipientReport(
+            batch,
+            final.recipient,
+            'Dispatched',
+            SINCH_DLR_CODES.dispatched,
+            defaultOriginator,
+            perRecipient && kind === 'per_recipient',
+          ),
+        );
       }
       control.schedule(final.at, recipientReport(batch, final.recipient, final.status, final.code, defaultOriginator, perRecipient));
     }
@@ -343,7 +375,10 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
   /** The synchronous refusal Sinch would answer for this batch, if any. */
   function refusal(body: Record<string, unknown>, to: string[] | undefined): { status: number; body: SinchErrorBody } | undefined {
     if (to === undefined || to.length === 0) {
-      return { status: 400, body: sinchErrorBody('syntax_constraint_violation', 'Constraint violation: to must contain at least 1 element') };
+      return {
+        status: 400,
+        body: sinchErrorBody('syntax_constraint_violation', 'Constraint violation: to must contain at least 1 element'),
+      };
     }
     if (typeof body['body'] !== 'string' || body['body'] === '') {
       return { status: 400, body: sinchErrorBody('syntax_constraint_violation', 'Constraint violation: body must not be empty') };
@@ -377,47 +412,52 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
     return answer(reply, request, 400, sinchErrorBody('syntax_invalid_json', `Invalid JSON: ${error.message}`), {});
   }
 
-  app.post<{ Params: { servicePlanId: string } }>('/xms/v1/:servicePlanId/batches', { errorHandler: parseErrorHandler }, async (request, reply) => {
-    const body = isRecord(request.body) ? request.body : undefined;
-    const to = recipientsOf(body);
-    const log = { to: to?.[0] === undefined ? undefined : e164(to[0]), reference: str(body?.['client_reference']) };
+  app.post<{ Params: { servicePlanId: string } }>(
+    '/xms/v1/:servicePlanId/batches',
+    { errorHandler: parseErrorHandler },
+    async (request, reply) => {
+      const body = isRecord(request.body) ? request.body : undefined;
+      const to = recipientsOf(body);
+      const log = { to: to?.[0] === undefined ? undefined : e164(to[0]), reference: str(body?.['client_reference']) };
 
-    const turnedAway = await refuse(request, reply, request.params.servicePlanId, log);
-    if (turnedAway !== undefined) return turnedAway;
-    const injected = control.injectedFailure('sinch');
-    if (injected !== undefined) {
-      const f = failure(injected);
-      return answer(reply, request, injected, f.body, log, f.headers);
-    }
-    if (body === undefined) return answer(reply, request, 400, sinchErrorBody('syntax_invalid_json', 'Invalid JSON: expected an object'), log);
-    const refused = refusal(body, to);
-    if (refused !== undefined) return answer(reply, request, refused.status, refused.body, log);
+      const turnedAway = await refuse(request, reply, request.params.servicePlanId, log);
+      if (turnedAway !== undefined) return turnedAway;
+      const injected = control.injectedFailure('sinch');
+      if (injected !== undefined) {
+        const f = failure(injected);
+        return answer(reply, request, injected, f.body, log, f.headers);
+      }
+      if (body === undefined)
+        return answer(reply, request, 400, sinchErrorBody('syntax_invalid_json', 'Invalid JSON: expected an object'), log);
+      const refused = refusal(body, to);
+      if (refused !== undefined) return answer(reply, request, refused.status, refused.body, log);
 
-    const now = new Date();
-    const from = str(body['from']);
-    const expireAt = str(body['expire_at']) ?? new Date(now.getTime() + DEFAULT_EXPIRY_MS).toISOString();
-    const batch: SinchBatchJson = {
-      id: ulid(),
-      to: to ?? [],
-      // Without `from`, Sinch applies the service plan's default originator.
-      from: from ?? SINCH_SANDBOX_FROM,
-      canceled: false,
-      body: String(body['body']),
-      type: 'mt_text',
-      created_at: now.toISOString(),
-      modified_at: now.toISOString(),
-      delivery_report: str(body['delivery_report']) ?? 'none',
-      expire_at: expireAt,
-      flash_message: body['flash_message'] === true,
-      feedback_enabled: body['feedback_enabled'] === true,
-    };
-    const callbackUrl = str(body['callback_url']);
-    if (callbackUrl !== undefined) batch.callback_url = callbackUrl;
-    if (log.reference !== undefined) batch.client_reference = log.reference;
-    store(batch);
-    scheduleReports(batch, from === undefined);
-    return answer(reply, request, 201, JSON.stringify(batch), { ...log, body: batch.body });
-  });
+      const now = new Date();
+      const from = str(body['from']);
+      const expireAt = str(body['expire_at']) ?? new Date(now.getTime() + DEFAULT_EXPIRY_MS).toISOString();
+      const batch: SinchBatchJson = {
+        id: ulid(),
+        to: to ?? [],
+        // Without `from`, Sinch applies the service plan's default originator.
+        from: from ?? SINCH_SANDBOX_FROM,
+        canceled: false,
+        body: String(body['body']),
+        type: 'mt_text',
+        created_at: now.toISOString(),
+        modified_at: now.toISOString(),
+        delivery_report: str(body['delivery_report']) ?? 'none',
+        expire_at: expireAt,
+        flash_message: body['flash_message'] === true,
+        feedback_enabled: body['feedback_enabled'] === true,
+      };
+      const callbackUrl = str(body['callback_url']);
+      if (callbackUrl !== undefined) batch.callback_url = callbackUrl;
+      if (log.reference !== undefined) batch.client_reference = log.reference;
+      store(batch);
+      scheduleReports(batch, from === undefined);
+      return answer(reply, request, 201, JSON.stringify(batch), { ...log, body: batch.body });
+    },
+  );
 
   app.get<{ Params: { servicePlanId: string; batchId: string } }>('/xms/v1/:servicePlanId/batches/:batchId', async (request, reply) => {
     const turnedAway = await refuse(request, reply, request.params.servicePlanId, {});
@@ -426,20 +466,32 @@ export function registerSinchEmulator(app: FastifyInstance, control: SandboxCont
     if (batch === undefined) {
       return answer(reply, request, 404, sinchErrorBody('not_found', `Batch ${request.params.batchId} not found`), {});
     }
-    return answer(reply, request, 200, JSON.stringify(batch), { to: batch.to[0] === undefined ? undefined : e164(batch.to[0]), reference: batch.client_reference });
+    return answer(reply, request, 200, JSON.stringify(batch), {
+      to: batch.to[0] === undefined ? undefined : e164(batch.to[0]),
+      reference: batch.client_reference,
+    });
   });
 
-  app.get<{ Params: { servicePlanId: string; batchId: string; msisdn: string } }>('/xms/v1/:servicePlanId/batches/:batchId/delivery_report/:msisdn', async (request, reply) => {
-    const recipient = decodeURIComponent(request.params.msisdn).replace(/^\+/, '');
-    const log = { to: e164(recipient) };
-    const turnedAway = await refuse(request, reply, request.params.servicePlanId, log);
-    if (turnedAway !== undefined) return turnedAway;
-    const report = recipientStates.get(request.params.batchId)?.get(recipient);
-    if (report === undefined) {
-      return answer(reply, request, 404, sinchErrorBody('not_found', `No delivery report for ${recipient} in batch ${request.params.batchId}`), log);
-    }
-    return answer(reply, request, 200, JSON.stringify(report), { ...log, reference: report.client_reference });
-  });
+  app.get<{ Params: { servicePlanId: string; batchId: string; msisdn: string } }>(
+    '/xms/v1/:servicePlanId/batches/:batchId/delivery_report/:msisdn',
+    async (request, reply) => {
+      const recipient = decodeURIComponent(request.params.msisdn).replace(/^\+/, '');
+      const log = { to: e164(recipient) };
+      const turnedAway = await refuse(request, reply, request.params.servicePlanId, log);
+      if (turnedAway !== undefined) return turnedAway;
+      const report = recipientStates.get(request.params.batchId)?.get(recipient);
+      if (report === undefined) {
+        return answer(
+          reply,
+          request,
+          404,
+          sinchErrorBody('not_found', `No delivery report for ${recipient} in batch ${request.params.batchId}`),
+          log,
+        );
+      }
+      return answer(reply, request, 200, JSON.stringify(report), { ...log, reference: report.client_reference });
+    },
+  );
 
   const tokens = registerSinchLookupEmulator(app, control, options.oauth);
   registerSinchConversationEmulator(app, control, {

@@ -140,7 +140,12 @@ function swapAgeSeconds(entry: SandboxNumber, now: Date): number | undefined {
 }
 
 /** Builds Sinch's answer for a valid number with the requested features. */
-export function sinchLookupJson(e164: string, entry: SandboxNumber, features: ReadonlySet<string>, now: Date = new Date()): SinchLookupJson {
+export function sinchLookupJson(
+  e164: string,
+  entry: SandboxNumber,
+  features: ReadonlySet<string>,
+  now: Date = new Date(),
+): SinchLookupJson {
   const json: SinchLookupJson = { number: e164, traceId: randomBytes(8).toString('hex') };
   const country = countryOfE164(e164);
   if (country !== undefined) json.countryCode = country;
@@ -168,14 +173,25 @@ export function sinchLookupJson(e164: string, entry: SandboxNumber, features: Re
  * `credentials` default to the documented sandbox ones. Returns the issued-token check that the
  * Conversation emulator shares.
  */
-export function registerSinchLookupEmulator(app: FastifyInstance, control: SandboxControl, credentials: SinchOAuthCredentials = SINCH_SANDBOX_CREDENTIALS): SinchIssuedTokens {
+export function registerSinchLookupEmulator(
+  app: FastifyInstance,
+  control: SandboxControl,
+  credentials: SinchOAuthCredentials = SINCH_SANDBOX_CREDENTIALS,
+): SinchIssuedTokens {
   const tokens = new Set<string>();
   const challengeFor = (token: string | undefined): string =>
-    token?.startsWith(TOKEN_PREFIX) === true ? 'Bearer error="invalid_token", error_description="The access token expired"' : 'Bearer error="invalid_token"';
+    token?.startsWith(TOKEN_PREFIX) === true
+      ? 'Bearer error="invalid_token", error_description="The access token expired"'
+      : 'Bearer error="invalid_token"';
   ensureFormBodyParser(app);
 
   function record(reply: FastifyReply, request: FastifyRequest, status: number, to: string | undefined): void {
-    const entry: Omit<SandboxLogEntry, 'at'> = { provider: 'sinch', method: request.method, path: request.url.split('?')[0] ?? request.url, status };
+    const entry: Omit<SandboxLogEntry, 'at'> = {
+      provider: 'sinch',
+      method: request.method,
+      path: request.url.split('?')[0] ?? request.url,
+      status,
+    };
     if (to !== undefined) entry.to = to;
     let settled = false;
     const settle = (): void => {
@@ -187,9 +203,17 @@ export function registerSinchLookupEmulator(app: FastifyInstance, control: Sandb
     reply.raw.once('close', settle);
   }
 
-  function send(reply: FastifyReply, request: FastifyRequest, status: number, body: unknown, to?: string, headers: Record<string, string> = {}): FastifyReply {
+  function send(
+    reply: FastifyReply,
+    request: FastifyRequest,
+    status: number,
+    body: unknown,
+    to?: string,
+    headers: Record<string, string> = {},
+  ): FastifyReply {
     record(reply, request, status, to);
-    const type = status >= 400 && typeof body === 'object' && body !== null && 'traceId' in body ? 'application/problem+json' : 'application/json';
+    const type =
+      status >= 400 && typeof body === 'object' && body !== null && 'traceId' in body ? 'application/problem+json' : 'application/json';
     return reply.code(status).headers(headers).type(type).send(body);
   }
 
@@ -206,7 +230,9 @@ export function registerSinchLookupEmulator(app: FastifyInstance, control: Sandb
   app.post('/oauth2/token', async (request, reply) => {
     const creds = basicCredentials(request.headers.authorization);
     if (creds === undefined || creds.user !== credentials.keyId || creds.pass !== credentials.keySecret) {
-      return send(reply, request, 401, { error: 'invalid_client', error_description: 'Client authentication failed' }, undefined, { 'www-authenticate': 'Basic realm="Sinch"' });
+      return send(reply, request, 401, { error: 'invalid_client', error_description: 'Client authentication failed' }, undefined, {
+        'www-authenticate': 'Basic realm="Sinch"',
+      });
     }
     const fields: FormFields = isRecord(request.body) ? (request.body as FormFields) : {};
     if (formField(fields, 'grant_type') !== 'client_credentials') {
@@ -228,32 +254,37 @@ export function registerSinchLookupEmulator(app: FastifyInstance, control: Sandb
     return send(reply, request, status, problem(status, STATUS_CODES[status] ?? 'Error', error.message));
   }
 
-  app.post<{ Params: { projectId: string } }>('/v2/projects/:projectId/lookups', { errorHandler: parseErrorHandler }, async (request, reply) => {
-    const body = isRecord(request.body) ? request.body : undefined;
-    const number = typeof body?.['number'] === 'string' ? body['number'] : undefined;
-    const to = number !== undefined && E164.test(number) ? number : undefined;
+  app.post<{ Params: { projectId: string } }>(
+    '/v2/projects/:projectId/lookups',
+    { errorHandler: parseErrorHandler },
+    async (request, reply) => {
+      const body = isRecord(request.body) ? request.body : undefined;
+      const number = typeof body?.['number'] === 'string' ? body['number'] : undefined;
+      const to = number !== undefined && E164.test(number) ? number : undefined;
 
-    if (control.scenario('sinch').outage) return failure(reply, request, 503, to);
-    await control.delay('sinch');
-    const auth = request.headers.authorization;
-    const token = auth?.startsWith('Bearer ') === true ? auth.slice(7).trim() : undefined;
-    if (token === undefined || !tokens.has(token)) {
-      // A token of ours we no longer know is reported expired, so the SDK fetches a new one.
-      return send(reply, request, 401, problem(401, 'Unauthorized'), to, { 'www-authenticate': challengeFor(token) });
-    }
-    if (request.params.projectId !== credentials.projectId) {
-      return send(reply, request, 403, problem(403, 'Forbidden', `No access to project ${request.params.projectId}`), to);
-    }
-    const injected = control.injectedFailure('sinch');
-    if (injected !== undefined) return failure(reply, request, injected, to);
-    if (body === undefined || number === undefined) return send(reply, request, 400, problem(400, 'Bad Request', 'number is required'), to);
-    if (!E164.test(number)) return send(reply, request, 400, problem(400, 'Bad Request', `Invalid number format: ${number}`), to);
-    const entry = entryFor(control, number);
-    if (!entry.valid) return send(reply, request, 400, problem(400, 'Bad Request', `Invalid number: ${number}`), to);
-    const requested = Array.isArray(body['features']) ? body['features'].filter((f): f is string => typeof f === 'string') : [];
-    const features = new Set(requested.length === 0 ? ['LineType'] : requested);
-    return send(reply, request, 200, sinchLookupJson(number, entry, features), to);
-  });
+      if (control.scenario('sinch').outage) return failure(reply, request, 503, to);
+      await control.delay('sinch');
+      const auth = request.headers.authorization;
+      const token = auth?.startsWith('Bearer ') === true ? auth.slice(7).trim() : undefined;
+      if (token === undefined || !tokens.has(token)) {
+        // A token of ours we no longer know is reported expired, so the SDK fetches a new one.
+        return send(reply, request, 401, problem(401, 'Unauthorized'), to, { 'www-authenticate': challengeFor(token) });
+      }
+      if (request.params.projectId !== credentials.projectId) {
+        return send(reply, request, 403, problem(403, 'Forbidden', `No access to project ${request.params.projectId}`), to);
+      }
+      const injected = control.injectedFailure('sinch');
+      if (injected !== undefined) return failure(reply, request, injected, to);
+      if (body === undefined || number === undefined)
+        return send(reply, request, 400, problem(400, 'Bad Request', 'number is required'), to);
+      if (!E164.test(number)) return send(reply, request, 400, problem(400, 'Bad Request', `Invalid number format: ${number}`), to);
+      const entry = entryFor(control, number);
+      if (!entry.valid) return send(reply, request, 400, problem(400, 'Bad Request', `Invalid number: ${number}`), to);
+      const requested = Array.isArray(body['features']) ? body['features'].filter((f): f is string => typeof f === 'string') : [];
+      const features = new Set(requested.length === 0 ? ['LineType'] : requested);
+      return send(reply, request, 200, sinchLookupJson(number, entry, features), to);
+    },
+  );
 
   return { has: (token) => tokens.has(token), challenge: challengeFor };
 }

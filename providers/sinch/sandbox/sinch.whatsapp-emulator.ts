@@ -42,13 +42,18 @@ function isRecord(value: unknown): value is Record<string, unknown> {
  * Checks a `template_message`: a synchronous `refusal` text, or what the handset would show
  * (`text`) and, when WhatsApp would refuse the template, the receipt's `failure` reason.
  */
-export function sinchWhatsAppTemplateCheck(templateMessage: Record<string, unknown>): { refusal: string } | { text?: string; failure?: string } {
-  const channelTemplate = isRecord(templateMessage['channel_template']) ? templateMessage['channel_template'][SINCH_WHATSAPP_CHANNEL] : undefined;
+export function sinchWhatsAppTemplateCheck(
+  templateMessage: Record<string, unknown>,
+): { refusal: string } | { text?: string; failure?: string } {
+  const channelTemplate = isRecord(templateMessage['channel_template'])
+    ? templateMessage['channel_template'][SINCH_WHATSAPP_CHANNEL]
+    : undefined;
   if (!isRecord(channelTemplate)) return { refusal: 'the sandbox resolves template_message.channel_template.WHATSAPP only' };
   const templateId = channelTemplate['template_id'];
   const language = channelTemplate['language_code'];
   if (typeof templateId !== 'string' || templateId === '') return { refusal: 'template_id is required' };
-  if (typeof language !== 'string' || language === '') return { refusal: 'language_code is required for WhatsApp channel-specific templates' };
+  if (typeof language !== 'string' || language === '')
+    return { refusal: 'language_code is required for WhatsApp channel-specific templates' };
   const params = isRecord(channelTemplate['parameters']) ? channelTemplate['parameters'] : {};
   const template = Object.hasOwn(SINCH_SANDBOX_WHATSAPP_TEMPLATES, templateId) ? SINCH_SANDBOX_WHATSAPP_TEMPLATES[templateId] : undefined;
   if (template === undefined) return { failure: 'TEMPLATE_NOT_FOUND' };

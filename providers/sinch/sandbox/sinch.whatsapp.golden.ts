@@ -25,7 +25,11 @@ export const sinchWhatsAppGolden: WhatsAppWireGolden = {
       message: {
         template_message: {
           channel_template: {
-            WHATSAPP: { template_id: SINCH_SANDBOX_CREDENTIALS.whatsappTemplateId, language_code: 'en', parameters: { 'body[1]text': code, 'button[0]url_text': code } },
+            WHATSAPP: {
+              template_id: SINCH_SANDBOX_CREDENTIALS.whatsappTemplateId,
+              language_code: 'en',
+              parameters: { 'body[1]text': code, 'button[0]url_text': code },
+            },
           },
         },
       },
@@ -34,12 +38,19 @@ export const sinchWhatsAppGolden: WhatsAppWireGolden = {
   },
   callback: {
     contentType: /^application\/json/,
-    authHeaders: ['x-sinch-webhook-signature', 'x-sinch-webhook-signature-nonce', 'x-sinch-webhook-signature-timestamp', 'x-sinch-webhook-signature-algorithm'],
+    authHeaders: [
+      'x-sinch-webhook-signature',
+      'x-sinch-webhook-signature-nonce',
+      'x-sinch-webhook-signature-timestamp',
+      'x-sinch-webhook-signature-algorithm',
+    ],
     deliveredSequence: ['QUEUED_ON_CHANNEL', 'DELIVERED', 'READ'],
     notRegistered: { status: 'FAILED', errorCode: 'RECIPIENT_NOT_REACHABLE' },
     markers: { channel: 'WHATSAPP' },
     summarize: (rawBody) => {
-      const body = JSON.parse(rawBody) as { message_delivery_report?: { status?: unknown; reason?: { code?: unknown }; channel_identity?: { channel?: unknown } } };
+      const body = JSON.parse(rawBody) as {
+        message_delivery_report?: { status?: unknown; reason?: { code?: unknown }; channel_identity?: { channel?: unknown } };
+      };
       const report = body.message_delivery_report;
       return { status: report?.status, errorCode: report?.reason?.code, markers: { channel: report?.channel_identity?.channel } };
     },

@@ -87,7 +87,14 @@ export interface TwilioEmulatorKit {
   control: SandboxControl;
   credentials: { accountSid: string; authToken: string };
   /** Sends the answer and records it once written (`acceptedSend` only for a fully written 201). */
-  answer(reply: FastifyReply, request: FastifyRequest, status: number, body: unknown, log: TwilioLogFields, headers?: Record<string, string>): FastifyReply;
+  answer(
+    reply: FastifyReply,
+    request: FastifyRequest,
+    status: number,
+    body: unknown,
+    log: TwilioLogFields,
+    headers?: Record<string, string>,
+  ): FastifyReply;
   /** Twilio's body and headers for an injected status (`Retry-After` on 429/503 when the scenario sets it). */
   failure(status: number): { body: TwilioErrorBody; headers: Record<string, string> };
   /** HTTP Basic with the account SID and auth token, and the path's account SID matching. */
@@ -99,8 +106,10 @@ export interface TwilioEmulatorKit {
 }
 
 /** Creates the kit for one emulator instance. */
-export function createTwilioEmulatorKit(control: SandboxControl, credentials: { accountSid: string; authToken: string }): TwilioEmulatorKit {
-
+export function createTwilioEmulatorKit(
+  control: SandboxControl,
+  credentials: { accountSid: string; authToken: string },
+): TwilioEmulatorKit {
   const answer = createEmulatorResponder(control, 'twilio', { acceptedStatus: 201 });
 
   function failure(status: number): { body: TwilioErrorBody; headers: Record<string, string> } {
@@ -113,7 +122,9 @@ export function createTwilioEmulatorKit(control: SandboxControl, credentials: { 
 
   function authorized(request: FastifyRequest, sid: string): boolean {
     const creds = basicCredentials(request.headers.authorization);
-    return creds !== undefined && creds.user === credentials.accountSid && creds.pass === credentials.authToken && sid === credentials.accountSid;
+    return (
+      creds !== undefined && creds.user === credentials.accountSid && creds.pass === credentials.authToken && sid === credentials.accountSid
+    );
   }
 
   async function gate(reply: FastifyReply, request: FastifyRequest, sid: string, log: TwilioLogFields): Promise<FastifyReply | undefined> {
@@ -168,5 +179,13 @@ export function createTwilioEmulatorKit(control: SandboxControl, credentials: { 
     }
   }
 
-  return { control, credentials, answer, failure, authorized, gate, postCallback: (url, params, token) => postCallback(url, params, token) };
+  return {
+    control,
+    credentials,
+    answer,
+    failure,
+    authorized,
+    gate,
+    postCallback: (url, params, token) => postCallback(url, params, token),
+  };
 }

@@ -89,14 +89,26 @@ describe('registerTwilioEmulator', () => {
   });
 
   it("answers 401 with Twilio's 20003 body for wrong credentials", async () => {
-    const res = await post({ To: '+14155550100', From: '+15005550006', Body: 'hi' }, 'Basic ' + Buffer.from(`${SID}:nope`).toString('base64'));
+    const res = await post(
+      { To: '+14155550100', From: '+15005550006', Body: 'hi' },
+      'Basic ' + Buffer.from(`${SID}:nope`).toString('base64'),
+    );
     expect(res.statusCode).toBe(401);
     expect(res.headers['www-authenticate']).toContain('Basic');
-    expect(res.json()).toEqual({ code: 20003, message: 'Authenticate', more_info: 'https://www.twilio.com/docs/errors/20003', status: 401 });
+    expect(res.json()).toEqual({
+      code: 20003,
+      message: 'Authenticate',
+      more_info: 'https://www.twilio.com/docs/errors/20003',
+      status: 401,
+    });
   });
 
   it('answers 401 when the path names another account', async () => {
-    const res = await post({ To: '+14155550100', From: '+15005550006', Body: 'hi' }, AUTH, `/2010-04-01/Accounts/AC${'1'.repeat(32)}/Messages.json`);
+    const res = await post(
+      { To: '+14155550100', From: '+15005550006', Body: 'hi' },
+      AUTH,
+      `/2010-04-01/Accounts/AC${'1'.repeat(32)}/Messages.json`,
+    );
     expect(res.statusCode).toBe(401);
   });
 
@@ -136,7 +148,12 @@ describe('registerTwilioEmulator', () => {
     const res = await post({ To: '+14155550100', From: '+15005550006', Body: 'hi' });
     expect(res.statusCode).toBe(429);
     expect(res.headers['retry-after']).toBe('9');
-    expect(res.json()).toEqual({ code: 20429, message: 'Too Many Requests', more_info: 'https://www.twilio.com/docs/errors/20429', status: 429 });
+    expect(res.json()).toEqual({
+      code: 20429,
+      message: 'Too Many Requests',
+      more_info: 'https://www.twilio.com/docs/errors/20429',
+      status: 429,
+    });
   });
 
   it('records every request with its recipient and our reference, accepting only written 201s', async () => {
@@ -166,10 +183,18 @@ describe('registerTwilioEmulator', () => {
     const res = await post({ To: '+14155550100', From: '+15005550006', Body: 'hi', StatusCallback: `${receiver.origin}/cb?sb=msg_fetch` });
     const sid = res.json<{ sid: string }>().sid;
     await receiver.waitFor(2, { ref: 'msg_fetch' });
-    const fetched = await emulator.app.inject({ method: 'GET', url: `/2010-04-01/Accounts/${SID}/Messages/${sid}.json`, headers: { authorization: AUTH } });
+    const fetched = await emulator.app.inject({
+      method: 'GET',
+      url: `/2010-04-01/Accounts/${SID}/Messages/${sid}.json`,
+      headers: { authorization: AUTH },
+    });
     expect(fetched.statusCode).toBe(200);
     expect(fetched.json()).toMatchObject({ sid, status: 'delivered' });
-    const missing = await emulator.app.inject({ method: 'GET', url: `/2010-04-01/Accounts/${SID}/Messages/SM${'0'.repeat(32)}.json`, headers: { authorization: AUTH } });
+    const missing = await emulator.app.inject({
+      method: 'GET',
+      url: `/2010-04-01/Accounts/${SID}/Messages/SM${'0'.repeat(32)}.json`,
+      headers: { authorization: AUTH },
+    });
     expect(missing.statusCode).toBe(404);
     expect(missing.json()).toMatchObject({ code: 20404, status: 404 });
   });
@@ -188,7 +213,9 @@ describe('registerTwilioEmulator', () => {
     await receiver.waitFor(2, { ref: 'msg_retry' });
     receiver.status = 204;
     const all = await receiver.waitFor(4, { ref: 'msg_retry', timeoutMs: 5_000 });
-    const tokens = all.map((c) => `${new URLSearchParams(c.rawBody.toString()).get('MessageStatus')}:${c.headers['i-twilio-idempotency-token']}`);
+    const tokens = all.map(
+      (c) => `${new URLSearchParams(c.rawBody.toString()).get('MessageStatus')}:${c.headers['i-twilio-idempotency-token']}`,
+    );
     expect(new Set(tokens).size).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const counters = own.control.counters('twilio');
@@ -197,7 +224,7 @@ describe('registerTwilioEmulator', () => {
     expect(counters.callbacksSent).toBe(2);
   });
 
-  it('does not retry a callback answered with a 5xx under Twilio\'s own policy (retry on connection failure only)', async () => {
+  it("does not retry a callback answered with a 5xx under Twilio's own policy (retry on connection failure only)", async () => {
     const own = await startTwilioEmulator();
     own.control.set('twilio', { dlrDelayMs: 20 });
     receiver.status = 503;
@@ -206,7 +233,12 @@ describe('registerTwilioEmulator', () => {
         method: 'POST',
         url: PATH,
         headers: { authorization: AUTH, 'content-type': 'application/x-www-form-urlencoded' },
-        payload: form({ To: '+14155550100', From: '+15005550006', Body: 'hi', StatusCallback: `${receiver.origin}/cb?sb=msg_twilio_policy` }),
+        payload: form({
+          To: '+14155550100',
+          From: '+15005550006',
+          Body: 'hi',
+          StatusCallback: `${receiver.origin}/cb?sb=msg_twilio_policy`,
+        }),
       });
       await receiver.waitFor(2, { ref: 'msg_twilio_policy' });
       await new Promise((resolve) => setTimeout(resolve, 1_300));
@@ -230,7 +262,11 @@ describe('registerTwilioEmulator', () => {
       });
       const sid = (JSON.parse(res.body) as { sid: string }).sid;
       await new Promise((resolve) => setTimeout(resolve, 150));
-      const read = await own.app.inject({ method: 'GET', url: `${PATH.replace('Messages.json', `Messages/${sid}.json`)}`, headers: { authorization: AUTH } });
+      const read = await own.app.inject({
+        method: 'GET',
+        url: `${PATH.replace('Messages.json', `Messages/${sid}.json`)}`,
+        headers: { authorization: AUTH },
+      });
       expect((JSON.parse(read.body) as { status: string }).status).toBe('delivered');
       expect(receiver.forRef('msg_dropped')).toHaveLength(0);
       expect(own.control.counters('twilio')).toMatchObject({ callbacksFailed: 0, callbacksSent: 0 });

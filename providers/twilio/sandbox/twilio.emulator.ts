@@ -135,7 +135,12 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
   }
 
   /** Moves the stored message to `status` and tells the StatusCallback about it. */
-  function statusChange(sid: string, callbackUrl: string, status: 'sent' | 'delivered' | 'read' | 'undelivered' | 'failed', errorCode?: string): () => Promise<void> {
+  function statusChange(
+    sid: string,
+    callbackUrl: string,
+    status: 'sent' | 'delivered' | 'read' | 'undelivered' | 'failed',
+    errorCode?: string,
+  ): () => Promise<void> {
     return async () => {
       const message = messages.get(sid);
       const now = new Date();
@@ -192,7 +197,13 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
   }
 
   /** The synchronous refusal Twilio would answer for this request, if any (`to` without its `rcs:` prefix). */
-  function refusal(to: string | undefined, from: string | undefined, service: string | undefined, body: string | undefined, rcs: boolean): TwilioErrorBody | undefined {
+  function refusal(
+    to: string | undefined,
+    from: string | undefined,
+    service: string | undefined,
+    body: string | undefined,
+    rcs: boolean,
+  ): TwilioErrorBody | undefined {
     if (to === undefined || to === '') return twilioErrorBody(400, 21604, "A 'To' phone number is required.");
     // RCS addresses both ends on the RCS channel; an SMS sender cannot send to an `rcs:` recipient, nor the reverse.
     const fromRcs = from?.startsWith(RCS_PREFIX) === true;
@@ -204,15 +215,27 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     }
     if (body === undefined || body === '') return twilioErrorBody(400, 21602, 'Message body is required.');
     if (from === TWILIO_MAGIC_NUMBERS.fromNotOwned) {
-      return twilioErrorBody(400, 21606, `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`);
+      return twilioErrorBody(
+        400,
+        21606,
+        `The From phone number ${from} is not a valid, SMS-capable inbound phone number or short code for your account.`,
+      );
     }
     switch (to) {
       case TWILIO_MAGIC_NUMBERS.invalid:
         return twilioErrorBody(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
       case TWILIO_MAGIC_NUMBERS.unroutable:
-        return twilioErrorBody(400, 21612, `The 'To' phone number: ${to}, is not currently reachable using the 'From' phone number: ${from ?? service ?? ''} via SMS.`);
+        return twilioErrorBody(
+          400,
+          21612,
+          `The 'To' phone number: ${to}, is not currently reachable using the 'From' phone number: ${from ?? service ?? ''} via SMS.`,
+        );
       case TWILIO_MAGIC_NUMBERS.noGeoPermission:
-        return twilioErrorBody(400, 21408, `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.`);
+        return twilioErrorBody(
+          400,
+          21408,
+          `Permission to send an SMS has not been enabled for the region indicated by the 'To' number: ${to}.`,
+        );
       case TWILIO_MAGIC_NUMBERS.optedOut:
         return twilioErrorBody(400, 21610, 'Attempt to send to unsubscribed recipient');
       case TWILIO_MAGIC_NUMBERS.notSmsCapable:
@@ -243,7 +266,17 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
       return answer(reply, request, 400, twilioErrorBody(400, 21211, `The 'To' number ${to} is not a valid phone number.`), log);
     }
     if (to === TWILIO_MAGIC_NUMBERS.noGeoPermission) {
-      return answer(reply, request, 400, twilioErrorBody(400, 21408, `Permission to send a WhatsApp message has not been enabled for the region indicated by the 'To' number: ${to}.`), log);
+      return answer(
+        reply,
+        request,
+        400,
+        twilioErrorBody(
+          400,
+          21408,
+          `Permission to send a WhatsApp message has not been enabled for the region indicated by the 'To' number: ${to}.`,
+        ),
+        log,
+      );
     }
     const checked = twilioWhatsAppRefusal({
       to,
@@ -295,7 +328,11 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     const whatsapp = toField?.startsWith(TWILIO_WHATSAPP_PREFIX) === true;
     const to = rcs ? toField?.slice(RCS_PREFIX.length) : whatsapp ? toField?.slice(TWILIO_WHATSAPP_PREFIX.length) : toField;
     const statusCallback = formField(fields, 'StatusCallback');
-    const log = { to, reference: referenceOf(statusCallback), ...(rcs ? { channel: 'rcs' as const } : whatsapp ? { channel: 'whatsapp' as const } : {}) };
+    const log = {
+      to,
+      reference: referenceOf(statusCallback),
+      ...(rcs ? { channel: 'rcs' as const } : whatsapp ? { channel: 'whatsapp' as const } : {}),
+    };
 
     if (control.scenario('twilio').outage) {
       const f = failure(503);
@@ -316,7 +353,13 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     if (whatsapp) return sendWhatsApp(reply, request, fields, to ?? '', from, statusCallback, log);
     const body = formField(fields, 'Body');
     if (from?.startsWith(TWILIO_WHATSAPP_PREFIX) === true) {
-      return answer(reply, request, 400, twilioErrorBody(400, 21910, 'Invalid From and To pair. From and To should be of the same channel.'), log);
+      return answer(
+        reply,
+        request,
+        400,
+        twilioErrorBody(400, 21910, 'Invalid From and To pair. From and To should be of the same channel.'),
+        log,
+      );
     }
     const refused = refusal(to, from, service, body, rcs);
     if (refused !== undefined) return answer(reply, request, refused.status, refused, log);
@@ -369,7 +412,13 @@ export function registerTwilioEmulator(app: FastifyInstance, control: SandboxCon
     const msid = request.params.msid.replace(/\.json$/, '');
     const message = messages.get(msid);
     if (message === undefined) {
-      return answer(reply, request, 404, twilioErrorBody(404, 20404, `The requested resource ${request.url.split('?')[0] ?? ''} was not found`), {});
+      return answer(
+        reply,
+        request,
+        404,
+        twilioErrorBody(404, 20404, `The requested resource ${request.url.split('?')[0] ?? ''} was not found`),
+        {},
+      );
     }
     return answer(reply, request, 200, JSON.stringify(message), { to: message.to.replace(/^(rcs|whatsapp):/, '') });
   });

@@ -95,7 +95,12 @@ function lastSwap(entry: SandboxNumber, now: Date): Date | undefined {
 }
 
 /** Builds Twilio's answer for `e164` with the requested packages. */
-export function twilioLookupJson(e164: string, entry: SandboxNumber, fields: ReadonlySet<string>, now: Date = new Date()): TwilioLookupJson {
+export function twilioLookupJson(
+  e164: string,
+  entry: SandboxNumber,
+  fields: ReadonlySet<string>,
+  now: Date = new Date(),
+): TwilioLookupJson {
   const country = countryOfE164(e164) ?? null;
   const callingCode = country === null ? null : (e164.match(/^\+(\d{1,3})/)?.[1] ?? null);
   const json: TwilioLookupJson = {
@@ -122,7 +127,13 @@ export function twilioLookupJson(e164: string, entry: SandboxNumber, fields: Rea
   const mnc = entry.mccmnc?.slice(3) ?? null;
   const carrier = CARRIERS[entry.lineType];
   if (fields.has('line_type_intelligence')) {
-    json.line_type_intelligence = { mobile_country_code: mcc, mobile_network_code: mnc, carrier_name: carrier, type: TWILIO_TYPES[entry.lineType], error_code: null };
+    json.line_type_intelligence = {
+      mobile_country_code: mcc,
+      mobile_network_code: mnc,
+      carrier_name: carrier,
+      type: TWILIO_TYPES[entry.lineType],
+      error_code: null,
+    };
   }
   if (fields.has('sim_swap')) {
     const swappedAt = lastSwap(entry, now);
@@ -151,9 +162,20 @@ export function registerTwilioLookupEmulator(app: FastifyInstance, kit: TwilioEm
     if (gated !== undefined) return gated;
     if (!E164.test(e164)) {
       const json = twilioLookupJson(e164, { valid: false, lineType: 'unknown', rcs: false }, new Set());
-      return kit.answer(reply, request, 200, { ...json, validation_errors: ['NOT_A_NUMBER'], calling_country_code: null, country_code: null }, log);
+      return kit.answer(
+        reply,
+        request,
+        200,
+        { ...json, validation_errors: ['NOT_A_NUMBER'], calling_country_code: null, country_code: null },
+        log,
+      );
     }
-    const fields = new Set((request.query.Fields ?? '').split(',').map((f) => f.trim()).filter((f) => f !== ''));
+    const fields = new Set(
+      (request.query.Fields ?? '')
+        .split(',')
+        .map((f) => f.trim())
+        .filter((f) => f !== ''),
+    );
     return kit.answer(reply, request, 200, twilioLookupJson(e164, entryFor(kit, e164), fields), log);
   });
 }

@@ -13,7 +13,8 @@ export const twilioRcsGolden: RcsWireGolden = {
   send: {
     method: 'POST',
     path: `/2010-04-01/Accounts/${TWILIO_SANDBOX_CREDENTIALS.accountSid}/Messages.json`,
-    authorization: 'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64'),
+    authorization:
+      'Basic ' + Buffer.from(`${TWILIO_SANDBOX_CREDENTIALS.accountSid}:${TWILIO_SANDBOX_CREDENTIALS.authToken}`).toString('base64'),
     contentType: /^application\/x-www-form-urlencoded/,
     fieldsIn: 'form-body',
     requiredFields: ['To', 'From', 'Body', 'StatusCallback'],

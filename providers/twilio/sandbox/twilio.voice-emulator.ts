@@ -43,7 +43,13 @@ const SANDBOX_CALL_SECONDS = 12;
 const UNANSWERED = ['busy', 'no-answer', 'failed', 'canceled'] as const;
 type Unanswered = (typeof UNANSWERED)[number];
 /** SIP response codes Twilio reports with each ending. */
-const SIP_CODES: Readonly<Record<Unanswered | 'completed', string>> = { completed: '200', busy: '486', 'no-answer': '487', failed: '404', canceled: '487' };
+const SIP_CODES: Readonly<Record<Unanswered | 'completed', string>> = {
+  completed: '200',
+  busy: '486',
+  'no-answer': '487',
+  failed: '404',
+  canceled: '487',
+};
 
 /** The snake_case Call resource as Twilio serialises it. */
 export interface TwilioCallJson {
@@ -88,10 +94,19 @@ function formValues(fields: FormFields, key: string): string[] {
 }
 
 /** The refusal Twilio would answer for this call, if any. */
-function refusal(kit: TwilioEmulatorKit, to: string | undefined, from: string | undefined, fields: FormFields): TwilioErrorBody | undefined {
+function refusal(
+  kit: TwilioEmulatorKit,
+  to: string | undefined,
+  from: string | undefined,
+  fields: FormFields,
+): TwilioErrorBody | undefined {
   if (to === undefined || to === '') return twilioErrorBody(400, 21201, "No 'To' number is specified");
   if (from === undefined || from === '') return twilioErrorBody(400, 21213, "No 'From' number is specified");
-  if (formField(fields, 'Twiml') === undefined && formField(fields, 'Url') === undefined && formField(fields, 'ApplicationSid') === undefined) {
+  if (
+    formField(fields, 'Twiml') === undefined &&
+    formField(fields, 'Url') === undefined &&
+    formField(fields, 'ApplicationSid') === undefined
+  ) {
     return twilioErrorBody(400, 21205, 'Url, Twiml or ApplicationSid is required');
   }
   switch (to) {
@@ -240,7 +255,11 @@ export function registerTwilioVoiceEmulator(app: FastifyInstance, kit: TwilioEmu
     scheduleProgress(sid, statusCallback, formValues(fields, 'StatusCallbackEvent'));
     // Serialise a snapshot: callbacks may mutate the stored object before the reply is written.
     const twiml = formField(fields, 'Twiml');
-    return answer(reply, request, 201, JSON.stringify(call), { ...log, content: twiml, body: twiml === undefined ? undefined : spokenText(twiml) });
+    return answer(reply, request, 201, JSON.stringify(call), {
+      ...log,
+      content: twiml,
+      body: twiml === undefined ? undefined : spokenText(twiml),
+    });
   });
 
   app.get<{ Params: { sid: string; csid: string } }>(`/${TWILIO_API_VERSION}/Accounts/:sid/Calls/:csid`, async (request, reply) => {
@@ -248,7 +267,13 @@ export function registerTwilioVoiceEmulator(app: FastifyInstance, kit: TwilioEmu
     if (gated !== undefined) return gated;
     const call = calls.get(request.params.csid.replace(/\.json$/, ''));
     if (call === undefined) {
-      return answer(reply, request, 404, twilioErrorBody(404, 20404, `The requested resource ${request.url.split('?')[0] ?? ''} was not found`), { channel: 'voice' });
+      return answer(
+        reply,
+        request,
+        404,
+        twilioErrorBody(404, 20404, `The requested resource ${request.url.split('?')[0] ?? ''} was not found`),
+        { channel: 'voice' },
+      );
     }
     return answer(reply, request, 200, JSON.stringify(call), { to: call.to, channel: 'voice' });
   });
@@ -256,5 +281,8 @@ export function registerTwilioVoiceEmulator(app: FastifyInstance, kit: TwilioEmu
 
 /** What the callee hears: the text of every `<Say>` of the TwiML, in order (the sandbox log's `body`). */
 export function spokenText(twiml: string): string {
-  return [...twiml.matchAll(/<Say\b[^>]*>([^<]*)<\/Say>/g)].map((m) => (m[1] ?? '').trim()).filter((t) => t !== '').join(' ');
+  return [...twiml.matchAll(/<Say\b[^>]*>([^<]*)<\/Say>/g)]
+    .map((m) => (m[1] ?? '').trim())
+    .filter((t) => t !== '')
+    .join(' ');
 }

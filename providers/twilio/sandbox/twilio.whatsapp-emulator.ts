@@ -82,7 +82,8 @@ export function twilioWhatsAppRefusal(req: TwilioWhatsAppCreate): { error: Twili
   if (req.from === undefined || !req.from.startsWith(TWILIO_WHATSAPP_PREFIX)) {
     return { error: twilioErrorBody(400, 21910, 'Invalid From and To pair. From and To should be of the same channel.') };
   }
-  if (req.contentSid !== undefined && req.contentSid !== '') return { ...renderTwilioContent(req.contentSid, req.contentVariables), freeForm: false };
+  if (req.contentSid !== undefined && req.contentSid !== '')
+    return { ...renderTwilioContent(req.contentSid, req.contentVariables), freeForm: false };
   if (req.body === undefined || req.body === '') return { error: twilioErrorBody(400, 21602, 'Message body is required.') };
   return { text: req.body, freeForm: true };
 }
@@ -103,9 +104,11 @@ export function planTwilioWhatsAppCallbacks(
 ): TwilioWhatsAppCallbackPlan[] {
   if (scenario.dlr === 'none') return [];
   const delay = Math.max(0, scenario.dlrDelayMs);
-  if (!sandboxOnWhatsApp(to, entry)) return [{ status: 'failed', errorCode: TWILIO_WHATSAPP_NOT_REGISTERED_CODE, atMs: Math.floor(delay / 2) }];
+  if (!sandboxOnWhatsApp(to, entry))
+    return [{ status: 'failed', errorCode: TWILIO_WHATSAPP_NOT_REGISTERED_CODE, atMs: Math.floor(delay / 2) }];
   if (freeForm) return [{ status: 'failed', errorCode: TWILIO_WHATSAPP_OUTSIDE_WINDOW_CODE, atMs: Math.floor(delay / 2) }];
   const sent: TwilioWhatsAppCallbackPlan = { status: 'sent', atMs: Math.floor(delay / 2) };
-  if (scenario.dlr === 'undelivered') return [sent, { status: 'undelivered', errorCode: scenario.dlrErrorCode ?? TWILIO_WHATSAPP_DEFAULT_FAILURE_CODE, atMs: delay }];
+  if (scenario.dlr === 'undelivered')
+    return [sent, { status: 'undelivered', errorCode: scenario.dlrErrorCode ?? TWILIO_WHATSAPP_DEFAULT_FAILURE_CODE, atMs: delay }];
   return [sent, { status: 'delivered', atMs: delay }, { status: 'read', atMs: Math.floor(delay * 1.5) }];
 }

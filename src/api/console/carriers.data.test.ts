@@ -5,12 +5,26 @@ import { sumSpend, utcDayStart } from './carriers.data.ts';
 const msg = (country: string, attempts: Array<{ provider: string; amount?: number }>): MessageRecord =>
   ({
     country,
-    attempts: attempts.map((a, i) => ({ n: i + 1, channel: 'sms', provider: a.provider, status: 'delivered', startedAt: '', ...(a.amount !== undefined ? { cost: { amount: a.amount, currency: 'USD' } } : {}) })),
+    attempts: attempts.map((a, i) => ({
+      n: i + 1,
+      channel: 'sms',
+      provider: a.provider,
+      status: 'delivered',
+      startedAt: '',
+      ...(a.amount !== undefined ? { cost: { amount: a.amount, currency: 'USD' } } : {}),
+    })),
   }) as unknown as MessageRecord;
 
 describe('sumSpend', () => {
   it('sums attempt costs per provider and country, largest first, skipping unpriced attempts', () => {
-    const rows = sumSpend([msg('US', [{ provider: 'messagebird', amount: 0.007 }, { provider: 'twilio', amount: 0.0075 }]), msg('US', [{ provider: 'twilio', amount: 0.0075 }]), msg('', [{ provider: 'fcm' }, { provider: 'sinch', amount: 0.048 }])]);
+    const rows = sumSpend([
+      msg('US', [
+        { provider: 'messagebird', amount: 0.007 },
+        { provider: 'twilio', amount: 0.0075 },
+      ]),
+      msg('US', [{ provider: 'twilio', amount: 0.0075 }]),
+      msg('', [{ provider: 'fcm' }, { provider: 'sinch', amount: 0.048 }]),
+    ]);
     expect(rows).toEqual([
       { provider: 'sinch', country: 'ZZ', currency: 'USD', amount: 0.048, attempts: 1 },
       { provider: 'twilio', country: 'US', currency: 'USD', amount: 0.015, attempts: 2 },

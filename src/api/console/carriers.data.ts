@@ -101,12 +101,15 @@ export async function readCarriers(deps: CarriersDeps, extraCountries: readonly 
   const providers = [...deps.adapters.values()];
   const countries = new Set<string>(extraCountries);
   for (const m of today.items) countries.add(m.country || 'ZZ');
-  for (const ch of routedChannels(deps.config)) for (const c of Object.keys(deps.config.routing.channels[ch as keyof Config['routing']['channels']].countries)) countries.add(c);
+  for (const ch of routedChannels(deps.config))
+    for (const c of Object.keys(deps.config.routing.channels[ch as keyof Config['routing']['channels']].countries)) countries.add(c);
   for (const p of providers) for (const c of await deps.health.countriesWithErrors(p.id)) countries.add(c);
   if (countries.size === 0) countries.add('US');
   const countryList = [...countries].sort();
 
-  const breakers: BreakerRow[] = providers.flatMap((a) => a.channels.map((channel) => ({ provider: a.id, channel, status: deps.breakers.status(a.id, channel) })));
+  const breakers: BreakerRow[] = providers.flatMap((a) =>
+    a.channels.map((channel) => ({ provider: a.id, channel, status: deps.breakers.status(a.id, channel) })),
+  );
   // Health is kept per provider×country for carriers that send (every channel but lookups).
   const senders = providers.filter((a) => a.channels.length > 0).map((a) => a.id);
   const health = await deps.health.observed(
@@ -116,7 +119,11 @@ export async function readCarriers(deps: CarriersDeps, extraCountries: readonly 
   const routes: RouteRow[] = [];
   for (const channel of routedChannels(deps.config)) {
     for (const country of countryList) {
-      const result = await planRoute({ config: deps.config, adapters: deps.adapters, health: deps.health, tiers: deps.tiers, breakers: deps.breakers, now: deps.now }, channel, country);
+      const result = await planRoute(
+        { config: deps.config, adapters: deps.adapters, health: deps.health, tiers: deps.tiers, breakers: deps.breakers, now: deps.now },
+        channel,
+        country,
+      );
       if (result.decision.candidates.length > 0) routes.push({ channel, country, result });
     }
   }

@@ -16,8 +16,9 @@ import { ADMIN_CHALLENGE, adminFromAuthorization } from '../routes/admin-queues.
 /** Sent with every console answer. */
 export const CONSOLE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
   'cache-control': 'no-store',
-  'content-security-policy': "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' " +
-  "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'content-security-policy':
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' " +
+    "data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
   'x-content-type-options': 'nosniff',
   'x-frame-options': 'DENY',
   // same-origin, not no-referrer: with no-referrer a browser posts forms with `Origin: null`.
@@ -48,10 +49,18 @@ export function consoleGuard(keys: ApiKeyRing, publicOrigins: readonly string[] 
       return reply
         .code(401)
         .header('www-authenticate', ADMIN_CHALLENGE)
-        .send({ error: { code: 'SB_AUTH_UNAUTHORIZED', message: 'the console needs the admin key: as the Basic password (any user name) or as a Bearer token' } });
+        .send({
+          error: {
+            code: 'SB_AUTH_UNAUTHORIZED',
+            message: 'the console needs the admin key: as the Basic password (any user name) or as a Bearer token',
+          },
+        });
     }
     if (req.method !== 'GET' && req.method !== 'HEAD' && !isSameOrigin(req, publicOrigins)) {
-      const error = { code: 'SB_AUTH_FORBIDDEN', message: 'console forms are accepted from console pages only (cross-site request refused)' };
+      const error = {
+        code: 'SB_AUTH_FORBIDDEN',
+        message: 'console forms are accepted from console pages only (cross-site request refused)',
+      };
       return reply.code(403).send({ error });
     }
     return undefined;

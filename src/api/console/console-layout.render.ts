@@ -20,23 +20,21 @@ const NAV: ReadonlyArray<{ section: ConsoleSection; href: string; label: string 
 export function renderPage(opts: { title: string; section?: ConsoleSection; body: SafeHtml; notice?: string }): string {
   const nav = NAV.map((n) => html`<a href="${n.href}" class="${n.section === opts.section ? 'current' : ''}">${n.label}</a>`);
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="same-origin">
-<title>${opts.title} · Switchboard console</title>
-<link rel="stylesheet" href="${CONSOLE_BASE_PATH}/assets/console.css">
-</head>
-<body>
-<header class="top"><span class="brand">Switchboard console</span>${nav}<a href="/admin/queues">Queues</a><a href="/docs">API docs</a></header>
-<main>
-${opts.notice !== undefined ? html`<div class="notice" role="status">${opts.notice}</div>` : ''}
-${opts.body}
-</main>
-</body>
-</html>
-`.value;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="referrer" content="same-origin" />
+        <title>${opts.title} · Switchboard console</title>
+        <link rel="stylesheet" href="${CONSOLE_BASE_PATH}/assets/console.css" />
+      </head>
+      <body>
+        <header class="top">
+          <span class="brand">Switchboard console</span>${nav}<a href="/admin/queues">Queues</a><a href="/docs">API docs</a>
+        </header>
+        <main>${opts.notice !== undefined ? html`<div class="notice" role="status">${opts.notice}</div>` : ''} ${opts.body}</main>
+      </body>
+    </html> `.value;
 }
 
 /** A status pill; the class is built from a closed vocabulary, the text escaped like any other. */

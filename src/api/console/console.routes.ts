@@ -36,7 +36,10 @@ const carriersQuerySchema = z.strictObject({
     .regex(/^\s*[A-Za-z]{2}(\s*,\s*[A-Za-z]{2})*\s*$/, 'countries are two-letter codes, comma-separated')
     .optional(),
 });
-const webhooksQuerySchema = z.strictObject({ done: z.enum(['replayed', 'enabled']).optional(), limit: z.coerce.number().int().min(1).max(500).default(100) });
+const webhooksQuerySchema = z.strictObject({
+  done: z.enum(['replayed', 'enabled']).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
 /** The enable form names an endpoint by {@link endpointRef}, so a page never carries a receiver's credentials. */
 const enableBodySchema = z.strictObject({ endpoint: z.string().regex(/^[0-9a-f]{32}$/, 'not an endpoint reference') });
 
@@ -89,13 +92,14 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ApiDeps): void
           deps.log.error({ err: { message: err.message, stack: err.stack }, path: req.url.split('?')[0] }, 'console error');
         }
         const body = html`<h1>${status === 404 ? 'Not found' : status >= 500 ? 'Something failed' : 'That request cannot be answered'}</h1>
-<div class="error-box" id="error"><code>${code}</code> ${message}</div>
-<p><a href="${CONSOLE_BASE_PATH}/messages">Back to messages</a></p>`;
+          <div class="error-box" id="error"><code>${code}</code> ${message}</div>
+          <p><a href="${CONSOLE_BASE_PATH}/messages">Back to messages</a></p>`;
         return sendHtml(reply, status, renderPage({ title: code, body }));
       });
 
       scope.setNotFoundHandler((req, reply) => {
-        const body = html`<h1>Not found</h1><div class="error-box" id="error"><code>SB_NOT_FOUND</code> no console page ${req.url.split('?')[0] ?? ''}</div>`;
+        const body = html`<h1>Not found</h1>
+          <div class="error-box" id="error"><code>SB_NOT_FOUND</code> no console page ${req.url.split('?')[0] ?? ''}</div>`;
         return sendHtml(reply, 404, renderPage({ title: 'Not found', body }));
       });
 
@@ -115,25 +119,41 @@ export function registerConsoleRoutes(app: FastifyInstance, deps: ApiDeps): void
         const { id } = parseOrThrow(messageParamsSchema, req.params, 'params');
         const stored = await deps.store.get(id);
         if (!stored) throw new ApiError('SB_MESSAGE_NOT_FOUND', `no message ${id} (or it is past retention)`);
-        const [deliveries, audit] = await Promise.all([deps.webhookLog.list(id), deps.audit.auditStore.list({ limit: 100, messageId: id })]);
+        const [deliveries, audit] = await Promise.all([
+          deps.webhookLog.list(id),
+          deps.audit.auditStore.list({ limit: 100, messageId: id }),
+        ]);
         return sendHtml(reply, 200, renderMessagePage({ doc: stored.doc, deliveries, audit, nowMs: deps.now() }));
       });
 
       scope.get('/carriers', async (req, reply) => {
         const q = parseOrThrow(carriersQuerySchema, withoutEmptyFields(req.query), 'query');
         const extra = q.country === undefined ? [] : q.country.split(',').map((c) => c.trim().toUpperCase());
-        const view = await readCarriers({ ...deps.routing, config: deps.config, adapters: deps.adapters, store: deps.store, now: deps.now }, extra);
+        const view = await readCarriers(
+          { ...deps.routing, config: deps.config, adapters: deps.adapters, store: deps.store, now: deps.now },
+          extra,
+        );
         return sendHtml(reply, 200, renderCarriersPage(view, q.country));
       });
 
       scope.get('/webhooks', async (req, reply) => {
         const q = parseOrThrow(webhooksQuerySchema, withoutEmptyFields(req.query), 'query');
         const [deadLetters, endpoints] = await Promise.all([deps.deadLetters.list(q.limit), deps.endpoints.list()]);
-        const notice = q.done === 'replayed' ? 'Dead letter queued for delivery again.' : q.done === 'enabled' ? 'Endpoint enabled: events are delivered to it again.' : undefined;
+        const notice =
+          q.done === 'replayed'
+            ? 'Dead letter queued for delivery again.'
+            : q.done === 'enabled'
+              ? 'Endpoint enabled: events are delivered to it again.'
+              : undefined;
         return sendHtml(
           reply,
           200,
-          renderWebhooksPage({ deadLetters: deadLetters.map(({ item: _item, ...rest }) => rest), endpoints, endpointRef, ...(notice !== undefined ? { notice } : {}) }),
+          renderWebhooksPage({
+            deadLetters: deadLetters.map(({ item: _item, ...rest }) => rest),
+            endpoints,
+            endpointRef,
+            ...(notice !== undefined ? { notice } : {}),
+          }),
         );
       });
 

@@ -8,8 +8,8 @@ describe('html', () => {
     expect(out).not.toContain('<script>');
     expect(out).toBe(
       '<p title="&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; ' +
-      '&#96;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; ' +
-      '&#96;<b>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &#96;</b><hr>3</p>',
+        '&#96;">&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; ' +
+        '&#96;<b>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&#39; &#96;</b><hr>3</p>',
     );
   });
 

@@ -29,8 +29,26 @@ describe('buildPicture', () => {
     const m = message({
       verifiedAt: at(9_000),
       attempts: [
-        { n: 1, channel: 'push', provider: 'fcm', status: 'undelivered', startedAt: at(70), acceptedAt: at(120), error: { code: 'SB_PUSH_ACK_TIMEOUT', message: 'no ack' } },
-        { n: 2, channel: 'sms', provider: 'messagebird', status: 'delivered', startedAt: at(5_070), acceptedAt: at(5_200), deliveredAt: at(6_600), fallback: { reason: 'ack_timeout', fromChannel: 'push', fromProvider: 'fcm' }, cost: { amount: 0.007, currency: 'USD' } },
+        {
+          n: 1,
+          channel: 'push',
+          provider: 'fcm',
+          status: 'undelivered',
+          startedAt: at(70),
+          acceptedAt: at(120),
+          error: { code: 'SB_PUSH_ACK_TIMEOUT', message: 'no ack' },
+        },
+        {
+          n: 2,
+          channel: 'sms',
+          provider: 'messagebird',
+          status: 'delivered',
+          startedAt: at(5_070),
+          acceptedAt: at(5_200),
+          deliveredAt: at(6_600),
+          fallback: { reason: 'ack_timeout', fromChannel: 'push', fromProvider: 'fcm' },
+          cost: { amount: 0.007, currency: 'USD' },
+        },
       ],
     });
     const p = buildPicture(m, T0 + 20_000);
@@ -45,18 +63,37 @@ describe('buildPicture', () => {
   });
 
   it('draws a delivery whose carrier time precedes our acceptance at the acceptance, and says so', () => {
-    const m = message({ attempts: [{ n: 1, channel: 'sms', provider: 'messagebird', status: 'delivered', startedAt: at(0), acceptedAt: at(900), deliveredAt: at(400) }] });
+    const m = message({
+      attempts: [
+        { n: 1, channel: 'sms', provider: 'messagebird', status: 'delivered', startedAt: at(0), acceptedAt: at(900), deliveredAt: at(400) },
+      ],
+    });
     const lane = buildPicture(m, T0).lanes[0];
     expect(lane?.marks.at(-1)).toEqual({ atMs: T0 + 900, kind: 'delivered', label: 'delivered (carrier time 500 ms before acceptance)' });
   });
 
   it('runs a live attempt up to now and ends a failed last one at its last timeline entry', () => {
-    const live = buildPicture(message({ status: 'sent', attempts: [{ n: 1, channel: 'sms', provider: 'twilio', status: 'sent', startedAt: at(0), acceptedAt: at(100) }] }), T0 + 3_000);
+    const live = buildPicture(
+      message({
+        status: 'sent',
+        attempts: [{ n: 1, channel: 'sms', provider: 'twilio', status: 'sent', startedAt: at(0), acceptedAt: at(100) }],
+      }),
+      T0 + 3_000,
+    );
     expect(live.lanes[0]?.endMs).toBe(T0 + 3_000);
     const failed = buildPicture(
       message({
         status: 'failed',
-        attempts: [{ n: 1, channel: 'sms', provider: 'twilio', status: 'failed', startedAt: at(0), error: { code: 'SB_CARRIER_REJECTED', message: 'invalid' } }],
+        attempts: [
+          {
+            n: 1,
+            channel: 'sms',
+            provider: 'twilio',
+            status: 'failed',
+            startedAt: at(0),
+            error: { code: 'SB_CARRIER_REJECTED', message: 'invalid' },
+          },
+        ],
         timeline: [{ at: at(250), type: 'carrier_error', channel: 'sms', provider: 'twilio', detail: 'permanent' }],
       }),
       T0 + 9_000,

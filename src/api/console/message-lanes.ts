@@ -105,7 +105,9 @@ export function buildPicture(m: MessageRecord, nowMs: number): MessagePicture {
       // Delivery times are the carrier's; some report whole seconds, so a fast delivery can carry
       // a time before our own acceptance. Drawn at the acceptance, and said so.
       const label =
-        deliveredMs >= base ? `delivered ${formatDuration(deliveredMs - base)} later` : `delivered (carrier time ${formatDuration(base - deliveredMs)} before acceptance)`;
+        deliveredMs >= base
+          ? `delivered ${formatDuration(deliveredMs - base)} later`
+          : `delivered (carrier time ${formatDuration(base - deliveredMs)} before acceptance)`;
       endMs = Math.max(deliveredMs, base);
       marks.push({ atMs: endMs, kind: 'delivered', label });
     } else if (a.status === 'failed' || a.status === 'undelivered') {
@@ -114,7 +116,10 @@ export function buildPicture(m: MessageRecord, nowMs: number): MessagePicture {
       endMs = next?.fallback !== undefined ? (ms(next.startedAt) ?? lastEntry ?? startMs) : (lastEntry ?? startMs);
       const reason = next?.fallback?.reason;
       // Measured from the attempt's start: the ack timer (and a carrier's validity) starts before the call.
-      const label = reason !== undefined ? `${fallbackText(reason)} at ${formatDuration(endMs - startMs)}` : `${a.status}${a.error ? `: ${a.error.code}` : ''}`;
+      const label =
+        reason !== undefined
+          ? `${fallbackText(reason)} at ${formatDuration(endMs - startMs)}`
+          : `${a.status}${a.error ? `: ${a.error.code}` : ''}`;
       marks.push({ atMs: endMs, kind: reason !== undefined ? 'fallback' : 'failed', label });
     } else {
       endMs = Math.max(nowMs, startMs);
@@ -129,7 +134,13 @@ export function buildPicture(m: MessageRecord, nowMs: number): MessagePicture {
       provider: a.provider,
       status: a.status,
       ...(a.fallback !== undefined
-        ? { fallbackFrom: { reason: a.fallback.reason, channel: a.fallback.fromChannel, ...(a.fallback.fromProvider !== undefined ? { provider: a.fallback.fromProvider } : {}) } }
+        ? {
+            fallbackFrom: {
+              reason: a.fallback.reason,
+              channel: a.fallback.fromChannel,
+              ...(a.fallback.fromProvider !== undefined ? { provider: a.fallback.fromProvider } : {}),
+            },
+          }
         : {}),
       startMs,
       endMs,
@@ -139,7 +150,12 @@ export function buildPicture(m: MessageRecord, nowMs: number): MessagePicture {
       ...(a.providerMessageId !== undefined ? { providerMessageId: a.providerMessageId } : {}),
     };
   });
-  const lastMs = Math.max(originMs, verifiedAtMs ?? originMs, ...lanes.map((l) => l.endMs), ...lanes.flatMap((l) => l.marks.map((k) => k.atMs)));
+  const lastMs = Math.max(
+    originMs,
+    verifiedAtMs ?? originMs,
+    ...lanes.map((l) => l.endMs),
+    ...lanes.flatMap((l) => l.marks.map((k) => k.atMs)),
+  );
   const byCurrency = new Map<string, number>();
   for (const a of m.attempts) if (a.cost) byCurrency.set(a.cost.currency, (byCurrency.get(a.cost.currency) ?? 0) + a.cost.amount);
   return {

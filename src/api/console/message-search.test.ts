@@ -31,7 +31,14 @@ describe('consoleMessageQuerySchema', () => {
   });
 
   it('refuses what it cannot read, and treats empty form fields as absent', () => {
-    for (const bad of [{ since: 'yesterday' }, { since: '2026-13-45' }, { meta: 'novalue' }, { status: 'lost' }, { limit: '0' }, { other: 'x' }]) {
+    for (const bad of [
+      { since: 'yesterday' },
+      { since: '2026-13-45' },
+      { meta: 'novalue' },
+      { status: 'lost' },
+      { limit: '0' },
+      { other: 'x' },
+    ]) {
       expect(consoleMessageQuerySchema.safeParse(bad).success, JSON.stringify(bad)).toBe(false);
     }
     expect(consoleMessageQuerySchema.parse(withoutEmptyFields({ id: '', to: ' ', status: '' }))).toEqual({ limit: 50 });

@@ -23,7 +23,10 @@ const MESSAGE_ID = /^msg_[0-9A-HJKMNP-TV-Z]{26}$/;
  */
 const consoleTime = z
   .string()
-  .refine((v) => /^\d{10,13}$/.test(v) || /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(v), 'not a time (ISO 8601 or Unix seconds/ms)')
+  .refine(
+    (v) => /^\d{10,13}$/.test(v) || /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/.test(v),
+    'not a time (ISO 8601 or Unix seconds/ms)',
+  )
   .transform((v, ctx) => {
     if (/^\d+$/.test(v)) return v.length === 10 ? Number(v) * 1000 : Number(v);
     const zoned = /T.*(Z|[+-]\d{2}:\d{2})$/.test(v) ? v : v.includes('T') ? `${v}Z` : `${v}T00:00:00Z`;
@@ -39,14 +42,25 @@ const consoleTime = z
 export const consoleMessageQuerySchema = z.strictObject({
   id: z.string().regex(MESSAGE_ID, 'not a message id (msg_ + 26 characters)').optional(),
   to: z.string().min(3).max(32).optional(),
-  country: z.string().regex(/^[A-Za-z]{2}$/, 'a country is two letters (ISO 3166-1)').transform((c) => c.toUpperCase()).optional(),
-  key: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'not an API key name').optional(),
+  country: z
+    .string()
+    .regex(/^[A-Za-z]{2}$/, 'a country is two letters (ISO 3166-1)')
+    .transform((c) => c.toUpperCase())
+    .optional(),
+  key: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'not an API key name')
+    .optional(),
   status: z.enum(['accepted', 'queued', 'sent', 'delivered', 'undelivered', 'failed', 'expired']).optional(),
   channel: channelSchema.optional(),
   provider: providerIdSchema.optional(),
   since: consoleTime.optional(),
   until: consoleTime.optional(),
-  meta: z.string().max(200).regex(/^[^=\s][^=]{0,63}=[\s\S]{0,128}$/, 'metadata filter is field=value').optional(),
+  meta: z
+    .string()
+    .max(200)
+    .regex(/^[^=\s][^=]{0,63}=[\s\S]{0,128}$/, 'metadata filter is field=value')
+    .optional(),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   cursor: z.string().regex(MESSAGE_ID, 'not a cursor').optional(),
 });
@@ -56,7 +70,9 @@ export type ConsoleMessageQuery = z.infer<typeof consoleMessageQuerySchema>;
 /** Drops empty strings (unfilled form fields) so they read as absent rather than invalid. */
 export function withoutEmptyFields(query: unknown): unknown {
   if (query === null || typeof query !== 'object') return query;
-  return Object.fromEntries(Object.entries(query as Record<string, unknown>).filter(([, v]) => !(typeof v === 'string' && v.trim() === '')));
+  return Object.fromEntries(
+    Object.entries(query as Record<string, unknown>).filter(([, v]) => !(typeof v === 'string' && v.trim() === '')),
+  );
 }
 
 /** Whether a metadata field holds the value: strings as they are, other values as JSON text. */
@@ -110,10 +126,18 @@ export async function searchMessages(deps: SearchDeps, q: ConsoleMessageQuery): 
   }
   if (q.to !== undefined) {
     const { e164 } = normalizeRecipient(q.to, q.country);
-    const entries = await deps.audit.auditStore.list({ limit: q.limit, phone: deps.audit.phoneToken(e164), decision: 'accepted', ...(q.key !== undefined ? { key: q.key } : {}) });
+    const entries = await deps.audit.auditStore.list({
+      limit: q.limit,
+      phone: deps.audit.phoneToken(e164),
+      decision: 'accepted',
+      ...(q.key !== undefined ? { key: q.key } : {}),
+    });
     const ids = [...new Set(entries.map((e) => e.messageId).filter((id): id is string => id !== undefined))];
     const docs = await Promise.all(ids.map((id) => deps.store.get(id)));
-    const items = docs.filter((s): s is NonNullable<typeof s> => s !== undefined).map((s) => s.doc).filter((d) => matchesFields(d, q));
+    const items = docs
+      .filter((s): s is NonNullable<typeof s> => s !== undefined)
+      .map((s) => s.doc)
+      .filter((d) => matchesFields(d, q));
     return { items, nextCursor: null, via: 'number' };
   }
   const filter: ListFilter = {

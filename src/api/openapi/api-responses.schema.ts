@@ -38,14 +38,22 @@ export const attemptViewSchema = z.strictObject({
 
 export const routingDecisionSchema = z.strictObject({
   provider: providerIdSchema,
-  reason: z.string().describe('cheapest, healthiest, health, conversion (the conversion term changed ' + 'the winner), tie_order, only_candidate, all_breakers_open, none'),
+  reason: z
+    .string()
+    .describe(
+      'cheapest, healthiest, health, conversion (the conversion term changed ' +
+        'the winner), tie_order, only_candidate, all_breakers_open, none',
+    ),
   candidates: z.array(
     z.strictObject({
       provider: providerIdSchema,
       price: z.number().optional(),
       effectivePrice: z.number().optional(),
       health: z.number().optional().describe('health multiplier of the price (1 = neutral)'),
-      conversion: z.number().optional().describe('conversion multiplier of the price: (1 / verified-per-delivered OTP ratio)^weight, 1 below the sample threshold'),
+      conversion: z
+        .number()
+        .optional()
+        .describe('conversion multiplier of the price: (1 / verified-per-delivered OTP ratio)^weight, 1 below the sample threshold'),
       score: z.number().optional().describe('effectivePrice × health × conversion; lowest wins'),
       excluded: z.string().optional(),
     }),
@@ -58,8 +66,8 @@ export const timelineEntrySchema = z.strictObject({
     .string()
     .describe(
       'what happened: accepted, lookup, attempt, carrier_accepted, carrier_error, ambiguous_resend, ' +
-      'callback, reconciled (a carrier status read applied like a callback that never came), fallback (detail ' +
-      'starts with the reason, e.g. `ack_timeout`), ack, late_ack, failed, expired, verified, conversion',
+        'callback, reconciled (a carrier status read applied like a callback that never came), fallback (detail ' +
+        'starts with the reason, e.g. `ack_timeout`), ack, late_ack, failed, expired, verified, conversion',
     ),
   channel: channelSchema.optional(),
   provider: providerIdSchema.optional(),
@@ -141,7 +149,9 @@ export const queueCountsListSchema = z.strictObject({
     z.strictObject({
       name: z.enum(['send', 'dlr', 'events']),
       paused: z.boolean(),
-      counts: z.strictObject(Object.fromEntries(QUEUE_STATES.map((s) => [s, z.number().int().min(0)])) as Record<(typeof QUEUE_STATES)[number], z.ZodNumber>),
+      counts: z.strictObject(
+        Object.fromEntries(QUEUE_STATES.map((s) => [s, z.number().int().min(0)])) as Record<(typeof QUEUE_STATES)[number], z.ZodNumber>,
+      ),
     }),
   ),
 });
@@ -155,7 +165,9 @@ export const auditListSchema = z.strictObject({
     z.object({
       id: z.string().describe('stream id `<ms>-<seq>`'),
       at: isoTime,
-      decision: z.string().describe('accepted, refused, sent, delivered, undelivered, failed, expired, verified, flagged, opted_out, opted_in'),
+      decision: z
+        .string()
+        .describe('accepted, refused, sent, delivered, undelivered, failed, expired, verified, flagged, opted_out, opted_in'),
       key: z.string().optional().describe('API key name (who)'),
       phone: z.string().optional().describe('phone token of the recipient (an HMAC, never the number)'),
       messageId: z.string().optional(),

@@ -127,7 +127,9 @@ function callbacksOf(providers: ProviderRegistry, id: string, fallbackDescriptio
 }
 
 /** Every operation the API serves, given the enabled providers. */
-export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'inboundProviders' | 'extraWebhooks' | 'providers'>): OperationSpec[] {
+export function apiOperations(
+  opts: Pick<OpenApiOptions, 'webhookProviders' | 'inboundProviders' | 'extraWebhooks' | 'providers'>,
+): OperationSpec[] {
   const providers = opts.providers ?? providerRegistry;
   const ops: OperationSpec[] = [
     {
@@ -145,13 +147,24 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         '`metadata` (≤ 2 KB as JSON) is echoed on the message and its webhooks. Unknown fields are refused.',
       auth: 'apiKey',
       scope: 'send',
-      headers: [{ name: 'Idempotency-Key', description: 'one per logical send (e.g. per login attempt); kept 24 h per API key', schema: { type: 'string', minLength: 1, maxLength: 255 } }],
+      headers: [
+        {
+          name: 'Idempotency-Key',
+          description: 'one per logical send (e.g. per login attempt); kept 24 h per API key',
+          schema: { type: 'string', minLength: 1, maxLength: 255 },
+        },
+      ],
       body: sendMessageBodySchema,
       responses: {
         202: {
           description: 'admitted; the message id to follow',
           json: sendAcceptedSchema,
-          headers: { 'idempotent-replayed': { description: '`true` when answered from the Idempotency-Key (nothing new was sent)', schema: { type: 'string', enum: ['true'] } } },
+          headers: {
+            'idempotent-replayed': {
+              description: '`true` when answered from the Idempotency-Key (nothing new was sent)',
+              schema: { type: 'string', enum: ['true'] },
+            },
+          },
         },
       },
       errors: [
@@ -173,7 +186,8 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/messages',
       tag: 'messages',
       summary: 'List messages, newest first',
-      description: 'Filters apply to this key’s messages (every key’s with `admin`). `since`/`until` take RFC 3339 or Unix seconds/milliseconds.',
+      description:
+        'Filters apply to this key’s messages (every key’s with `admin`). `since`/`until` take RFC 3339 or Unix seconds/milliseconds.',
       auth: 'apiKey',
       scope: 'read',
       query: listMessagesQuerySchema,
@@ -196,13 +210,23 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/messages/:id/verify',
       tag: 'messages',
       summary: 'Check the code the user typed',
-      description: 'A right code answers `{valid:true}` once; a wrong one `{valid:false, ' + 'attemptsLeft}`; after the 5th wrong code the message is locked.',
+      description:
+        'A right code answers `{valid:true}` once; a wrong one `{valid:false, ' +
+        'attemptsLeft}`; after the 5th wrong code the message is locked.',
       auth: 'apiKey',
       scope: 'verify',
       params: messageIdParamsSchema,
       body: verifyBodySchema,
       responses: { 200: { description: 'the verdict', json: verifyResultSchema } },
-      errors: [...JSON_BODY, 'SB_MESSAGE_NOT_FOUND', 'SB_OTP_ALREADY_VERIFIED', 'SB_OTP_NONE', 'SB_OTP_EXPIRED', 'SB_OTP_LOCKED', ...AUTHED],
+      errors: [
+        ...JSON_BODY,
+        'SB_MESSAGE_NOT_FOUND',
+        'SB_OTP_ALREADY_VERIFIED',
+        'SB_OTP_NONE',
+        'SB_OTP_EXPIRED',
+        'SB_OTP_LOCKED',
+        ...AUTHED,
+      ],
     },
     {
       method: 'post',
@@ -221,7 +245,9 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/push/ack',
       tag: 'push',
       summary: 'The app acknowledges a push (no API key: the ack token is the credential)',
-      description: 'The FCM data payload carries `sb_message_id`, `sb_ack_token` and ' + '`sb_ack_url`. The ack races the ack-timeout fallback; exactly one wins.',
+      description:
+        'The FCM data payload carries `sb_message_id`, `sb_ack_token` and ' +
+        '`sb_ack_url`. The ack races the ack-timeout fallback; exactly one wins.',
       auth: 'ackToken',
       body: pushAckBodySchema,
       responses: { 204: { description: 'recorded (also when it arrived after the fallback: `late_ack` in the timeline)' } },
@@ -254,7 +280,9 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/templates',
       tag: 'messages',
       summary: 'Named templates: locales, vars, whether they generate an OTP',
-      description: 'Use one with `template` + `locale` + `vars` in `POST /v1/messages`. A missing ' + 'or unknown var, an unknown template or locale → 400 `SB_VALIDATION_TEMPLATE`.',
+      description:
+        'Use one with `template` + `locale` + `vars` in `POST /v1/messages`. A missing ' +
+        'or unknown var, an unknown template or locale → 400 `SB_VALIDATION_TEMPLATE`.',
       auth: 'apiKey',
       responses: { 200: { description: 'templates by name', json: templateListSchema } },
       errors: ['SB_AUTH_UNAUTHORIZED', 'SB_UNAVAILABLE', 'SB_INTERNAL'],
@@ -264,7 +292,8 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/webhooks/endpoints',
       tag: 'webhooks',
       summary: 'Webhook endpoints in use and their state (disabled first)',
-      description: 'An endpoint that answered 410 Gone is `disabled`: its events are dead-lettered, never dropped, until it is enabled again.',
+      description:
+        'An endpoint that answered 410 Gone is `disabled`: its events are dead-lettered, never dropped, until it is enabled again.',
       auth: 'apiKey',
       scope: 'admin',
       responses: { 200: { description: 'endpoints', json: webhookEndpointListSchema } },
@@ -275,7 +304,9 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/webhooks/endpoints/enable',
       tag: 'webhooks',
       summary: 'Enable a disabled webhook endpoint',
-      description: 'Idempotent. Events dead-lettered while it was disabled stay dead letters: ' + 'replay them with `POST /v1/webhooks/dead-letters/:eventId/replay`.',
+      description:
+        'Idempotent. Events dead-lettered while it was disabled stay dead letters: ' +
+        'replay them with `POST /v1/webhooks/dead-letters/:eventId/replay`.',
       auth: 'apiKey',
       scope: 'admin',
       body: enableEndpointBodySchema,
@@ -297,7 +328,9 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: '/v1/audit',
       tag: 'ops',
       summary: 'The audit stream, newest first: who sent what to which number, and what became of it',
-      description: 'Numbers appear only as phone tokens (HMACs); `?to=` takes a number and is ' + 'hashed the same way, so an operator can ask about a number they already know.',
+      description:
+        'Numbers appear only as phone tokens (HMACs); `?to=` takes a number and is ' +
+        'hashed the same way, so an operator can ask about a number they already know.',
       auth: 'apiKey',
       scope: 'admin',
       query: auditQuerySchema,
@@ -318,7 +351,12 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         401: {
           description: 'no admin key: `SB_AUTH_UNAUTHORIZED` with the Basic challenge',
           json: errorBodySchema,
-          headers: { 'WWW-Authenticate': { description: 'always `Basic realm="switchboard-admin"`', schema: { type: 'string', const: 'Basic realm="switchboard-admin"' } } },
+          headers: {
+            'WWW-Authenticate': {
+              description: 'always `Basic realm="switchboard-admin"`',
+              schema: { type: 'string', const: 'Basic realm="switchboard-admin"' },
+            },
+          },
         },
       },
     },
@@ -338,7 +376,12 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         401: {
           description: 'no admin key: `SB_AUTH_UNAUTHORIZED` with the Basic challenge',
           json: errorBodySchema,
-          headers: { 'WWW-Authenticate': { description: 'always `Basic realm="switchboard-admin"`', schema: { type: 'string', const: 'Basic realm="switchboard-admin"' } } },
+          headers: {
+            'WWW-Authenticate': {
+              description: 'always `Basic realm="switchboard-admin"`',
+              schema: { type: 'string', const: 'Basic realm="switchboard-admin"' },
+            },
+          },
         },
       },
     },
@@ -348,7 +391,9 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       tag: 'ops',
       summary: 'Prometheus metrics (text exposition format 0.0.4)',
       auth: 'none',
-      responses: { 200: { description: 'every `switchboard_*` metric plus process metrics', content: { 'text/plain': { type: 'string' } } } },
+      responses: {
+        200: { description: 'every `switchboard_*` metric plus process metrics', content: { 'text/plain': { type: 'string' } } },
+      },
     },
     {
       method: 'get',
@@ -364,7 +409,10 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       tag: 'ops',
       summary: 'Readiness: Redis answers',
       auth: 'none',
-      responses: { 200: { description: 'ready', json: readinessSchema }, 503: { description: 'Redis is unreachable', json: readinessSchema } },
+      responses: {
+        200: { description: 'ready', json: readinessSchema },
+        503: { description: 'Redis is unreachable', json: readinessSchema },
+      },
     },
     {
       method: 'get',
@@ -399,9 +447,13 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         path: `/webhooks/${id}`,
         tag: 'carrier callbacks',
         summary: `${id} delivery callback${method === 'get' ? ' (GET form)' : ''}`,
-        description: `${known.description} Unverified → 401 and nothing changes; verified → ` + `204 once queued on \`dlr\`; queueing failed → 503 so the carrier retries.`,
+        description:
+          `${known.description} Unverified → 401 and nothing changes; verified → ` +
+          `204 once queued on \`dlr\`; queueing failed → 503 so the carrier retries.`,
         auth: 'carrier',
-        ...(method === 'get' ? {} : { rawBody: Object.fromEntries(known.media.map((m) => [m, { type: 'object', additionalProperties: true }])) }),
+        ...(method === 'get'
+          ? {}
+          : { rawBody: Object.fromEntries(known.media.map((m) => [m, { type: 'object', additionalProperties: true }])) }),
         responses: { 204: { description: 'verified and queued' } },
         errors: ['SB_WEBHOOK_SIGNATURE_INVALID', 'SB_UNAVAILABLE'],
       });
@@ -413,7 +465,9 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
       path: `/webhooks/${provider}/${path}`,
       tag: 'carrier callbacks',
       summary: `${provider} ${path} callback`,
-      description: `${providers.get(provider)?.callbacks.extra?.[path] ?? `${provider} ${path} callbacks, verified by the ${provider} adapter.`} Unverified → 401 and nothing changes; verified → 204 once queued on \`dlr\`; queueing failed → 503.`,
+      description:
+        `${providers.get(provider)?.callbacks.extra?.[path] ?? `${provider} ${path} callbacks, verified by the ${provider} adapter.`} ` +
+        'Unverified → 401 and nothing changes; verified → 204 once queued on `dlr`; queueing failed → 503.',
       auth: 'carrier',
       rawBody: { 'application/json': { type: 'object', additionalProperties: true } },
       responses: { 204: { description: 'verified and queued' } },
@@ -428,9 +482,13 @@ export function apiOperations(opts: Pick<OpenApiOptions, 'webhookProviders' | 'i
         path: `/webhooks/${id}/inbound`,
         tag: 'carrier callbacks',
         summary: `${id} inbound message (STOP / START)${method === 'get' ? ' (GET form)' : ''}`,
-        description: `Verified like the ${id} delivery callback. STOP (and its synonyms) suppresses the sender for every ` + `key; START lifts it; any other text is acknowledged and ignored. Unverified → 401 and nothing changes.`,
+        description:
+          `Verified like the ${id} delivery callback. STOP (and its synonyms) suppresses the sender for every ` +
+          `key; START lifts it; any other text is acknowledged and ignored. Unverified → 401 and nothing changes.`,
         auth: 'carrier',
-        ...(method === 'get' ? {} : { rawBody: Object.fromEntries(known.media.map((m) => [m, { type: 'object', additionalProperties: true }])) }),
+        ...(method === 'get'
+          ? {}
+          : { rawBody: Object.fromEntries(known.media.map((m) => [m, { type: 'object', additionalProperties: true }])) }),
         responses: { 204: { description: 'verified and applied' } },
         errors: ['SB_WEBHOOK_SIGNATURE_INVALID', 'SB_UNAVAILABLE'],
       });
@@ -454,7 +512,12 @@ function stripDialect(schema: JsonObject): JsonObject {
 function components(entries: ReadonlyArray<[string, z.ZodType]>, io: 'input' | 'output'): Record<string, JsonObject> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of entries) registry.add(schema, { id });
-  const out = z.toJSONSchema(registry, { io, target: 'draft-2020-12', unrepresentable: 'any', uri: (id) => `#/components/schemas/${id}` }) as {
+  const out = z.toJSONSchema(registry, {
+    io,
+    target: 'draft-2020-12',
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  }) as {
     schemas: Record<string, JsonObject>;
   };
   return Object.fromEntries(Object.entries(out.schemas).map(([id, s]) => [id, stripDialect(s)]));
@@ -506,7 +569,9 @@ const SECURITY: Record<Auth, JsonObject[] | undefined> = {
 };
 
 function errorTable(): string {
-  const rows = Object.entries(ERROR_CATALOGUE).map(([code, e]) => `| \`${code}\` | ${e.status === 0 ? '—' : e.status} | ${e.description} |`);
+  const rows = Object.entries(ERROR_CATALOGUE).map(
+    ([code, e]) => `| \`${code}\` | ${e.status === 0 ? '—' : e.status} | ${e.description} |`,
+  );
   return ['| code | HTTP | meaning |', '|---|---|---|', ...rows].join('\n');
 }
 
@@ -527,11 +592,20 @@ export function buildOpenApiDocument(opts: OpenApiOptions): JsonObject {
       };
     }
     const operation: JsonObject = {
-      operationId: `${op.method}${toOpenApiPath(op.path).replace(/[{}]/g, '').replace(/(^|[/_-])(\w)/g, (_m, _s: string, c: string) => c.toUpperCase())}`,
+      operationId: `${op.method}${toOpenApiPath(op.path)
+        .replace(/[{}]/g, '')
+        .replace(/(^|[/_-])(\w)/g, (_m, _s: string, c: string) => c.toUpperCase())}`,
       tags: [op.tag],
       summary: op.summary,
       ...(op.description !== undefined || op.scope !== undefined
-        ? { description: [op.description, op.scope !== undefined ? `Scope: \`${op.scope}\`${op.scope === 'admin' ? '' : ' (or `admin`)'}.` : undefined].filter(Boolean).join('\n\n') }
+        ? {
+            description: [
+              op.description,
+              op.scope !== undefined ? `Scope: \`${op.scope}\`${op.scope === 'admin' ? '' : ' (or `admin`)'}.` : undefined,
+            ]
+              .filter(Boolean)
+              .join('\n\n'),
+          }
         : {}),
       security: SECURITY[op.auth],
       parameters: [
@@ -542,7 +616,9 @@ export function buildOpenApiDocument(opts: OpenApiOptions): JsonObject {
       ...(op.body !== undefined
         ? { requestBody: { required: true, content: { 'application/json': { schema: refTo(op.body, REQUEST_COMPONENTS) } } } }
         : op.rawBody !== undefined
-          ? { requestBody: { required: false, content: Object.fromEntries(Object.entries(op.rawBody).map(([m, s]) => [m, { schema: s }])) } }
+          ? {
+              requestBody: { required: false, content: Object.fromEntries(Object.entries(op.rawBody).map(([m, s]) => [m, { schema: s }])) },
+            }
           : {}),
       responses,
     };
@@ -557,9 +633,9 @@ export function buildOpenApiDocument(opts: OpenApiOptions): JsonObject {
       summary: 'Messaging gateway for one-time codes: push first, RCS/SMS/voice fallback, multi-carrier routing, signed delivery webhooks.',
       description: [
         'Send with `POST /v1/messages`, follow with `GET /v1/messages/{id}` or the signed webhooks ' +
-        '(Standard Webhooks) at `callbackUrl`, verify codes with `POST /v1/messages/{id}/verify`.',
+          '(Standard Webhooks) at `callbackUrl`, verify codes with `POST /v1/messages/{id}/verify`.',
         'Every `/v1` route except `/v1/push/ack` needs `Authorization: Bearer <api key>`. Every refusal is ' +
-        '`{"error":{"code","message","details"?}}` with one of these codes (HTTP "—": recorded on a message, never answered):',
+          '`{"error":{"code","message","details"?}}` with one of these codes (HTTP "—": recorded on a message, never answered):',
         errorTable(),
       ].join('\n\n'),
       license: { name: 'Apache-2.0', identifier: 'Apache-2.0' },
@@ -577,7 +653,11 @@ export function buildOpenApiDocument(opts: OpenApiOptions): JsonObject {
       schemas: { ...components(REQUEST_COMPONENTS, 'input'), ...components(RESPONSE_COMPONENTS, 'output') },
       securitySchemes: {
         apiKey: { type: 'http', scheme: 'bearer', description: 'an API key (`sandbox-key` in sandbox mode)' },
-        adminBasic: { type: 'http', scheme: 'basic', description: 'the admin API key as the password, any user name (Bull Board in a browser)' },
+        adminBasic: {
+          type: 'http',
+          scheme: 'basic',
+          description: 'the admin API key as the password, any user name (Bull Board in a browser)',
+        },
       },
     },
   };

@@ -85,7 +85,12 @@ export function registerAdminQueueRoutes(app: FastifyInstance, deps: ApiDeps): v
         .code(401)
         .header('www-authenticate', ADMIN_CHALLENGE)
         .header('cache-control', 'no-store')
-        .send({ error: { code: 'SB_AUTH_UNAUTHORIZED', message: 'the queue board needs the admin key: as the Basic password (any user name) or as a Bearer token' } });
+        .send({
+          error: {
+            code: 'SB_AUTH_UNAUTHORIZED',
+            message: 'the queue board needs the admin key: as the Basic password (any user name) or as a Bearer token',
+          },
+        });
     });
     scope.addHook('onSend', async (_req, reply, payload) => {
       const type = reply.getHeader('content-type');

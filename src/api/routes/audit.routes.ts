@@ -19,8 +19,13 @@ export const auditQuerySchema = z.strictObject({
   to: z.string().min(1).max(32).optional(),
   /** An API key name: only its entries. */
   key: z.string().min(1).max(64).optional(),
-  messageId: z.string().regex(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/, 'not a message id').optional(),
-  decision: z.enum(['accepted', 'refused', 'sent', 'delivered', 'undelivered', 'failed', 'expired', 'verified', 'flagged', 'opted_out', 'opted_in']).optional(),
+  messageId: z
+    .string()
+    .regex(/^msg_[0-9A-HJKMNP-TV-Z]{26}$/, 'not a message id')
+    .optional(),
+  decision: z
+    .enum(['accepted', 'refused', 'sent', 'delivered', 'undelivered', 'failed', 'expired', 'verified', 'flagged', 'opted_out', 'opted_in'])
+    .optional(),
 });
 
 export function registerAuditRoutes(app: FastifyInstance, deps: ApiDeps): void {

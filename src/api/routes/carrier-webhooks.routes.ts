@@ -47,7 +47,11 @@ export function registerCarrierWebhookRoutes(
   const publicUrl = deps.config.api.publicUrl ?? `http://127.0.0.1:${deps.config.api.port}`;
   for (const adapter of adapters) {
     const main: WebhookEndpoint = { verify: (raw) => adapter.verifyWebhook(raw), parse: (raw) => adapter.parseWebhook(raw) };
-    app.route({ method: methodsOf(providers, adapter.id), url: `/webhooks/${adapter.id}`, handler: callbackHandler(deps, adapter.id, main, publicUrl) });
+    app.route({
+      method: methodsOf(providers, adapter.id),
+      url: `/webhooks/${adapter.id}`,
+      handler: callbackHandler(deps, adapter.id, main, publicUrl),
+    });
     // Further callback endpoints of the same carrier (Sinch Conversation: /webhooks/sinch/conversation).
     for (const [path, endpoint] of Object.entries(adapter.webhooks ?? {})) {
       app.post(`/webhooks/${adapter.id}/${path}`, callbackHandler(deps, adapter.id, endpoint, publicUrl));
@@ -69,7 +73,10 @@ function callbackHandler(deps: CarrierWebhookDeps, provider: string, endpoint: W
       const first = events[0];
       const dedupe = jobIdSafe(`${provider}.${first?.providerMessageId ?? 'x'}.${events.map((e) => e.rawStatus).join('-')}`);
       try {
-        await deps.dlrBatcher.enqueue(events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })), dedupe);
+        await deps.dlrBatcher.enqueue(
+          events.map((e) => ({ ...e, occurredAt: e.occurredAt.toISOString() })),
+          dedupe,
+        );
       } catch (err) {
         deps.metrics.carrierCallbacks.inc({ provider, result: 'failed' });
         deps.log.error({ err: (err as Error).message, provider }, 'could not queue a carrier callback');
@@ -82,28 +89,42 @@ function callbackHandler(deps: CarrierWebhookDeps, provider: string, endpoint: W
 }
 
 /** `/webhooks/<provider>/inbound` for every adapter whose module parses inbound messages. */
-function registerInboundRoutes(app: FastifyInstance, deps: CarrierWebhookDeps, adapters: readonly ProviderAdapter<string>[], publicUrl: string, providers: ProviderRegistry): void {
+function registerInboundRoutes(
+  app: FastifyInstance,
+  deps: CarrierWebhookDeps,
+  adapters: readonly ProviderAdapter<string>[],
+  publicUrl: string,
+  providers: ProviderRegistry,
+): void {
   for (const adapter of adapters) {
     const inbound = providers.get(adapter.id)?.inbound;
     if (inbound === undefined) continue;
-    app.route({ method: methodsOf(providers, adapter.id), url: `/webhooks/${adapter.id}/inbound`, handler: async (req, reply) => {
-      const raw = toWebhookRequest(req, publicUrl);
-      if (!(await adapter.verifyWebhook(raw))) {
-        deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'rejected' });
-        throw new ApiError('SB_WEBHOOK_SIGNATURE_INVALID', `${adapter.id} inbound message signature did not verify`);
-      }
-      const message = inbound.parse(raw);
-      if (message !== undefined) {
-        try {
-          await applyInbound({ suppression: deps.suppression, keyRing: deps.keyRing, log: deps.log, now: deps.now, audit: deps.audit }, adapter.id, message);
-        } catch (err) {
-          deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'failed' });
-          deps.log.error({ err: (err as Error).message, provider: adapter.id }, 'could not apply an inbound message');
-          throw new ApiError('SB_UNAVAILABLE', 'could not record the inbound message; retry');
+    app.route({
+      method: methodsOf(providers, adapter.id),
+      url: `/webhooks/${adapter.id}/inbound`,
+      handler: async (req, reply) => {
+        const raw = toWebhookRequest(req, publicUrl);
+        if (!(await adapter.verifyWebhook(raw))) {
+          deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'rejected' });
+          throw new ApiError('SB_WEBHOOK_SIGNATURE_INVALID', `${adapter.id} inbound message signature did not verify`);
         }
-      }
-      deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'accepted' });
-      return reply.code(204).send();
-    } });
+        const message = inbound.parse(raw);
+        if (message !== undefined) {
+          try {
+            await applyInbound(
+              { suppression: deps.suppression, keyRing: deps.keyRing, log: deps.log, now: deps.now, audit: deps.audit },
+              adapter.id,
+              message,
+            );
+          } catch (err) {
+            deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'failed' });
+            deps.log.error({ err: (err as Error).message, provider: adapter.id }, 'could not apply an inbound message');
+            throw new ApiError('SB_UNAVAILABLE', 'could not record the inbound message; retry');
+          }
+        }
+        deps.metrics.carrierCallbacks.inc({ provider: adapter.id, result: 'accepted' });
+        return reply.code(204).send();
+      },
+    });
   }
 }

@@ -42,7 +42,10 @@ async function confirmReplicated(deps: ApiDeps): Promise<void> {
     await deps.replicaWait?.confirm();
   } catch (err) {
     if (err instanceof NotReplicatedError) {
-      throw new ApiError('SB_NOT_REPLICATED', err.message, { headers: { 'retry-after': '1' }, details: [{ acknowledged: err.acknowledged, wanted: err.wanted }] });
+      throw new ApiError('SB_NOT_REPLICATED', err.message, {
+        headers: { 'retry-after': '1' },
+        details: [{ acknowledged: err.acknowledged, wanted: err.wanted }],
+      });
     }
     throw err;
   }

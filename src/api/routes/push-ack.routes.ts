@@ -21,7 +21,11 @@ export function registerPushAckRoutes(app: FastifyInstance, deps: ApiDeps): void
   app.post('/v1/push/ack', async (req, reply) => {
     const { messageId, ackToken } = parseOrThrow(pushAckBodySchema, req.body, 'body');
     const check = verifyAckToken(deps.keyRing.subkey('push-ack'), messageId, ackToken, deps.now());
-    if (!check.ok) throw new ApiError('SB_PUSH_ACK_INVALID', check.reason === 'expired' ? 'the ack token has expired' : 'the ack token is not valid for this message');
+    if (!check.ok)
+      throw new ApiError(
+        'SB_PUSH_ACK_INVALID',
+        check.reason === 'expired' ? 'the ack token has expired' : 'the ack token is not valid for this message',
+      );
     const at = new Date(deps.now()).toISOString();
     await deps.recorder.update(messageId, (d) => {
       const a = [...d.attempts].reverse().find((x) => x.channel === 'push');

@@ -67,7 +67,11 @@ export const pigeonProvider = defineProvider({
   env: [{ variable: 'SWITCHBOARD_PIGEON_API_KEY', option: 'apiKey', credential: true, requiredLive: true }],
   signatureHeaders: [PIGEON_SIGNATURE_HEADER],
   create: createPigeonAdapter,
-  callbacks: { methods: ['get', 'post'], description: 'Pigeon landing reports, verified with `X-Pigeon-Signature`.', media: ['application/json'] },
+  callbacks: {
+    methods: ['get', 'post'],
+    description: 'Pigeon landing reports, verified with `X-Pigeon-Signature`.',
+    media: ['application/json'],
+  },
   lookups: true,
   statusReads: false,
   defaultRoutes: { sms: 3 },
