@@ -3,7 +3,7 @@
  * before anything is created. The same function serves the HTTP API and the Node client (which
  * calls the API), so both refuse the same requests with the same codes, and the admit stage runs it
  * on raw `Queue.add` jobs. It sits in admission/, at the pipeline's level under the api role,
- * because both the API and the worker's admit stage call it (layering, issue 22).
+ * because both the API and the worker's admit stage call it (layering, DESIGN §3).
  *
  * Order: validation and key policy (allowed countries, the callback URL's SSRF check) in process;
  * then one Lua call for the idempotency replay check, the opt-out list, the rate limits and the

@@ -13,7 +13,7 @@ export interface OpsServerOptions {
   /**
    * Whether Redis answers, for `/readyz`. Passed in (the composition root binds the queues' ping
    * to the producer connection) so metrics/ imports nothing above it: the layers report to
-   * metrics, never the other way round (issue 22).
+   * metrics, never the other way round (DESIGN §3).
    */
   pingRedis: () => Promise<boolean>;
 }

@@ -21,7 +21,7 @@ import type { MessageRecorder } from '../store/message-recorder.ts';
 /**
  * What the pumping stage needs beyond the pipeline's usual deps (the stores' read and count calls
  * only). Declared here, not in pumping.stage.ts, which reads `PipelineDeps`: one direction, no type
- * cycle (issue 22).
+ * cycle (DESIGN §3).
  */
 export interface PumpingStageDeps {
   store: Pick<PumpingStore, 'count' | 'isReporter'>;

@@ -4,7 +4,7 @@
  *
  * In routing/ rather than the route stage, because admission (is the channel routable at all?),
  * the console and several pipeline stages ask it, and none of them may import a peer stage's
- * module for it (layering, issue 22).
+ * module for it (layering, DESIGN §3).
  */
 import type { Channel, ProviderAdapter, ProviderId } from '../../providers/provider.ts';
 import type { Config } from '../config/config.schema.ts';

@@ -4,7 +4,7 @@
  * exactly once — in the process whose compare-and-set won.
  *
  * It lives in store/, under the pipeline, because otp/, policy/ and routing/ record changes (or
- * observe them) too and import nothing above them (layering, issue 22). The audit trail (policy/)
+ * observe them) too and import nothing above them (layering, DESIGN §3). The audit trail (policy/)
  * reaches it as a {@link CommitAuditor}, injected by the composition root.
  */
 import { messageOutcome } from '../domain/message-outcome.ts';

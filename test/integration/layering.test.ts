@@ -1,5 +1,5 @@
 /**
- * The import rules of DESIGN §3 (`.dependency-cruiser.cjs`), checked in `npm test` (issue 22): no
+ * The import rules of DESIGN §3 (`.dependency-cruiser.cjs`), checked in `npm test`: no
  * cycle (type-only imports included), no upward import between the layers, providers never import
  * src, src reaches providers only through the registry, the domain does no I/O. A second cruise over
  * a planted tree proves each rule bites, so a rule that silently matches nothing (a path pattern

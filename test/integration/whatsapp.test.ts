@@ -1,5 +1,5 @@
 /**
- * WhatsApp as a rung (issue 23): authentication-template OTPs through Twilio (`whatsapp:+…`,
+ * WhatsApp as a rung (CONTRACTS §1 channels, §4 reasons): authentication-template OTPs through Twilio (`whatsapp:+…`,
  * ContentSid) and Sinch Conversation (WHATSAPP), routed by the price book and health with failover
  * between the two, and Switchboard-owned fallback to SMS — at once for a number not on WhatsApp
  * (`whatsapp_not_registered`), after every other WhatsApp failure (`whatsapp_failed`). Everything
