@@ -19,7 +19,7 @@ import { sinchProvider } from './sinch/index.ts';
 import { twilioProvider } from './twilio/index.ts';
 
 export type * from './provider.ts';
-export { MAGIC_NUMBERS, defineProvider } from './provider.ts';
+export { MAGIC_NUMBERS, defaultProviderScenario, defineProvider } from './provider.ts';
 export type { ProviderErrorInit, ProviderErrorKind, ProviderErrorScope } from './errors.ts';
 export { ProviderError, isProviderError, parseRetryAfterMs, classifyNetworkError } from './errors.ts';
 export type { FormFields } from './form-body.ts';

@@ -374,6 +374,24 @@ export interface ProviderScenario {
 }
 
 /**
+ * A provider's scenario when nobody set one (CONTRACTS §6): no errors, no latency, delivered after
+ * 200 ms, callbacks posted on the carrier's own retry schedule. The sandbox server, the emulators'
+ * fake control and tests resetting a scenario share this one copy.
+ */
+export function defaultProviderScenario(): ProviderScenario {
+  return {
+    outage: false,
+    errorRate: 0,
+    errorStatus: 503,
+    latencyMs: 0,
+    dlr: 'delivered',
+    dlrDelayMs: 200,
+    callbacks: 'post',
+    callbackRetry: 'carrier',
+  };
+}
+
+/**
  * The retry delays of a callback under `scenario`: its own list, or the carrier's documented
  * schedule when `carrier`.
  */

@@ -4,6 +4,7 @@
  * implements the same interface with the same defaults, plus direct access to its state.
  */
 import type { ProviderId, ProviderScenario, SandboxControl, SandboxLogEntry, SandboxNumber, SandboxPushToken } from '../provider.ts';
+import { defaultProviderScenario } from '../provider.ts';
 
 /** Counters the fake keeps per provider (same meaning as the sandbox's). */
 export interface FakeSandboxCounters {
@@ -36,16 +37,7 @@ export function createFakeSandboxControl(): FakeSandboxControl {
   const scenarioOf = (p: ProviderId): ProviderScenario => {
     let s = scenarios.get(p);
     if (s === undefined) {
-      s = {
-        outage: false,
-        errorRate: 0,
-        errorStatus: 503,
-        latencyMs: 0,
-        dlr: 'delivered',
-        dlrDelayMs: 200,
-        callbacks: 'post',
-        callbackRetry: 'carrier',
-      };
+      s = defaultProviderScenario();
       scenarios.set(p, s);
     }
     return s;

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultProviderScenario } from '../provider.ts';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest, WebhookEndpoint, WebhookRequest } from '../provider.ts';
@@ -123,15 +124,7 @@ describe('Sinch WhatsApp through the Conversation API, against the emulator', ()
     conversation = endpoint;
   });
   afterEach(() => {
-    emulator.control.set('sinch', {
-      outage: false,
-      errorRate: 0,
-      errorStatus: 503,
-      latencyMs: 0,
-      dlr: 'delivered',
-      dlrDelayMs: 200,
-      dlrErrorCode: undefined,
-    });
+    emulator.control.set('sinch', { ...defaultProviderScenario(), dlrErrorCode: undefined });
     receiver.received.length = 0;
     wire.length = 0;
   });

@@ -1,4 +1,5 @@
 import twilio from 'twilio';
+import { defaultProviderScenario } from '../provider.ts';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
@@ -150,15 +151,7 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
     adapter = createTwilioAdapter(config, { baseUrl: emulator.baseUrl, timeoutMs: 1_000 });
   });
   afterEach(() => {
-    emulator.control.set('twilio', {
-      outage: false,
-      errorRate: 0,
-      errorStatus: 503,
-      latencyMs: 0,
-      dlr: 'delivered',
-      dlrDelayMs: 200,
-      dlrErrorCode: undefined,
-    });
+    emulator.control.set('twilio', { ...defaultProviderScenario(), dlrErrorCode: undefined });
     receiver.received.length = 0;
     wire.length = 0;
   });

@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { defaultProviderScenario } from '../provider.ts';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest, WebhookRequest } from '../provider.ts';
@@ -102,15 +103,7 @@ describe('Twilio WhatsApp against the emulator', () => {
     adapter = createTwilioAdapter(config, { baseUrl: emulator.baseUrl, timeoutMs: 2_000 });
   });
   afterEach(() => {
-    emulator.control.set('twilio', {
-      outage: false,
-      errorRate: 0,
-      errorStatus: 503,
-      latencyMs: 0,
-      dlr: 'delivered',
-      dlrDelayMs: 200,
-      dlrErrorCode: undefined,
-    });
+    emulator.control.set('twilio', { ...defaultProviderScenario(), dlrErrorCode: undefined });
     receiver.received.length = 0;
     wire.length = 0;
   });

@@ -9,7 +9,7 @@
  * benchmark's bottleneck.
  */
 import { z } from 'zod';
-import { providerRegistry } from '../../providers/index.ts';
+import { defaultProviderScenario, providerRegistry } from '../../providers/index.ts';
 import type { ProviderScenario, SandboxControl, SandboxLogEntry, SandboxNumber, SandboxPushToken } from '../../providers/index.ts';
 
 /** The built-in registry's provider ids (CONTRACTS §1), in its stable order: the sandbox's default providers. */
@@ -22,16 +22,7 @@ const DEFAULT_LOG_LIMIT = 100;
 
 /** Scenario defaults (CONTRACTS §6): no errors, no latency, delivered after 200 ms. */
 export function defaultScenario(): ProviderScenario {
-  return {
-    outage: false,
-    errorRate: 0,
-    errorStatus: 503,
-    latencyMs: 0,
-    dlr: 'delivered',
-    dlrDelayMs: 200,
-    callbacks: 'post',
-    callbackRetry: 'carrier',
-  };
+  return defaultProviderScenario();
 }
 
 /** Default for numbers nobody configured (CONTRACTS §6). */
