@@ -21,6 +21,31 @@ export interface RunningEmulator {
 }
 
 /** Starts `register`'s emulator on 127.0.0.1 with a random port and a fresh fake control. */
+/** One request an emulator received, as a wire-level test reads it. */
+export interface RecordedRequest {
+  method: string;
+  /** The path without its query. */
+  path: string;
+  contentType: string;
+  headers: Record<string, string | string[] | undefined>;
+  /** The parsed body (`{}` when there is none or it is not an object). */
+  body: Record<string, unknown>;
+}
+
+/** Records each request `app` receives, once its body is parsed, into `into` (wire-level assertions). */
+export function recordRequests(app: FastifyInstance, into: RecordedRequest[]): void {
+  app.addHook('preHandler', async (req) => {
+    const body = req.body;
+    into.push({
+      method: req.method,
+      path: req.url.split('?')[0] ?? req.url,
+      contentType: String(req.headers['content-type'] ?? ''),
+      headers: { ...req.headers },
+      body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {},
+    });
+  });
+}
+
 export async function startEmulator(register: (app: FastifyInstance, control: SandboxControl) => void): Promise<RunningEmulator> {
   const control = createFakeSandboxControl();
   // Close every connection on close: a keep-alive socket whose client gave up mid-request

@@ -3,7 +3,8 @@ import { defaultProviderScenario } from '../provider.ts';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest, WebhookEndpoint, WebhookRequest } from '../provider.ts';
-import { startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
+import { startEmulator, recordRequests } from '../sandbox-kit/loopback-fixtures.ts';
+import type { RecordedRequest } from '../sandbox-kit/loopback-fixtures.ts';
 import { createSinchAdapter } from './sinch.adapter.ts';
 import { sinchConfigSchema } from './sinch.config.ts';
 import { registerSinchEmulator } from './sandbox/sinch.emulator.ts';
@@ -86,7 +87,7 @@ describe('Sinch WhatsApp through the Conversation API, against the emulator', ()
   let receiver: CallbackReceiver;
   let adapter: ProviderAdapter;
   let conversation: WebhookEndpoint;
-  const wire: { path: string; contentType: string; body: unknown }[] = [];
+  const wire: RecordedRequest[] = [];
   let n = 0;
 
   const request = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
@@ -112,9 +113,7 @@ describe('Sinch WhatsApp through the Conversation API, against the emulator', ()
 
   beforeAll(async () => {
     emulator = await startEmulator((app, control) => {
-      app.addHook('preHandler', async (req) => {
-        wire.push({ path: req.url.split('?')[0] ?? req.url, contentType: String(req.headers['content-type'] ?? ''), body: req.body });
-      });
+      recordRequests(app, wire);
       registerSinchEmulator(app, control);
     });
     receiver = await startCallbackReceiver();

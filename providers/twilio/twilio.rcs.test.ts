@@ -3,7 +3,8 @@ import { defaultProviderScenario } from '../provider.ts';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest } from '../provider.ts';
-import { startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
+import { startEmulator, recordRequests } from '../sandbox-kit/loopback-fixtures.ts';
+import type { RecordedRequest } from '../sandbox-kit/loopback-fixtures.ts';
 import { createTwilioAdapter, twilioRcsFrom } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
 import { registerTwilioEmulator } from './sandbox/twilio.emulator.ts';
@@ -38,7 +39,7 @@ describe('Twilio RCS against the emulator', () => {
   let emulator: RunningEmulator;
   let receiver: CallbackReceiver;
   let adapter: ProviderAdapter;
-  const wire: { path: string; body: Record<string, unknown> }[] = [];
+  const wire: RecordedRequest[] = [];
   let n = 0;
 
   const request = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
@@ -63,13 +64,7 @@ describe('Twilio RCS against the emulator', () => {
 
   beforeAll(async () => {
     emulator = await startEmulator((app, control) => {
-      app.addHook('preHandler', async (req) => {
-        const body = req.body;
-        wire.push({
-          path: req.url.split('?')[0] ?? req.url,
-          body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {},
-        });
-      });
+      recordRequests(app, wire);
       registerTwilioEmulator(app, control);
     });
     receiver = await startCallbackReceiver();

@@ -4,8 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest } from '../provider.ts';
-import { startCallbackReceiver, startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
-import type { CallbackReceiver, ReceivedCallback, RunningEmulator } from '../sandbox-kit/loopback-fixtures.ts';
+import { startCallbackReceiver, startEmulator, recordRequests } from '../sandbox-kit/loopback-fixtures.ts';
+import type { CallbackReceiver, ReceivedCallback, RunningEmulator, RecordedRequest } from '../sandbox-kit/loopback-fixtures.ts';
 import { createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
 import { registerTwilioEmulator } from './sandbox/twilio.emulator.ts';
@@ -100,7 +100,7 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
   let emulator: RunningEmulator;
   let receiver: CallbackReceiver;
   let adapter: ProviderAdapter;
-  const wire: { path: string; body: Record<string, unknown> }[] = [];
+  const wire: RecordedRequest[] = [];
   let n = 0;
 
   const request = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
@@ -138,13 +138,7 @@ describe('Twilio voice calls through the SDK against the emulator', () => {
 
   beforeAll(async () => {
     emulator = await startEmulator((app, control) => {
-      app.addHook('preHandler', async (req) => {
-        const body = req.body;
-        wire.push({
-          path: req.url.split('?')[0] ?? req.url,
-          body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {},
-        });
-      });
+      recordRequests(app, wire);
       registerTwilioEmulator(app, control);
     });
     receiver = await startCallbackReceiver();

@@ -3,7 +3,8 @@ import { defaultProviderScenario } from '../provider.ts';
 import { isProviderError } from '../errors.ts';
 import type { ProviderError } from '../errors.ts';
 import type { ProviderAdapter, SendRequest, WebhookRequest } from '../provider.ts';
-import { startEmulator } from '../sandbox-kit/loopback-fixtures.ts';
+import { startEmulator, recordRequests } from '../sandbox-kit/loopback-fixtures.ts';
+import type { RecordedRequest } from '../sandbox-kit/loopback-fixtures.ts';
 import { createTwilioAdapter } from './twilio.adapter.ts';
 import { twilioConfigSchema } from './twilio.config.ts';
 import { registerTwilioEmulator } from './sandbox/twilio.emulator.ts';
@@ -64,7 +65,7 @@ describe('Twilio WhatsApp against the emulator', () => {
   let emulator: RunningEmulator;
   let receiver: CallbackReceiver;
   let adapter: ProviderAdapter;
-  const wire: { path: string; contentType: string; body: Record<string, unknown> }[] = [];
+  const wire: RecordedRequest[] = [];
   let n = 0;
 
   const request = (to: string, overrides: Partial<SendRequest> = {}): SendRequest => {
@@ -89,14 +90,7 @@ describe('Twilio WhatsApp against the emulator', () => {
 
   beforeAll(async () => {
     emulator = await startEmulator((app, control) => {
-      app.addHook('preHandler', async (req) => {
-        const body = req.body;
-        wire.push({
-          path: req.url.split('?')[0] ?? req.url,
-          contentType: String(req.headers['content-type'] ?? ''),
-          body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : {},
-        });
-      });
+      recordRequests(app, wire);
       registerTwilioEmulator(app, control);
     });
     receiver = await startCallbackReceiver();
