@@ -202,6 +202,12 @@ export async function buildServices(config: Config, opts: ServiceOptions, closer
     sendBackoffMs: config.send.backoffMs,
     dlrUnknownRetryForMs: config.dlr.unknownRetryForMs,
     webhookAttempts: config.webhooks.retrySchedule.length + 1,
+    sendBatchMax: config.intake.sendBatchMax,
+    onSendAddError: (err, messageIds) =>
+      log.warn(
+        { messageIds, err: err instanceof Error ? err.message : String(err) },
+        'send job not queued; the intake sweeper will queue it',
+      ),
   });
   closers.push(() => queues.close());
   const deadLetters = new DeadLetterStore(producer, store.keys, config.webhooks.deadLetterRetentionSeconds);

@@ -310,22 +310,28 @@ export async function admitMessage(
   const keyHash = idemKey !== undefined ? sha256(idemKey) : undefined;
   const limits = admissionLimits(deps, principal, doc);
   const token = phoneToken(deps.keyRing, e164);
-  const result = await deps.store.intake(
-    doc,
-    keyHash !== undefined ? { keyHash, requestHash } : undefined,
-    deriveEvents(undefined, doc, now),
-    limits,
-    {
-      blocks: [{ name: 'opted_out', key: deps.suppression.keyOf(token) }],
-      audit: deps.audit.auditStore.forIntake(
-        deps.audit.entryFor(doc, 'accepted', createdAt, { detail: `${doc.purpose} via ${doc.channels.join('>')}` }),
-      ),
-      watchAt: firstWatchAt(doc, {
-        reconcileAfterMs: deps.config.dlr.reconcileAfterMs,
-        deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs,
-      }),
-    },
-  );
+  const events = deriveEvents(undefined, doc, now);
+  const extras = {
+    blocks: [{ name: 'opted_out', key: deps.suppression.keyOf(token) }],
+    audit: deps.audit.auditStore.forIntake(
+      deps.audit.entryFor(doc, 'accepted', createdAt, { detail: `${doc.purpose} via ${doc.channels.join('>')}` }),
+    ),
+    watchAt: firstWatchAt(doc, {
+      reconcileAfterMs: deps.config.dlr.reconcileAfterMs,
+      deliveryTimeoutMs: deps.config.otp.deliveryTimeoutMs,
+    }),
+  };
+  // An unkeyed message's job rides in the send batch of this tick; the record names that batch.
+  const slot = keyHash === undefined ? deps.queues.reserveSend() : undefined;
+  if (slot !== undefined) doc.sendJob = slot.jobId;
+  const result = await deps.store
+    .intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, events, limits, extras)
+    .catch((err: unknown) => {
+      slot?.release();
+      throw err;
+    });
+  if (result.created) slot?.admit(id);
+  else slot?.release();
   if (!result.created) {
     if ('existing' in result) return replay(result.existing, requestHash, now);
     if ('blocked' in result) {
@@ -348,15 +354,7 @@ export async function admitMessage(
     deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
   }
 
-  if (keyHash === undefined) {
-    // The record is durable: answer now and queue the job alongside (the sweeper covers a lost add).
-    deps.queues.addSendSoon(id, (err: unknown) =>
-      deps.log.warn(
-        { messageId: id, err: err instanceof Error ? err.message : String(err) },
-        'send job not queued; the intake sweeper will queue it',
-      ),
-    );
-  } else {
+  if (keyHash !== undefined) {
     // A keyed request's replay answers from the idempotency record, which says its job is queued.
     await deps.queues.addSend(id);
     const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };

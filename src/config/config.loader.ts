@@ -130,6 +130,7 @@ const ENV_MAP: ReadonlyArray<readonly [string, string]> = [
   ['REDIS_URL', 'redis.url'],
   ['SWITCHBOARD_REDIS_PREFIX', 'redis.prefix'],
   ['SWITCHBOARD_WAIT_REPLICAS', 'intake.waitReplicas'],
+  ['SWITCHBOARD_SEND_BATCH_MAX', 'intake.sendBatchMax'],
   ['PORT', 'api.port'],
   ['HOST', 'api.host'],
   ['SWITCHBOARD_PUBLIC_URL', 'api.publicUrl'],

@@ -436,6 +436,12 @@ export function createConfigSchema<M extends AnyProviderModule>(registry: Provid
         sweepAfterMs: ms.default(30_000),
         sweepIntervalMs: ms.default(10_000),
         /**
+         * Most messages admitted in the same tick whose send jobs ride in one `send-batch` job
+         * (queues/send-batcher.ts): BullMQ's job cycle is paid once a batch instead of once a
+         * message. 1 queues one job per message (job id = message id).
+         */
+        sendBatchMax: z.coerce.number().int().min(1).max(500).default(32),
+        /**
          * Replicas that must hold an accepted message before the API answers 202 (Redis `WAIT`).
          * 0 (the default) answers as soon as the primary has it: a failover may then lose the last
          * few accepted messages (asynchronous replication). With 1 or more, a message the API

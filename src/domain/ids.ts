@@ -35,6 +35,11 @@ export function newEventId(now: number = Date.now()): string {
   return `evt_${nextUlid(now)}`;
 }
 
+/** The job id of a `send-batch` job (queues/send-batcher.ts); no `:`, which BullMQ rejects. */
+export function newBatchId(now: number = Date.now()): string {
+  return `batch_${nextUlid(now)}`;
+}
+
 const CROCKFORD = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
 
 /**

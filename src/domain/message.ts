@@ -202,6 +202,11 @@ export interface MessageRecord {
   final: boolean;
   /** Last webhook event sequence number used for this message (CONTRACTS §4 `data.sequence`). */
   eventSeq?: number;
+  /**
+   * The `send-batch` job the API queued this message in (queues/send-batcher.ts), so the intake
+   * sweeper does not queue a second job while that batch waits. Absent: the job id is the message id.
+   */
+  sendJob?: string;
 }
 
 /**

@@ -1,7 +1,8 @@
 /**
  * Re-adds send jobs for messages left `accepted` too long (DESIGN §7): the API writes the record
  * and then adds the job, and a crash or a Redis blip between the two must not lose the message.
- * Job id = message id, so re-adding a job that exists is a no-op. One process sweeps at a time.
+ * Job id = message id, so re-adding a job that exists is a no-op; a message whose send batch
+ * (`MessageRecord.sendJob`) is still queued or running is left to it. One process sweeps at a time.
  */
 import type { RedisClient } from '../store/redis-client.ts';
 import type { Logger } from '../logger.ts';
@@ -50,15 +51,17 @@ export class IntakeSweeper {
         await store.dropFromAccepted(id);
         continue;
       }
-      const existing = await queues.send.getJob(id);
-      if (existing) {
-        const state = await existing.getState();
-        if (state !== 'completed' && state !== 'failed') {
-          await watches.ensure(id, now() + 1_000);
-          continue;
-        }
-        await existing.remove().catch(() => undefined);
+      // The message's job is its own (job id = message id) or the send batch its record names.
+      const jobs = await Promise.all(
+        [id, msg.doc.sendJob].filter((j): j is string => j !== undefined).map(async (j) => queues.send.getJob(j)),
+      );
+      const states = await Promise.all(jobs.map(async (job) => job?.getState()));
+      if (states.some((state) => state !== undefined && state !== 'completed' && state !== 'failed')) {
+        await watches.ensure(id, now() + 1_000);
+        continue;
       }
+      const own = jobs[0];
+      if (own) await own.remove().catch(() => undefined);
       // The watch was written with the record, but a message re-queued here gets one in any case.
       await Promise.all([queues.addSend(id), watches.ensure(id, now() + 1_000)]);
       added++;

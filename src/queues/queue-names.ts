@@ -34,8 +34,17 @@ export interface FallbackCheckJobData {
   ackTimeoutMs: number;
 }
 
-export type SendQueueJobName = 'send' | 'watch' | 'expire' | 'fallback-check';
-export type SendQueueJobData = SendJobData | WatchJobData | FallbackCheckJobData;
+/**
+ * The send jobs of messages the API admitted at the same moment (queues/send-batcher.ts), run as
+ * one job: each member's pipeline runs inside it, and a member that must wait or retry continues
+ * in a `send` job of its own (job id = message id).
+ */
+export interface SendBatchJobData {
+  messageIds: string[];
+}
+
+export type SendQueueJobName = 'send' | 'send-batch' | 'watch' | 'expire' | 'fallback-check';
+export type SendQueueJobData = SendJobData | SendBatchJobData | WatchJobData | FallbackCheckJobData;
 
 /** Verified carrier callbacks, parsed; dates travel as ISO strings. */
 export interface DlrJobData {

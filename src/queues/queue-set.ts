@@ -5,6 +5,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisClient } from '../store/redis-client.ts';
 import { jobIds } from '../domain/ids.ts';
+import { SendBatcher, type SendSlot } from './send-batcher.ts';
 import type { OutboxItem } from '../domain/events.ts';
 import {
   QUEUE_NAMES,
@@ -23,6 +24,10 @@ export interface QueueSetOptions {
   dlrUnknownRetryForMs: number;
   /** Tries of one webhook event: the retry schedule's length + 1. */
   webhookAttempts: number;
+  /** Most messages one `send-batch` job carries (1: one job per message). */
+  sendBatchMax?: number;
+  /** Told of a send job (or batch) the API could not queue; the intake sweeper queues it later. */
+  onSendAddError?: (err: unknown, messageIds: readonly string[]) => void;
 }
 
 const DLR_ATTEMPTS = 10;
@@ -32,11 +37,16 @@ export class QueueSet {
   readonly dlr: Queue<DlrJobData, void, 'dlr'>;
   readonly events: Queue<EventJobData, string, EventJobName>;
   private readonly opts: QueueSetOptions;
-  /** Send jobs being queued after their answer went out; {@link close} waits for them. */
-  private readonly inFlight = new Set<Promise<void>>();
+  /** Send jobs of admitted messages, coalesced per tick; queued after the answers went out. */
+  private readonly batcher: SendBatcher;
 
   constructor(connection: RedisClient, opts: QueueSetOptions) {
     this.opts = opts;
+    this.batcher = new SendBatcher(
+      (jobId, ids) => this.addSendBatch(jobId, ids),
+      opts.sendBatchMax ?? 32,
+      (err, ids) => opts.onSendAddError?.(err, ids),
+    );
     this.send = new Queue(QUEUE_NAMES.send, { connection, prefix: opts.prefix, skipWaitingForReady: true });
     this.dlr = new Queue(QUEUE_NAMES.dlr, { connection, prefix: opts.prefix, skipWaitingForReady: true });
     this.events = new Queue(QUEUE_NAMES.events, { connection, prefix: opts.prefix, skipWaitingForReady: true });
@@ -117,16 +127,31 @@ export class QueueSet {
   }
 
   /**
-   * Queues a newly admitted message's send job without holding up the API's answer: the record is
-   * already in Redis (the intake call), so a lost add loses nothing — the intake sweeper queues
-   * every message left `accepted` — and the 202 goes out one round trip sooner. A failure is
-   * reported to `onError`; {@link close} waits for the adds still in flight.
+   * A place in the send batch being formed, taken before a new message's intake call (its id goes
+   * into the record). Once the record is written, `admit` it: its job is queued without holding up
+   * the API's answer — a lost add loses nothing, the intake sweeper queues every message left
+   * `accepted` — and with the other messages admitted in the same tick as one job. A failed add is
+   * reported to `onSendAddError`; {@link close} waits for the adds still in flight.
    */
-  addSendSoon(messageId: string, onError: (err: unknown) => void): void {
-    const added: Promise<void> = this.addSend(messageId)
-      .catch(onError)
-      .finally(() => this.inFlight.delete(added));
-    this.inFlight.add(added);
+  reserveSend(): SendSlot {
+    return this.batcher.reserve();
+  }
+
+  /** Queues one member as its own `send` job, more as one `send-batch` job. */
+  async addSendBatch(jobId: string, messageIds: readonly string[]): Promise<void> {
+    const [only] = messageIds;
+    if (only === undefined) return;
+    if (messageIds.length === 1) return this.addSend(only);
+    await this.send.add('send-batch', { messageIds: [...messageIds] }, { ...this.sendJobOptions(only, jobId), removeOnComplete: true });
+  }
+
+  /**
+   * Continues a batch member in a send job of its own (job id = message id): it must wait (`delayMs`,
+   * every breaker open) or retry (the batch run counted as its first try, so `priorRuns` = 1).
+   */
+  async addSendContinuation(messageId: string, delayMs: number, priorRuns: number): Promise<void> {
+    const attempts = Math.max(1, this.opts.sendJobAttempts - priorRuns);
+    await this.send.add('send', { messageId }, { ...this.sendJobOptions(messageId), delay: Math.max(0, delayMs), attempts });
   }
 
   /** Schedules the ack-timeout check of push attempt `n`; added before the FCM call so a crash cannot lose it. */
@@ -162,7 +187,7 @@ export class QueueSet {
   }
 
   async close(): Promise<void> {
-    await Promise.allSettled([...this.inFlight]);
+    await this.batcher.drain();
     await Promise.all([this.send.close(), this.dlr.close(), this.events.close()]);
   }
 }

@@ -12,6 +12,7 @@ import { processDlrJob } from '../pipeline/dlr-job.processor.ts';
 import type { PipelineDeps } from '../pipeline/pipeline-deps.ts';
 import { processFallbackCheck } from '../pipeline/push.stage.ts';
 import { processSendJob } from '../pipeline/send-job.processor.ts';
+import { processSendBatch } from '../pipeline/send-batch-job.processor.ts';
 import {
   isInternalSendJob,
   rawJobProblems,
@@ -25,6 +26,8 @@ import {
   QUEUE_NAMES,
   type DlrJobData,
   type FallbackCheckJobData,
+  type SendBatchJobData,
+  type SendJobData,
   type SendQueueJobData,
   type SendQueueJobName,
   type WatchJobData,
@@ -57,10 +60,18 @@ export class WorkerSet {
           await job.moveToDelayed(Date.now() + Math.max(0, next.nextAt - deps.now()), token);
           throw new DelayedError();
         }
+        if (job.name === 'send-batch') {
+          const { messageIds } = job.data as SendBatchJobData;
+          await processSendBatch({ ...deps, log: deps.log.child({ queue: 'send', jobId: job.id }) }, messageIds, {
+            rerun: job.attemptsMade > 0 || job.stalledCounter > 0,
+          });
+          return undefined;
+        }
         if (!isInternalSendJob(job.name, job.data))
           return processRawJob(job as unknown as Job<unknown, RawSendJobResult>, token, deps.log, admitRaw);
-        const log = deps.log.child({ queue: 'send', jobId: job.id, messageId: job.data.messageId, run: job.attemptsMade + 1 });
-        await processSendJob({ ...deps, log }, job.data.messageId, {
+        const { messageId } = job.data as SendJobData;
+        const log = deps.log.child({ queue: 'send', jobId: job.id, messageId, run: job.attemptsMade + 1 });
+        await processSendJob({ ...deps, log }, messageId, {
           attemptsMade: job.attemptsMade,
           maxRuns: job.opts.attempts ?? 1,
           async delay(ms: number): Promise<never> {
