@@ -382,6 +382,8 @@ export class TierCounter {
   private readonly prefix: string;
   private readonly cache = new Map<string, { at: number; value: number }>();
   private readonly cacheMs: number;
+  /** When {@link queueAdd} last renewed each counter's life (a handful of keys: providers × months). */
+  private readonly expiredAt = new Map<string, number>();
 
   constructor(redis: RedisClient, prefix: string, cacheMs: number) {
     this.redis = redis;
@@ -402,10 +404,18 @@ export class TierCounter {
       .exec();
   }
 
-  /** {@link add} queued into a caller's pipeline (a send job's commit). */
+  /**
+   * {@link add} queued into a caller's pipeline (a send job's commit). The counter's 40-day life is
+   * renewed once a minute per process rather than with every send: one command fewer a message,
+   * and a month's counter still outlives the month.
+   */
   queueAdd(p: ChainableCommander, provider: ProviderId, month: string, segments: number): void {
     const key = this.key(provider, month);
-    p.incrby(key, segments).expire(key, 40 * 86_400);
+    p.incrby(key, segments);
+    const now = Date.now();
+    if (now - (this.expiredAt.get(key) ?? -Infinity) < 60_000) return;
+    this.expiredAt.set(key, now);
+    p.expire(key, 40 * 86_400);
   }
 
   async counts(providers: readonly ProviderId[], month: string, now: number): Promise<Map<ProviderId, number>> {

@@ -26,6 +26,22 @@ afterAll(async () => {
 });
 
 describe('MessageStore', () => {
+  it('drops ids past retention from the listing indexes at most once a second per key', async () => {
+    // Times in the past: the id factory is monotonic, so a future time would shift every later id.
+    const now = Date.now() - 5_000;
+    const stale = `msg_${'0'.repeat(26)}`;
+    await redis.zadd(store.keys.keyIndex('trim'), 0, stale);
+    await store.intake(doc('trim', now));
+    expect(await redis.zscore(store.keys.keyIndex('trim'), stale)).toBeNull();
+    // Within the second the index is left as it is; a second later it is trimmed again.
+    await redis.zadd(store.keys.keyIndex('trim'), 0, stale);
+    await store.intake(doc('trim', now + 500));
+    expect(await redis.zscore(store.keys.keyIndex('trim'), stale)).toBe('0');
+    await store.intake(doc('trim', now + 1_500));
+    expect(await redis.zscore(store.keys.keyIndex('trim'), stale)).toBeNull();
+    expect(await redis.zcard(store.keys.keyIndex('trim'))).toBe(3);
+  });
+
   it('writes the first watch with the record, and ends it (and the stuck entry) in the commit that makes the message final', async () => {
     const a = doc();
     const due = Date.now() + 20_000;

@@ -6,7 +6,7 @@
 --       then one key per block (ARGV[9 + 3n] of them: refuse when it exists, e.g. the number's opt-out),
 --       then the audit stream (only when ARGV[10 + 3n] ~= ''), then the watch schedule (last)
 -- ARGV: 1 document, 2 retention seconds, 3 idempotency record ('' for none), 4 idempotency TTL seconds,
---       5 created-at ms (the limits' clock), 6 message id, 7 ids below this one are past retention and leave the indexes,
+--       5 created-at ms (the limits' clock), 6 message id, 7 ids below this one are past retention and leave the indexes ('' to leave them as they are),
 --       8 number of limits n; then per limit i: max count, window ms, '1' enforce | '0' shadow (count, never refuse);
 --       9+3n number of blocks m, 10+3n audit MAXLEN ('' for no audit entry), 11+3n audit fields (JSON array of
 --       field, value, ...), 12+3n when the message's watch is first due (ms; '' for none); then outbox items (webhook events, JSON)
@@ -57,8 +57,10 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[6])
 redis.call('ZADD', KEYS[4], 0, ARGV[6])
 redis.call('ZADD', KEYS[5], 0, ARGV[6])
-redis.call('ZREMRANGEBYLEX', KEYS[4], '-', '(' .. ARGV[7])
-redis.call('ZREMRANGEBYLEX', KEYS[5], '-', '(' .. ARGV[7])
+if ARGV[7] ~= '' then
+  redis.call('ZREMRANGEBYLEX', KEYS[4], '-', '(' .. ARGV[7])
+  redis.call('ZREMRANGEBYLEX', KEYS[5], '-', '(' .. ARGV[7])
+end
 if ARGV[12 + 3 * n] ~= '' then redis.call('ZADD', KEYS[#KEYS], ARGV[12 + 3 * n], ARGV[6]) end
 for i = 13 + 3 * n, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
 if ARGV[10 + 3 * n] ~= '' then
