@@ -28,6 +28,8 @@ export type BatchMemberOutcome = 'done' | 'delayed' | 'retry' | 'skipped';
 export interface SendBatchRun {
   /** This is not the batch's first run (a retry, or a stalled batch picked up again). */
   rerun: boolean;
+  /** Bounds how many members (of every batch in this worker) run at once. */
+  gate: { run<T>(task: () => Promise<T>): Promise<T> };
 }
 
 /**
@@ -52,30 +54,32 @@ export async function processSendBatch(
   }
   const maxRuns = deps.config.send.jobAttempts;
   const settled = await Promise.allSettled(
-    members.map(async (messageId) => {
-      const log = deps.log.child({ queue: 'send', messageId });
-      try {
-        await processSendJob({ ...deps, log }, messageId, {
-          attemptsMade: 0,
-          maxRuns,
-          async delay(ms: number): Promise<never> {
-            throw new MemberDelayed(ms);
-          },
-        });
-        outcomes.set(messageId, 'done');
-      } catch (err) {
-        if (err instanceof MemberDelayed) {
-          // Waiting for a breaker costs no try, as a delayed send job's does not.
-          await deps.queues.addSendContinuation(messageId, err.ms, 0);
-          outcomes.set(messageId, 'delayed');
-          return;
+    members.map(async (messageId) =>
+      run.gate.run(async () => {
+        const log = deps.log.child({ queue: 'send', messageId });
+        try {
+          await processSendJob({ ...deps, log }, messageId, {
+            attemptsMade: 0,
+            maxRuns,
+            async delay(ms: number): Promise<never> {
+              throw new MemberDelayed(ms);
+            },
+          });
+          outcomes.set(messageId, 'done');
+        } catch (err) {
+          if (err instanceof MemberDelayed) {
+            // Waiting for a breaker costs no try, as a delayed send job's does not.
+            await deps.queues.addSendContinuation(messageId, err.ms, 0);
+            outcomes.set(messageId, 'delayed');
+            return;
+          }
+          if (!(err instanceof SendRetryLaterError))
+            log.warn({ err: err instanceof Error ? err.message : String(err) }, 'send failed inside a batch; retrying in its own job');
+          await deps.queues.addSendContinuation(messageId, deps.config.send.backoffMs, 1);
+          outcomes.set(messageId, 'retry');
         }
-        if (!(err instanceof SendRetryLaterError))
-          log.warn({ err: err instanceof Error ? err.message : String(err) }, 'send failed inside a batch; retrying in its own job');
-        await deps.queues.addSendContinuation(messageId, deps.config.send.backoffMs, 1);
-        outcomes.set(messageId, 'retry');
-      }
-    }),
+      }),
+    ),
   );
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
   if (failed) throw failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));

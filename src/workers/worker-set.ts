@@ -22,6 +22,7 @@ import {
 } from '../admission/raw-job.schema.ts';
 import { processWatchJob } from '../pipeline/watch-job.processor.ts';
 import { WatchPoller } from './watch-poller.ts';
+import { ConcurrencyGate } from './concurrency-gate.ts';
 import {
   QUEUE_NAMES,
   type DlrJobData,
@@ -42,6 +43,7 @@ export class WorkerSet {
   constructor(deps: PipelineDeps, connection: RedisClient, admitRaw?: RawAdmission) {
     const { config, log } = deps;
     const prefix = config.redis.prefix;
+    const batchGate = new ConcurrencyGate(config.send.concurrency);
     this.send = new Worker<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>(
       QUEUE_NAMES.send,
       async (job: Job<SendQueueJobData, RawSendJobResult | undefined, SendQueueJobName>, token?: string) => {
@@ -64,6 +66,7 @@ export class WorkerSet {
           const { messageIds } = job.data as SendBatchJobData;
           await processSendBatch({ ...deps, log: deps.log.child({ queue: 'send', jobId: job.id }) }, messageIds, {
             rerun: job.attemptsMade > 0 || job.stalledCounter > 0,
+            gate: batchGate,
           });
           return undefined;
         }
