@@ -121,4 +121,49 @@ describe('a worker killed mid-send', () => {
     });
     expect(rescuer.child.exitCode).toBeNull();
   }, 120_000);
+
+  it('has the members of a send batch killed between its commits delivered by another worker, each sent at most once more', async () => {
+    const victim = cluster.workers.find((w) => w.child.exitCode === null && w.child.signalCode === null) as WorkerProcess;
+    await cluster.scenario('twilio', { latencyMs: SLOW_CARRIER_MS });
+    // Posted together: the API queues them in shared send-batch jobs.
+    const inFlight = await Promise.all(Array.from({ length: 8 }, async () => cluster.send({ to: freshNumber(), body: 'batched crash' })));
+    const batchOf = await Promise.all(
+      inFlight.map(
+        async (id) =>
+          (JSON.parse((await cluster.redis.hget(`${cluster.prefix}:msg:${id}`, 'doc')) ?? '{}') as { sendJob?: string }).sendJob,
+      ),
+    );
+    const batched = inFlight.filter((_, i) => batchOf.filter((b) => b === batchOf[i]).length > 1);
+    expect(batched.length, 'messages posted together share a batch job').toBeGreaterThan(1);
+    const sendingBy = Date.now() + 10_000;
+    while ((await Promise.all(inFlight.map((id) => cluster.ledger(id)))).some((l) => l !== 'sending') && Date.now() < sendingBy) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const rescuer = await cluster.startWorker();
+    expect(await Promise.all(inFlight.map((id) => cluster.ledger(id)))).toEqual(inFlight.map(() => 'sending'));
+    victim.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    expect(await victim.exited).toBeNull();
+    await cluster.scenario('twilio', { latencyMs: 0, dlrDelayMs: 50 });
+
+    const views = await cluster.waitForAll(inFlight, ['delivered'], LOCK_MS + STALLED_MS + 30_000);
+    await new Promise((r) => setTimeout(r, Math.max(0, killedAt + SLOW_CARRIER_MS + 500 - Date.now())));
+    const accepted = await cluster.acceptedSends();
+    for (const id of inFlight) {
+      const view = views.get(id);
+      const resends = view?.timeline.filter((t) => t.type === 'ambiguous_resend').length ?? 0;
+      expect(view?.status).toBe('delivered');
+      expect(view?.attempts).toHaveLength(1);
+      expect(resends, `${id} was resent once after the kill`).toBe(1);
+      expect(accepted.get(id) ?? 0).toBeLessThanOrEqual(1 + resends);
+    }
+    printCounts('worker SIGKILL mid-batch', {
+      sent: inFlight.length,
+      batched: batched.length,
+      delivered: [...views.values()].filter((v) => v.status === 'delivered').length,
+      duplicates: duplicatesOf(inFlight, accepted),
+      lost: inFlight.length - [...views.values()].filter((v) => v.status === 'delivered').length,
+    });
+    expect(rescuer.child.exitCode).toBeNull();
+  }, 120_000);
 });
