@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newBatchId, newMessageId } from '../../src/domain/ids.ts';
 import type { MessageRecord } from '../../src/domain/message.ts';
+import { messageFixture } from '../../src/domain/message.fixture.ts';
 import { createLogger } from '../../src/logger.ts';
 import { IntakeSweeper } from '../../src/queues/intake-sweeper.ts';
 import { QueueSet } from '../../src/queues/queue-set.ts';
@@ -40,22 +41,17 @@ afterAll(async () => {
 
 function record(to: string, createdMs = Date.now(), sendJob?: string): MessageRecord {
   const createdAt = new Date(createdMs).toISOString();
-  return {
-    id: newMessageId(),
-    keyName: 'sandbox',
-    status: 'accepted',
-    to,
-    country: 'US',
-    channels: ['sms'],
-    purpose: 'transactional',
-    body: 'hello',
+  return messageFixture(
+    {
+      id: newMessageId(),
+      keyName: 'sandbox',
+      to,
+      body: 'hello',
+      timeline: [{ at: createdAt, type: 'accepted' }],
+      ...(sendJob !== undefined ? { sendJob } : {}),
+    },
     createdAt,
-    updatedAt: createdAt,
-    attempts: [],
-    timeline: [{ at: createdAt, type: 'accepted' }],
-    final: false,
-    ...(sendJob !== undefined ? { sendJob } : {}),
-  };
+  );
 }
 
 async function sends(to: string): Promise<number> {

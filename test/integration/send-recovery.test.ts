@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMessageId } from '../../src/domain/ids.ts';
 import type { MessageRecord } from '../../src/domain/message.ts';
+import { messageFixture } from '../../src/domain/message.fixture.ts';
 import { startAttempt } from '../../src/domain/status.ts';
 import { createLogger } from '../../src/logger.ts';
 import { IntakeSweeper } from '../../src/queues/intake-sweeper.ts';
@@ -35,21 +36,10 @@ afterAll(async () => {
 
 function record(to: string, createdMs = Date.now()): MessageRecord {
   const createdAt = new Date(createdMs).toISOString();
-  return {
-    id: newMessageId(),
-    keyName: 'sandbox',
-    status: 'accepted',
-    to,
-    country: 'US',
-    channels: ['sms'],
-    purpose: 'transactional',
-    body: 'hello',
+  return messageFixture(
+    { id: newMessageId(), keyName: 'sandbox', to, body: 'hello', timeline: [{ at: createdAt, type: 'accepted' }] },
     createdAt,
-    updatedAt: createdAt,
-    attempts: [],
-    timeline: [{ at: createdAt, type: 'accepted' }],
-    final: false,
-  };
+  );
 }
 
 async function sends(to: string): Promise<number> {
