@@ -7,7 +7,7 @@
  * (job id = message id) with the tries it has left, and the batch goes on. Only a continuation
  * that cannot be queued fails the batch; its re-run (and a stalled batch's) leaves out the members
  * that already have their own job, and the rest resume where their last commit left them (a
- * ledger at `sent` is not sent again), as any re-run send job does.
+ * ledger at `sent` is not sent again), as every re-run send job does.
  */
 import type { PipelineDeps } from './pipeline-deps.ts';
 import { processSendJob, SendRetryLaterError } from './send-job.processor.ts';

@@ -43,7 +43,7 @@ describe('QueueSet.reserveSend', () => {
     const queues = new QueueSet(conn, OPTS);
     const slots = [queues.reserveSend(), queues.reserveSend(), queues.reserveSend()];
     expect(new Set(slots.map((s) => s.jobId)).size).toBe(1);
-    // Intake answers arrive in any order; the batch waits for every reserved request.
+    // Intake answers arrive in no fixed order; the batch waits for every reserved request.
     slots[2]?.admit('msg_batch3');
     await new Promise((r) => setImmediate(r));
     const later = queues.reserveSend();
