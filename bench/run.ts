@@ -16,7 +16,7 @@ import { connectedClients, redisPersistence } from './lib/redis-tools.ts';
 import { KANNEL_REFERENCE_MSG_PER_SEC, machine, table, type BenchResult, type Cell } from './lib/report.ts';
 import { median, medianPercentiles, round } from './lib/stats.ts';
 import { lifecycleMode, type LifecycleOutcome } from './lifecycle-mode.ts';
-import { GATEWAY_HEADERS, sendRun, type SendRun } from './send-mode.ts';
+import { GATEWAY_HEADERS, sendModeBody, sendRun, type SendRun } from './send-mode.ts';
 
 function resultFile(opts: BenchOptions, mode: BenchMode): string {
   if (opts.modes.length === 1 || mode === 'send') return opts.out;
@@ -243,7 +243,7 @@ async function profileReport(h: Harness, runs: SendRun[]): Promise<void> {
     if (other > 0) rows.push(`| ${label} unattributed clients | ${per(other)} | |`);
     return rows.join('\n');
   };
-  const gwRows = await monitorLine('gateway', h.gateway?.apiUrl ?? '', GATEWAY_HEADERS, h.gatewayBody(), ['api', 'worker', 'bench']);
+  const gwRows = await monitorLine('gateway', h.gateway?.apiUrl ?? '', GATEWAY_HEADERS, sendModeBody(h), ['api', 'worker', 'bench']);
   const baseRows = await monitorLine('baseline', h.baselineUrl, {}, h.baselineBody(), ['baseline-intake', 'baseline-worker']);
   await h.gateway?.stop();
   h.gateway = undefined;

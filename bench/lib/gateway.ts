@@ -4,7 +4,9 @@
  * private copy of `config/` (SWITCHBOARD_CONFIG_DIR) that
  * - pins SMS routing to Twilio (`routing.channels.sms.providers: [twilio]`),
  * - turns number lookups off (`keyDefaults.lookup: never`: a lookup is a second carrier call),
- * - lifts the per-key admission limit (100/s by default) far above any rate the bench offers.
+ * - lifts the per-key admission limit (100/s by default) far above any rate the bench offers,
+ * - reads a carrier's status an hour after acceptance at the earliest (default 30 s): in send mode
+ *   no DLR comes, and those reads would land in the next phase's measurement (send-mode.ts).
  * Everything else is the shipped default (send.concurrency 50, OTP limits in shadow mode as in
  * sandbox.yaml, LOG_LEVEL info unless `--log-level`).
  */
@@ -21,6 +23,8 @@ export const BENCH_CONFIG_OVERRIDES = {
   rateLimits: { requestsPerSecond: 10_000_000 },
   keyDefaults: { lookup: 'never' },
   routing: { channels: { sms: { providers: ['twilio'] } } },
+  // No status read of a carrier that never sends DLRs (send mode) within the bench; see sendModeBody.
+  dlr: { reconcileAfterMs: 3_600_000 },
 } as const;
 
 export function writeBenchConfigDir(parent: string): string {
