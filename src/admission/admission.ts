@@ -261,8 +261,6 @@ export async function admitMessage(
   }
   if (otp !== undefined) expiresMs = Math.min(expiresMs ?? Infinity, now + otp.ttlSeconds * 1000);
 
-  const { idempotencyKey: _ignored, ...fingerprinted } = body;
-  const requestHash = sha256(canonicalJson(fingerprinted));
   const createdAt = new Date(now).toISOString();
   const id = newMessageId(now);
   const callbackUrl = body.callbackUrl ?? principal.callbackUrl;
@@ -307,7 +305,9 @@ export async function admitMessage(
     final: false,
   };
 
-  const keyHash = idemKey !== undefined ? sha256(idemKey) : undefined;
+  // The request's fingerprint matters only to a keyed request (a replay must carry the same body).
+  const { idempotencyKey: _ignored, ...fingerprinted } = body;
+  const idem = idemKey !== undefined ? { keyHash: sha256(idemKey), requestHash: sha256(canonicalJson(fingerprinted)) } : undefined;
   const limits = admissionLimits(deps, principal, doc);
   const token = phoneToken(deps.keyRing, e164);
   const events = deriveEvents(undefined, doc, now);
@@ -322,18 +322,16 @@ export async function admitMessage(
     }),
   };
   // An unkeyed message's job rides in the send batch of this tick; the record names that batch.
-  const slot = keyHash === undefined ? deps.queues.reserveSend() : undefined;
+  const slot = idem === undefined ? deps.queues.reserveSend() : undefined;
   if (slot !== undefined) doc.sendJob = slot.jobId;
-  const result = await deps.store
-    .intake(doc, keyHash !== undefined ? { keyHash, requestHash } : undefined, events, limits, extras)
-    .catch((err: unknown) => {
-      slot?.release();
-      throw err;
-    });
+  const result = await deps.store.intake(doc, idem, events, limits, extras).catch((err: unknown) => {
+    slot?.release();
+    throw err;
+  });
   if (result.created) slot?.admit(id);
   else slot?.release();
   if (!result.created) {
-    if ('existing' in result) return replay(result.existing, requestHash, now);
+    if ('existing' in result) return replay(result.existing, idem?.requestHash ?? '', now);
     if ('blocked' in result) {
       refused(deps, country, 'opted_out');
       await auditRefusal(deps, principal, e164, country, 'SB_POLICY_OPTED_OUT', now);
@@ -354,11 +352,11 @@ export async function admitMessage(
     deps.log.warn({ messageId: id, key: principal.name, limits: result.shadowed }, 'admission limit exceeded (shadow mode: admitted)');
   }
 
-  if (keyHash !== undefined) {
+  if (idem !== undefined) {
     // A keyed request's replay answers from the idempotency record, which says its job is queued.
     await deps.queues.addSend(id);
-    const record: IdempotencyRecord = { hash: requestHash, id, state: 'pending', at: now };
-    await deps.store.markIdempotencyDone(principal.name, keyHash, record);
+    const record: IdempotencyRecord = { hash: idem.requestHash, id, state: 'pending', at: now };
+    await deps.store.markIdempotencyDone(principal.name, idem.keyHash, record);
   }
   return { id, status: 'accepted', replayed: false };
 }

@@ -10,7 +10,7 @@
  * (domain/status.ts), so re-applying is safe.
  */
 import type { ChainableCommander } from 'ioredis';
-import { cloneMessage, type MessageRecord } from '../domain/message.ts';
+import type { MessageRecord } from '../domain/message.ts';
 import { isTerminalMessageStatus } from '../domain/status.ts';
 import { StoreContentionError, type LedgerEntry, type MessageStore } from '../store/message.store.ts';
 import type { MessageRecorder } from '../store/message-recorder.ts';
@@ -51,6 +51,12 @@ export class SendContext {
   private readonly deps: SendContextDeps;
   private readonly attempts: number;
   private base: MessageRecord;
+  /** `base` as stored: the source of the working copy (a parse is cheaper than a deep copy). */
+  private baseJson: string;
+  /**
+   * The draft: `base` itself until the first change after a load or a commit, then a copy. Most
+   * jobs end with a commit after which nothing changes, so the copy is made only when needed.
+   */
   private draft: MessageRecord;
   private version: number;
   private pending: Mutation[] = [];
@@ -75,8 +81,8 @@ export class SendContext {
     this.id = id;
     this.attempts = attempts;
     this.base = doc;
-    // Copies come from the stored text (one parse), not from a deep copy of the parsed record.
-    this.draft = JSON.parse(json) as MessageRecord;
+    this.baseJson = json;
+    this.draft = doc;
     this.version = version;
     this.ledgerMarks = ledger;
   }
@@ -105,6 +111,7 @@ export class SendContext {
 
   /** Applies `fn` to the draft now and keeps it for the next commit (and for a re-apply after a lost race). */
   mutate(fn: Mutation): boolean {
+    if (this.draft === this.base) this.draft = JSON.parse(this.baseJson) as MessageRecord;
     const applied = fn(this.draft) !== false;
     if (applied) this.pending.push(fn);
     return applied;
@@ -159,7 +166,7 @@ export class SendContext {
         this.pending = [];
         this.carried = { ledger: [], before: [] };
         this.base = this.draft;
-        this.draft = JSON.parse(json) as MessageRecord;
+        this.baseJson = json;
         await this.deps.recorder.committed(committedBase, this.base);
         const hooks = this.onCommit;
         this.onCommit = [];
@@ -171,7 +178,7 @@ export class SendContext {
       if (opts.abortIfTerminal && isTerminalMessageStatus(this.base.status)) {
         this.pending = [];
         this.onCommit = [];
-        this.draft = cloneMessage(this.base);
+        this.draft = this.base;
         return 'terminal';
       }
     }
@@ -186,9 +193,10 @@ export class SendContext {
     const loaded = await this.deps.store.load(this.id, this.attempts);
     if (!loaded) return false;
     this.base = loaded.stored.doc;
+    this.baseJson = loaded.json;
     this.version = loaded.stored.version;
     this.ledgerMarks = loaded.ledger;
-    this.draft = JSON.parse(loaded.json) as MessageRecord;
+    this.draft = this.pending.length > 0 ? (JSON.parse(loaded.json) as MessageRecord) : this.base;
     for (const fn of this.pending) fn(this.draft);
     return true;
   }

@@ -124,19 +124,27 @@ export async function processSendJob(deps: PipelineDeps, messageId: string, job:
 
   // One code for every step of the ladder, generated here (never in a job payload); it is written
   // with the first commit, before any carrier sees it.
+  let fresh: { code: string; sealed: string } | undefined;
   if (msg.otp && msg.otp.codeEnc === undefined) {
-    const fresh = generateCode(msg.otp.length);
-    const sealed = encryptCode(deps.keyRing.subkey('otp-encryption'), messageId, fresh);
-    const hmac = codeHmac(deps.keyRing.subkey('otp-hmac'), messageId, fresh);
+    const made = generateCode(msg.otp.length);
+    const sealed = encryptCode(deps.keyRing.subkey('otp-encryption'), messageId, made);
+    const hmac = codeHmac(deps.keyRing.subkey('otp-hmac'), messageId, made);
     ctx.mutate((d) => {
       if (!d.otp || d.otp.codeEnc !== undefined) return false;
       d.otp.codeEnc = sealed;
       d.otp.codeHmac = hmac;
       return true;
     });
+    fresh = { code: made, sealed };
   }
   const codeEnc = ctx.doc.otp?.codeEnc;
-  const code = codeEnc !== undefined ? decryptCode(deps.keyRing.subkey('otp-encryption'), messageId, codeEnc) : undefined;
+  // The code made just now is at hand (decrypting what was sealed from it would cost an AES-GCM pass).
+  const code =
+    codeEnc === undefined
+      ? undefined
+      : codeEnc === fresh?.sealed
+        ? fresh.code
+        : decryptCode(deps.keyRing.subkey('otp-encryption'), messageId, codeEnc);
   const text = renderBody(ctx.doc.body, code);
 
   if (ctx.doc.lookup === undefined) {
