@@ -29,6 +29,15 @@ async function load(id: string): Promise<SendContext> {
   return ctx;
 }
 
+/** An admitted message loaded into a context whose draft has started attempt 1 (not committed). */
+async function withAttemptStarted(): Promise<{ doc: MessageRecord; ctx: SendContext }> {
+  const doc = await admitted();
+  const ctx = await load(doc.id);
+  const at = new Date().toISOString();
+  ctx.mutate((d) => startAttempt(d, 1, 'sms', 'twilio', at));
+  return { doc, ctx };
+}
+
 beforeAll(() => {
   redis = testRedis();
   store = new MessageStore(redis, { prefix, retentionSeconds: 3600, idempotencyTtlSeconds: 600 });
@@ -42,10 +51,7 @@ afterAll(async () => {
 
 describe('SendContext', () => {
   it('diffs a change after a commit against what that commit saved', async () => {
-    const doc = await admitted();
-    const ctx = await load(doc.id);
-    const at = new Date().toISOString();
-    ctx.mutate((d) => startAttempt(d, 1, 'sms', 'twilio', at));
+    const { doc, ctx } = await withAttemptStarted();
     expect(await ctx.commit()).toBe('committed');
     ctx.mutate((d) => {
       d.attempts[0]!.status = 'failed';
@@ -72,10 +78,7 @@ describe('SendContext', () => {
   });
 
   it('re-applies its pending changes to the fresh record after losing a race', async () => {
-    const doc = await admitted();
-    const ctx = await load(doc.id);
-    const at = new Date().toISOString();
-    ctx.mutate((d) => startAttempt(d, 1, 'sms', 'twilio', at));
+    const { doc, ctx } = await withAttemptStarted();
     // Another writer moves the message in between.
     await store.update(doc.id, (d) => {
       d.locale = 'fr-FR';
@@ -88,10 +91,7 @@ describe('SendContext', () => {
   });
 
   it('gives up without writing when the reload before a carrier call finds the message terminal', async () => {
-    const doc = await admitted();
-    const ctx = await load(doc.id);
-    const at = new Date().toISOString();
-    ctx.mutate((d) => startAttempt(d, 1, 'sms', 'twilio', at));
+    const { doc, ctx } = await withAttemptStarted();
     await store.update(doc.id, (d) => {
       d.status = 'expired';
       d.final = true;
