@@ -3,15 +3,18 @@
  * failure and is never followed; 410 disables the endpoint; `Retry-After` is honoured up to a cap.
  *
  * Every try goes through the SSRF guard (src/security/ssrf-guard.ts): the URL's host is resolved
- * and vetted, and the request connects to that vetted address only — node's `http(s).request`
- * with a `lookup` that answers the vetted address, while the Host header and TLS SNI keep the
- * name (so certificates still verify against it). A DNS answer that changes after the check
- * (rebinding) therefore cannot move the request. A refused target is `forbidden`: permanent, the
- * worker dead-letters it at once instead of retrying for hours.
+ * and vetted, and the request connects to that vetted address only — an undici pool per origin and
+ * vetted address whose connector has a `lookup` that answers that address, while the Host header
+ * and TLS SNI keep the name (so certificates still verify against it). A DNS answer that changes
+ * after the check (rebinding) therefore cannot move the request. A refused target is `forbidden`:
+ * permanent, the worker dead-letters it at once instead of retrying for hours.
+ *
+ * undici rather than `node:http`: a lifecycle message makes about three webhooks, and a POST
+ * through an undici pool costs about half the client CPU of one through `http.request` with a
+ * keep-alive agent (70–97 µs against 146–171 µs, measured on loopback with 16 in flight).
  */
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupFunction } from 'node:net';
+import { Pool, type Dispatcher } from 'undici';
 import type { WebhookEvent } from '../domain/events.ts';
 import type { SsrfGuard, VettedTarget } from '../security/ssrf-guard.ts';
 import { signWebhook } from './webhook-signer.ts';
@@ -24,24 +27,40 @@ export type DeliveryResult =
   | { kind: 'failure'; status?: number; reason: string; retryAfterMs?: number };
 
 /**
- * Keep-alive agents for webhook deliveries, one pair per webhook worker (no module singletons).
- * A pooled socket stays connected to the address that was vetted when it was opened.
+ * Keep-alive connection pools for webhook deliveries, one set per webhook worker (no module
+ * singletons). A pool serves one origin at one vetted address, so a pooled socket is always
+ * connected to an address the guard vetted; when DNS moves a name, the new address gets a pool
+ * of its own.
  */
 export interface WebhookTransport {
-  http: HttpAgent;
-  https: HttpsAgent;
+  /** The pool for requests to `target`'s origin at its vetted address. */
+  dispatcher(target: VettedTarget): Dispatcher;
   close(): void;
 }
 
+/** Pools kept at once; past it the oldest is closed (its in-flight requests finish first). */
+const MAX_POOLS = 256;
+
 export function createWebhookTransport(): WebhookTransport {
-  const http = new HttpAgent({ keepAlive: true, maxSockets: 256 });
-  const https = new HttpsAgent({ keepAlive: true, maxSockets: 256 });
+  const pools = new Map<string, Pool>();
   return {
-    http,
-    https,
+    dispatcher(target) {
+      const key = `${target.url.origin} ${target.address}`;
+      let pool = pools.get(key);
+      if (pool === undefined) {
+        if (pools.size >= MAX_POOLS) {
+          const [oldestKey, oldest] = pools.entries().next().value ?? [];
+          if (oldestKey !== undefined) pools.delete(oldestKey);
+          oldest?.close().catch(() => undefined);
+        }
+        pool = new Pool(target.url.origin, { connect: { lookup: pinnedLookup(target) }, connections: 256 });
+        pools.set(key, pool);
+      }
+      return pool;
+    },
     close() {
-      http.destroy();
-      https.destroy();
+      for (const pool of pools.values()) pool.destroy().catch(() => undefined);
+      pools.clear();
     },
   };
 }
@@ -53,7 +72,7 @@ export interface DeliverOptions {
   nowMs: () => number;
   /** Vets the target before each try (CONTRACTS §4 receivers are upstream services, never our network). */
   guard: SsrfGuard;
-  /** Pooled agents; a one-off pair without keep-alive when absent. */
+  /** Pooled connections; a one-off transport, closed after the try, when absent. */
   transport?: WebhookTransport;
 }
 
@@ -74,39 +93,35 @@ function pinnedLookup(target: VettedTarget): LookupFunction {
 }
 
 /** POSTs `body` to the vetted target; resolves with the answer's status and `Retry-After`. */
-function post(
+async function post(
   target: VettedTarget,
   headers: Record<string, string>,
   body: string,
   opts: DeliverOptions,
 ): Promise<{ status: number; retryAfter?: string }> {
-  const secure = target.url.protocol === 'https:';
-  const options: RequestOptions = {
-    method: 'POST',
-    protocol: target.url.protocol,
-    // The name stays the host (Host header, SNI, certificate check); `lookup` pins the address.
-    host: target.url.hostname.replace(/^\[|\]$/g, ''),
-    port: target.url.port === '' ? (secure ? 443 : 80) : Number(target.url.port),
-    path: `${target.url.pathname}${target.url.search}`,
-    headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-    lookup: pinnedLookup(target),
-    signal: AbortSignal.timeout(opts.timeoutMs),
-    ...(opts.transport ? { agent: secure ? opts.transport.https : opts.transport.http } : {}),
-  };
-  if (target.url.username !== '' || target.url.password !== '') {
-    options.auth = `${decodeURIComponent(target.url.username)}:${decodeURIComponent(target.url.password)}`;
-  }
-  return new Promise((resolve, reject) => {
-    const req = (secure ? httpsRequest : httpRequest)(options, (res: IncomingMessage) => {
-      const retryAfter = res.headers['retry-after'];
-      // Drain the body so the keep-alive socket is reused; receivers' bodies are ignored.
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, ...(retryAfter !== undefined ? { retryAfter } : {}) }));
-      res.on('error', reject);
+  const own = opts.transport === undefined ? createWebhookTransport() : undefined;
+  const transport = opts.transport ?? (own as WebhookTransport);
+  const { username, password } = target.url;
+  const auth =
+    username !== '' || password !== ''
+      ? { authorization: `Basic ${Buffer.from(`${decodeURIComponent(username)}:${decodeURIComponent(password)}`).toString('base64')}` }
+      : {};
+  try {
+    // undici never follows redirects here: a 3xx comes back as an answer like any other.
+    const res = await transport.dispatcher(target).request({
+      method: 'POST',
+      path: `${target.url.pathname}${target.url.search}`,
+      headers: { ...headers, ...auth },
+      body,
+      signal: AbortSignal.timeout(opts.timeoutMs),
     });
-    req.on('error', reject);
-    req.end(body);
-  });
+    const retryAfter = res.headers['retry-after'];
+    // Drain the body so the keep-alive socket is reused; receivers' bodies are ignored.
+    await res.body.dump();
+    return { status: res.statusCode, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
+  } finally {
+    own?.close();
+  }
 }
 
 export async function deliverWebhook(url: string, event: WebhookEvent, opts: DeliverOptions): Promise<DeliveryResult> {
