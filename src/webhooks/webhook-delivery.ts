@@ -48,10 +48,13 @@ export function createWebhookTransport(): WebhookTransport {
       const key = `${target.url.origin} ${target.address}`;
       let pool = pools.get(key);
       if (pool === undefined) {
-        if (pools.size >= MAX_POOLS) {
-          const [oldestKey, oldest] = pools.entries().next().value ?? [];
-          if (oldestKey !== undefined) pools.delete(oldestKey);
-          oldest?.close().catch(() => undefined);
+        const oldestKey = pools.size >= MAX_POOLS ? pools.keys().next().value : undefined;
+        if (oldestKey !== undefined) {
+          pools
+            .get(oldestKey)
+            ?.close()
+            .catch(() => undefined);
+          pools.delete(oldestKey);
         }
         pool = new Pool(target.url.origin, { connect: { lookup: pinnedLookup(target) }, connections: 256 });
         pools.set(key, pool);
@@ -99,8 +102,7 @@ async function post(
   body: string,
   opts: DeliverOptions,
 ): Promise<{ status: number; retryAfter?: string }> {
-  const own = opts.transport === undefined ? createWebhookTransport() : undefined;
-  const transport = opts.transport ?? (own as WebhookTransport);
+  const transport = opts.transport ?? createWebhookTransport();
   const { username, password } = target.url;
   const auth =
     username !== '' || password !== ''
@@ -120,7 +122,7 @@ async function post(
     await res.body.dump();
     return { status: res.statusCode, ...(typeof retryAfter === 'string' ? { retryAfter } : {}) };
   } finally {
-    own?.close();
+    if (transport !== opts.transport) transport.close();
   }
 }
 
